@@ -1,0 +1,505 @@
+r"""Code generation: sympy -> readable Python source -> numba, cached on disk.
+
+For a :class:`~dynamics.model.ReducedModel`, :func:`generate_source` writes one Python
+module with four functions sharing one calling convention::
+
+    rhs(t, y, p, data, bounds, out)        # out (n,)      : dtheta/dt
+    jac(t, y, p, data, bounds, out)        # out (n, n)    : d rhs_i / d y_j
+    obs(y, p, data, bounds, out)           # out (n_obs,)  : observables, loss first
+    obs_batch(Y, p, data, bounds, out)     # Y (T, n), out (T, n_obs)
+
+``p`` is the parameter vector followed by one learning-rate factor per group (see
+:meth:`CompiledModel.pack`). ``data`` stacks the numeric tables of every
+:class:`~dynamics.model.RowSum` (rows of table ``k`` are ``data[bounds[k]:bounds[k+1]]``);
+generated code loops over them. Common subexpressions are shared (``sympy.cse``) within
+the fixed part and within each row term.
+
+The module is written to ``$DYNAMICS_CACHE_DIR`` (default ``~/.cache/dynamics``) under a
+name that hashes the model's symbolic content, and its functions are compiled by numba
+with ``cache=True`` and explicit signatures. A second build of the same model, in the same
+or a new process, skips differentiation and compilation and imports the cached module.
+
+Backends: ``"numba"`` (default), ``"python"`` (the same generated source, interpreted:
+for debugging) and ``"numpy"`` (an independent path through ``sympy.lambdify`` evaluated
+with numpy, vectorised over table rows: for checking the generated code, and the
+baseline of the benchmarks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
+
+import numpy as np
+import sympy as sp
+from sympy.printing.pycode import PythonCodePrinter
+
+from dynamics.model import Expression, ModelError, ReducedModel, RowSum
+from dynamics.symbolic import SCALAR_HELPERS_SOURCE, sigmoid, softplus
+
+__all__ = ["CompiledModel", "compile_model", "generate_source", "cache_dir", "model_key"]
+
+CODEGEN_VERSION = "1"
+
+Backend = Literal["numba", "numpy", "python"]
+
+
+def cache_dir() -> Path:
+    """Directory of generated modules: ``$DYNAMICS_CACHE_DIR`` or ``$XDG_CACHE_HOME/dynamics``."""
+    env = os.environ.get("DYNAMICS_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "dynamics"
+
+
+# --------------------------------------------------------------------------- slots
+def _row_slots(model: ReducedModel) -> list[RowSum]:
+    """Every distinct RowSum (by identity) in loss and observables, in a fixed order."""
+    slots: list[RowSum] = []
+    seen: set[int] = set()
+    for e in model.observables.values():
+        for r in e.rows:
+            if id(r) not in seen:
+                seen.add(id(r))
+                slots.append(r)
+    return slots
+
+
+def model_key(model: ReducedModel) -> str:
+    """Content hash of everything the generated code depends on (not the table values)."""
+    import numba
+
+    h = hashlib.sha256()
+
+    def put(x: object) -> None:
+        h.update(repr(x).encode())
+        h.update(b"\x00")
+
+    put(("codegen", CODEGEN_VERSION, "numba", numba.__version__))
+    put((model.name, model.kind, model.state_names, model.param_names, model.groups))
+    put([sp.srepr(s) for s in model.state + model.params])
+    put([sp.srepr(m) for m in model.metric])
+    if model.field is not None:
+        put([sp.srepr(f) for f in model.field])
+    slots = _row_slots(model)
+    for r in slots:
+        put(("slot", sp.srepr(r.term), [sp.srepr(s) for s in r.row_symbols]))
+    for k, e in model.observables.items():
+        put(("obs", k, sp.srepr(e.base), [slots.index(r) for r in e.rows]))
+    return h.hexdigest()[:20]
+
+
+# --------------------------------------------------------------------------- printing
+class _Printer(PythonCodePrinter):
+    """Python printer with the stable helpers for softplus and sigmoid."""
+
+    def _print_softplus(self, expr: sp.Expr) -> str:
+        return f"_softplus({self._print(expr.args[0])})"
+
+    def _print_sigmoid(self, expr: sp.Expr) -> str:
+        return f"_sigmoid({self._print(expr.args[0])})"
+
+
+def _printer() -> _Printer:
+    return _Printer({"fully_qualified_modules": True, "standard": "python3"})
+
+
+@dataclass
+class _Block:
+    """Accumulated assignments ``target op= expr`` with shared subexpressions."""
+
+    lines: list[str] = field(default_factory=list)
+
+
+def _emit(
+    printer: _Printer,
+    targets: Sequence[str],
+    exprs: Sequence[sp.Expr],
+    subs: Mapping[sp.Symbol, sp.Symbol],
+    tmp_prefix: str,
+    op: str,
+    indent: str,
+) -> list[str]:
+    """Lines assigning (or adding) each non-zero expr to its target, with CSE."""
+    pairs = [(t, sp.sympify(e).xreplace(subs)) for t, e in zip(targets, exprs, strict=True)]
+    pairs = [(t, e) for t, e in pairs if not e.is_zero]
+    if not pairs:
+        return []
+    reps, reduced = sp.cse([e for _, e in pairs], symbols=sp.numbered_symbols(tmp_prefix), order="none")
+    lines = [f"{indent}{s} = {printer.doprint(v)}" for s, v in reps]
+    lines += [f"{indent}{t} {op} {printer.doprint(e)}" for (t, _), e in zip(pairs, reduced, strict=True)]
+    return lines
+
+
+def generate_source(model: ReducedModel) -> str:
+    """The generated Python module for ``model`` (numba-decorated)."""
+    printer = _printer()
+    n = model.n_state
+    n_par = len(model.params)
+    slots = _row_slots(model)
+    obs_names = list(model.observables)
+    groups = model.group_names
+    gidx = [groups.index(g) for g in model.groups]
+
+    subs: dict[sp.Symbol, sp.Symbol] = {}
+    for i, s in enumerate(model.state):
+        subs[s] = sp.Symbol(f"s{i}")
+    for i, q in enumerate(model.params):
+        subs[q] = sp.Symbol(f"q{i}")
+
+    def unpack_lines(indent: str) -> list[str]:
+        out = [f"{indent}s{i} = y[{i}]" for i in range(n)]
+        out += [f"{indent}q{i} = p[{i}]" for i in range(n_par)]
+        return out
+
+    def row_loop(k: int, rs: RowSum, targets: Sequence[str], exprs: Sequence[sp.Expr], tag: str) -> list[str]:
+        rsubs = dict(subs)
+        for j, c in enumerate(rs.row_symbols):
+            rsubs[c] = sp.Symbol(f"c{j}")
+        body = _emit(printer, targets, exprs, rsubs, f"{tag}_", "+=", " " * 8)
+        if not body:
+            return []
+        lines = [f"    for r in range(bounds[{k}], bounds[{k + 1}]):"]
+        used = "\n".join(body)
+        lines += [f"        c{j} = data[r, {j}]" for j in range(len(rs.row_symbols)) if f"c{j}" in used]
+        return lines + body
+
+    src: list[str] = [
+        f"# Generated by dynamics.codegen {CODEGEN_VERSION} for model {model.name!r}. Do not edit.",
+        f"# state  : {', '.join(model.state_names)}",
+        f"# params : {', '.join(model.param_names)}  (then one learning-rate factor per group: {', '.join(groups)})",
+        "import math",
+        "",
+        "import numba",
+        "",
+        f"N_STATE = {n}",
+        f"N_PARAMS = {n_par}",
+        f"GROUPS = {tuple(groups)!r}",
+        f"OBS_NAMES = {tuple(obs_names)!r}",
+        f"N_SLOTS = {len(slots)}",
+        "",
+    ]
+    helpers = SCALAR_HELPERS_SOURCE.replace("\ndef ", "\n@numba.njit(cache=True)\ndef ")
+    src += helpers.strip("\n").splitlines() + ["", ""]
+
+    # ---- rhs
+    base, rows = model.flow
+    loss_rows = model.loss.rows if model.kind == "loss" else ()
+    acc = [f"a{i}" for i in range(n)]
+    src += [
+        '@numba.njit("void(f8, f8[:], f8[:], f8[:, :], i8[:], f8[:])", cache=True)',
+        "def rhs(t, y, p, data, bounds, out):",
+        "    # dtheta_i/dt = factor[group(i)] * (fixed part + sum over table rows)",
+    ]
+    src += unpack_lines("    ")
+    src += [f"    {a} = 0.0" for a in acc]
+    src += _emit(printer, acc, base, subs, "b_", "+=", "    ")
+    for rs, comps in zip(loss_rows, rows, strict=True):
+        k = slots.index(rs)
+        src += row_loop(k, rs, acc, comps, f"r{k}")
+    src += [f"    out[{i}] = p[{n_par + gidx[i]}] * a{i}" for i in range(n)]
+    src += ["", ""]
+
+    # ---- jac
+    jbase, jrows = model.flow_jacobian
+    jacc = [f"J{i}_{j}" for i in range(n) for j in range(n)]
+    flat = lambda m: [m[i][j] for i in range(n) for j in range(n)]  # noqa: E731
+    nonzero = [not e.is_zero for e in flat(jbase)]
+    for jr in jrows:
+        nonzero = [a or not e.is_zero for a, e in zip(nonzero, flat(jr), strict=True)]
+    src += [
+        '@numba.njit("void(f8, f8[:], f8[:], f8[:, :], i8[:], f8[:, :])", cache=True)',
+        "def jac(t, y, p, data, bounds, out):",
+        "    # out[i, j] = d rhs_i / d y_j",
+    ]
+    src += unpack_lines("    ")
+    keep = [k for k, nz in enumerate(nonzero) if nz]
+    src += [f"    {jacc[k]} = 0.0" for k in keep]
+    src += _emit(printer, [jacc[k] for k in keep], [flat(jbase)[k] for k in keep], subs, "b_", "+=", "    ")
+    for rs, jr in zip(loss_rows, jrows, strict=True):
+        k = slots.index(rs)
+        src += row_loop(k, rs, [jacc[m] for m in keep], [flat(jr)[m] for m in keep], f"r{k}")
+    src += ["    for i in range(N_STATE):", "        for j in range(N_STATE):", "            out[i, j] = 0.0"]
+    for m in keep:
+        i, j = divmod(m, n)
+        src.append(f"    out[{i}, {j}] = p[{n_par + gidx[i]}] * {jacc[m]}")
+    src += ["", ""]
+
+    # ---- observables
+    oacc = [f"o{k}" for k in range(len(obs_names))]
+    src += [
+        '@numba.njit("void(f8[:], f8[:], f8[:, :], i8[:], f8[:])", cache=True)',
+        "def obs(y, p, data, bounds, out):",
+        f"    # observables: {', '.join(obs_names)}",
+    ]
+    src += unpack_lines("    ")
+    src += [f"    {o} = 0.0" for o in oacc]
+    src += _emit(printer, oacc, [model.observables[k].base for k in obs_names], subs, "b_", "+=", "    ")
+    for k, rs in enumerate(slots):
+        targets = [oacc[m] for m, o in enumerate(obs_names) if any(r is rs for r in model.observables[o].rows)]
+        if targets:
+            src += row_loop(k, rs, targets, [rs.term] * len(targets), f"r{k}")
+    src += [f"    out[{k}] = {o}" for k, o in enumerate(oacc)]
+    src += ["", ""]
+    src += [
+        '@numba.njit("void(f8[:, :], f8[:], f8[:, :], i8[:], f8[:, :])", cache=True)',
+        "def obs_batch(Y, p, data, bounds, out):",
+        "    for i in range(Y.shape[0]):",
+        "        obs(Y[i], p, data, bounds, out[i])",
+        "",
+    ]
+    return "\n".join(src)
+
+
+# --------------------------------------------------------------------------- loading
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def load_module(path: str | os.PathLike[str]) -> ModuleType:
+    """Import a generated module from its file (what sweep workers do)."""
+    path = Path(path)
+    modname = "_dynamics_gen_" + path.stem.replace("-", "_").replace(".", "_")
+    if modname in sys.modules:
+        return sys.modules[modname]
+    spec = importlib.util.spec_from_file_location(modname, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import generated module {path}")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except BaseException:
+        del sys.modules[modname]
+        raise
+    return mod
+
+
+def _pack_tables(slots: Sequence[RowSum]) -> tuple[np.ndarray, np.ndarray]:
+    kmax = max([len(r.row_symbols) for r in slots] + [1])
+    total = sum(r.n_rows for r in slots)
+    data = np.zeros((max(total, 1), kmax))
+    bounds = np.zeros(len(slots) + 1, dtype=np.int64)
+    pos = 0
+    for k, r in enumerate(slots):
+        data[pos : pos + r.n_rows, : r.table.shape[1]] = r.table
+        pos += r.n_rows
+        bounds[k + 1] = pos
+    return data, bounds
+
+
+# --------------------------------------------------------------------------- numpy backend
+def _numpy_functions(model: ReducedModel, slots: Sequence[RowSum]) -> tuple[Callable[..., None], ...]:
+    """rhs/jac/obs/obs_batch evaluated with sympy.lambdify + numpy, vectorised over rows."""
+    mods = [{"softplus": lambda x: np.logaddexp(0.0, x), "sigmoid": _np_sigmoid}, "numpy"]
+    args = list(model.state) + list(model.params)
+    n = model.n_state
+    n_par = len(model.params)
+    gidx = np.array([model.group_names.index(g) for g in model.groups])
+
+    def lam(exprs: Sequence[sp.Expr], extra: Sequence[sp.Symbol] = ()) -> Callable[..., list[Any]]:
+        return sp.lambdify(args + list(extra), list(exprs), modules=mods)  # type: ignore[no-any-return]
+
+    def summed(f: Callable[..., list[Any]], vals: list[float], tab: np.ndarray) -> np.ndarray:
+        cols = [tab[:, j] for j in range(tab.shape[1])]
+        res = f(*vals, *cols)
+        return np.array([np.sum(np.broadcast_to(np.asarray(v, dtype=float), (tab.shape[0],))) for v in res])
+
+    base, rows = model.flow
+    loss_rows = model.loss.rows if model.kind == "loss" else ()
+    f_base = lam(base)
+    f_rows = [(slots.index(rs), lam(c, rs.row_symbols)) for rs, c in zip(loss_rows, rows, strict=True)]
+    jb, jr = model.flow_jacobian
+    j_base = lam([e for row in jb for e in row])
+    j_rows = [(slots.index(rs), lam([e for row in m for e in row], rs.row_symbols)) for rs, m in zip(loss_rows, jr, strict=True)]
+    names = list(model.observables)
+    o_base = lam([model.observables[k].base for k in names])
+    o_rows = []
+    for k, rs in enumerate(slots):
+        idx = [m for m, o in enumerate(names) if any(r is rs for r in model.observables[o].rows)]
+        if idx:
+            o_rows.append((k, idx, lam([rs.term], rs.row_symbols)))
+
+    def tab(data: np.ndarray, bounds: np.ndarray, k: int) -> np.ndarray:
+        return data[bounds[k] : bounds[k + 1], : len(slots[k].row_symbols)]
+
+    def rhs(t: float, y: np.ndarray, p: np.ndarray, data: np.ndarray, bounds: np.ndarray, out: np.ndarray) -> None:
+        vals = list(y) + list(p[:n_par])
+        acc = np.array(f_base(*vals), dtype=float)
+        for k, f in f_rows:
+            acc = acc + summed(f, vals, tab(data, bounds, k))
+        out[:] = p[n_par + gidx] * acc
+
+    def jac(t: float, y: np.ndarray, p: np.ndarray, data: np.ndarray, bounds: np.ndarray, out: np.ndarray) -> None:
+        vals = list(y) + list(p[:n_par])
+        acc = np.array(j_base(*vals), dtype=float)
+        for k, f in j_rows:
+            acc = acc + summed(f, vals, tab(data, bounds, k))
+        out[:, :] = p[n_par + gidx][:, None] * acc.reshape(n, n)
+
+    def obs(y: np.ndarray, p: np.ndarray, data: np.ndarray, bounds: np.ndarray, out: np.ndarray) -> None:
+        vals = list(y) + list(p[:n_par])
+        acc = np.array(o_base(*vals), dtype=float)
+        for k, idx, f in o_rows:
+            acc[idx] += summed(f, vals, tab(data, bounds, k))[0]
+        out[:] = acc
+
+    def obs_batch(Y: np.ndarray, p: np.ndarray, data: np.ndarray, bounds: np.ndarray, out: np.ndarray) -> None:
+        for i in range(Y.shape[0]):
+            obs(Y[i], p, data, bounds, out[i])
+
+    return rhs, jac, obs, obs_batch
+
+
+def _np_sigmoid(x: Any) -> Any:
+    from scipy.special import expit
+
+    return expit(x)
+
+
+# --------------------------------------------------------------------------- public
+@dataclass(frozen=True, eq=False)
+class CompiledModel:
+    """A reduced model with its compiled functions and packed row tables.
+
+    Attributes
+    ----------
+    model : ReducedModel
+    backend : {"numba", "numpy", "python"}
+    rhs, jac, obs, obs_batch : callables
+        The generated functions (calling convention in the module docstring).
+    data, bounds : ndarray
+        The packed RowSum tables and their row ranges.
+    module_path : Path or None
+        The generated source file (numba and python backends).
+    build : dict
+        ``{"cache": "hit"|"miss"|"none", "seconds": float, "key": str}``.
+    """
+
+    model: ReducedModel
+    backend: str
+    rhs: Callable[..., None]
+    jac: Callable[..., None]
+    obs: Callable[..., None]
+    obs_batch: Callable[..., None]
+    data: np.ndarray
+    bounds: np.ndarray
+    module_path: Path | None
+    build: dict[str, Any]
+
+    @property
+    def n_state(self) -> int:
+        return self.model.n_state
+
+    @property
+    def observable_names(self) -> tuple[str, ...]:
+        return tuple(self.model.observables)
+
+    def pack(self, params: Mapping[str, float] | np.ndarray | None = None,
+             factors: Mapping[str, float] | None = None) -> np.ndarray:
+        """The runtime vector ``p``: parameter values then one factor per group.
+
+        ``params`` is a mapping (defaults fill the rest) or an already ordered vector;
+        ``factors`` maps group names to learning-rate factors (default 1).
+        """
+        if isinstance(params, np.ndarray):
+            pv = np.asarray(params, dtype=float)
+            if pv.shape != (len(self.model.params),):
+                raise ModelError(f"parameter vector must have shape ({len(self.model.params)},), got {pv.shape}")
+            if not np.all(np.isfinite(pv)):
+                raise ModelError("parameter vector contains non-finite values")
+        else:
+            pv = self.model.param_vector(params)
+        factors = dict(factors or {})
+        groups = self.model.group_names
+        unknown = set(factors) - set(groups)
+        if unknown:
+            raise ModelError(f"learning-rate factor for unknown group(s) {sorted(unknown)}; groups: {list(groups)}")
+        fv = np.array([float(factors.get(g, 1.0)) for g in groups])
+        return np.concatenate([pv, fv])
+
+    def f(self, p: np.ndarray) -> Callable[[float, np.ndarray], np.ndarray]:
+        """``f(t, y) -> dy/dt`` bound to the runtime vector ``p`` (for scipy)."""
+        rhs, data, bounds, n = self.rhs, self.data, self.bounds, self.n_state
+
+        def fun(t: float, y: np.ndarray) -> np.ndarray:
+            out = np.empty(n)
+            rhs(t, y, p, data, bounds, out)
+            return out
+
+        return fun
+
+    def jacobian(self, p: np.ndarray) -> Callable[[float, np.ndarray], np.ndarray]:
+        """``J(t, y) -> (n, n)`` bound to the runtime vector ``p``."""
+        jac, data, bounds, n = self.jac, self.data, self.bounds, self.n_state
+
+        def fun(t: float, y: np.ndarray) -> np.ndarray:
+            out = np.empty((n, n))
+            jac(t, y, p, data, bounds, out)
+            return out
+
+        return fun
+
+    def observables(self, Y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
+        """All observables along states ``Y`` of shape (T, n)."""
+        Y = np.ascontiguousarray(np.atleast_2d(np.asarray(Y, dtype=float)))
+        out = np.empty((Y.shape[0], len(self.observable_names)))
+        self.obs_batch(Y, p, self.data, self.bounds, out)
+        return {k: out[:, i].copy() for i, k in enumerate(self.observable_names)}
+
+    def with_tables(self, tables: Mapping[int, np.ndarray]) -> CompiledModel:
+        """A copy using other numeric tables for some RowSum slots (no recompilation)."""
+        slots = _row_slots(self.model)
+        new = []
+        for k, rs in enumerate(slots):
+            new.append(RowSum(rs.term, rs.row_symbols, tables[k], rs.label) if k in tables else rs)
+        data, bounds = _pack_tables(new)
+        return CompiledModel(self.model, self.backend, self.rhs, self.jac, self.obs, self.obs_batch,
+                             data, bounds, self.module_path, dict(self.build))
+
+
+def compile_model(model: ReducedModel, backend: Backend = "numba") -> CompiledModel:
+    """Generate, cache and compile ``model`` (see the module docstring)."""
+    if backend not in ("numba", "numpy", "python"):
+        raise ModelError(f"unknown backend {backend!r}; choose 'numba', 'numpy' or 'python'")
+    t0 = time.perf_counter()
+    slots = _row_slots(model)
+    data, bounds = _pack_tables(slots)
+    if backend == "numpy":
+        fns = _numpy_functions(model, slots)
+        return CompiledModel(model, backend, *fns, data, bounds, None,
+                             {"cache": "none", "seconds": time.perf_counter() - t0, "key": ""})
+    key = model_key(model)
+    path = cache_dir() / f"{model.name.replace('-', '_').replace('.', '_')}_{key}.py"
+    hit = path.exists()
+    if not hit:
+        _write_atomic(path, generate_source(model))
+    try:
+        mod = load_module(path)
+    except Exception as exc:  # a corrupt cache file: regenerate once
+        if not hit:
+            raise ModelError(f"generated code for model {model.name!r} failed to compile: {exc}") from exc
+        sys.modules.pop("_dynamics_gen_" + path.stem, None)
+        _write_atomic(path, generate_source(model))
+        hit = False
+        mod = load_module(path)
+    fns = [getattr(mod, k) for k in ("rhs", "jac", "obs", "obs_batch")]
+    if backend == "python":
+        fns = [getattr(f, "py_func", f) for f in fns]
+    return CompiledModel(model, backend, *fns, data, bounds, path,
+                         {"cache": "hit" if hit else "miss", "seconds": time.perf_counter() - t0, "key": key})
+
+
+__all__ += ["load_module", "Expression"]

@@ -1,0 +1,86 @@
+"""Human-readable (text or LaTeX) listing of a reduced model's derived equations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sympy as sp
+
+from dynamics.model import Expression, ReducedModel, RowSum
+
+__all__ = ["describe"]
+
+
+def _fmt(e: sp.Expr, latex: bool) -> str:
+    return sp.latex(e) if latex else sp.sstr(e)
+
+
+def _sum(parts: Sequence[tuple[sp.Expr, RowSum | None]], latex: bool) -> str:
+    out = []
+    for e, rs in parts:
+        if e.is_zero:
+            continue
+        if rs is None:
+            out.append(_fmt(e, latex))
+        elif latex:
+            out.append(rf"\sum_{{{rs.label}}} \left[{_fmt(e, True)}\right]")
+        else:
+            out.append(f"sum_{rs.label}[ {_fmt(e, False)} ]")
+    return " + ".join(out) if out else "0"
+
+
+def _expr(x: Expression, latex: bool) -> str:
+    return _sum([(x.base, None)] + [(r.term, r) for r in x.rows], latex)
+
+
+def describe(model: ReducedModel, latex: bool = False) -> str:
+    """State, parameters, tables and the derived right-hand sides of ``model``."""
+    nl = "\n"
+    lines: list[str] = []
+    title = f"{model.name}: {model.title}" if model.title else model.name
+    if latex:
+        lines.append(f"% {title}")
+    else:
+        lines.append(title)
+        lines.append("=" * len(title))
+    state = ", ".join(_fmt(s, latex) for s in model.state)
+    params = ", ".join(
+        _fmt(p, latex) + (f" = {model.defaults[str(p)]:g}" if str(p) in model.defaults else "")
+        for p in model.params
+    )
+    lines.append(f"{'% ' if latex else ''}state ({model.n_state}): {state}")
+    lines.append(f"{'% ' if latex else ''}parameters ({len(model.params)}): {params or '-'}")
+    groups = model.group_names
+    if groups != ("default",):
+        grp = "; ".join(f"{g}: " + ", ".join(str(s) for s, gg in zip(model.state, model.groups, strict=True) if gg == g) for g in groups)
+        lines.append(f"{'% ' if latex else ''}learning-rate groups: {grp}")
+    for rs in {id(r): r for e in model.observables.values() for r in e.rows}.values():
+        cols = ", ".join(str(c) for c in rs.row_symbols)
+        lines.append(f"{'% ' if latex else ''}table {rs.label}: {rs.n_rows} rows of ({cols})")
+    lines.append("")
+    if model.kind == "loss":
+        lines.append((r"L = " if latex else "L = ") + _expr(model.loss, latex))
+        if any(not m == 1 for m in model.metric):
+            lines.append(("% " if latex else "") + "metric M: " + ", ".join(
+                f"{s}: {_fmt(m, False)}" for s, m in zip(model.state, model.metric, strict=True)))
+        lines.append("")
+        lines.append(("% " if latex else "") + "gradient flow  d theta_i/dt = -s_g(t) / M_i * dL/dtheta_i:")
+    else:
+        lines.append(("% " if latex else "") + "vector field  d theta_i/dt = s_g(t) * f_i:")
+    base, rows = model.flow
+    rowsums = model.loss.rows if model.kind == "loss" else ()
+    for i, s in enumerate(model.state):
+        parts: list[tuple[sp.Expr, RowSum | None]] = [(base[i], None)]
+        parts += [(comps[i], rs) for rs, comps in zip(rowsums, rows, strict=True)]
+        rhs = _sum(parts, latex)
+        if latex:
+            lines.append(rf"\frac{{d{_fmt(s, True)}}}{{dt}} = {rhs} \\")
+        else:
+            lines.append(f"d{s}/dt = {rhs}")
+    extra = [k for k in model.observables if k != "loss"]
+    if extra:
+        lines.append("")
+        lines.append(("% " if latex else "") + "observables:")
+        for k in extra:
+            lines.append((rf"\mathrm{{{k}}} = " if latex else f"{k} = ") + _expr(model.observables[k], latex) + (r" \\" if latex else ""))
+    return nl.join(lines)

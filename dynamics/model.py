@@ -1,0 +1,480 @@
+r"""Reduced models written in sympy.
+
+A :class:`ReducedModel` is either
+
+* a **loss** $L(\theta; p)$ over state symbols $\theta$ and parameter symbols $p$, whose
+  gradient flow is
+
+  .. math:: \dot\theta_i = -\,\frac{s_{g(i)}(t)}{M_i(p)}\,\frac{\partial L}{\partial\theta_i},
+
+  with a per-coordinate metric $M_i$ (for example the multiplicity of a coordinate in a
+  symmetry reduction) and a per-group learning-rate factor $s_g(t)$ that is piecewise
+  constant in time (:class:`dynamics.schedule.Schedule`); or
+* a **vector field** $\dot\theta_i = s_{g(i)}(t)\, f_i(\theta; p)$ given directly.
+
+A loss (or an observable) may contain :class:`RowSum` terms: one symbolic per-row term and
+a numeric table, standing for $\sum_r \ell(\theta; p, \mathrm{row}_r)$. The table is never
+expanded into the expression: generated code loops over its rows, which keeps a loss over
+hundreds of sequences as small as one sequence's term.
+
+Parameters are runtime inputs: they are never substituted before compiling, so one
+compiled model serves a whole phase diagram.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import sympy as sp
+
+if TYPE_CHECKING:
+    from dynamics.codegen import CompiledModel
+
+__all__ = ["RowSum", "Expression", "ReducedModel", "ModelError"]
+
+
+class ModelError(ValueError):
+    """A reduced model is ill-formed, or was given bad parameters or state."""
+
+
+@dataclass(frozen=True, eq=False)
+class RowSum:
+    r"""$\sum_{r} \mathrm{term}(\theta, p, c_r)$ over the rows $c_r$ of a numeric table.
+
+    Parameters
+    ----------
+    term : sympy expression
+        The per-row term, in state, parameter and row symbols. Weights are ordinary row
+        symbols (multiply the term by a weight column).
+    row_symbols : sequence of sympy symbols
+        One symbol per table column.
+    table : array_like, shape (R, len(row_symbols))
+        The rows, finite floats.
+    label : str
+        Name of the index set, used when printing the equations (e.g. ``"patterns"``).
+    """
+
+    term: sp.Expr
+    row_symbols: tuple[sp.Symbol, ...]
+    table: np.ndarray
+    label: str = "r"
+
+    def __post_init__(self) -> None:
+        syms = tuple(self.row_symbols)
+        table = np.asarray(self.table, dtype=float)
+        if table.ndim == 1 and len(syms) == 1:
+            table = table[:, None]
+        if table.ndim != 2 or table.shape[1] != len(syms):
+            raise ModelError(
+                f"RowSum table must have shape (rows, {len(syms)}) for row symbols "
+                f"{[str(s) for s in syms]}, got {table.shape}"
+            )
+        if table.shape[0] == 0:
+            raise ModelError("RowSum table has no rows")
+        if not np.all(np.isfinite(table)):
+            raise ModelError("RowSum table contains non-finite values")
+        if len(set(syms)) != len(syms):
+            raise ModelError(f"RowSum row symbols must be distinct, got {syms}")
+        object.__setattr__(self, "term", sp.sympify(self.term))
+        object.__setattr__(self, "row_symbols", syms)
+        object.__setattr__(self, "table", np.ascontiguousarray(table))
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.table.shape[0])
+
+    def expand(self) -> sp.Expr:
+        """The explicit sum over all rows (for checking on small tables only)."""
+        return sp.Add(
+            *[self.term.xreplace(dict(zip(self.row_symbols, map(sp.Float, row), strict=True)))
+              for row in self.table]
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Expression:
+    """A scalar expression: a plain sympy part plus any number of :class:`RowSum` terms."""
+
+    base: sp.Expr
+    rows: tuple[RowSum, ...] = ()
+
+    @classmethod
+    def of(cls, x: sp.Expr | RowSum | Expression | Iterable[sp.Expr | RowSum] | float) -> Expression:
+        """Build from an expression, a RowSum, or a list of them (summed)."""
+        if isinstance(x, Expression):
+            return x
+        items: list[Any]
+        if isinstance(x, RowSum) or isinstance(x, sp.Basic) or isinstance(x, int | float):
+            items = [x]
+        else:
+            items = list(x)
+        base: sp.Expr = sp.Integer(0)
+        rows: list[RowSum] = []
+        for it in items:
+            if isinstance(it, RowSum):
+                rows.append(it)
+            else:
+                base = base + sp.sympify(it)
+        return cls(base, tuple(rows))
+
+    def free_symbols(self) -> set[sp.Symbol]:
+        out = set(self.base.free_symbols)
+        for r in self.rows:
+            out |= r.term.free_symbols - set(r.row_symbols)
+        return out
+
+    def expand(self) -> sp.Expr:
+        return self.base + sp.Add(*[r.expand() for r in self.rows])
+
+
+def _symbols(xs: Sequence[sp.Symbol] | sp.Symbol, what: str) -> tuple[sp.Symbol, ...]:
+    if isinstance(xs, sp.Symbol):
+        xs = (xs,)
+    out = tuple(xs)
+    for s in out:
+        if not isinstance(s, sp.Symbol):
+            raise ModelError(f"{what} must be sympy Symbols, got {s!r} ({type(s).__name__})")
+    if len(set(out)) != len(out):
+        raise ModelError(f"{what} contain duplicates: {[str(s) for s in out]}")
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class ReducedModel:
+    r"""A reduced gradient flow (or vector field) in sympy.
+
+    Build with :meth:`from_loss` or :meth:`from_field`; compile with :meth:`compile`.
+
+    Attributes
+    ----------
+    name : str
+        Short identifier (used in cache keys and reports).
+    state, params : tuple of sympy.Symbol
+        State coordinates $\theta$ and runtime parameters $p$.
+    kind : {"loss", "field"}
+    loss : Expression or None
+        The loss for ``kind == "loss"``; for a field model, the ``loss`` observable.
+    field : tuple of sympy expressions, or None
+        $f(\theta; p)$ for ``kind == "field"``.
+    metric : tuple of sympy expressions
+        $M_i(p)$, one per coordinate (1 by default). Must not depend on the state.
+    groups : tuple of str
+        Learning-rate group of each coordinate (``"default"`` by default).
+    observables : dict of str to Expression
+        Named scalar observables; ``"loss"`` is always first.
+    defaults : dict of str to float
+        Default parameter values.
+    """
+
+    name: str
+    state: tuple[sp.Symbol, ...]
+    params: tuple[sp.Symbol, ...]
+    kind: Literal["loss", "field"]
+    loss: Expression
+    field: tuple[sp.Expr, ...] | None
+    metric: tuple[sp.Expr, ...]
+    groups: tuple[str, ...]
+    observables: dict[str, Expression]
+    defaults: dict[str, float] = field(default_factory=dict)
+    title: str = ""
+    description: str = ""
+
+    # ------------------------------------------------------------ constructors
+    @classmethod
+    def from_loss(
+        cls,
+        name: str,
+        state: Sequence[sp.Symbol],
+        params: Sequence[sp.Symbol],
+        loss: sp.Expr | RowSum | Expression | Iterable[sp.Expr | RowSum],
+        *,
+        metric: Sequence[sp.Expr | float] | Mapping[sp.Symbol, sp.Expr | float] | None = None,
+        groups: Sequence[str] | Mapping[sp.Symbol, str] | None = None,
+        observables: Mapping[str, sp.Expr | RowSum | Expression | Iterable[sp.Expr | RowSum]] | None = None,
+        defaults: Mapping[str, float] | None = None,
+        title: str = "",
+        description: str = "",
+    ) -> ReducedModel:
+        r"""A gradient flow $\dot\theta = -S(t) M^{-1}\nabla L$.
+
+        Examples
+        --------
+        >>> import sympy as sp
+        >>> a, b = sp.symbols("a b", real=True)
+        >>> s = sp.Symbol("s", positive=True)
+        >>> m = ReducedModel.from_loss("toy", [a, b], [s], (s - a * b) ** 2 / 2)
+        >>> m.rhs_expressions()[0]
+        b*(-a*b + s)
+        """
+        state_t = _symbols(state, "state symbols")
+        params_t = _symbols(params, "parameter symbols")
+        lossx = Expression.of(loss)
+        return cls._build(
+            name, state_t, params_t, "loss", lossx, None, metric, groups, observables,
+            defaults, title, description,
+        )
+
+    @classmethod
+    def from_field(
+        cls,
+        name: str,
+        state: Sequence[sp.Symbol],
+        params: Sequence[sp.Symbol],
+        field: Sequence[sp.Expr],
+        *,
+        loss: sp.Expr | RowSum | Expression | Iterable[sp.Expr | RowSum],
+        groups: Sequence[str] | Mapping[sp.Symbol, str] | None = None,
+        observables: Mapping[str, sp.Expr | RowSum | Expression | Iterable[sp.Expr | RowSum]] | None = None,
+        defaults: Mapping[str, float] | None = None,
+        title: str = "",
+        description: str = "",
+    ) -> ReducedModel:
+        r"""A vector field $\dot\theta_i = s_{g(i)}(t) f_i(\theta; p)$ given directly.
+
+        ``loss`` is required: it is recorded as the ``loss`` observable.
+        """
+        state_t = _symbols(state, "state symbols")
+        params_t = _symbols(params, "parameter symbols")
+        fld = tuple(sp.sympify(f) for f in field)
+        if len(fld) != len(state_t):
+            raise ModelError(f"field has {len(fld)} components for {len(state_t)} state symbols")
+        return cls._build(
+            name, state_t, params_t, "field", Expression.of(loss), fld, None, groups,
+            observables, defaults, title, description,
+        )
+
+    @classmethod
+    def _build(
+        cls,
+        name: str,
+        state: tuple[sp.Symbol, ...],
+        params: tuple[sp.Symbol, ...],
+        kind: Literal["loss", "field"],
+        loss: Expression,
+        fld: tuple[sp.Expr, ...] | None,
+        metric: Any,
+        groups: Any,
+        observables: Any,
+        defaults: Any,
+        title: str,
+        description: str,
+    ) -> ReducedModel:
+        if not name or not all(c.isalnum() or c in "-_." for c in name):
+            raise ModelError(f"model name must be non-empty and use [A-Za-z0-9-_.], got {name!r}")
+        if not state:
+            raise ModelError("a model needs at least one state symbol")
+        overlap = set(state) & set(params)
+        if overlap:
+            raise ModelError(f"symbols are both state and parameter: {sorted(map(str, overlap))}")
+        n = len(state)
+        # metric
+        if metric is None:
+            metric_t: tuple[sp.Expr, ...] = (sp.Integer(1),) * n
+        elif isinstance(metric, Mapping):
+            unknown = set(metric) - set(state)
+            if unknown:
+                raise ModelError(f"metric given for unknown state symbols {sorted(map(str, unknown))}")
+            metric_t = tuple(sp.sympify(metric.get(s, 1)) for s in state)
+        else:
+            metric_t = tuple(sp.sympify(m) for m in metric)
+            if len(metric_t) != n:
+                raise ModelError(f"metric has {len(metric_t)} entries for {n} state symbols")
+        if fld is not None and metric is not None:
+            raise ModelError("a vector-field model takes no metric")
+        for s, m in zip(state, metric_t, strict=True):
+            if m.free_symbols & set(state):
+                raise ModelError(f"metric of {s} depends on the state; it may depend on parameters only")
+            if m.is_zero:
+                raise ModelError(f"metric of {s} is zero")
+        # groups
+        if groups is None:
+            groups_t = ("default",) * n
+        elif isinstance(groups, Mapping):
+            unknown = set(groups) - set(state)
+            if unknown:
+                raise ModelError(f"groups given for unknown state symbols {sorted(map(str, unknown))}")
+            groups_t = tuple(str(groups.get(s, "default")) for s in state)
+        else:
+            groups_t = tuple(str(g) for g in groups)
+            if len(groups_t) != n:
+                raise ModelError(f"groups has {len(groups_t)} entries for {n} state symbols")
+        # observables
+        obs: dict[str, Expression] = {"loss": loss}
+        for k, v in (observables or {}).items():
+            if k == "loss":
+                raise ModelError("'loss' is reserved: it is the model's loss")
+            if not k.isidentifier():
+                raise ModelError(f"observable name must be an identifier, got {k!r}")
+            if k in {str(s) for s in state}:
+                raise ModelError(f"observable {k!r} has the name of a state coordinate")
+            obs[k] = Expression.of(v)
+        # free symbols
+        known = set(state) | set(params)
+        exprs: list[tuple[str, set[sp.Symbol]]] = [(f"observable {k!r}", e.free_symbols()) for k, e in obs.items()]
+        exprs += [(f"metric of {s}", m.free_symbols) for s, m in zip(state, metric_t, strict=True)]
+        if fld is not None:
+            exprs += [(f"field component {s}", f.free_symbols) for s, f in zip(state, fld, strict=True)]
+        for what, fs in exprs:
+            stray = fs - known
+            if stray:
+                raise ModelError(
+                    f"{what} uses symbols that are neither state nor parameters: "
+                    f"{sorted(map(str, stray))} (declare them as params, or as RowSum row symbols)"
+                )
+        # defaults
+        defs: dict[str, float] = {}
+        pnames = {str(p) for p in params}
+        for k, v in (defaults or {}).items():
+            if k not in pnames:
+                raise ModelError(f"default given for unknown parameter {k!r}; parameters: {sorted(pnames)}")
+            defs[k] = float(v)
+        return cls(name, state, params, kind, loss, fld, metric_t, groups_t, obs, defs, title, description)
+
+    # --------------------------------------------------------------- names etc
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return tuple(str(s) for s in self.state)
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(str(p) for p in self.params)
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        """Distinct learning-rate groups, in order of first appearance."""
+        return tuple(dict.fromkeys(self.groups))
+
+    @property
+    def n_state(self) -> int:
+        return len(self.state)
+
+    # --------------------------------------------------------------- calculus
+    @cached_property
+    def gradient(self) -> tuple[tuple[sp.Expr, ...], tuple[tuple[sp.Expr, ...], ...]]:
+        r"""$\partial L/\partial\theta_i$ as (base part, per-RowSum per-row parts)."""
+        if self.kind != "loss":
+            raise ModelError("a vector-field model has no gradient")
+        base = tuple(sp.diff(self.loss.base, s) for s in self.state)
+        rows = tuple(tuple(sp.diff(r.term, s) for s in self.state) for r in self.loss.rows)
+        return base, rows
+
+    @cached_property
+    def flow(self) -> tuple[tuple[sp.Expr, ...], tuple[tuple[sp.Expr, ...], ...]]:
+        r"""The right-hand side without the schedule factor, as (base, per-RowSum per-row).
+
+        For a loss model, component $i$ is $-\partial_i L / M_i$; for a field model, $f_i$.
+        """
+        if self.kind == "field":
+            assert self.field is not None
+            return self.field, ()
+        base, rows = self.gradient
+        minv = [1 / m for m in self.metric]
+        return (
+            tuple(-g * w for g, w in zip(base, minv, strict=True)),
+            tuple(tuple(-g * w for g, w in zip(rg, minv, strict=True)) for rg in rows),
+        )
+
+    @cached_property
+    def flow_jacobian(self) -> tuple[tuple[tuple[sp.Expr, ...], ...], tuple[tuple[tuple[sp.Expr, ...], ...], ...]]:
+        r"""$\partial \dot\theta_i/\partial\theta_j$ (without schedule factor), as (base, per-RowSum).
+
+        For loss models the Hessian is differentiated once per pair $i \le j$ and mirrored.
+        """
+        base, rows = self.flow
+        if self.kind == "loss":
+            g_base, g_rows = self.gradient
+
+            def hess(g: Sequence[sp.Expr]) -> list[list[sp.Expr]]:
+                n = len(g)
+                h: list[list[sp.Expr]] = [[sp.Integer(0)] * n for _ in range(n)]
+                for i in range(n):
+                    for j in range(i, n):
+                        h[i][j] = h[j][i] = sp.diff(g[i], self.state[j])
+                return h
+
+            def scale(h: list[list[sp.Expr]]) -> tuple[tuple[sp.Expr, ...], ...]:
+                return tuple(tuple(-hij / m for hij in hi) for hi, m in zip(h, self.metric, strict=True))
+
+            return scale(hess(g_base)), tuple(scale(hess(g)) for g in g_rows)
+        jb = tuple(tuple(sp.diff(f, s) for s in self.state) for f in base)
+        return jb, ()
+
+    def rhs_expressions(self) -> list[sp.Expr]:
+        """Explicit right-hand sides (schedule factor 1), with RowSums expanded.
+
+        Expands every table: meant for display and checks on small models.
+        """
+        base, rows = self.flow
+        out = list(base)
+        for rs, comps in zip(self.loss.rows if self.kind == "loss" else (), rows, strict=True):
+            for i, c in enumerate(comps):
+                out[i] = out[i] + RowSum(c, rs.row_symbols, rs.table, rs.label).expand()
+        return [sp.simplify(e) if len(sp.srepr(e)) < 2000 else e for e in out]
+
+    # ------------------------------------------------------------- parameters
+    def param_vector(self, values: Mapping[str, float] | None = None) -> np.ndarray:
+        """Parameter values in model order, from defaults overridden by ``values``.
+
+        Raises :class:`ModelError` naming any unknown, missing or non-finite parameter.
+        """
+        values = dict(values or {})
+        unknown = set(values) - set(self.param_names)
+        if unknown:
+            raise ModelError(
+                f"unknown parameter(s) {sorted(unknown)} for model {self.name!r}; "
+                f"parameters: {list(self.param_names)}"
+            )
+        out = np.empty(len(self.params))
+        for i, p in enumerate(self.param_names):
+            if p in values:
+                v = values[p]
+            elif p in self.defaults:
+                v = self.defaults[p]
+            else:
+                raise ModelError(f"no value for parameter {p!r} of model {self.name!r} (and no default)")
+            try:
+                fv = float(v)
+            except (TypeError, ValueError):
+                raise ModelError(f"parameter {p!r} must be a number, got {v!r}") from None
+            if not math.isfinite(fv):
+                raise ModelError(f"parameter {p!r} is not finite: {v!r}")
+            out[i] = fv
+        return out
+
+    def state_vector(self, values: Mapping[str, float] | Sequence[float] | np.ndarray) -> np.ndarray:
+        """A state vector from a mapping of coordinate names (all required) or a sequence."""
+        if isinstance(values, Mapping):
+            names = self.state_names
+            unknown = set(values) - set(names)
+            if unknown:
+                raise ModelError(f"unknown state coordinate(s) {sorted(unknown)}; coordinates: {list(names)}")
+            missing = [n for n in names if n not in values]
+            if missing:
+                raise ModelError(f"initial value missing for coordinate(s) {missing}")
+            y = np.array([float(values[n]) for n in names])
+        else:
+            y = np.asarray(values, dtype=float).copy()
+            if y.shape != (self.n_state,):
+                raise ModelError(f"state must have shape ({self.n_state},), got {y.shape}")
+        if not np.all(np.isfinite(y)):
+            raise ModelError("state contains non-finite values")
+        return y
+
+    # --------------------------------------------------------------- compile
+    def compile(self, backend: Literal["numba", "numpy", "python"] = "numba") -> CompiledModel:
+        """Generate and compile RHS, Jacobian and observables (see :mod:`dynamics.codegen`)."""
+        from dynamics.codegen import compile_model
+
+        return compile_model(self, backend=backend)
+
+    # --------------------------------------------------------------- display
+    def describe(self, latex: bool = False) -> str:
+        """State, parameters and the derived equations, as text or LaTeX."""
+        from dynamics.display import describe
+
+        return describe(self, latex=latex)
