@@ -110,7 +110,9 @@ class Linear:
         x, W = cache["x"], cache["W"]  # (..., d_in), (d_out, d_in)
         g = np.asarray(grad_out, dtype=float)  # (..., d_out)
         if g.shape != x.shape[:-1] + (W.shape[0],):
-            raise ValueError(f"grad_out must have shape {x.shape[:-1] + (W.shape[0],)}, got {g.shape}")
+            raise ValueError(
+                f"grad_out must have shape {x.shape[:-1] + (W.shape[0],)}, got {g.shape}"
+            )
         g2 = g.reshape(-1, W.shape[0])  # (N, d_out)
         x2 = x.reshape(-1, W.shape[1])  # (N, d_in)
         grads = {"x": g @ W, "W": g2.T @ x2}  # (..., d_in), (d_out, d_in)
@@ -154,7 +156,9 @@ class SoftmaxAttention:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.lam, int | float) and math.isfinite(self.lam) and self.lam > 0):
-            raise ValueError(f"attention temperature lam must be positive and finite, got {self.lam!r}")
+            raise ValueError(
+                f"attention temperature lam must be positive and finite, got {self.lam!r}"
+            )
 
     def forward(
         self,
@@ -219,7 +223,9 @@ class SoftmaxAttention:
         else:
             keep = np.asarray(mask)  # (B, T)
             if keep.dtype != np.bool_ or keep.shape != (B, T):
-                raise ValueError(f"mask must be a bool array of shape ({B}, {T}), got {keep.dtype} {keep.shape}")
+                raise ValueError(
+                    f"mask must be a bool array of shape ({B}, {T}), got {keep.dtype} {keep.shape}"
+                )
             if not np.all(keep.any(axis=1)):
                 raise ValueError("every row of mask needs at least one attendable key")
 
@@ -309,7 +315,9 @@ def logistic_loss(
     f = np.asarray(f, dtype=float)  # (B,)
     y = np.asarray(y, dtype=float)  # (B,)
     if f.ndim != 1 or y.shape != f.shape:
-        raise ValueError(f"logistic_loss needs f and y of the same shape (B,), got {f.shape}, {y.shape}")
+        raise ValueError(
+            f"logistic_loss needs f and y of the same shape (B,), got {f.shape}, {y.shape}"
+        )
     if not np.all(np.abs(y) == 1.0):
         raise ValueError("logistic_loss labels y must be -1 or +1")
     w = _weights(weights, f.size)  # (B,)
@@ -345,7 +353,9 @@ def cross_entropy(
     z = np.asarray(logits, dtype=float)  # (B, C)
     c = np.asarray(labels)  # (B,)
     if z.ndim != 2 or c.shape != (z.shape[0],):
-        raise ValueError(f"cross_entropy needs logits (B, C) and labels (B,), got {z.shape}, {c.shape}")
+        raise ValueError(
+            f"cross_entropy needs logits (B, C) and labels (B,), got {z.shape}, {c.shape}"
+        )
     if not np.issubdtype(c.dtype, np.integer) or np.any(c < 0) or np.any(c >= z.shape[1]):
         raise ValueError(f"cross_entropy labels must be integers in [0, {z.shape[1]})")
     B = z.shape[0]
@@ -384,7 +394,9 @@ def mse(
     p = np.asarray(pred, dtype=float)  # (B, ...)
     t = np.asarray(target, dtype=float)  # (B, ...)
     if p.ndim < 1 or p.shape != t.shape:
-        raise ValueError(f"mse needs pred and target of the same shape (B, ...), got {p.shape}, {t.shape}")
+        raise ValueError(
+            f"mse needs pred and target of the same shape (B, ...), got {p.shape}, {t.shape}"
+        )
     w = _weights(weights, p.shape[0])  # (B,)
     r = p - t  # (B, ...)
     wb = w.reshape((-1,) + (1,) * (p.ndim - 1))  # (B, 1, ...)

@@ -92,7 +92,9 @@ def record_steps(
         if record == "all":
             return np.arange(steps + 1)
         if record != "log":
-            raise ValueError(f"record must be 'log', 'all', an int or an array of steps, got {record!r}")
+            raise ValueError(
+                f"record must be 'log', 'all', an int or an array of steps, got {record!r}"
+            )
         if isinstance(n_record, bool) or not isinstance(n_record, int | np.integer) or n_record < 2:
             raise ValueError(f"n_record must be an integer >= 2, got {n_record!r}")
         if steps == 0:
@@ -100,7 +102,9 @@ def record_steps(
         logs = np.rint(np.geomspace(1, steps, int(n_record) - 1)).astype(int)
         return np.unique(np.concatenate([[0], logs, [steps]]))
     if isinstance(record, bool):
-        raise ValueError(f"record must be 'log', 'all', an int or an array of steps, got {record!r}")
+        raise ValueError(
+            f"record must be 'log', 'all', an int or an array of steps, got {record!r}"
+        )
     if isinstance(record, int | np.integer):
         if record < 1:
             raise ValueError(f"record every k steps needs k >= 1, got {record}")
@@ -109,7 +113,9 @@ def record_steps(
     if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"record steps must be a non-empty 1-D array of integers, got {record!r}")
     if arr.min() < 0 or arr.max() > steps:
-        raise ValueError(f"record steps must lie in [0, steps={steps}], got {arr.min()}..{arr.max()}")
+        raise ValueError(
+            f"record steps must lie in [0, steps={steps}], got {arr.min()}..{arr.max()}"
+        )
     return np.unique(arr)
 
 
@@ -162,7 +168,9 @@ def _check_grads(grads: Any, params: Mapping[str, np.ndarray], step: int) -> Non
         )
     for k, p in params.items():
         if np.shape(grads[k]) != p.shape:
-            raise ValueError(f"gradient of {k!r} has shape {np.shape(grads[k])}, parameter has {p.shape}")
+            raise ValueError(
+                f"gradient of {k!r} has shape {np.shape(grads[k])}, parameter has {p.shape}"
+            )
 
 
 def _finite_or_raise(loss: float, step: int, what: str) -> None:
@@ -258,7 +266,11 @@ def train(
         If the loss or a gradient becomes non-finite; the message names the step.
     """
     # ---------------------------------------------------------- validate up front
-    if isinstance(lr, bool) or not isinstance(lr, int | float) or not (math.isfinite(lr) and lr > 0):
+    if (
+        isinstance(lr, bool)
+        or not isinstance(lr, int | float)
+        or not (math.isfinite(lr) and lr > 0)
+    ):
         raise ValueError(f"lr must be a positive finite number, got {lr!r}")
     lr = float(lr)
     if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
@@ -267,7 +279,11 @@ def train(
     if optimizer not in _OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {_OPTIMIZERS}")
     if batch_size is not None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
+        if (
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, int | np.integer)
+            or batch_size < 1
+        ):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         batch_size = int(batch_size)
     if optimizer == "gd" and batch_size is not None:
@@ -304,7 +320,9 @@ def train(
     groups_map = dict(getattr(model, "groups", {}) or {})
     unknown = sorted(set(groups_map) - set(theta))
     if unknown:
-        raise ValueError(f"model.groups names parameters {unknown} that are not in params {sorted(theta)}")
+        raise ValueError(
+            f"model.groups names parameters {unknown} that are not in params {sorted(theta)}"
+        )
     group_of = {k: str(groups_map.get(k, "default")) for k in theta}
     present = set(group_of.values())
     sched = schedule if schedule is not None else Schedule.constant()
@@ -327,7 +345,9 @@ def train(
         obs_names = tuple(str(k) for k in obs_fn(theta, data))
         clash = sorted(set(obs_names) & (set(names) | {"loss"}))
         if clash:
-            raise ValueError(f"model.observables names {clash} clash with 'loss' or reduced coordinates")
+            raise ValueError(
+                f"model.observables names {clash} clash with 'loss' or reduced coordinates"
+            )
 
     # -------------------------------------------------------------------- loop
     ys = np.empty((rec.size, len(names)))  # (R, n)
@@ -399,7 +419,9 @@ def train(
                     theta[name] = theta[name] - lr * fac[group_of[name]] * step_
             else:
                 for name, g in grads.items():
-                    theta[name] = theta[name] - lr * fac[group_of[name]] * np.asarray(g, dtype=float)
+                    theta[name] = theta[name] - lr * fac[group_of[name]] * np.asarray(
+                        g, dtype=float
+                    )
             if bar is not None:
                 bar.update(1)
     finally:

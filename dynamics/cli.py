@@ -1,0 +1,123 @@
+"""The ``dynamics`` command line.
+
+::
+
+    dynamics list                                  registered models, one line each
+    dynamics show NAME [--latex]                   state, parameters, derived equations
+    dynamics verify [NAME ...] [--out DIR] [--quick] [--seed N]
+
+``verify`` exits 0 when every claim passes, 1 when any claim fails (or a model errors),
+and 2 on bad usage (unknown model, bad option), always with one clear line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _usage_error(msg: str) -> int:
+    print(f"dynamics: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _parser() -> _Parser:
+    p = _Parser(prog="dynamics", description="Reduced learning dynamics of small transformers: "
+                "derive, integrate, train, verify.")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
+    sub.add_parser("list", help="list registered models")
+    s = sub.add_parser("show", help="print a model's state, parameters and derived equations")
+    s.add_argument("name")
+    s.add_argument("--latex", action="store_true", help="print the equations as LaTeX")
+    v = sub.add_parser("verify", help="run the verification of models and write a report")
+    v.add_argument("names", nargs="*", metavar="NAME", help="models to verify (default: all)")
+    v.add_argument("--out", default="dynamics-report", help="output directory (default: %(default)s)")
+    v.add_argument("--quick", action="store_true", help="smaller settings, same claims")
+    v.add_argument("--seed", type=int, default=0, help="base random seed (default: %(default)s)")
+    v.add_argument("--quiet", action="store_true", help="no progress lines")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``dynamics`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    from dynamics import registry
+
+    if args.cmd is None:
+        _parser().print_help()
+        return 2
+    if args.cmd == "list":
+        for name in registry.names():
+            try:
+                d = registry.get(name)
+                print(f"{name:24s} {d.title}")
+            except Exception as exc:  # a broken plugin must not hide the others
+                print(f"{name:24s} (failed to load: {type(exc).__name__}: {exc})")
+        return 0
+    if args.cmd == "show":
+        try:
+            d = registry.get(args.name)
+        except registry.UnknownModelError as exc:
+            return _usage_error(str(exc))
+        print(d.model().describe(latex=args.latex))
+        return 0
+    if args.cmd == "verify":
+        return _verify(args)
+    return 2  # pragma: no cover
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from dynamics import registry
+    from dynamics.report import write_index
+    from dynamics.verify import run_verify
+
+    names = list(dict.fromkeys(args.names)) or registry.names()
+    if not names:
+        return _usage_error("no models are registered (is the package installed?)")
+    derivs = []
+    for n in names:
+        try:
+            derivs.append(registry.get(n))
+        except registry.UnknownModelError as exc:
+            return _usage_error(str(exc))
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        return _usage_error(f"--out {out} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return _usage_error(f"cannot create output directory {out}: {exc.strerror}")
+    from tqdm import tqdm
+
+    summaries = []
+    bar = tqdm(derivs, desc="verify", unit="model", disable=args.quiet, file=sys.stderr)
+    for d in bar:
+        bar.set_postfix_str(d.name)
+        summaries.append(run_verify(d, out, quick=args.quick, seed=args.seed, verbose=not args.quiet))
+    # the index covers every model in OUT (earlier runs of other models included)
+    from dynamics.report import load_summaries
+
+    index = write_index(out, load_summaries(out))
+    n_claims = sum(len(s["claims"]) for s in summaries)
+    n_pass = sum(1 for s in summaries for c in s["claims"] if c["passed"])
+    failed = [s["name"] for s in summaries if not s["passed"]]
+    print(f"{n_pass}/{n_claims} claims pass in {len(summaries)} model(s); report: {index}")
+    if failed:
+        print(f"FAILED: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

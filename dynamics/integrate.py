@@ -1,0 +1,327 @@
+r"""Integration of reduced models with scipy, producing a :class:`~dynamics.trajectory.Trajectory`.
+
+The default method, ``"odeint"``, is ODEPACK's LSODA (``scipy.integrate.odeint``): it
+switches between non-stiff Adams and stiff BDF formulas by itself, uses the generated
+analytic Jacobian, and runs its whole step loop in compiled code, so only the compiled RHS
+and Jacobian are called back. Long gradient flows (to $t = 10^6$ and beyond) are stiff
+late on, which is why an explicit Runge-Kutta default would be a poor choice.
+
+Any ``scipy.integrate.solve_ivp`` method (``"LSODA"``, ``"BDF"``, ``"Radau"``, ``"RK45"``,
+``"DOP853"``, ...) can be chosen instead; the implicit ones get the analytic Jacobian.
+Events require ``solve_ivp``: with ``method="auto"`` (the default) the integrator uses
+``odeint`` without events and ``solve_ivp``'s LSODA with them.
+
+Output is on a log-spaced grid (plus ``t = 0``) unless ``t_eval`` is given. A piecewise
+:class:`~dynamics.schedule.Schedule` is integrated piece by piece, restarting the solver
+at every switch. Failure raises :class:`IntegrationError`; a partial result is never
+returned silently.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.integrate import odeint, solve_ivp
+
+from dynamics.codegen import CompiledModel
+from dynamics.model import ModelError, ReducedModel
+from dynamics.schedule import Schedule
+from dynamics.trajectory import Trajectory
+
+__all__ = ["integrate", "IntegrationError", "Event", "log_grid"]
+
+IVP_METHODS = ("RK45", "RK23", "DOP853", "Radau", "BDF", "LSODA")
+IMPLICIT = ("Radau", "BDF", "LSODA")
+
+
+class IntegrationError(RuntimeError):
+    """The solver failed; the message says where (flow time) and why."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """A scalar event function ``g(t, y)`` whose zero crossings are located.
+
+    ``terminal=True`` ends the integration at the first crossing (not an error: the
+    trajectory then stops there and ``stats["terminated_by"]`` names the event).
+    ``direction`` is +1 (upward crossings only), -1 (downward) or 0 (both).
+    """
+
+    name: str
+    fn: Callable[[float, np.ndarray], float]
+    terminal: bool = False
+    direction: float = 0.0
+
+    @classmethod
+    def crossing(cls, model: ReducedModel, name: str, level: float, *, terminal: bool = False,
+                 direction: float = 0.0) -> Event:
+        """Event when coordinate ``name`` crosses ``level``."""
+        if name not in model.state_names:
+            raise ModelError(f"unknown coordinate {name!r} for an event; coordinates: {list(model.state_names)}")
+        i = model.state_names.index(name)
+        return cls(f"{name}={level:g}", lambda t, y: float(y[i] - level), terminal, direction)
+
+
+def log_grid(t_max: float, t_min: float | None = None, n: int = 200, extra: Sequence[float] = ()) -> np.ndarray:
+    """``[0]`` then ``n`` log-spaced times from ``t_min`` (default ``t_max * 1e-6``, at most 1e-2)
+    to ``t_max``, merged with ``extra`` times (sorted, unique)."""
+    if not (math.isfinite(t_max) and t_max > 0):
+        raise ValueError(f"t_max must be positive and finite, got {t_max!r}")
+    if t_min is None:
+        t_min = min(1e-2, t_max * 1e-6)
+    if not (0 < t_min < t_max):
+        raise ValueError(f"need 0 < t_min < t_max, got t_min={t_min!r}, t_max={t_max!r}")
+    if n < 2:
+        raise ValueError(f"need at least 2 output points, got n={n}")
+    g = np.concatenate([[0.0], np.geomspace(t_min, t_max, n), np.asarray(extra, dtype=float)])
+    g = np.unique(g[(g >= 0) & (g <= t_max)])
+    return g
+
+
+@contextmanager
+def _quiet_fortran() -> Any:
+    """Silence ODEPACK's Fortran messages on stdout (captured and returned for errors)."""
+    buf = io.StringIO()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, io.UnsupportedOperation, ValueError):
+        yield buf
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    import tempfile
+
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), fd)
+        try:
+            yield buf
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+            tmp.seek(0)
+            buf.write(tmp.read().decode(errors="replace"))
+
+
+def _as_compiled(model: ReducedModel | CompiledModel, backend: str) -> CompiledModel:
+    if isinstance(model, CompiledModel):
+        return model
+    if isinstance(model, ReducedModel):
+        return model.compile(backend=backend)  # type: ignore[arg-type]
+    raise TypeError(f"expected a ReducedModel or CompiledModel, got {type(model).__name__}")
+
+
+def integrate(
+    model: ReducedModel | CompiledModel,
+    y0: Mapping[str, float] | Sequence[float] | np.ndarray,
+    params: Mapping[str, float] | None = None,
+    *,
+    t_max: float | None = None,
+    t_eval: Sequence[float] | np.ndarray | None = None,
+    t_min: float | None = None,
+    n_points: int = 200,
+    schedule: Schedule | None = None,
+    method: str = "auto",
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    events: Sequence[Event] = (),
+    max_steps: int = 1_000_000,
+    backend: str = "numba",
+) -> Trajectory:
+    r"""Integrate a reduced model from ``y0`` and return its :class:`Trajectory`.
+
+    Parameters
+    ----------
+    model : ReducedModel or CompiledModel
+        Compiled on demand (``backend``) if not compiled yet.
+    y0 : mapping of coordinate name to value, or sequence
+        Initial state at $t = 0$.
+    params : mapping, optional
+        Parameter values (defaults fill the rest).
+    t_max : float
+        Final flow time. Output is ``log_grid(t_max, t_min, n_points)`` plus the schedule's
+        switch times, unless ``t_eval`` is given (then ``t_max = t_eval[-1]``).
+    schedule : Schedule, optional
+        Per-group learning-rate factors; integrated piece by piece.
+    method : str
+        ``"auto"``, ``"odeint"`` or a ``solve_ivp`` method name.
+    rtol, atol : float
+        Local error tolerances.
+    events : sequence of Event
+        Located with ``solve_ivp``; times are in ``stats["events"]``.
+    max_steps : int
+        Maximum solver steps in total (odeint: per output interval).
+
+    Returns
+    -------
+    Trajectory
+        ``stats`` holds the method, step and evaluation counts and wall time.
+
+    Raises
+    ------
+    IntegrationError
+        If the solver fails or the state becomes non-finite.
+    ModelError
+        For unknown parameters, bad initial state, or bad options.
+    """
+    t_start = time.perf_counter()
+    cm = _as_compiled(model, backend)
+    m = cm.model
+    y = m.state_vector(y0)
+    schedule = schedule or Schedule.constant()
+    unknown_groups = schedule.groups - set(m.group_names)
+    if unknown_groups:
+        raise ModelError(f"schedule names unknown group(s) {sorted(unknown_groups)}; groups: {list(m.group_names)}")
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
+            raise ModelError(f"{name} must be a positive number, got {v!r}")
+    if method != "auto" and method != "odeint" and method not in IVP_METHODS:
+        raise ModelError(f"unknown method {method!r}; choose 'auto', 'odeint' or one of {list(IVP_METHODS)}")
+    if method == "odeint" and events:
+        raise ModelError("events need a solve_ivp method (method='auto' picks LSODA)")
+    if method == "auto":
+        method = "LSODA" if events else "odeint"
+    pvals = m.param_vector(params)
+
+    if t_eval is not None:
+        grid = np.asarray(t_eval, dtype=float)
+        if grid.ndim != 1 or grid.size < 2 or not np.all(np.isfinite(grid)):
+            raise ModelError("t_eval must be a 1-D array of at least 2 finite times")
+        if np.any(np.diff(grid) <= 0) or grid[0] < 0:
+            raise ModelError("t_eval must be strictly increasing and start at t >= 0")
+        if t_max is not None and not math.isclose(t_max, grid[-1]):
+            raise ModelError("give either t_max or t_eval, not both")
+        t0 = float(grid[0])
+    else:
+        if t_max is None:
+            raise ModelError("give t_max (or t_eval)")
+        grid = log_grid(float(t_max), t_min, n_points, [b for b in schedule.breaks if b < t_max])
+        t0 = 0.0
+
+    ts: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    stats: dict[str, Any] = {"method": method, "rtol": rtol, "atol": atol, "nfev": 0, "njev": 0,
+                             "nsteps": 0, "pieces": 0, "events": {e.name: [] for e in events}}
+    terminated = None
+    for a, b, factors in schedule.pieces(t0, float(grid[-1])):
+        p = cm.pack(pvals, factors)
+        sub = grid[(grid >= a) & (grid <= b)]
+        if sub.size == 0 or sub[0] > a:
+            sub = np.concatenate([[a], sub])
+        if sub[-1] < b:
+            sub = np.concatenate([sub, [b]])
+        if method == "odeint":
+            yt = _odeint_piece(cm, p, y, sub, rtol, atol, max_steps, stats)
+            tt = sub
+        else:
+            tt, yt, terminated = _ivp_piece(cm, p, y, sub, method, rtol, atol, events, max_steps, stats)
+        stats["pieces"] += 1
+        # keep grid points only (drop piece boundaries added for restarting)
+        keep = np.isin(tt, grid) if terminated is None else np.isin(tt, grid) | (tt == tt[-1])
+        if ts:
+            keep[0] = False  # boundary already recorded by the previous piece
+        ts.append(tt[keep])
+        ys.append(yt[keep])
+        y = yt[-1].copy()
+        if terminated is not None:
+            stats["terminated_by"] = terminated
+            break
+    t_all = np.concatenate(ts)
+    y_all = np.concatenate(ys)
+    # observables with the parameter values (factors do not enter observables)
+    obs = cm.observables(y_all, cm.pack(pvals))
+    stats["wall_s"] = time.perf_counter() - t_start
+    meta = {
+        "model": m.name,
+        "params": dict(zip(m.param_names, map(float, pvals), strict=True)),
+        "y0": dict(zip(m.state_names, map(float, m.state_vector(y0)), strict=True)),
+        "schedule": schedule.to_dict(),
+        "backend": cm.backend,
+    }
+    return Trajectory(t_all, y_all, m.state_names, obs, stats, meta)
+
+
+def _check_finite(yt: np.ndarray, tt: np.ndarray) -> None:
+    bad = ~np.all(np.isfinite(yt), axis=1)
+    if np.any(bad):
+        k = int(np.argmax(bad))
+        raise IntegrationError(f"state became non-finite at t = {tt[k]:.6g}")
+
+
+def _odeint_piece(cm: CompiledModel, p: np.ndarray, y: np.ndarray, grid: np.ndarray, rtol: float,
+                  atol: float, max_steps: int, stats: dict[str, Any]) -> np.ndarray:
+    rhs, jac, data, bounds, n = cm.rhs, cm.jac, cm.data, cm.bounds, cm.n_state
+
+    def f(yv: np.ndarray, t: float) -> np.ndarray:
+        out = np.empty(n)
+        rhs(t, yv, p, data, bounds, out)
+        return out
+
+    def J(yv: np.ndarray, t: float) -> np.ndarray:
+        out = np.empty((n, n))
+        jac(t, yv, p, data, bounds, out)
+        return out
+
+    with _quiet_fortran() as msgs, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yt, info = odeint(f, y, grid, Dfun=J, rtol=rtol, atol=atol, full_output=True,
+                          mxstep=max_steps, printmessg=False)
+    if info["message"] != "Integration successful.":
+        reached = float(info["tcur"][-1]) if len(info.get("tcur", [])) else float(grid[0])
+        detail = msgs.getvalue().strip().replace("\n", " ")
+        raise IntegrationError(f"odeint (LSODA) failed near t = {reached:.6g}: {info['message']}"
+                               + (f" [{detail[:300]}]" if detail else ""))
+    _check_finite(yt, grid)
+    stats["nsteps"] += int(info["nst"][-1])
+    stats["nfev"] += int(info["nfe"][-1])
+    stats["njev"] += int(info["nje"][-1])
+    return np.asarray(yt)
+
+
+def _ivp_piece(cm: CompiledModel, p: np.ndarray, y: np.ndarray, grid: np.ndarray, method: str,
+               rtol: float, atol: float, events: Sequence[Event], max_steps: int,
+               stats: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, str | None]:
+    fun = cm.f(p)
+    ev_fns = []
+    for e in events:
+        def g(t: float, yv: np.ndarray, _e: Event = e) -> float:
+            return _e.fn(t, yv)
+        g.terminal = e.terminal  # type: ignore[attr-defined]
+        g.direction = e.direction  # type: ignore[attr-defined]
+        ev_fns.append(g)
+    kwargs: dict[str, Any] = {}
+    if method in IMPLICIT:
+        kwargs["jac"] = cm.jacobian(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sol = solve_ivp(fun, (float(grid[0]), float(grid[-1])), y, method=method, t_eval=grid,
+                        rtol=rtol, atol=atol, events=ev_fns or None, **kwargs)
+    if sol.status == -1:
+        raise IntegrationError(f"solve_ivp ({method}) failed near t = {float(sol.t[-1]) if sol.t.size else grid[0]:.6g}: {sol.message}")
+    yt = sol.y.T
+    tt = sol.t
+    terminated = None
+    for e, te in zip(events, sol.t_events or [], strict=False):
+        stats["events"][e.name].extend(float(x) for x in te)
+    if sol.status == 1:
+        # a terminal event: append the event state as the last point
+        for e, te, ye in zip(events, sol.t_events, sol.y_events, strict=True):
+            if e.terminal and len(te):
+                terminated = e.name
+                tt = np.concatenate([tt[tt < te[0]], [te[0]]])
+                yt = np.concatenate([yt[: tt.size - 1], ye[:1]])
+                break
+    _check_finite(yt, tt)
+    stats["nfev"] += int(sol.nfev)
+    stats["njev"] += int(sol.njev)
+    return tt, yt, terminated

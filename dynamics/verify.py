@@ -1,0 +1,140 @@
+"""Running a derivation's verification: the context it writes through, and the summary."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dynamics.claims import Claim
+from dynamics.registry import Derivation
+from dynamics.trajectory import Trajectory, library_versions, to_jsonable
+
+__all__ = ["VerifyContext", "run_verify"]
+
+
+class VerifyContext:
+    """What a derivation's ``verify`` receives.
+
+    Attributes
+    ----------
+    name : str
+    out_dir : Path
+        ``OUT/NAME``: figures, trajectories and ``summary.json`` go here.
+    quick : bool
+        Smaller settings, same claims.
+    seed : int
+        Base seed; use :meth:`rng` for generators.
+    config : dict
+        Fill with the configuration used (written to ``summary.json``).
+    timings : dict
+        Seconds per stage (filled by :meth:`stage`).
+    """
+
+    def __init__(self, name: str, out_dir: Path, *, quick: bool = False, seed: int = 0,
+                 verbose: bool = True) -> None:
+        self.name = name
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.quick = quick
+        self.seed = seed
+        self.verbose = verbose
+        self.config: dict[str, Any] = {"quick": quick, "seed": seed}
+        self.timings: dict[str, float] = {}
+        self.figures: list[str] = []
+        self.trajectories: list[str] = []
+        self.notes: list[str] = []
+
+    def log(self, msg: str) -> None:
+        """One progress line on stderr."""
+        if self.verbose:
+            print(f"[{self.name}] {msg}", file=sys.stderr, flush=True)
+
+    @contextmanager
+    def stage(self, label: str) -> Iterator[None]:
+        """Time a stage, printing a line when it starts and when it ends."""
+        self.log(f"{label} ...")
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            dt = time.perf_counter() - t0
+            self.timings[label] = self.timings.get(label, 0.0) + dt
+            self.log(f"{label}: {dt:.1f} s")
+
+    def rng(self, offset: int = 0) -> np.random.Generator:
+        """A generator seeded from ``seed`` and ``offset``."""
+        return np.random.default_rng([self.seed, offset])
+
+    def save_trajectory(self, key: str, traj: Trajectory) -> Path:
+        """Save as ``OUT/NAME/KEY.npz`` + ``.json``."""
+        npz, _ = traj.save(self.out_dir / key)
+        self.trajectories.append(npz.name)
+        return npz
+
+    def save_figure(self, key: str, fig: Any) -> Path:
+        """Save a matplotlib figure as ``OUT/NAME/KEY.png`` and close it."""
+        import matplotlib.pyplot as plt
+
+        path = self.out_dir / f"{key}.png"
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        self.figures.append(path.name)
+        return path
+
+    def note(self, text: str) -> None:
+        """A remark shown in the report (what is reconstructed, what was seen)."""
+        self.notes.append(text)
+
+
+def run_verify(d: Derivation, out_root: Path, *, quick: bool = False, seed: int = 0,
+               verbose: bool = True) -> dict[str, Any]:
+    """Run ``d.verify`` and write ``OUT/NAME/summary.json``; return the summary.
+
+    An exception inside the derivation is recorded as an ``error`` in the summary (and
+    counts as a failure) instead of aborting the other models.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ctx = VerifyContext(d.name, Path(out_root) / d.name, quick=quick, seed=seed, verbose=verbose)
+    t0 = time.perf_counter()
+    claims: list[Claim] = []
+    error = None
+    try:
+        claims = list(d.verify(ctx))
+    except Exception as exc:  # recorded, reported, counted as failure
+        error = f"{type(exc).__name__}: {exc}"
+        ctx.log(f"ERROR {error}")
+        (ctx.out_dir / "error.txt").write_text(traceback.format_exc())
+    ctx.timings["total"] = time.perf_counter() - t0
+    for c in claims:
+        ctx.log(str(c))
+    summary = {
+        "name": d.name,
+        "title": d.title,
+        "claims": [c.to_dict() for c in claims],
+        "config": to_jsonable(ctx.config),
+        "timings_s": to_jsonable(ctx.timings),
+        "versions": library_versions(),
+        "passed": error is None and bool(claims) and all(c.passed for c in claims),
+        "error": error,
+        "figures": ctx.figures,
+        "trajectories": ctx.trajectories,
+        "reconstructed": list(d.reconstructed),
+        "notes": ctx.notes,
+    }
+    if error is None and not claims:
+        summary["error"] = "the derivation returned no claims"
+    path = ctx.out_dir / "summary.json"
+    tmp = path.with_name(".summary.json.tmp")
+    tmp.write_text(json.dumps(summary, indent=2))
+    tmp.replace(path)
+    return summary
