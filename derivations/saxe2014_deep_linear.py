@@ -40,7 +40,7 @@ from dynamics.trajectory import Trajectory
 from dynamics.verify import VerifyContext
 
 __all__ = ["symbols", "reduced_model", "closed_form_u", "half_time", "DeepLinear", "make_data",
-           "derivation", "DEFAULTS"]
+           "direct_setup", "mode_strengths", "balanced_start", "gd_vs_flow", "derivation", "DEFAULTS"]
 
 DEFAULTS: dict[str, Any] = {"s": (3.0, 2.0, 1.0), "u0": 1e-3}
 
@@ -157,8 +157,89 @@ def direct_setup(s: tuple[float, ...], rng: np.random.Generator, hidden: int = 4
 
 
 # ------------------------------------------------------------------------------- claims
-def _u_matrix(tr: Trajectory, K: int) -> np.ndarray:
+def mode_strengths(tr: Trajectory, K: int) -> np.ndarray:
+    r"""$u_\alpha = a_\alpha b_\alpha$ along a trajectory, shape (T, K)."""
     return np.column_stack([tr[f"a{i + 1}"] * tr[f"b{i + 1}"] for i in range(K)])  # (T, K)
+
+
+def claim_closed_form(tr: Trajectory, s: tuple[float, ...], u0: float) -> Claim:
+    """Integrated mode strengths against the closed form with singular values ``s``."""
+    exact = np.column_stack([closed_form_u(tr.t, si, u0) for si in s])  # (T, K)
+    rel = np.abs(mode_strengths(tr, len(s)) - exact) / exact
+    return check(
+        "saxe2014.closed-form", "The integrated mode strengths u_a(t) = a_a b_a follow the "
+        "closed form s/(1 + (s/u0 - 1) exp(-2 s t)) (max relative error over t and modes).",
+        0.0, float(rel.max()), tol=1e-8, source="calibration",
+        why="LSODA at rtol 1e-11 with the exact Jacobian: the global error of the sigmoidal "
+            "transition amplifies the local tolerance by at most ~1e3 (growth factor "
+            "exp(2 s t) ~ s/u0 during the rise), so 1e-8 relative is the expected bound.",
+        details={"rtol": tr.stats.get("rtol"), "nsteps": tr.stats.get("nsteps")})
+
+
+def claim_conservation(tr: Trajectory, invariants: list[np.ndarray]) -> Claim:
+    r"""Each series in ``invariants`` (e.g. $a_\alpha^2 - b_\alpha^2$) stays at its start value."""
+    drift = max(float(np.max(np.abs(c - c[0]))) for c in invariants)
+    return check(
+        "saxe2014.conservation", "a_a^2 - b_a^2 is conserved along the flow from an unbalanced "
+        "start (max drift).", 0.0, drift, tol=1e-9, source="calibration",
+        why="exactly conserved by the flow; the integrator's global error at rtol 1e-11 on O(1) "
+            "coordinates bounds the numerical drift well below 1e-9.")
+
+
+def claim_half_time_flow(predicted: np.ndarray, measured: np.ndarray) -> Claim:
+    """Half-times located as events on the integrated flow against the closed form."""
+    return check(
+        "saxe2014.half-time.flow", "Each mode's half-time (u = s/2) on the integrated flow equals "
+        "ln(s/u0 - 1)/(2s).", predicted, measured, tol=1e-7, relative=True, source="calibration",
+        why="event location by root-finding on the LSODA dense output at rtol 1e-11; its "
+            "interpolation error is far below 1e-7 relative for t_1/2 of order 1.")
+
+
+def claim_direct_follows_flow(lrs: tuple[float, ...], errors: np.ndarray, predicted_ratio: float = 2.0) -> Claim:
+    """Halving the learning rate divides the GD-vs-flow deviation by ``predicted_ratio``."""
+    errors = np.asarray(errors, dtype=float)
+    ratios = errors[:-1] / errors[1:]
+    fit = loglog_slope(np.array(lrs), errors)
+    return check(
+        "saxe2014.direct-follows-flow", "Full-batch GD on the two-layer network follows the reduced "
+        "flow, its error shrinking linearly in the learning rate: halving lr halves the max "
+        "deviation of the mode strengths.", predicted_ratio, ratios.tolist(), tol=0.2,
+        source="calibration",
+        why="GD is the explicit Euler scheme of the flow: global error C*lr + O(lr^2). For lr <= 0.04 "
+            "and s <= 3 the second-order term moves each halving ratio by a few percent, well inside 10%.",
+        details={"learning_rates": list(lrs), "max_error": errors.tolist(), "loglog_slope": fit.slope,
+                 "slope_stderr": fit.stderr})
+
+
+def claim_half_time_direct(traj: Trajectory, s: tuple[float, ...], predicted: np.ndarray, lr: float) -> Claim:
+    """Half-times of directly trained GD against the closed form, within O(lr)."""
+    u = mode_strengths(traj, len(s))
+    measured = np.array([first_crossing(traj.t, u[:, i], s[i] / 2, "up") for i in range(len(s))])
+    return check(
+        "saxe2014.half-time.direct", f"Each mode's half-time in GD at lr = {lr:g} equals the "
+        "closed form ln(s/u0 - 1)/(2s), within the discretisation error.", predicted, measured,
+        tol=lr * max(s), relative=True, source="calibration",
+        why=f"GD multiplies a small mode by (1 + lr s) per step instead of exp(lr s), which stretches "
+            f"the half-time by a relative lr*s/2 to leading order; the tolerance lr*max(s) = "
+            f"{lr * max(s):g} is twice that bound (plus the record spacing of a few steps).",
+        details={"lr": lr})
+
+
+def balanced_start(K: int, u0: float) -> dict[str, float]:
+    """$a_\\alpha = b_\\alpha = \\sqrt{u_0}$ for every mode."""
+    return {f"{c}{i + 1}": math.sqrt(u0) for i in range(K) for c in "ab"}
+
+
+def gd_vs_flow(cm: Any, dm: DeepLinear, data: dict[str, np.ndarray], u0: float, lr: float,
+               t_max: float) -> tuple[Trajectory, Trajectory, float]:
+    """Train GD at ``lr`` and integrate the flow on the same times; return both and the max
+    deviation of the mode strengths."""
+    K = dm.U.shape[1]
+    steps = int(round(t_max / lr))
+    traj, _ = train(dm, dm.init_balanced(u0), data, lr=lr, steps=steps, record=max(1, steps // 200))
+    flow = integrate(cm, balanced_start(K, u0), t_eval=traj.t, rtol=1e-11, atol=1e-14)
+    err = float(np.max(np.abs(mode_strengths(traj, K) - mode_strengths(flow, K))))
+    return traj, flow, err
 
 
 def verify(ctx: VerifyContext) -> list[Claim]:
@@ -178,89 +259,44 @@ def verify(ctx: VerifyContext) -> list[Claim]:
         model = reduced_model(K, s)
         cm = model.compile()
         ctx.config["build"] = cm.build
-    y0 = {f"{c}{i + 1}": math.sqrt(u0) for i in range(K) for c in "ab"}
-    with ctx.stage("integrate to the closed form"):
-        rtol = 1e-11
-        tr = integrate(cm, y0, t_eval=np.linspace(0.0, t_max, 401), rtol=rtol, atol=1e-14)
+    y0 = balanced_start(K, u0)
+    with ctx.stage("integrate against the closed form"):
+        tr = integrate(cm, y0, t_eval=np.linspace(0.0, t_max, 401), rtol=1e-11, atol=1e-14)
         ctx.save_trajectory("flow", tr)
-        exact = np.column_stack([closed_form_u(tr.t, si, u0) for si in s])
-        rel = np.abs(_u_matrix(tr, K) - exact) / exact
-        claims.append(check(
-            "saxe2014.closed-form", "The integrated mode strengths u_a(t) = a_a b_a follow the "
-            "closed form s/(1 + (s/u0 - 1) exp(-2 s t)) (max relative error over t and modes).",
-            0.0, float(rel.max()), tol=1e-8, source="calibration",
-            why="LSODA at rtol 1e-11 with the exact Jacobian: the global error of the sigmoidal "
-                "transition amplifies the local tolerance by at most ~1e3 (growth factor "
-                "exp(2 s t) ~ s/u0 during the rise), so 1e-8 relative is the expected bound.",
-            details={"rtol": rtol, "nsteps": tr.stats.get("nsteps")}))
-        # conservation on an unbalanced start
+        claims.append(claim_closed_form(tr, s, u0))
         yu = {f"a{i + 1}": 0.05 * (i + 1) for i in range(K)} | {f"b{i + 1}": -0.02 * (i + 1) for i in range(K)}
-        tu = integrate(cm, yu, t_max=t_max, rtol=rtol, atol=1e-14)
-        drift = max(float(np.max(np.abs(tu[f"c{i + 1}"] - tu[f"c{i + 1}"][0]))) for i in range(K))
-        claims.append(check(
-            "saxe2014.conservation", "a_a^2 - b_a^2 is conserved along the flow from an unbalanced start "
-            "(max drift).", 0.0, drift, tol=1e-9, source="calibration",
-            why="exactly conserved by the flow; the integrator's global error at rtol 1e-11 on O(1) "
-                "coordinates bounds the numerical drift well below 1e-9."))
+        tu = integrate(cm, yu, t_max=t_max, rtol=1e-11, atol=1e-14)
+        claims.append(claim_conservation(tu, [tu[f"c{i + 1}"] for i in range(K)]))
     with ctx.stage("half-times by event location"):
         events = [Event(f"u{i + 1}=s/2", (lambda t, y, i=i: float(y[2 * i] * y[2 * i + 1] - s[i] / 2)),
                         direction=1.0) for i in range(K)]
         te = integrate(cm, y0, t_max=t_max, rtol=1e-11, atol=1e-14, events=events, method="LSODA")
-        measured = np.array([te.stats["events"][e.name][0] for e in events])
-        claims.append(check(
-            "saxe2014.half-time.flow", "Each mode's half-time (u = s/2) on the integrated flow equals "
-            "ln(s/u0 - 1)/(2s).", t_half, measured, tol=1e-7, relative=True, source="calibration",
-            why="event location by root-finding on the LSODA dense output at rtol 1e-11; its "
-                "interpolation error is far below 1e-7 relative for t_1/2 of order 1."))
+        claims.append(claim_half_time_flow(t_half, np.array([te.stats["events"][e.name][0] for e in events])))
     with ctx.stage("direct gradient descent at several learning rates"):
         dm, data = direct_setup(s, ctx.rng(0))
-        errs = []
-        runs = {}
-        for lr in lrs:
-            steps = int(round(t_max / lr))
-            traj, _ = train(dm, dm.init_balanced(u0), data, lr=lr, steps=steps, record=max(1, steps // 200))
-            flow = integrate(cm, y0, t_eval=traj.t, rtol=1e-11, atol=1e-14)
-            errs.append(float(np.max(np.abs(_u_matrix(traj, K) - _u_matrix(flow, K)))))
-            runs[lr] = (traj, flow)
+        runs = {lr: gd_vs_flow(cm, dm, data, u0, lr, t_max) for lr in lrs}
+        for lr, (traj, _, _) in runs.items():
             ctx.save_trajectory(f"direct_lr{lr:g}", traj)
-        errs_a = np.array(errs)
-        ratios = errs_a[:-1] / errs_a[1:]
-        fit = loglog_slope(np.array(lrs), errs_a)
-        claims.append(check(
-            "saxe2014.direct-follows-flow", "Full-batch GD on the two-layer network follows the reduced "
-            "flow, its error shrinking linearly in the learning rate: halving lr halves the max "
-            "deviation of the mode strengths.", 2.0, ratios.tolist(), tol=0.2, source="calibration",
-            why="GD is the explicit Euler scheme of the flow: global error C*lr + O(lr^2). For lr <= 0.04 "
-                "and s <= 3 the second-order term moves each halving ratio by a few percent, well inside 10%.",
-            details={"learning_rates": list(lrs), "max_error": errs, "loglog_slope": fit.slope,
-                     "slope_stderr": fit.stderr}))
-        lr = lrs[-1]
-        traj = runs[lr][0]
-        u_direct = _u_matrix(traj, K)
-        t_direct = np.array([first_crossing(traj.t, u_direct[:, i], s[i] / 2, "up") for i in range(K)])
-        claims.append(check(
-            "saxe2014.half-time.direct", f"Each mode's half-time in GD at lr = {lr:g} equals the "
-            "closed form ln(s/u0 - 1)/(2s), within the discretisation error.", t_half, t_direct,
-            tol=lr * max(s), relative=True, source="calibration",
-            why=f"GD multiplies a small mode by (1 + lr s) per step instead of exp(lr s), which stretches "
-                f"the half-time by a relative lr*s/2 to leading order; the tolerance lr*max(s) = "
-                f"{lr * max(s):g} is twice that bound (plus the record spacing of a few steps).",
-            details={"lr": lr}))
+        errs = np.array([runs[lr][2] for lr in lrs])
+        claims.append(claim_direct_follows_flow(lrs, errs))
+        claims.append(claim_half_time_direct(runs[lrs[-1]][0], s, t_half, lrs[-1]))
     with ctx.stage("figures"):
+        fit = loglog_slope(np.array(lrs), errs)
         fig, ax = plt.subplots(1, 3, figsize=(15, 4))
         tfine = np.linspace(0, t_max, 400)
-        traj, flow = runs[lrs[0]]
-        u_flow = _u_matrix(tr, K)
+        traj = runs[lrs[0]][0]
+        u_flow, u_gd = mode_strengths(tr, K), mode_strengths(traj, K)
         for i in range(K):
             col = f"C{i}"
             ax[0].plot(tr.t, u_flow[:, i], color=col, lw=2, label=f"flow, s={s[i]:g}")
             ax[0].plot(tfine, closed_form_u(tfine, s[i], u0), "k--", lw=1)
-            ax[0].plot(runs[lrs[0]][0].t, _u_matrix(runs[lrs[0]][0], K)[:, i], "o", ms=2.5, color=col, alpha=0.6)
+            ax[0].plot(traj.t, u_gd[:, i], "o", ms=2.5, color=col, alpha=0.6)
             ax[0].axvline(t_half[i], color=col, ls=":", lw=1)
-        ax[0].set(xlabel="flow time t", ylabel="u = a b", title=f"mode strengths: flow (line), closed form (dashed),\nGD lr={lrs[0]:g} (dots), half-times (dotted)")
+        ax[0].set(xlabel="flow time t", ylabel="u = a b",
+                  title=f"mode strengths: flow (line), closed form (dashed),\nGD lr={lrs[0]:g} (dots), half-times (dotted)")
         ax[0].legend(fontsize=8)
-        ax[1].loglog(lrs, errs_a, "o-", label=f"measured, slope {fit.slope:.3f}±{fit.stderr:.3f}")
-        ax[1].loglog(lrs, errs_a[-1] * np.array(lrs) / lrs[-1], "k--", label="slope 1")
+        ax[1].loglog(lrs, errs, "o-", label=f"measured, slope {fit.slope:.3f} ± {fit.stderr:.3f}")
+        ax[1].loglog(lrs, errs[-1] * np.array(lrs) / lrs[-1], "k--", label="slope 1")
         ax[1].set(xlabel="learning rate", ylabel="max |u_GD - u_flow|", title="GD vs flow: error linear in lr")
         ax[1].legend(fontsize=8)
         ax[2].semilogy(tr.t, tr.loss, label="flow")

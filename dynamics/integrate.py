@@ -251,6 +251,10 @@ def integrate(
     return Trajectory(t_all, y_all, m.state_names, obs, stats, meta)
 
 
+class _Abort(Exception):
+    pass
+
+
 def _check_finite(yt: np.ndarray, tt: np.ndarray) -> None:
     bad = ~np.all(np.isfinite(yt), axis=1)
     if np.any(bad):
@@ -277,9 +281,13 @@ def _odeint_piece(cm: CompiledModel, p: np.ndarray, y: np.ndarray, grid: np.ndar
         yt, info = odeint(f, y, grid, Dfun=J, rtol=rtol, atol=atol, full_output=True,
                           mxstep=max_steps, printmessg=False)
     if info["message"] != "Integration successful.":
-        reached = float(info["tcur"][-1]) if len(info.get("tcur", [])) else float(grid[0])
+        tcur = np.asarray(info.get("tcur", []), dtype=float)
+        done = np.nonzero(np.asarray(info.get("nst", []))[: grid.size - 1] > 0)[0]
+        where = f"after t = {float(grid[done[-1] + 1]) if done.size else float(grid[0]):.6g}"
+        if tcur.size and np.isfinite(tcur[-1]) and grid[0] <= tcur[-1] <= grid[-1]:
+            where = f"at t = {float(tcur[-1]):.6g}"
         detail = msgs.getvalue().strip().replace("\n", " ")
-        raise IntegrationError(f"odeint (LSODA) failed near t = {reached:.6g}: {info['message']}"
+        raise IntegrationError(f"odeint (LSODA) failed {where}: {info['message']}"
                                + (f" [{detail[:300]}]" if detail else ""))
     _check_finite(yt, grid)
     stats["nsteps"] += int(info["nst"][-1])
@@ -291,7 +299,19 @@ def _odeint_piece(cm: CompiledModel, p: np.ndarray, y: np.ndarray, grid: np.ndar
 def _ivp_piece(cm: CompiledModel, p: np.ndarray, y: np.ndarray, grid: np.ndarray, method: str,
                rtol: float, atol: float, events: Sequence[Event], max_steps: int,
                stats: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, str | None]:
-    fun = cm.f(p)
+    raw = cm.f(p)
+    budget = [20 * max_steps]
+
+    def fun(t: float, yv: np.ndarray) -> np.ndarray:
+        # guards against solvers that loop forever on a blow-up (LSODA does)
+        out = raw(t, yv)
+        if not np.all(np.isfinite(out)):
+            raise _Abort(f"the right-hand side became non-finite at t = {t:.6g}")
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _Abort(f"more than {20 * max_steps} right-hand-side evaluations (reached t = {t:.6g})")
+        return out
+
     ev_fns = []
     for e in events:
         def g(t: float, yv: np.ndarray, _e: Event = e) -> float:
@@ -302,10 +322,13 @@ def _ivp_piece(cm: CompiledModel, p: np.ndarray, y: np.ndarray, grid: np.ndarray
     kwargs: dict[str, Any] = {}
     if method in IMPLICIT:
         kwargs["jac"] = cm.jacobian(p)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sol = solve_ivp(fun, (float(grid[0]), float(grid[-1])), y, method=method, t_eval=grid,
-                        rtol=rtol, atol=atol, events=ev_fns or None, **kwargs)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sol = solve_ivp(fun, (float(grid[0]), float(grid[-1])), y, method=method, t_eval=grid,
+                            rtol=rtol, atol=atol, events=ev_fns or None, **kwargs)
+    except _Abort as exc:
+        raise IntegrationError(f"solve_ivp ({method}) failed: {exc}") from None
     if sol.status == -1:
         raise IntegrationError(f"solve_ivp ({method}) failed near t = {float(sol.t[-1]) if sol.t.size else grid[0]:.6g}: {sol.message}")
     yt = sol.y.T
