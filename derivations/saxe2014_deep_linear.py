@@ -268,8 +268,10 @@ def verify(ctx: VerifyContext) -> list[Claim]:
         tu = integrate(cm, yu, t_max=t_max, rtol=1e-11, atol=1e-14)
         claims.append(claim_conservation(tu, [tu[f"c{i + 1}"] for i in range(K)]))
     with ctx.stage("half-times by event location"):
-        events = [Event(f"u{i + 1}=s/2", (lambda t, y, i=i: float(y[2 * i] * y[2 * i + 1] - s[i] / 2)),
-                        direction=1.0) for i in range(K)]
+        def half(i: int) -> Event:
+            return Event(f"u{i + 1}=s/2", lambda t, y: float(y[2 * i] * y[2 * i + 1] - s[i] / 2), direction=1.0)
+
+        events = [half(i) for i in range(K)]
         te = integrate(cm, y0, t_max=t_max, rtol=1e-11, atol=1e-14, events=events, method="LSODA")
         claims.append(claim_half_time_flow(t_half, np.array([te.stats["events"][e.name][0] for e in events])))
     with ctx.stage("direct gradient descent at several learning rates"):

@@ -27,6 +27,7 @@ baseline of the benchmarks).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import os
@@ -42,12 +43,16 @@ import numpy as np
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
-from dynamics.model import Expression, ModelError, ReducedModel, RowSum
-from dynamics.symbolic import SCALAR_HELPERS_SOURCE, sigmoid, softplus
+from dynamics.model import ModelError, ReducedModel, RowSum
+from dynamics.symbolic import SCALAR_HELPERS_SOURCE
 
 __all__ = ["CompiledModel", "compile_model", "generate_source", "cache_dir", "model_key"]
 
-CODEGEN_VERSION = "1"
+CODEGEN_VERSION = "2"
+
+# numpy's floating-point semantics (1/0 -> inf, not ZeroDivisionError): non-finite values are
+# then caught by the integrator's checks, and the division needs no zero test (faster).
+_NJIT_OPTS = 'cache=True, error_model="numpy"'
 
 Backend = Literal["numba", "numpy", "python"]
 
@@ -88,8 +93,8 @@ def model_key(model: ReducedModel) -> str:
     put((model.name, model.kind, model.state_names, model.param_names, model.groups))
     put([sp.srepr(s) for s in model.state + model.params])
     put([sp.srepr(m) for m in model.metric])
-    if model.field is not None:
-        put([sp.srepr(f) for f in model.field])
+    if model.vector_field is not None:
+        put([sp.srepr(f) for f in model.vector_field])
     slots = _row_slots(model)
     for r in slots:
         put(("slot", sp.srepr(r.term), [sp.srepr(s) for s in r.row_symbols]))
@@ -180,6 +185,7 @@ def generate_source(model: ReducedModel) -> str:
         "import math",
         "",
         "import numba",
+        "import numpy as np",
         "",
         f"N_STATE = {n}",
         f"N_PARAMS = {n_par}",
@@ -188,7 +194,7 @@ def generate_source(model: ReducedModel) -> str:
         f"N_SLOTS = {len(slots)}",
         "",
     ]
-    helpers = SCALAR_HELPERS_SOURCE.replace("\ndef ", "\n@numba.njit(cache=True)\ndef ")
+    helpers = SCALAR_HELPERS_SOURCE.replace("\ndef ", f"\n@numba.njit({_NJIT_OPTS})\ndef ")
     src += helpers.strip("\n").splitlines() + ["", ""]
 
     # ---- rhs
@@ -196,7 +202,7 @@ def generate_source(model: ReducedModel) -> str:
     loss_rows = model.loss.rows if model.kind == "loss" else ()
     acc = [f"a{i}" for i in range(n)]
     src += [
-        '@numba.njit("void(f8, f8[:], f8[:], f8[:, :], i8[:], f8[:])", cache=True)',
+        f'@numba.njit("void(f8, f8[:], f8[:], f8[:, :], i8[:], f8[:])", {_NJIT_OPTS})',
         "def rhs(t, y, p, data, bounds, out):",
         "    # dtheta_i/dt = factor[group(i)] * (fixed part + sum over table rows)",
     ]
@@ -217,7 +223,7 @@ def generate_source(model: ReducedModel) -> str:
     for jr in jrows:
         nonzero = [a or not e.is_zero for a, e in zip(nonzero, flat(jr), strict=True)]
     src += [
-        '@numba.njit("void(f8, f8[:], f8[:], f8[:, :], i8[:], f8[:, :])", cache=True)',
+        f'@numba.njit("void(f8, f8[:], f8[:], f8[:, :], i8[:], f8[:, :])", {_NJIT_OPTS})',
         "def jac(t, y, p, data, bounds, out):",
         "    # out[i, j] = d rhs_i / d y_j",
     ]
@@ -237,7 +243,7 @@ def generate_source(model: ReducedModel) -> str:
     # ---- observables
     oacc = [f"o{k}" for k in range(len(obs_names))]
     src += [
-        '@numba.njit("void(f8[:], f8[:], f8[:, :], i8[:], f8[:])", cache=True)',
+        f'@numba.njit("void(f8[:], f8[:], f8[:, :], i8[:], f8[:])", {_NJIT_OPTS})',
         "def obs(y, p, data, bounds, out):",
         f"    # observables: {', '.join(obs_names)}",
     ]
@@ -251,10 +257,25 @@ def generate_source(model: ReducedModel) -> str:
     src += [f"    out[{k}] = {o}" for k, o in enumerate(oacc)]
     src += ["", ""]
     src += [
-        '@numba.njit("void(f8[:, :], f8[:], f8[:, :], i8[:], f8[:, :])", cache=True)',
+        f'@numba.njit("void(f8[:, :], f8[:], f8[:, :], i8[:], f8[:, :])", {_NJIT_OPTS})',
         "def obs_batch(Y, p, data, bounds, out):",
         "    for i in range(Y.shape[0]):",
         "        obs(Y[i], p, data, bounds, out[i])",
+        "",
+        "",
+        "# odeint's calling convention f(y, t, *args) -> new array: no Python layer per call",
+        f'@numba.njit("f8[:](f8[:], f8, f8[:], f8[:, :], i8[:])", {_NJIT_OPTS})',
+        "def rhs_ode(y, t, p, data, bounds):",
+        "    out = np.empty(N_STATE)",
+        "    rhs(t, y, p, data, bounds, out)",
+        "    return out",
+        "",
+        "",
+        f'@numba.njit("f8[:, :](f8[:], f8, f8[:], f8[:, :], i8[:])", {_NJIT_OPTS})',
+        "def jac_ode(y, t, p, data, bounds):",
+        "    out = np.empty((N_STATE, N_STATE))",
+        "    jac(t, y, p, data, bounds, out)",
+        "    return out",
         "",
     ]
     return "\n".join(src)
@@ -301,7 +322,10 @@ def _pack_tables(slots: Sequence[RowSum]) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- numpy backend
-def _numpy_functions(model: ReducedModel, slots: Sequence[RowSum]) -> tuple[Callable[..., None], ...]:
+_Fns = tuple[Callable[..., None], Callable[..., None], Callable[..., None], Callable[..., None]]
+
+
+def _numpy_functions(model: ReducedModel, slots: Sequence[RowSum]) -> _Fns:
     """rhs/jac/obs/obs_batch evaluated with sympy.lambdify + numpy, vectorised over rows."""
     mods = [{"softplus": lambda x: np.logaddexp(0.0, x), "sigmoid": _np_sigmoid}, "numpy"]
     args = list(model.state) + list(model.params)
@@ -310,7 +334,7 @@ def _numpy_functions(model: ReducedModel, slots: Sequence[RowSum]) -> tuple[Call
     gidx = np.array([model.group_names.index(g) for g in model.groups])
 
     def lam(exprs: Sequence[sp.Expr], extra: Sequence[sp.Symbol] = ()) -> Callable[..., list[Any]]:
-        return sp.lambdify(args + list(extra), list(exprs), modules=mods)  # type: ignore[no-any-return]
+        return sp.lambdify(args + list(extra), list(exprs), modules=mods)
 
     def summed(f: Callable[..., list[Any]], vals: list[float], tab: np.ndarray) -> np.ndarray:
         cols = [tab[:, j] for j in range(tab.shape[1])]
@@ -380,6 +404,8 @@ class CompiledModel:
     backend : {"numba", "numpy", "python"}
     rhs, jac, obs, obs_batch : callables
         The generated functions (calling convention in the module docstring).
+    rhs_ode, jac_ode : callables
+        ``f(y, t, p, data, bounds) -> array``: odeint's convention, compiled end to end.
     data, bounds : ndarray
         The packed RowSum tables and their row ranges.
     module_path : Path or None
@@ -394,6 +420,8 @@ class CompiledModel:
     jac: Callable[..., None]
     obs: Callable[..., None]
     obs_batch: Callable[..., None]
+    rhs_ode: Callable[..., np.ndarray]
+    jac_ode: Callable[..., np.ndarray]
     data: np.ndarray
     bounds: np.ndarray
     module_path: Path | None
@@ -466,8 +494,7 @@ class CompiledModel:
         for k, rs in enumerate(slots):
             new.append(RowSum(rs.term, rs.row_symbols, tables[k], rs.label) if k in tables else rs)
         data, bounds = _pack_tables(new)
-        return CompiledModel(self.model, self.backend, self.rhs, self.jac, self.obs, self.obs_batch,
-                             data, bounds, self.module_path, dict(self.build))
+        return dataclasses.replace(self, data=data, bounds=bounds)
 
 
 def compile_model(model: ReducedModel, backend: Backend = "numba") -> CompiledModel:
@@ -478,9 +505,9 @@ def compile_model(model: ReducedModel, backend: Backend = "numba") -> CompiledMo
     slots = _row_slots(model)
     data, bounds = _pack_tables(slots)
     if backend == "numpy":
-        fns = _numpy_functions(model, slots)
-        return CompiledModel(model, backend, *fns, data, bounds, None,
-                             {"cache": "none", "seconds": time.perf_counter() - t0, "key": ""})
+        rhs, jac, obs, obs_batch = _numpy_functions(model, slots)
+        return CompiledModel(model, backend, rhs, jac, obs, obs_batch, *_ode_wrappers(rhs, jac, model.n_state),
+                             data, bounds, None, {"cache": "none", "seconds": time.perf_counter() - t0, "key": ""})
     key = model_key(model)
     path = cache_dir() / f"{model.name.replace('-', '_').replace('.', '_')}_{key}.py"
     hit = path.exists()
@@ -495,11 +522,30 @@ def compile_model(model: ReducedModel, backend: Backend = "numba") -> CompiledMo
         _write_atomic(path, generate_source(model))
         hit = False
         mod = load_module(path)
-    fns = [getattr(mod, k) for k in ("rhs", "jac", "obs", "obs_batch")]
+    rhs, jac, obs, obs_batch, rhs_ode, jac_ode = (getattr(mod, k) for k in _GENERATED)
     if backend == "python":
-        fns = [getattr(f, "py_func", f) for f in fns]
-    return CompiledModel(model, backend, *fns, data, bounds, path,
+        rhs, jac, obs, obs_batch = (f.py_func for f in (rhs, jac, obs, obs_batch))
+        rhs_ode, jac_ode = _ode_wrappers(rhs, jac, model.n_state)
+    return CompiledModel(model, backend, rhs, jac, obs, obs_batch, rhs_ode, jac_ode, data, bounds, path,
                          {"cache": "hit" if hit else "miss", "seconds": time.perf_counter() - t0, "key": key})
 
 
-__all__ += ["load_module", "Expression"]
+_GENERATED = ("rhs", "jac", "obs", "obs_batch", "rhs_ode", "jac_ode")
+
+
+def _ode_wrappers(rhs: Callable[..., None], jac: Callable[..., None],
+                  n: int) -> tuple[Callable[..., np.ndarray], Callable[..., np.ndarray]]:
+    def rhs_ode(y: np.ndarray, t: float, p: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+        out = np.empty(n)
+        rhs(t, y, p, data, bounds, out)
+        return out
+
+    def jac_ode(y: np.ndarray, t: float, p: np.ndarray, data: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+        out = np.empty((n, n))
+        jac(t, y, p, data, bounds, out)
+        return out
+
+    return rhs_ode, jac_ode
+
+
+__all__ += ["load_module"]

@@ -159,7 +159,7 @@ class ReducedModel:
     kind : {"loss", "field"}
     loss : Expression or None
         The loss for ``kind == "loss"``; for a field model, the ``loss`` observable.
-    field : tuple of sympy expressions, or None
+    vector_field : tuple of sympy expressions, or None
         $f(\theta; p)$ for ``kind == "field"``.
     metric : tuple of sympy expressions
         $M_i(p)$, one per coordinate (1 by default). Must not depend on the state.
@@ -176,7 +176,7 @@ class ReducedModel:
     params: tuple[sp.Symbol, ...]
     kind: Literal["loss", "field"]
     loss: Expression
-    field: tuple[sp.Expr, ...] | None
+    vector_field: tuple[sp.Expr, ...] | None
     metric: tuple[sp.Expr, ...]
     groups: tuple[str, ...]
     observables: dict[str, Expression]
@@ -336,15 +336,15 @@ class ReducedModel:
         return cls(name, state, params, kind, loss, fld, metric_t, groups_t, obs, defs, title, description)
 
     # --------------------------------------------------------------- names etc
-    @property
+    @cached_property
     def state_names(self) -> tuple[str, ...]:
         return tuple(str(s) for s in self.state)
 
-    @property
+    @cached_property
     def param_names(self) -> tuple[str, ...]:
         return tuple(str(p) for p in self.params)
 
-    @property
+    @cached_property
     def group_names(self) -> tuple[str, ...]:
         """Distinct learning-rate groups, in order of first appearance."""
         return tuple(dict.fromkeys(self.groups))
@@ -370,8 +370,8 @@ class ReducedModel:
         For a loss model, component $i$ is $-\partial_i L / M_i$; for a field model, $f_i$.
         """
         if self.kind == "field":
-            assert self.field is not None
-            return self.field, ()
+            assert self.vector_field is not None
+            return self.vector_field, ()
         base, rows = self.gradient
         minv = [1 / m for m in self.metric]
         return (

@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 
 from dynamics.codegen import generate_source, model_key
-from dynamics.model import ModelError, ReducedModel, RowSum
+from dynamics.model import ModelError, ReducedModel
 from dynamics.symbolic import softplus
 
 

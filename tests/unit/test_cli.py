@@ -1,0 +1,105 @@
+"""The command line: list, show, verify; exit codes 0/1/2 with one clear line on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from dynamics import registry
+from dynamics.claims import check
+from dynamics.cli import main
+from dynamics.model import ReducedModel
+from dynamics.registry import Derivation
+
+
+def _tiny_model() -> ReducedModel:
+    a = sp.Symbol("a", real=True)
+    return ReducedModel.from_loss("tiny", [a], [], a**2 / 2)
+
+
+def _tiny_derivation(name: str, predicted: float) -> Derivation:
+    def verify(ctx):
+        from dynamics.integrate import integrate
+
+        tr = integrate(_tiny_model(), [1.0], t_max=1.0, t_min=1e-3, n_points=20)
+        ctx.save_trajectory("flow", tr)
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots()
+        ax.plot(tr.t, tr["a"])
+        ctx.save_figure("flow", fig)
+        return [check(f"{name}.decay", "a(1) = exp(-1)", predicted, float(tr["a"][-1]), tol=1e-6,
+                      why="LSODA at rtol 1e-8")]
+
+    return Derivation(name, f"tiny test model {name}", _tiny_model, verify)
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    monkeypatch.setattr(registry, "_RUNTIME", {})
+    registry.register(_tiny_derivation("tiny-ok", float(np.exp(-1))))
+    registry.register(_tiny_derivation("tiny-bad", 0.5))  # negative control: wrong prediction
+    return registry
+
+
+def test_list_shows_registered(tiny, capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "saxe2014" in out and "tiny-ok" in out
+
+
+def test_show_prints_equations(capsys):
+    assert main(["show", "saxe2014"]) == 0
+    out = capsys.readouterr().out
+    assert "da1/dt" in out and "s1" in out
+    assert main(["show", "saxe2014", "--latex"]) == 0
+    assert r"\frac{da_{1}}{dt}" in capsys.readouterr().out
+
+
+def test_unknown_model_is_one_line_exit_2(capsys):
+    assert main(["show", "nope"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown model 'nope'" in err[0] and "saxe2014" in err[0]
+    assert main(["verify", "nope", "--out", "/tmp/x-never"]) == 2
+
+
+def test_bad_option_is_one_line_exit_2(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["verify", "--frobnicate"])
+    assert e.value.code == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_out_is_a_file(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    assert main(["verify", "saxe2014", "--out", str(f)]) == 2
+    assert "not a directory" in capsys.readouterr().err
+
+
+def test_verify_writes_report_and_exit_code(tiny, tmp_path):
+    assert main(["verify", "tiny-ok", "--out", str(tmp_path), "--quiet"]) == 0
+    s = json.loads((tmp_path / "tiny-ok" / "summary.json").read_text())
+    assert set(s) >= {"name", "title", "claims", "config", "timings_s", "versions"}
+    assert set(s["claims"][0]) >= {"id", "statement", "predicted", "measured", "tolerance", "passed", "why"}
+    assert (tmp_path / "tiny-ok" / "flow.png").exists()
+    with np.load(tmp_path / "tiny-ok" / "flow.npz") as d:
+        assert "t" in d.files and "loss" in d.files
+    html = (tmp_path / "index.html").read_text()
+    assert "tiny-ok" in html and "data:image/png;base64," in html
+    # a failing claim gives exit 1, and the report shows it
+    assert main(["verify", "tiny-bad", "--out", str(tmp_path), "--quiet"]) == 1
+    html = (tmp_path / "index.html").read_text()
+    assert "tiny-bad" in html and "FAIL" in html
+
+
+def test_console_script_runs():
+    r = subprocess.run([sys.executable, "-m", "dynamics.cli", "list"], capture_output=True, text=True)
+    assert r.returncode == 0 and "saxe2014" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "dynamics.cli", "show", "bogus"], capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
