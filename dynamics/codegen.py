@@ -458,8 +458,21 @@ class CompiledModel:
         fv = np.array([float(factors.get(g, 1.0)) for g in groups])
         return np.concatenate([pv, fv])
 
+    def check_runtime(self, p: np.ndarray) -> np.ndarray:
+        """Validate a runtime vector from :meth:`pack` (the compiled code does no bounds checks)."""
+        p = np.ascontiguousarray(p, dtype=float)
+        size = len(self.model.params) + len(self.model.group_names)
+        if p.shape != (size,):
+            raise ModelError(f"runtime vector must have shape ({size},) (parameters then group factors; "
+                             f"use CompiledModel.pack), got {p.shape}")
+        return p
+
     def f(self, p: np.ndarray) -> Callable[[float, np.ndarray], np.ndarray]:
-        """``f(t, y) -> dy/dt`` bound to the runtime vector ``p`` (for scipy)."""
+        """``f(t, y) -> dy/dt`` bound to the runtime vector ``p`` (for scipy).
+
+        ``y`` must have shape ``(n_state,)``: the returned function does not check it.
+        """
+        p = self.check_runtime(p)
         rhs, data, bounds, n = self.rhs, self.data, self.bounds, self.n_state
 
         def fun(t: float, y: np.ndarray) -> np.ndarray:
@@ -470,7 +483,8 @@ class CompiledModel:
         return fun
 
     def jacobian(self, p: np.ndarray) -> Callable[[float, np.ndarray], np.ndarray]:
-        """``J(t, y) -> (n, n)`` bound to the runtime vector ``p``."""
+        """``J(t, y) -> (n, n)`` bound to the runtime vector ``p`` (``y`` is not checked)."""
+        p = self.check_runtime(p)
         jac, data, bounds, n = self.jac, self.data, self.bounds, self.n_state
 
         def fun(t: float, y: np.ndarray) -> np.ndarray:
@@ -482,7 +496,10 @@ class CompiledModel:
 
     def observables(self, Y: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
         """All observables along states ``Y`` of shape (T, n)."""
+        p = self.check_runtime(p)
         Y = np.ascontiguousarray(np.atleast_2d(np.asarray(Y, dtype=float)))
+        if Y.ndim != 2 or Y.shape[1] != self.n_state:
+            raise ModelError(f"states must have shape (T, {self.n_state}), got {Y.shape}")
         out = np.empty((Y.shape[0], len(self.observable_names)))
         self.obs_batch(Y, p, self.data, self.bounds, out)
         return {k: out[:, i].copy() for i, k in enumerate(self.observable_names)}

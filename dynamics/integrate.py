@@ -265,10 +265,24 @@ def _check_finite(yt: np.ndarray, tt: np.ndarray) -> None:
 
 def _odeint_piece(cm: CompiledModel, p: np.ndarray, y: np.ndarray, grid: np.ndarray, rtol: float,
                   atol: float, max_steps: int, stats: dict[str, Any]) -> np.ndarray:
+    p = cm.check_runtime(p)
+    rhs, jac, data, bounds, n = cm.rhs, cm.jac, cm.data, cm.bounds, cm.n_state
+    f_out, j_out = np.empty(n), np.empty((n, n))
+
+    # odeint copies what the callbacks return, so one output buffer each is reused: this
+    # skips an allocation per call and leaves the compiled call as the only real work
+    def f(yv: np.ndarray, t: float) -> np.ndarray:
+        rhs(t, yv, p, data, bounds, f_out)
+        return f_out
+
+    def J(yv: np.ndarray, t: float) -> np.ndarray:
+        jac(t, yv, p, data, bounds, j_out)
+        return j_out
+
     with _quiet_fortran(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        yt, info = odeint(cm.rhs_ode, y, grid, args=(p, cm.data, cm.bounds), Dfun=cm.jac_ode, rtol=rtol,
-                          atol=atol, full_output=True, mxstep=max_steps, printmessg=False)
+        yt, info = odeint(f, y, grid, Dfun=J, rtol=rtol, atol=atol, full_output=True,
+                          mxstep=max_steps, printmessg=False)
     if info["message"] != "Integration successful.":
         tcur = np.asarray(info.get("tcur", []), dtype=float)
         done = np.nonzero(np.asarray(info.get("nst", []))[: grid.size - 1] > 0)[0]

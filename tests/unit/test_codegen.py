@@ -155,3 +155,11 @@ def test_second_process_loads_from_cache(tmp_path):
 def test_unknown_backend(toy):
     with pytest.raises(ModelError, match="unknown backend"):
         toy.compile("fortran")
+
+
+def test_runtime_shapes_are_checked_before_compiled_code(toy_numba):
+    """The compiled functions do no bounds checks, so the Python entry points must."""
+    with pytest.raises(ModelError, match="runtime vector"):
+        toy_numba.f(np.ones(2))
+    with pytest.raises(ModelError, match="states must have shape"):
+        toy_numba.observables(np.ones((4, 2)), toy_numba.pack())
