@@ -1,0 +1,5 @@
+"""``python -m dynamics`` is the ``dynamics`` command."""
+
+from dynamics.cli import main
+
+raise SystemExit(main())
