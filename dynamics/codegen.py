@@ -48,7 +48,7 @@ from dynamics.symbolic import SCALAR_HELPERS_SOURCE
 
 __all__ = ["CompiledModel", "compile_model", "generate_source", "cache_dir", "model_key"]
 
-CODEGEN_VERSION = "2"
+CODEGEN_VERSION = "4"
 
 # numpy's floating-point semantics (1/0 -> inf, not ZeroDivisionError): non-finite values are
 # then caught by the integrator's checks, and the division needs no zero test (faster).
@@ -97,7 +97,8 @@ def model_key(model: ReducedModel) -> str:
         put([sp.srepr(f) for f in model.vector_field])
     slots = _row_slots(model)
     for r in slots:
-        put(("slot", sp.srepr(r.term), [sp.srepr(s) for s in r.row_symbols]))
+        put(("slot", sp.srepr(r.term), [sp.srepr(s) for s in r.row_symbols],
+             [(sp.srepr(z), sp.srepr(e)) for z, e in r.intermediates]))
     for k, e in model.observables.items():
         put(("obs", k, sp.srepr(e.base), [slots.index(r) for r in e.rows]))
     return h.hexdigest()[:20]
@@ -145,6 +146,47 @@ def _emit(
     return lines
 
 
+@dataclass
+class _Chain:
+    """Chain-rule structure of a RowSum with intermediates (see :class:`RowSum`).
+
+    Inner variables ``v`` = the intermediates, then the state symbols the term uses directly.
+    ``F1[a] = df/dv_a``, ``F2[a, b] = d2f/dv_a dv_b``, and the sparse Jacobian of ``v`` with
+    respect to the state as ``(a, i, expr)`` triples; ``second`` lists nonzero
+    ``d2 z_a / dtheta_i dtheta_j`` for nonlinear intermediates as ``(a, i, j, expr)``.
+    """
+
+    inner: list[sp.Symbol]
+    F1: list[sp.Expr]
+    F2: dict[tuple[int, int], sp.Expr]
+    nz: list[tuple[int, int, sp.Expr]]
+    second: list[tuple[int, int, int, sp.Expr]]
+
+
+def _chain(model: ReducedModel, rs: RowSum) -> _Chain:
+    zs = [z for z, _ in rs.intermediates]
+    zexpr = dict(rs.intermediates)
+    direct = [x for x in model.state if x in rs.term.free_symbols]
+    inner = zs + direct
+    F1 = [sp.diff(rs.term, v) for v in inner]
+    F2 = {(a, b): sp.diff(F1[a], inner[b]) for a in range(len(inner)) for b in range(a, len(inner))}
+    nz: list[tuple[int, int, sp.Expr]] = []
+    second: list[tuple[int, int, int, sp.Expr]] = []
+    for a, v in enumerate(inner):
+        if v in zexpr:
+            for i, x in enumerate(model.state):
+                d = sp.diff(zexpr[v], x)
+                if not d.is_zero:
+                    nz.append((a, i, d))
+                    for j in range(i, model.n_state):
+                        d2 = sp.diff(d, model.state[j])
+                        if not d2.is_zero:
+                            second.append((a, i, j, d2))
+        else:
+            nz.append((a, model.state.index(v), sp.Integer(1)))
+    return _Chain(inner, F1, F2, nz, second)
+
+
 def generate_source(model: ReducedModel) -> str:
     """The generated Python module for ``model`` (numba-decorated)."""
     printer = _printer()
@@ -154,6 +196,8 @@ def generate_source(model: ReducedModel) -> str:
     obs_names = list(model.observables)
     groups = model.group_names
     gidx = [groups.index(g) for g in model.groups]
+    loss_rows = model.loss.rows if model.kind == "loss" else ()
+    chains = {k: _chain(model, rs) for k, rs in enumerate(slots) if rs.intermediates and rs in loss_rows}
 
     subs: dict[sp.Symbol, sp.Symbol] = {}
     for i, s in enumerate(model.state):
@@ -166,17 +210,44 @@ def generate_source(model: ReducedModel) -> str:
         out += [f"{indent}q{i} = p[{i}]" for i in range(n_par)]
         return out
 
-    def row_loop(k: int, rs: RowSum, targets: Sequence[str], exprs: Sequence[sp.Expr], tag: str) -> list[str]:
+    def row_subs(k: int, rs: RowSum) -> dict[sp.Symbol, sp.Symbol]:
         rsubs = dict(subs)
         for j, c in enumerate(rs.row_symbols):
             rsubs[c] = sp.Symbol(f"c{j}")
-        body = _emit(printer, targets, exprs, rsubs, f"{tag}_", "+=", " " * 8)
-        if not body:
+        for a, (z, _) in enumerate(rs.intermediates):
+            rsubs[z] = sp.Symbol(f"z{k}_{a}")
+        return rsubs
+
+    def row_loop(k: int, rs: RowSum, body: list[str], tail: Sequence[str] = ()) -> list[str]:
+        """The loop over slot k's rows: read the row, compute intermediates, then ``body``."""
+        if not body and not tail:
             return []
+        rsubs = row_subs(k, rs)
+        pre = _emit(printer, [f"z{k}_{a}" for a in range(len(rs.intermediates))],
+                    [e for _, e in rs.intermediates], rsubs, f"i{k}_", "=", " " * 8) if rs.intermediates else []
         lines = [f"    for r in range(bounds[{k}], bounds[{k + 1}]):"]
-        used = "\n".join(body)
+        used = "\n".join(pre + body + list(tail))
         lines += [f"        c{j} = data[r, {j}]" for j in range(len(rs.row_symbols)) if f"c{j}" in used]
-        return lines + body
+        return lines + pre + body + list(tail)
+
+    def plain_rows(k: int, rs: RowSum, targets: Sequence[str], exprs: Sequence[sp.Expr]) -> list[str]:
+        return row_loop(k, rs, _emit(printer, targets, exprs, row_subs(k, rs), f"r{k}_", "+=", " " * 8))
+
+    def chain_values(k: int, rs: RowSum, ch: _Chain, with_f2: bool) -> list[str]:
+        """Per-row assignments of F1_k[a], (F2_k[a, b]) and Jv_k[q]."""
+        targets = [f"F1_{k}[{a}]" for a in range(len(ch.inner))]
+        exprs = list(ch.F1)
+        if with_f2:
+            for (a, b), e in ch.F2.items():
+                targets.append(f"F2_{k}[{a}, {b}]")
+                exprs.append(e)
+        targets += [f"Jv_{k}[{q}]" for q in range(len(ch.nz))]
+        exprs += [e for _, _, e in ch.nz]
+        lines = _emit(printer, targets, exprs, row_subs(k, rs), f"r{k}_", "=", " " * 8)
+        if with_f2:
+            lines += [f"        F2_{k}[{b}, {a}] = F2_{k}[{a}, {b}]" for (a, b), e in ch.F2.items()
+                      if a != b and not e.xreplace(row_subs(k, rs)).is_zero]
+        return lines
 
     src: list[str] = [
         f"# Generated by dynamics.codegen {CODEGEN_VERSION} for model {model.name!r}. Do not edit.",
@@ -190,16 +261,24 @@ def generate_source(model: ReducedModel) -> str:
         f"N_STATE = {n}",
         f"N_PARAMS = {n_par}",
         f"GROUPS = {tuple(groups)!r}",
+        f"GIDX = np.array({gidx!r}, dtype=np.int64)  # group of each coordinate",
         f"OBS_NAMES = {tuple(obs_names)!r}",
         f"N_SLOTS = {len(slots)}",
-        "",
     ]
+    for k, ch in chains.items():
+        src += [
+            f"# table {k} ({slots[k].label}): chain rule through {len(slots[k].intermediates)} intermediates,",
+            f"# inner variables {', '.join(str(v) for v in ch.inner)}",
+            f"JK_{k} = np.array({[a for a, _, _ in ch.nz]!r}, dtype=np.int64)  # inner variable of each Jacobian entry",
+            f"JI_{k} = np.array({[i for _, i, _ in ch.nz]!r}, dtype=np.int64)  # state coordinate of each entry",
+        ]
+    src.append("")
     helpers = SCALAR_HELPERS_SOURCE.replace("\ndef ", f"\n@numba.njit({_NJIT_OPTS})\ndef ")
     src += helpers.strip("\n").splitlines() + ["", ""]
+    minv_lines = _emit(printer, [f"MINV[{i}]" for i in range(n)], [1 / m for m in model.metric], subs, "m_", "=", "    ")
 
     # ---- rhs
-    base, rows = model.flow
-    loss_rows = model.loss.rows if model.kind == "loss" else ()
+    base, rows = model.flow_parts()
     acc = [f"a{i}" for i in range(n)]
     src += [
         f'@numba.njit("void(f8, f8[:], f8[:], f8[:, :], i8[:], f8[:])", {_NJIT_OPTS})',
@@ -209,18 +288,35 @@ def generate_source(model: ReducedModel) -> str:
     src += unpack_lines("    ")
     src += [f"    {a} = 0.0" for a in acc]
     src += _emit(printer, acc, base, subs, "b_", "+=", "    ")
-    for rs, comps in zip(loss_rows, rows, strict=True):
+    if chains:
+        src += ["    G = np.zeros(N_STATE)  # gradient of the chain-rule tables", "    MINV = np.empty(N_STATE)"]
+        src += minv_lines
+    for rs in loss_rows:
         k = slots.index(rs)
-        src += row_loop(k, rs, acc, comps, f"r{k}")
+        if k in chains:
+            ch = chains[k]
+            src += [f"    F1_{k} = np.zeros({len(ch.inner)})", f"    Jv_{k} = np.zeros({len(ch.nz)})"]
+            src += row_loop(k, rs, chain_values(k, rs, ch, False), [
+                f"        for q in range({len(ch.nz)}):",
+                f"            G[JI_{k}[q]] += F1_{k}[JK_{k}[q]] * Jv_{k}[q]",
+            ])
+        else:
+            comps = rows[loss_rows.index(rs)]
+            assert comps is not None
+            src += plain_rows(k, rs, acc, comps)
+    if chains:
+        src += [f"    a{i} -= G[{i}] * MINV[{i}]" for i in range(n)]
     src += [f"    out[{i}] = p[{n_par + gidx[i]}] * a{i}" for i in range(n)]
     src += ["", ""]
 
     # ---- jac
-    jbase, jrows = model.flow_jacobian
+    jbase = model.jacobian_base
+    plain_slots = [k for k, rs in enumerate(slots) if rs in loss_rows and k not in chains]
+    jrows = {k: model.jacobian_rows(loss_rows.index(slots[k])) for k in plain_slots}
     jacc = [f"J{i}_{j}" for i in range(n) for j in range(n)]
     flat = lambda m: [m[i][j] for i in range(n) for j in range(n)]  # noqa: E731
     nonzero = [not e.is_zero for e in flat(jbase)]
-    for jr in jrows:
+    for jr in jrows.values():
         nonzero = [a or not e.is_zero for a, e in zip(nonzero, flat(jr), strict=True)]
     src += [
         f'@numba.njit("void(f8, f8[:], f8[:], f8[:, :], i8[:], f8[:, :])", {_NJIT_OPTS})',
@@ -228,16 +324,45 @@ def generate_source(model: ReducedModel) -> str:
         "    # out[i, j] = d rhs_i / d y_j",
     ]
     src += unpack_lines("    ")
-    keep = [k for k, nz in enumerate(nonzero) if nz]
-    src += [f"    {jacc[k]} = 0.0" for k in keep]
-    src += _emit(printer, [jacc[k] for k in keep], [flat(jbase)[k] for k in keep], subs, "b_", "+=", "    ")
-    for rs, jr in zip(loss_rows, jrows, strict=True):
-        k = slots.index(rs)
-        src += row_loop(k, rs, [jacc[m] for m in keep], [flat(jr)[m] for m in keep], f"r{k}")
+    keep = [m for m, nz in enumerate(nonzero) if nz]
+    src += [f"    {jacc[m]} = 0.0" for m in keep]
+    src += _emit(printer, [jacc[m] for m in keep], [flat(jbase)[m] for m in keep], subs, "b_", "+=", "    ")
+    for k in plain_slots:
+        src += plain_rows(k, slots[k], [jacc[m] for m in keep], [flat(jrows[k])[m] for m in keep])
+    if chains:
+        src += ["    H = np.zeros((N_STATE, N_STATE))  # Hessian of the chain-rule tables", "    MINV = np.empty(N_STATE)"]
+        src += minv_lines
+    for k, ch in chains.items():
+        rs = slots[k]
+        K = len(ch.inner)
+        src += [f"    F1_{k} = np.zeros({K})", f"    F2_{k} = np.zeros(({K}, {K}))", f"    Jv_{k} = np.zeros({len(ch.nz)})"]
+        # (loop variables end in "_" so they cannot shadow generated names)
+        tail = [
+            f"        for qa_ in range({len(ch.nz)}):",
+            f"            ia_ = JI_{k}[qa_]",
+            f"            ka_ = JK_{k}[qa_]",
+            f"            va_ = Jv_{k}[qa_]",
+            f"            for qb_ in range({len(ch.nz)}):",
+            f"                H[ia_, JI_{k}[qb_]] += F2_{k}[ka_, JK_{k}[qb_]] * va_ * Jv_{k}[qb_]",
+        ]
+        if ch.second:
+            f1s = {a: sp.Symbol(f"F1_{k}[{a}]") for a in range(K)}
+            names = [f"h{k}_{m}" for m in range(len(ch.second))]
+            tail += _emit(printer, names, [f1s[a] * e for a, _, _, e in ch.second], row_subs(k, rs),
+                          f"s{k}_", "=", " " * 8)
+            for name, (_, i, j, _e) in zip(names, ch.second, strict=True):
+                if name in "\n".join(tail):
+                    tail.append(f"        H[{i}, {j}] += {name}")
+                    if i != j:
+                        tail.append(f"        H[{j}, {i}] += {name}")
+        src += row_loop(k, rs, chain_values(k, rs, ch, True), tail)
     src += ["    for i in range(N_STATE):", "        for j in range(N_STATE):", "            out[i, j] = 0.0"]
     for m in keep:
         i, j = divmod(m, n)
         src.append(f"    out[{i}, {j}] = p[{n_par + gidx[i]}] * {jacc[m]}")
+    if chains:
+        src += ["    for i in range(N_STATE):", "        for j in range(N_STATE):",
+                f"            out[i, j] -= p[{n_par} + GIDX[i]] * MINV[i] * H[i, j]"]
     src += ["", ""]
 
     # ---- observables
@@ -253,7 +378,7 @@ def generate_source(model: ReducedModel) -> str:
     for k, rs in enumerate(slots):
         targets = [oacc[m] for m, o in enumerate(obs_names) if any(r is rs for r in model.observables[o].rows)]
         if targets:
-            src += row_loop(k, rs, targets, [rs.term] * len(targets), f"r{k}")
+            src += plain_rows(k, rs, targets, [rs.term] * len(targets))
     src += [f"    out[{k}] = {o}" for k, o in enumerate(oacc)]
     src += ["", ""]
     src += [
@@ -345,16 +470,23 @@ def _numpy_functions(model: ReducedModel, slots: Sequence[RowSum]) -> _Fns:
     loss_rows = model.loss.rows if model.kind == "loss" else ()
     f_base = lam(base)
     f_rows = [(slots.index(rs), lam(c, rs.row_symbols)) for rs, c in zip(loss_rows, rows, strict=True)]
-    jb, jr = model.flow_jacobian
-    j_base = lam([e for row in jb for e in row])
-    j_rows = [(slots.index(rs), lam([e for row in m for e in row], rs.row_symbols)) for rs, m in zip(loss_rows, jr, strict=True)]
+    j_cache: list[Any] = []
+
+    def j_parts() -> Any:
+        # built on first use: the fully expanded Hessian of a large row term is slow to derive
+        if not j_cache:
+            jb, jr = model.flow_jacobian
+            j_cache.append(lam([e for row in jb for e in row]))
+            j_cache.append([(slots.index(rs), lam([e for row in m for e in row], rs.row_symbols))
+                            for rs, m in zip(loss_rows, jr, strict=True)])
+        return j_cache
     names = list(model.observables)
     o_base = lam([model.observables[k].base for k in names])
     o_rows = []
     for k, rs in enumerate(slots):
         idx = [m for m, o in enumerate(names) if any(r is rs for r in model.observables[o].rows)]
         if idx:
-            o_rows.append((k, idx, lam([rs.term], rs.row_symbols)))
+            o_rows.append((k, idx, lam([rs.full_term], rs.row_symbols)))
 
     def tab(data: np.ndarray, bounds: np.ndarray, k: int) -> np.ndarray:
         return data[bounds[k] : bounds[k + 1], : len(slots[k].row_symbols)]
@@ -368,6 +500,7 @@ def _numpy_functions(model: ReducedModel, slots: Sequence[RowSum]) -> _Fns:
 
     def jac(t: float, y: np.ndarray, p: np.ndarray, data: np.ndarray, bounds: np.ndarray, out: np.ndarray) -> None:
         vals = list(y) + list(p[:n_par])
+        j_base, j_rows = j_parts()
         acc = np.array(j_base(*vals), dtype=float)
         for k, f in j_rows:
             acc = acc + summed(f, vals, tab(data, bounds, k))

@@ -223,7 +223,7 @@ def pattern_table(data: Dataset) -> np.ndarray:
         e[:L] = 1
         h = np.zeros(L_max, dtype=np.int64)
         h[L - 1] = 1
-        r = tuple(m) + tuple(e) + tuple(h) + (int(data.y[n]),)
+        r = tuple(int(v) for v in np.concatenate([m, e, h])) + (int(data.y[n]),)
         rows[r] = rows.get(r, 0.0) + float(data.weight[n])
     for key, wt in seen.items():
         swapped = tuple(1 - v for v in key[:-1]) + (key[-1],)
