@@ -178,15 +178,17 @@ class OneLayerTransformer:
         return loss, {"u": grad_u, "W": grads["W"]}
 
     # ------------------------------------------------------------------ readouts
-    def accuracy(
-        self, params: Mapping[str, np.ndarray], data: Dataset, by_group: bool = False
-    ) -> float | dict[int, float]:
-        """Weighted fraction with $y\\,\\mathtt T > 0$, or ``{group: plain accuracy}``."""
+    def accuracy(self, params: Mapping[str, np.ndarray], data: Dataset) -> float:
+        """Weighted fraction of samples with $y\\,\\mathtt T > 0$."""
         T, _, _ = self.forward(params, data)  # (N,)
         ok = (data.y * T > 0).astype(float)  # (N,)
-        if by_group:
-            return {int(g): float(ok[data.group == g].mean()) for g in np.unique(data.group)}
         return float(np.sum(data.weight * ok) / np.sum(data.weight))
+
+    def accuracy_by_group(self, params: Mapping[str, np.ndarray], data: Dataset) -> dict[int, float]:
+        """``{group: plain accuracy}`` (the group is the length, or the CoT step)."""
+        T, _, _ = self.forward(params, data)  # (N,)
+        ok = (data.y * T > 0).astype(float)  # (N,)
+        return {int(g): float(ok[data.group == g].mean()) for g in np.unique(data.group)}
 
     def observables(self, params: Mapping[str, np.ndarray], data: Dataset) -> dict[str, float]:
         """``accuracy`` (weighted), ``u_norm`` $\\|u\\|$ and ``W_norm`` $\\|W\\|_F$ (spec 2.1 [S])."""

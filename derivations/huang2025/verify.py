@@ -293,14 +293,14 @@ def verify_parity(ctx: VerifyContext) -> list[Claim]:
         pdata = parity_dataset(s.L_max)
         par, pparams = direct_run(s, steps, data=pdata)
         ctx.save_trajectory("parity_direct", par)
-        claims.append(C.claim_parity_direct(model.accuracy(pparams, pdata, by_group=True)))
+        claims.append(C.claim_parity_direct(model.accuracy_by_group(pparams, pdata)))
     runs = {}
     with ctx.stage("parity with CoT in training (reconstructed format)"):
         cot_steps = 20000 if not ctx.quick else 10000
         for rw in (0.1, 1.0):
             cdata = cot_dataset(4, reg_weight=rw, reg_lengths=(1, 2, 3, 4), L_max=s.L_max)
             tr, cparams = direct_run(s, cot_steps, data=cdata)
-            by = model.accuracy(cparams, cdata, by_group=True)
+            by = model.accuracy_by_group(cparams, cdata)
             runs[rw] = (tr, {k: v for k, v in by.items() if k > 0})
             ctx.save_trajectory(f"cot_training_reg{rw:g}", tr)
         claims.append(C.claim_cot_training(runs[0.1][1], 0.1))
@@ -315,7 +315,7 @@ def verify_parity(ctx: VerifyContext) -> list[Claim]:
         fig, ax = plt.subplots(1, 3, figsize=(16, 4.2))
         Ls = sorted(acc)
         ax[0].bar([L - 0.2 for L in Ls], [acc[L] for L in Ls], width=0.4, label="CoT inference (EP model)")
-        pacc = model.accuracy(pparams, pdata, by_group=True)
+        pacc = model.accuracy_by_group(pparams, pdata)
         ax[0].bar([L + 0.2 for L in Ls], [pacc[L] for L in Ls], width=0.4, label="direct parity training")
         ax[0].axhline(0.5, color="k", ls=":")
         ax[0].set(xlabel="length", ylabel="parity accuracy", title="parity", ylim=(0, 1.05))

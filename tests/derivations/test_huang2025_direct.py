@@ -178,7 +178,7 @@ def test_zero_init_gd_keeps_the_ab_symmetry(model, ep_data):
 def test_even_pairs_training_reaches_full_accuracy(model, ep_data, ep_trained):
     traj, params = ep_trained
     assert model.accuracy(params, ep_data) == 1.0
-    assert all(a == 1.0 for a in model.accuracy(params, ep_data, by_group=True).values())
+    assert all(a == 1.0 for a in model.accuracy_by_group(params, ep_data).values())
     assert traj["loss"][-1] < traj["loss"][0]
     # negative control: the zero-init model is not accurate
     assert model.accuracy(model.init(np.random.default_rng(0)), ep_data) < 0.5
@@ -202,6 +202,6 @@ def test_truncated_cot_solves_parity_with_the_even_pairs_model(model, ep_trained
 def test_direct_parity_training_stalls(model, parity_trained):
     """Spec 1.7a: training directly on parity labels with the same budget fails."""
     data, params = parity_trained
-    acc = model.accuracy(params, data, by_group=True)
+    acc = model.accuracy_by_group(params, data)
     assert all(acc[L] < 0.8 for L in range(2, L_MAX + 1)), acc
     assert model.loss_and_grad(params, data)[0] > 2.0
