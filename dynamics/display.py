@@ -33,6 +33,17 @@ def _expr(x: Expression, latex: bool) -> str:
     return _sum([(x.base, None)] + [(r.term, r) for r in x.rows], latex)
 
 
+def _compact_row_flow(model: ReducedModel, rs: RowSum) -> list[sp.Expr]:
+    """$-\\partial_i \\mathrm{term} / M_i$ per row, by the chain rule through the intermediates
+    (which stay as symbols, so the printed equations stay short)."""
+    out = []
+    for s, m in zip(model.state, model.metric, strict=True):
+        g = sp.diff(rs.term, s) + sum((sp.diff(rs.term, z) * sp.diff(e, s) for z, e in rs.intermediates),
+                                      sp.Integer(0))
+        out.append(-g / m)
+    return out
+
+
 def describe(model: ReducedModel, latex: bool = False) -> str:
     """State, parameters, tables and the derived right-hand sides of ``model``."""
     nl = "\n"
@@ -67,8 +78,12 @@ def describe(model: ReducedModel, latex: bool = False) -> str:
         lines.append(("% " if latex else "") + "gradient flow  d theta_i/dt = -s_g(t) / M_i * dL/dtheta_i:")
     else:
         lines.append(("% " if latex else "") + "vector field  d theta_i/dt = s_g(t) * f_i:")
-    base, rows = model.flow
+    base, _ = model.flow_parts()
     rowsums = model.loss.rows if model.kind == "loss" else ()
+    rows = [_compact_row_flow(model, rs) for rs in rowsums]
+    for rs in rowsums:
+        for z, e in rs.intermediates:
+            lines.append(f"{'% ' if latex else ''}  where {_fmt(z, latex)} = {_fmt(e, latex)}  (per row of {rs.label})")
     for i, s in enumerate(model.state):
         parts: list[tuple[sp.Expr, RowSum | None]] = [(base[i], None)]
         parts += [(comps[i], rs) for rs, comps in zip(rowsums, rows, strict=True)]

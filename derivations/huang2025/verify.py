@@ -257,7 +257,8 @@ def _figures(ctx: VerifyContext, s: Setting, tr: Trajectory, direct: Trajectory,
     ax[1].semilogx(t_cos, 1 - cos)
     ax[1].set(yscale="log", xlabel="tau", ylabel="1 - cos(u, u_hat)", title="direction to the max-margin u_hat")
     for lam_, _, _, tl, D in drift_by_lam:
-        ax[2].semilogx(tl[1:], D[1:], label=f"lambda = {lam_:g}")
+        after = tl > s.tau0
+        ax[2].semilogx(tl[after], D[after], label=f"lambda = {lam_:g}")
     ax[2].set(xlabel="tau", ylabel="||W_t - W_t0||", title="attention drift in phase 2")
     ax[2].legend(fontsize=8)
     ctx.save_figure("implicit_bias", fig)
