@@ -29,7 +29,7 @@ from dynamics.schedule import Schedule
 from dynamics.trajectory import Trajectory
 from dynamics.verify import VerifyContext
 
-__all__ = ["Setting", "schedule", "flow", "direct_run", "verify_even_pairs", "verify_parity", "RECONSTRUCTED"]
+__all__ = ["Setting", "schedule", "flow", "direct_run", "reduced_gd", "flow_vs_gd", "verify_even_pairs", "verify_parity", "RECONSTRUCTED"]
 
 RECONSTRUCTED = (
     "embeddings: one-hot token + one-hot position, d = 2 + L_max (spec 1.3 [R]); the joint "
@@ -83,6 +83,30 @@ def direct_run(s: Setting, steps: int, data: Any = None, record: Any = "log") ->
                  schedule=schedule(s), record=record, n_record=300)
 
 
+def reduced_gd(cm: CompiledModel, s: Setting, steps: int) -> np.ndarray:
+    """The reduced GD map theta <- theta + eta * rhs(theta) from zero, states (steps + 1, 35)."""
+    sch = schedule(s)
+    y = np.zeros(cm.n_state)
+    out = np.empty(cm.n_state)
+    ys = [y.copy()]
+    for k in range(steps):
+        cm.rhs(0.0, y, cm.pack({"lambda": s.lam}, sch.factors[sch.piece_index(s.eta * k)]), cm.data, cm.bounds, out)
+        y = y + s.eta * out
+        ys.append(y.copy())
+    return np.array(ys)
+
+
+def flow_vs_gd(cm: CompiledModel, s: Setting, etas: tuple[float, ...], tau: float) -> list[float]:
+    """Max deviation of the reduced coordinates between GD at each eta (same tau0) and the flow, up to ``tau``."""
+    errs = []
+    for e in etas:
+        se = replace(s, eta=e, t0=int(round(s.tau0 / e)))
+        n = int(round(tau / e))
+        d, _ = direct_run(se, n, record=max(1, n // 100))
+        errs.append(float(np.max(np.abs(d.y - flow(cm, se, t_eval=d.t).y))))
+    return errs
+
+
 def _separation_tau(tr: Trajectory, table: np.ndarray, s: Setting) -> float:
     acc = accuracy(tr.y, table, s.L_max, s.lam)
     k = int(np.argmax(acc >= 1.0))
@@ -103,24 +127,10 @@ def verify_even_pairs(ctx: VerifyContext) -> list[Claim]:
     with ctx.stage("exact reduction: reduced GD map vs full GD"):
         steps = 1500
         tr_d, _ = direct_run(s, steps, record="all")
-        y = np.zeros(model.n_state)
-        out = np.empty(model.n_state)
-        ys = [y.copy()]
-        sch = schedule(s)
-        for k in range(steps):
-            cm.rhs(0.0, y, cm.pack({"lambda": s.lam}, sch.factors[sch.piece_index(s.eta * k)]), cm.data, cm.bounds, out)
-            y = y + s.eta * out
-            ys.append(y.copy())
-        claims.append(C.claim_bridge(float(np.max(np.abs(np.array(ys) - tr_d.y))), steps))
+        claims.append(C.claim_bridge(float(np.max(np.abs(reduced_gd(cm, s, steps) - tr_d.y))), steps))
     with ctx.stage("gradient flow vs GD at three step sizes"):
         etas = (0.1, 0.05, 0.025)
-        errs = []
-        for e in etas:
-            se = replace(s, eta=e, t0=int(round(s.tau0 / e)))
-            n = int(round(30.0 / e))
-            d, _ = direct_run(se, n, record=max(1, n // 100))
-            errs.append(float(np.max(np.abs(d.y - flow(cm, se, t_eval=d.t).y))))
-        claims.append(C.claim_gf_vs_gd(etas, errs))
+        claims.append(C.claim_gf_vs_gd(etas, flow_vs_gd(cm, s, etas, 30.0)))
     with ctx.stage("phase 1: early-time expansion"):
         te = np.concatenate([[0.0], np.geomspace(1e-3, 0.05, 30)])
         early = flow(cm, s, t_eval=te)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from derivations.huang2025 import claims as C
 from derivations.huang2025.closed_forms import accuracy, c_coefficients, max_margin
 from derivations.huang2025.reduced import W_norm2, reduced_model, state_names, u_full
-from derivations.huang2025.verify import Setting, direct_run, flow, schedule
+from derivations.huang2025.verify import Setting, direct_run, flow, flow_vs_gd, reduced_gd
 from dynamics.analysis import local_slopes, log_growth, loglog_slope
 
 S = Setting()
@@ -42,15 +41,7 @@ def test_names_match_direct_reduce(cm):
 def test_reduced_gd_map_equals_full_gd(cm):
     steps = 1200
     tr, _ = direct_run(S, steps, record="all")
-    sch = schedule(S)
-    y = np.zeros(35)
-    out = np.empty(35)
-    ys = [y.copy()]
-    for k in range(steps):
-        cm.rhs(0.0, y, cm.pack({"lambda": S.lam}, sch.factors[sch.piece_index(S.eta * k)]), cm.data, cm.bounds, out)
-        y = y + S.eta * out
-        ys.append(y.copy())
-    dev = float(np.max(np.abs(np.array(ys) - tr.y)))
+    dev = float(np.max(np.abs(reduced_gd(cm, S, steps) - tr.y)))
     assert C.claim_bridge(dev, steps).passed
     assert not C.claim_bridge(dev + 1e-9, steps).passed  # negative control
 
@@ -74,12 +65,7 @@ def test_rhs_matches_numpy_backend(cm):
 
 def test_flow_vs_gd_linear_in_eta(cm):
     etas = (0.1, 0.05, 0.025)
-    errs = []
-    for e in etas:
-        se = replace(S, eta=e, t0=int(round(S.tau0 / e)))
-        n = int(round(20.0 / e))
-        d, _ = direct_run(se, n, record=max(1, n // 50))
-        errs.append(float(np.max(np.abs(d.y - flow(cm, se, t_eval=d.t).y))))
+    errs = flow_vs_gd(cm, S, etas, 20.0)
     assert C.claim_gf_vs_gd(etas, errs).passed
     assert not C.claim_gf_vs_gd(etas, errs, predicted_ratio=4.0).passed
 
