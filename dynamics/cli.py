@@ -4,7 +4,7 @@
 
     dynamics list                                  registered models, one line each
     dynamics show NAME [--latex]                   state, parameters, derived equations
-    dynamics verify [NAME ...] [--out DIR] [--quick] [--seed N]
+    dynamics verify [NAME ...] [--out DIR] [--quick] [--seed N] [--set FIELD=VALUE ...]
 
 ``verify`` exits 0 when every claim passes, 1 when any claim fails (or a model errors),
 and 2 on bad usage (unknown model, bad option), always with one clear line.
@@ -46,6 +46,8 @@ def _parser() -> _Parser:
     v.add_argument("--quick", action="store_true", help="smaller settings, same claims")
     v.add_argument("--seed", type=int, default=0, help="base random seed (default: %(default)s)")
     v.add_argument("--quiet", action="store_true", help="no progress lines")
+    v.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a setting of the named model(s), e.g. --set lam=4 (repeatable)")
     return p
 
 
@@ -85,12 +87,23 @@ def _verify(args: argparse.Namespace) -> int:
     names = list(dict.fromkeys(args.names)) or registry.names()
     if not names:
         return _usage_error("no models are registered (is the package installed?)")
+    overrides: dict[str, str] = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            return _usage_error(f"--set expects FIELD=VALUE, got {item!r}")
+        overrides[key.strip()] = value.strip()
+    if overrides and not args.names:
+        return _usage_error("--set needs the model name(s) it applies to")
     derivs = []
+    settings = {}
     for n in names:
         try:
-            derivs.append(registry.get(n))
-        except registry.UnknownModelError as exc:
+            d = registry.get(n)
+            settings[n] = d.make_settings(overrides)
+        except (registry.UnknownModelError, registry.SettingsError) as exc:
             return _usage_error(str(exc))
+        derivs.append(d)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         return _usage_error(f"--out {out} exists and is not a directory")
@@ -104,7 +117,8 @@ def _verify(args: argparse.Namespace) -> int:
     bar = tqdm(derivs, desc="verify", unit="model", disable=args.quiet, file=sys.stderr)
     for d in bar:
         bar.set_postfix_str(d.name)
-        summaries.append(run_verify(d, out, quick=args.quick, seed=args.seed, verbose=not args.quiet))
+        summaries.append(run_verify(d, out, quick=args.quick, seed=args.seed, verbose=not args.quiet,
+                                    settings=settings[d.name]))
     # the index covers every model in OUT (earlier runs of other models included)
     from dynamics.report import load_summaries
 

@@ -7,7 +7,9 @@ package can add models the CLI then finds. :func:`register` adds one at run time
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata as md
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,9 +19,13 @@ if TYPE_CHECKING:
     from dynamics.model import ReducedModel
     from dynamics.verify import VerifyContext
 
-__all__ = ["Derivation", "UnknownModelError", "register", "names", "get"]
+__all__ = ["Derivation", "SettingsError", "UnknownModelError", "register", "names", "get"]
 
 GROUP = "dynamics.derivations"
+
+
+class SettingsError(ValueError):
+    """A ``--set`` override names an unknown setting or has a bad value."""
 
 
 class UnknownModelError(KeyError):
@@ -51,6 +57,10 @@ class Derivation:
         through ``ctx`` and return the checked claims.
     reconstructed : tuple of str
         What in this derivation is a reconstruction rather than the paper's text.
+    settings : dataclass type, optional
+        The derivation's configurable setting (a frozen dataclass with defaults). ``dynamics
+        verify NAME --set FIELD=VALUE`` overrides its fields; ``verify`` reads the result from
+        ``ctx.settings``.
     """
 
     name: str
@@ -58,7 +68,48 @@ class Derivation:
     model: Callable[..., ReducedModel]
     verify: Callable[[VerifyContext], list[Claim]]
     reconstructed: tuple[str, ...] = ()
+    settings: type | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def make_settings(self, overrides: dict[str, str] | None = None) -> Any:
+        """The default settings with ``overrides`` (strings, converted to each field's type).
+
+        Raises :class:`SettingsError` naming an unknown field or a value that does not convert.
+        """
+        overrides = dict(overrides or {})
+        if self.settings is None:
+            if overrides:
+                raise SettingsError(f"model {self.name!r} takes no settings (got {sorted(overrides)})")
+            return None
+        base = self.settings()
+        fields = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+        unknown = sorted(set(overrides) - set(fields))
+        if unknown:
+            raise SettingsError(f"unknown setting(s) {unknown} for model {self.name!r}; settings: {sorted(fields)}")
+        values: dict[str, Any] = {}
+        for k, raw in overrides.items():
+            default = fields[k]
+            try:
+                if isinstance(default, bool):
+                    if raw.lower() not in ("true", "false", "1", "0"):
+                        raise ValueError(raw)
+                    values[k] = raw.lower() in ("true", "1")
+                elif isinstance(default, int):
+                    values[k] = int(raw)
+                elif isinstance(default, float):
+                    values[k] = float(raw)
+                    if not math.isfinite(values[k]):
+                        raise ValueError(raw)
+                elif isinstance(default, str):
+                    values[k] = raw
+                else:
+                    raise SettingsError(f"setting {k!r} of model {self.name!r} cannot be set from the command line")
+            except ValueError:
+                raise SettingsError(f"setting {k}={raw!r} for model {self.name!r}: expected a {type(default).__name__}") from None
+        try:
+            return dataclasses.replace(base, **values)
+        except (ValueError, TypeError) as exc:
+            raise SettingsError(f"bad setting for model {self.name!r}: {exc}") from None
 
 
 _RUNTIME: dict[str, Derivation] = {}

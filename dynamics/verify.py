@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -36,10 +37,12 @@ class VerifyContext:
         Fill with the configuration used (written to ``summary.json``).
     timings : dict
         Seconds per stage (filled by :meth:`stage`).
+    settings : dataclass instance or None
+        The derivation's settings with any ``--set`` overrides applied.
     """
 
     def __init__(self, name: str, out_dir: Path, *, quick: bool = False, seed: int = 0,
-                 verbose: bool = True) -> None:
+                 verbose: bool = True, settings: Any = None) -> None:
         self.name = name
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -51,6 +54,7 @@ class VerifyContext:
         self.figures: list[str] = []
         self.trajectories: list[str] = []
         self.notes: list[str] = []
+        self.settings = settings
 
     def log(self, msg: str) -> None:
         """One progress line on stderr."""
@@ -95,7 +99,7 @@ class VerifyContext:
 
 
 def run_verify(d: Derivation, out_root: Path, *, quick: bool = False, seed: int = 0,
-               verbose: bool = True) -> dict[str, Any]:
+               verbose: bool = True, settings: Any = None) -> dict[str, Any]:
     """Run ``d.verify`` and write ``OUT/NAME/summary.json``; return the summary.
 
     An exception inside the derivation is recorded as an ``error`` in the summary (and
@@ -104,7 +108,10 @@ def run_verify(d: Derivation, out_root: Path, *, quick: bool = False, seed: int 
     import matplotlib
 
     matplotlib.use("Agg")
-    ctx = VerifyContext(d.name, Path(out_root) / d.name, quick=quick, seed=seed, verbose=verbose)
+    ctx = VerifyContext(d.name, Path(out_root) / d.name, quick=quick, seed=seed, verbose=verbose,
+                        settings=settings)
+    if dataclasses.is_dataclass(settings) and not isinstance(settings, type):
+        ctx.config["settings"] = dataclasses.asdict(settings)
     t0 = time.perf_counter()
     claims: list[Claim] = []
     error = None

@@ -10,7 +10,7 @@ expansion, max-margin oracle), :mod:`.direct` (the numpy transformer, CoT infere
 from __future__ import annotations
 
 from derivations.huang2025.reduced import reduced_model
-from derivations.huang2025.verify import RECONSTRUCTED, verify_even_pairs, verify_parity
+from derivations.huang2025.verify import RECONSTRUCTED, Setting, verify_even_pairs, verify_parity
 from dynamics.registry import Derivation
 
 even_pairs = Derivation(
@@ -19,6 +19,7 @@ even_pairs = Derivation(
     model=reduced_model,
     verify=verify_even_pairs,
     reconstructed=RECONSTRUCTED,
+    settings=Setting,
 )
 
 parity = Derivation(
@@ -27,6 +28,7 @@ parity = Derivation(
     model=reduced_model,
     verify=verify_parity,
     reconstructed=RECONSTRUCTED,
+    settings=Setting,
 )
 
 __all__ = ["even_pairs", "parity"]

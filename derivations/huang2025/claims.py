@@ -19,7 +19,7 @@ __all__ = [
     "claim_bridge", "claim_gf_vs_gd", "claim_phase1_linear", "claim_phase1_quadratic",
     "claim_separation", "claim_separation_scaling", "claim_late_slope", "claim_u_growth",
     "claim_direction", "claim_direction_rate", "claim_drift", "claim_frozen", "claim_cot_inference", "claim_parity_direct",
-    "claim_cot_training",
+    "claim_cot_training", "claim_joint_embedding", "claim_cot_two_phases",
 ]
 
 
@@ -187,3 +187,21 @@ def claim_cot_training(step_acc: dict[int, float], reg_weight: float) -> Claim:
         [1.0] * len(steps), [step_acc[k] for k in steps], tol=0.0, source="reconstruction",
         why="each CoT step is an even-pairs-like comparison with a shifted key (spec 1.7b); all "
             "sequences are enumerated, so accuracy is exact.", details={"steps": steps})
+
+
+def claim_joint_embedding(accuracy: float, slope: float) -> Claim:
+    return check(
+        "huang2025.joint-embedding", "Sensitivity (spec 1.3, 5.5): with the joint (token, position) "
+        "one-hot embedding, direct GD also separates the data: 100% training accuracy.",
+        1.0, accuracy, tol=0.0, source="reconstruction",
+        why="accuracy is exact on the enumerated data.",
+        details={"loglog_slope_tau_50_500": slope})
+
+
+def claim_cot_two_phases(stage_kinds: list[str]) -> Claim:
+    return check_equal(
+        "huang2025.parity-cot-two-phases", "CoT training shows two phases: a plateau of the loss "
+        "followed by a drop (stages of -dlnL/dlnt, threshold 0.1).", ["plateau", "drop"],
+        stage_kinds[:2], source="paper",
+        why="stage detection on the recorded loss; the kinds are compared exactly.",
+        details={"all_stages": stage_kinds})

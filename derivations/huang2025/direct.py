@@ -213,16 +213,12 @@ class OneLayerTransformer:
         On an $a \leftrightarrow b$-symmetric state the logits depend on $W$ only through
         $\kappa m_\ell + \delta_\ell + P_{\ell L}$ up to a per-query constant.
 
-        Raises
-        ------
-        NotImplementedError
-            For the joint embedding: the reduction is derived for the additive one.
+        For the joint embedding, whose reduction is not derived here, the coordinates are the
+        generic ``{"norm_u": ||u||, "norm_W": ||W||_F}`` so that it can still be trained and
+        recorded.
         """
         if self.embedding != "additive":
-            raise NotImplementedError(
-                "the symmetry reduction (spec 2.2) is derived for the additive embedding; "
-                f"embedding={self.embedding!r} has no reduce()"
-            )
+            return {"norm_u": float(np.linalg.norm(params["u"])), "norm_W": float(np.linalg.norm(params["W"]))}
         u = np.asarray(params["u"], dtype=float)  # (d,)
         W = np.asarray(params["W"], dtype=float)  # (d, d)
         if u.shape != (self.d,) or W.shape != (self.d, self.d):

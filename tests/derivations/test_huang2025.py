@@ -141,6 +141,27 @@ def test_frozen_attention_control(cm):
     assert not C.claim_frozen(abs(tl[b] / tl[a] - 1), -0.5, tol).passed
 
 
+def test_joint_and_two_phase_claims_negative_controls():
+    assert C.claim_joint_embedding(1.0, -1.8).passed
+    assert not C.claim_joint_embedding(125 / 126, -1.0).passed
+    assert C.claim_cot_two_phases(["plateau", "drop", "plateau"]).passed
+    assert not C.claim_cot_two_phases(["drop"]).passed
+
+
+def test_settings_override_and_validation():
+    from derivations.huang2025 import even_pairs
+    from dynamics.registry import SettingsError
+
+    s = even_pairs.make_settings({"lam": "4", "t0": "50"})
+    assert s.lam == 4.0 and s.t0 == 50 and s.eta == S.eta
+    with pytest.raises(SettingsError, match="unknown setting"):
+        even_pairs.make_settings({"lamda": "4"})
+    with pytest.raises(SettingsError, match="expected a float"):
+        even_pairs.make_settings({"lam": "big"})
+    with pytest.raises(SettingsError, match="L_max"):
+        even_pairs.make_settings({"L_max": "12"})
+
+
 def test_parity_claims_negative_controls():
     assert C.claim_cot_inference({2: 1.0, 3: 1.0}).passed
     assert not C.claim_cot_inference({2: 1.0, 3: 0.75}).passed

@@ -114,10 +114,19 @@ def test_reduce_inverts_full_params(model):
     np.testing.assert_allclose(list(back.values()), list(r.values()), rtol=0, atol=1e-15)
 
 
-def test_reduce_rejects_the_joint_embedding():
+def test_joint_embedding_reduces_to_generic_norms_and_trains():
+    """The reduction is derived for the additive embedding only; the joint one records
+    ||u|| and ||W|| and can be trained (spec 5.5 sensitivity)."""
+    from dynamics.direct import train
+    from dynamics.schedule import Schedule
+
     m = OneLayerTransformer(embedding="joint")
-    with pytest.raises(NotImplementedError, match="additive"):
-        m.reduce(m.init(np.random.default_rng(0)))
+    params = {"u": np.arange(12.0), "W": np.ones((12, 12))}
+    assert m.reduce(params) == {"norm_u": float(np.linalg.norm(params["u"])), "norm_W": 12.0}
+    data = even_pairs_dataset(6, embedding="joint")
+    tr, fitted = train(m, m.init(np.random.default_rng(0)), data, lr=0.1, steps=300,
+                       schedule=Schedule.switch(10.0, before={"attn": 2.0}))
+    assert tr.names == ("norm_u", "norm_W") and tr.loss[-1] < tr.loss[0]
 
 
 def test_reduced_formula_equals_forward_on_every_sample(model, ep_data):

@@ -103,3 +103,13 @@ def test_console_script_runs():
     assert r.returncode == 0 and "saxe2014" in r.stdout
     r = subprocess.run([sys.executable, "-m", "dynamics.cli", "show", "bogus"], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_set_overrides_are_validated(capsys, tmp_path):
+    assert main(["verify", "saxe2014", "--set", "s=2", "--out", str(tmp_path)]) == 2
+    assert "takes no settings" in capsys.readouterr().err
+    assert main(["verify", "huang2025-even-pairs", "--set", "nope=1", "--out", str(tmp_path)]) == 2
+    assert "unknown setting" in capsys.readouterr().err
+    assert main(["verify", "--set", "lam=1", "--out", str(tmp_path)]) == 2
+    assert main(["verify", "huang2025-even-pairs", "--set", "lam", "--out", str(tmp_path)]) == 2
+    assert "FIELD=VALUE" in capsys.readouterr().err
