@@ -191,6 +191,12 @@ def verify_even_pairs(ctx: VerifyContext) -> list[Claim]:
         fits = local_slopes(tr.t, tr.loss, windows=[(s.tau_max / 10.0 ** (n_dec - a), s.tau_max / 10.0 ** (n_dec - a - 1))
                                                     for a in range(n_dec)])
         claims.append(C.claim_late_slope(late, fits[-1].slope, fits[-1].stderr, [f.slope for f in fits]))
+        d_end = float(direct.t[-1])
+        d_slope = loglog_slope(direct.t, direct.loss, (d_end / 10, d_end)).slope
+        f_slope = loglog_slope(tr.t, tr.loss, (d_end / 10, d_end)).slope
+        ctx.note(f"Direct GD (eta = {s.eta:g}) to tau = {d_end:g}: late log-log loss slope {d_slope:.3f} on "
+                 f"[{d_end / 10:g}, {d_end:g}], the flow's {f_slope:.3f} on the same window.")
+        ctx.config["direct_late_slope"] = d_slope
         U = u_full(tr.y, s.L_max)
         unorm = np.linalg.norm(U, axis=1)
         k_end = tr.t.size - 1
