@@ -1,0 +1,161 @@
+r"""Reduced losses of Sander et al. (2024), derived in sympy by monomial expansion (spec 3.1-3.2, 3.5).
+
+Nothing here is typed in from the spec's boxed formulas: each loss is the expected squared
+error of the model's prediction, expanded into phase monomials
+(:mod:`derivations.sander2024.monomials`) for commuting unitary $W = \mathrm{diag}(\lambda)$.
+The boxed formulas (A1) and (N1) are written out separately (:func:`a1_formula`,
+:func:`n1_formula`) only so that tests can compare them with the derivation.
+
+* Augmented tokens, block-structured linear attention (A0) [DERIVED]:
+  $\hat s_{t+1} = B\big(\sum_{t'=1}^{t} s_{t'} s_{t'-1}^*\big) A s_t$.
+* Non-augmented, diagonal multi-head with positional weights (N0) [DERIVED]:
+  $\hat s_{n+1,i} = \sum_j p_j \sum_k C_{ik}\,\bar s_{q,k} s_{j,k} s_{j,i}$, $q = n-1$, $C = B^\top A$.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sympy as sp
+
+from derivations.sander2024.monomials import MPoly, expected_sq_norm, unitary_state
+from dynamics.model import ReducedModel
+
+__all__ = [
+    "augmented_prediction", "augmented_position_loss", "a1_formula", "augmented_shared_model",
+    "augmented_diagonal_model", "nonaug_prediction", "nonaug_row_loss", "n1_formula",
+]
+
+
+def augmented_prediction(d: int, t: int, a: Sequence[sp.Expr], b: Sequence[sp.Expr], r: Sequence[sp.Expr]) -> list[MPoly]:
+    r"""(A0) with $A = \mathrm{diag}(a)$, $B = \mathrm{diag}(b)$ at a position with $t$ pairs."""
+    s = [unitary_state(d, k, r) for k in range(t + 1)]
+    out = []
+    for i in range(d):
+        acc = MPoly(d)
+        for tp in range(1, t + 1):
+            for k in range(d):
+                acc = acc + (s[tp][i] * s[tp - 1][k].conj() * s[t][k]).scale(a[k] * b[i])
+        out.append(acc)
+    return out
+
+
+def augmented_position_loss(d: int, t: int, a: Sequence[sp.Expr], b: Sequence[sp.Expr], r: Sequence[sp.Expr]) -> sp.Expr:
+    r"""$\ell_t = \mathbb E\lVert\hat s_{t+1} - s_{t+1}\rVert^2$ for (A0), derived by monomial expansion."""
+    pred = augmented_prediction(d, t, a, b, r)
+    target = unitary_state(d, t + 1, r)
+    return sp.expand(expected_sq_norm([p - q for p, q in zip(pred, target, strict=True)]))
+
+
+def a1_formula(d: int, t: int, a: Sequence[sp.Expr], b: Sequence[sp.Expr], w: Sequence[sp.Expr]) -> sp.Expr:
+    r"""The spec's boxed (A1), typed in for comparison only:
+    $\sum_i w_i[(t a_i b_i w_i - 1)^2 + t b_i^2 \sum_{k\ne i} a_k^2 w_k^2]$."""
+    return sp.Add(*[w[i] * ((t * a[i] * b[i] * w[i] - 1) ** 2
+                            + t * b[i] ** 2 * sp.Add(*[a[k] ** 2 * w[k] ** 2 for k in range(d) if k != i]))
+                    for i in range(d)])
+
+
+def augmented_shared_model(d: int = 5, n: int = 50) -> ReducedModel:
+    r"""$\mathcal L(\alpha, \beta) = \sum_{t=0}^{n-1}\ell_t(\alpha\mathbf 1, \beta\mathbf 1)$ with
+    $s_0 = \mathbf 1/\sqrt d$ (the authors' code), positions sharing $A = \alpha I$, $B = \beta I$
+    (spec 3.1) [DERIVED]. Observables: ``eta`` $= \alpha\beta$ (the one-step GD step size),
+    ``balance`` $= \alpha^2 - \beta^2$ (conserved)."""
+    alpha, beta = sp.symbols("alpha beta", real=True)
+    r = [1 / sp.sqrt(d)] * d
+    loss = sp.Add(*[augmented_position_loss(d, t, [alpha] * d, [beta] * d, r) for t in range(n)])
+    return ReducedModel.from_loss(
+        "sander2024-augmented", [alpha, beta], [], sp.expand(loss),
+        observables={"eta": alpha * beta, "balance": alpha**2 - beta**2},
+        title=f"Sander et al. 2024: augmented linear attention, shared A = alpha I, B = beta I (d={d}, n={n})",
+    )
+
+
+def augmented_diagonal_model(d: int = 3, t: int = 4) -> ReducedModel:
+    r"""Single-position loss $\ell_t(a, b)$ over diagonal $A = \mathrm{diag}(a)$, $B = \mathrm{diag}(b)$,
+    $s_0 = \mathbf 1/\sqrt d$ (spec 3.1) [DERIVED]."""
+    a = sp.symbols(f"a1:{d + 1}", real=True)
+    b = sp.symbols(f"b1:{d + 1}", real=True)
+    loss = augmented_position_loss(d, t, a, b, [1 / sp.sqrt(d)] * d)
+    obs = {f"ab{i + 1}": a[i] * b[i] for i in range(d)}
+    return ReducedModel.from_loss(
+        "sander2024-augmented-diag", [*a, *b], [], loss, observables=obs,
+        title=f"Sander et al. 2024: one position (t={t} pairs), diagonal A, B (d={d})",
+    )
+
+
+def nonaug_prediction(d: int, n: int, C: Sequence[Sequence[sp.Expr]], p: Sequence[sp.Expr]) -> list[MPoly]:
+    r"""(N0) for the row with last key $n$ and query $q = n-1$, $s_0 = \mathbf 1$ (unit moduli).
+
+    Every factor is a single monomial, so the product $\bar s_{q,k} s_{j,k} s_{j,i}$ is the
+    monomial $\lambda_k^{j-q}\lambda_i^{j}$; coefficients with the same exponent are collected
+    before one ``sympy.Add`` each (this is what keeps the $d = 10$, $T = 20$ derivation fast).
+    """
+    q = n - 1
+    out = []
+    for i in range(d):
+        coefs: dict[tuple[int, ...], list[sp.Expr]] = {}
+        for j in range(n + 1):
+            for k in range(d):
+                e = [0] * d
+                e[k] += j - q
+                e[i] += j
+                coefs.setdefault(tuple(e), []).append(p[j] * C[i][k])
+        out.append(MPoly(d, {e: sp.Add(*c) for e, c in coefs.items()}))
+    return out
+
+
+def nonaug_row_loss(d: int, n: int, C: Sequence[Sequence[sp.Expr]], p: Sequence[sp.Expr],
+                    expand: bool = False) -> sp.Expr:
+    r"""$\ell_n = \mathbb E\lVert\hat s_{n+1} - s_{n+1}\rVert^2$ for (N0), derived by monomial expansion.
+
+    Returned as a sum of squares of the monomial coefficients (compact); ``expand=True``
+    multiplies it out (for comparing with the closed form).
+    """
+    pred = nonaug_prediction(d, n, C, p)
+    target = unitary_state(d, n + 1, [sp.Integer(1)] * d)
+    loss = expected_sq_norm([x - y for x, y in zip(pred, target, strict=True)])
+    return sp.expand(loss) if expand else loss
+
+
+def n1_formula(d: int, n: int, C: Sequence[Sequence[sp.Expr]], p: Sequence[sp.Expr]) -> sp.Expr:
+    r"""The spec's boxed (N1), typed in for comparison only:
+    $(\sum_{j\ne q}p_j^2)\lVert C\rVert_F^2 + p_q^2\lVert C\mathbf 1\rVert^2 - 2p_n\,\mathrm{tr}\,C + d$."""
+    q = n - 1
+    CF2 = sp.Add(*[C[i][k] ** 2 for i in range(d) for k in range(d)])
+    C1 = sp.Add(*[sp.Add(*[C[i][k] for k in range(d)]) ** 2 for i in range(d)])
+    tr = sp.Add(*[C[i][i] for i in range(d)])
+    return (sp.Add(*[p[j] ** 2 for j in range(n + 1) if j != q]) * CF2 + p[q] ** 2 * C1
+            - 2 * p[n] * tr + d)
+
+
+def nonaug_names(d: int, H: int, T: int) -> list[str]:
+    """Coordinates of the (N0) flow: ``A{h}_{k}``, ``B{h}_{k}`` and the unmasked ``P{t}_{j}`` (0-based)."""
+    return ([f"A{h}_{k}" for h in range(H) for k in range(d)] + [f"B{h}_{k}" for h in range(H) for k in range(d)]
+            + [f"P{t}_{j}" for t in range(T - 1) for j in range(t + 2)])
+
+
+def nonaug_model(d: int = 2, H: int = 2, T: int = 4) -> ReducedModel:
+    r"""The (N0) population loss $\sum_{t=0}^{T-2} \ell_{t+1}(B^\top A, P_{t,0:t+1})$ as a flow on
+    $(A, B, P)$ (commuting unitary $W$, $s_0 = \mathbf 1$) [DERIVED by monomial expansion].
+
+    Meant for small $d, H, T$ (the Hessian is generated symbolically). Observables: ``trC``
+    and ``Q`` $= \lVert A\rVert_F^2 + \lVert B\rVert_F^2 - 2\lVert P\rVert_F^2$ (conserved, spec 3.2).
+    """
+    names = nonaug_names(d, H, T)
+    syms = {n: sp.Symbol(n, real=True) for n in names}
+    A = [[syms[f"A{h}_{k}"] for k in range(d)] for h in range(H)]
+    B = [[syms[f"B{h}_{k}"] for k in range(d)] for h in range(H)]
+    C = [[sp.Add(*[B[h][i] * A[h][k] for h in range(H)]) for k in range(d)] for i in range(d)]
+    loss = sp.Integer(0)
+    for t in range(T - 1):
+        p = [syms[f"P{t}_{j}"] for j in range(t + 2)]
+        loss += nonaug_row_loss(d, t + 1, C, p)
+    Pn = [syms[n] for n in names if n.startswith("P")]
+    obs = {
+        "trC": sp.Add(*[C[i][i] for i in range(d)]),
+        "Q": sp.Add(*[x**2 for row in A + B for x in row]) - 2 * sp.Add(*[x**2 for x in Pn]),
+    }
+    return ReducedModel.from_loss(
+        f"sander2024-n0-d{d}-H{H}-T{T}", [syms[n] for n in names], [], loss, observables=obs,
+        title=f"Sander et al. 2024: diagonal multi-head with positional weights (N0), d={d}, H={H}, T={T}",
+    )
