@@ -180,7 +180,11 @@ def verify(ctx: VerifyContext) -> list[Claim]:
     with ctx.stage("non-augmented (N0): reduced flows across H"):
         d, T = s.d_n0, s.T_n0
         Hs = [1, d, d + 1]
-        losses, ratios_le, ratios_gt, cP, others, qdrift = [], [], [], [], 0.0, 0.0
+        losses: list[float] = []
+        ratios_le: list[float] = []
+        ratios_gt: list[float] = []
+        cP: list[float] = []
+        others, qdrift = 0.0, 0.0
         for H in Hs:
             m = nonaug_model(d, H, T)
             y0 = s.init_scale * ctx.rng(10 + H).normal(size=m.n_state)
