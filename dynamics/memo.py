@@ -30,7 +30,7 @@ def memo(name: str, version: str, args: tuple[object, ...], fn: Callable[[], T])
     if path.exists():
         try:
             with path.open("rb") as f:
-                return pickle.load(f)  # type: ignore[no-any-return]
+                return pickle.load(f)
         except Exception:  # noqa: BLE001  (stale or truncated entry: recompute)
             pass
     value = fn()
