@@ -134,6 +134,77 @@ def claim_conserved(drift: float) -> Claim:
             "integrator's error at rtol 1e-8 on O(1) quantities over a long horizon.")
 
 
+def claim_n1_quadrature(rel_dev: float) -> Claim:
+    return check(
+        "sander2024.n0-quadrature-equals-N1", "The exact-quadrature loss of the numpy (N0) model equals "
+        "the derived reduced loss (N1) at random parameters (max relative difference).", 0.0, rel_dev,
+        tol=1e-12, source="derived",
+        why="a uniform grid with more angles than the highest frequency is an exact quadrature for these "
+            "trigonometric polynomials; only round-off (~1e-15 relative) separates the two.")
+
+
+def claim_gd_map(max_dev: float, steps: int) -> Claim:
+    return check(
+        "sander2024.n0-gd-map", f"Direct GD on the numpy (N0) model equals the Euler map of the reduced "
+        f"flow over {steps} steps (max |difference| of A, B, P).", 0.0, max_dev, tol=1e-10, source="derived",
+        why="identical maps up to round-off when the data is an exact quadrature: ~1e-15 per step.")
+
+
+def claim_gd_drift(ratio: float) -> Claim:
+    return check(
+        "sander2024.conserved-gd-drift", "Under GD the conserved quantity Q drifts by O(lr): halving lr "
+        "halves the drift at the same flow time.", 2.0, ratio, tol=0.3, source="derived",
+        why="each GD step changes Q by O(lr^2) (the flow conserves it exactly), so the drift after a fixed "
+            "flow time is C lr + O(lr^2); the second-order term moves the ratio by < 15% at lr <= 0.02.")
+
+
+def claim_rotation(Hs: list[int], losses: list[float], ratios: list[float], d: int, T: int) -> Claim:
+    pred = [(T - 1) * max(d - 2 * H, 0) for H in Hs]
+    return check(
+        "sander2024.rotation-blocks", f"(N0), real rotation blocks (d = {d}, T = {T}): minimum loss "
+        "(T-1)(d-2H)_+ and the trigonometric positional weights P_{t,t}/P_{t,t+1} = -1/2 "
+        f"(H = {Hs}; losses then mean ratios).", pred + [-0.5] * len(ratios), losses + ratios, tol=1e-4,
+        source="derived",
+        why="GD on exact-quadrature data converged to a global minimiser; the ratio follows from "
+            "s_{t+1} + s_{t-1} = 2 cos(theta) s_t (spec 3.3); residual error ~1e-8 after the run.")
+
+
+def claim_pe_frequency(mus: list[float], freqs: list[float]) -> Claim:
+    order = [m for _, m in sorted(zip(freqs, mus, strict=True), reverse=True)]
+    return check_equal(
+        "sander2024.pe-frequency", "PE-only attention: the oscillation frequency of the learned "
+        f"positional profile grows as mu shrinks (mu sorted by decreasing frequency, mu = {mus}).",
+        sorted(mus), order, source="paper",
+        why="exact ordering of measured FFT peak frequencies (spec 3.4: the first gradient step is "
+            "sinc(4 pi m / mu)).", details={"mu": mus, "frequency": freqs})
+
+
+def claim_block_gd(mode: str, eta: float, pred_dev: float, loss: float, d: int, n: int, source: str = "paper") -> Claim:
+    from derivations.sander2024.augmented import eta_star_shared, isotropic_loss
+
+    return check(
+        f"sander2024.block-equals-gd.{mode}", f"The trained block-structured linear attention (A0) is one "
+        f"step of GD on the inner least squares (s_0 {mode.replace('_', ' ')}): alpha*beta = 3d/(2n+3d-4), "
+        "the loss equals one-step GD's, and predictions equal one-step GD's (max |difference|).",
+        [eta_star_shared(d, n), isotropic_loss(d, n, eta_star_shared(d, n)), 0.0], [eta, loss, pred_dev],
+        tol=1e-3, source=source,  # type: ignore[arg-type]
+        why="GD on exact-quadrature data for 1000-2000 steps converges to ~1e-6 in eta; a mismatch of "
+            "0.03 or more (as with fixed s_0) is structural, not numerical.")
+
+
+def claim_unconstrained(gd_fixed: float, la_fixed: float, gd_random: float, la_random_min: float) -> Claim:
+    return check(
+        "sander2024.unconstrained-vs-gd", "Negative control (spec 3.1 caveat): an unconstrained linear "
+        "attention beats one-step GD with fixed s_0 (real rotations: relative gain), while with "
+        "random-phase complex s_0 it only matches it (relative gap of its lowest loss).",
+        [0.2, 0.0], [(gd_fixed - la_fixed) / gd_fixed, (la_random_min - gd_random) / gd_random], tol=0.15,
+        source="derived",
+        why="the fixed-s_0 optimum is 8-20% below GD depending on the local minimum Adam reaches "
+            "(2.23-2.55 vs 2.79 at d=2, T=6), i.e. 0.2 +- 0.12; with random phases the gap is 0 up "
+            "to Adam jitter (1e-5).",
+        details={"gd_fixed": gd_fixed, "la_fixed": la_fixed, "gd_random": gd_random, "la_random_min": la_random_min})
+
+
 # ------------------------------------------------------------------------------ verify
 def _c_of(tr: Trajectory, d: int, H: int) -> np.ndarray:
     y = tr.y[-1]
@@ -177,6 +248,8 @@ def verify(ctx: VerifyContext) -> list[Claim]:
         ctx.save_trajectory("augmented_shared_flow", tsh)
         claims.append(claim_eta_shared(s.d_aug, s.n_aug, float(tsh["eta"][-1]), float(tsh.loss[-1])))
         claims.append(claim_balance(float(np.max(np.abs(tsh["balance"] - tsh["balance"][0])))))
+    with ctx.stage("augmented: numpy models against one-step GD"):
+        claims += _augmented_direct(ctx)
     with ctx.stage("non-augmented (N0): reduced flows across H"):
         d, T = s.d_n0, s.T_n0
         Hs = [1, d, d + 1]
@@ -209,9 +282,161 @@ def verify(ctx: VerifyContext) -> list[Claim]:
         claims += claim_heads(ratios_le, ratios_gt)
         claims.append(claim_pe(cP, others))
         claims.append(claim_conserved(qdrift))
-    ctx.note("This version checks the derivations and the reduced flows; the direct numpy models "
-             "(augmented, N0, PE-only), rotation blocks, Haar W and the figures are in progress.")
+    with ctx.stage("non-augmented (N0): numpy model against the reduced flow"):
+        claims += _n0_direct(ctx, s)
+    with ctx.stage("non-augmented (N0): real rotation blocks"):
+        claims.append(_rotation(ctx, s))
+    with ctx.stage("PE-only attention against mu"):
+        claims.append(_pe_only(ctx, s))
     return claims
+
+
+def _augmented_direct(ctx: VerifyContext) -> list[Claim]:
+    from derivations.sander2024.augmented import (
+        BlockLinearAttention,
+        LinearAttention,
+        best_shared_eta,
+        one_step_gd_loss,
+        one_step_gd_predict,
+    )
+    from derivations.sander2024.data import quadrature_data
+    from dynamics.direct import train
+
+    d, T = 2, 6
+    claims = []
+    for mode, n_angles in (("random_phase", T), ("fixed", 3 * T - 3)):
+        data = quadrature_data("unitary", d, T, n_angles, mode)
+        model = BlockLinearAttention(d, init_mode="identity", init_scale=0.1)
+        tr, p = train(model, model.init(ctx.rng(0)), data, lr=0.1, steps=1000 if mode == "random_phase" else 2000)
+        eta = float(model.observables(p)["eta"])
+        dev = float(np.max(np.abs(model.predict(p, data.S) - one_step_gd_predict(data.S, eta))))
+        claims.append(claim_block_gd(mode, eta, dev, float(tr.loss[-1]), d, T,
+                                     source="paper" if mode == "random_phase" else "reconstruction"))
+        ctx.save_trajectory(f"augmented_block_{mode}", tr)
+    fixed = quadrature_data("rotation", d, T, 6 * T)
+    gd_fixed = one_step_gd_loss(fixed.S, fixed.weights, best_shared_eta(fixed.S, fixed.weights))
+    la = LinearAttention(d, init_scale=0.1)
+    tr_f, _ = train(la, None, fixed, lr=0.01, steps=3000, optimizer="adam", rng=ctx.rng(7))
+    rnd = quadrature_data("unitary", d, T, T, "random_phase")
+    gd_rnd = one_step_gd_loss(rnd.S, rnd.weights, best_shared_eta(rnd.S, rnd.weights))
+    tr_r, _ = train(la, None, rnd, lr=0.01, steps=3000, optimizer="adam", rng=ctx.rng(8))
+    claims.append(claim_unconstrained(float(gd_fixed), float(tr_f.loss.min()), float(gd_rnd), float(tr_r.loss.min())))
+    ctx.note("Finding: with the authors' fixed s_0 = 1/sqrt(d), GD on the block model leaves isotropy "
+             "(A, B = a I + c (J - I), c < 0) and beats every single GD step, so 'trained model = one GD "
+             "step' holds with random-phase s_0 (claim block-equals-gd.random_phase) but not with fixed s_0 "
+             "(claim block-equals-gd.fixed, reported as not supported).")
+    return claims
+
+
+def _unit_quadrature(kind: str, d: int, T: int, n: int) -> dict[str, np.ndarray]:
+    """Exact quadrature data with unit-modulus s_0 (the (N0) theory's normalisation)."""
+    from derivations.sander2024.data import quadrature
+
+    S, w = quadrature(kind, d, T, n)  # (G, T+1, d): s_0 = 1/sqrt(d)
+    return {"S": S * np.sqrt(d), "weight": w}
+
+
+def _n0_direct(ctx: VerifyContext, s: Setting) -> list[Claim]:
+    import matplotlib.pyplot as plt
+
+    from derivations.sander2024.nonaugmented import C_matrix, DiagonalMultiHead, conserved
+    from dynamics.direct import train
+
+    d, T, H = s.d_n0, s.T_n0, s.d_n0
+    data = _unit_quadrature("unitary", d, T, 2 * T + 1)
+    model = DiagonalMultiHead(d, H, T)
+    cm = nonaug_model(d, H, T).compile()
+    rng = ctx.rng(3)
+    devs = []
+    for _ in range(3):
+        params = model.init(rng, scale=0.7)
+        direct = model.loss_and_grad(params, data)[0]
+        y = np.array(list(model.reduce(params).values()))
+        reduced = float(cm.observables(y[None], cm.pack())["loss"][0])
+        devs.append(abs(direct - reduced) / abs(reduced))
+    claims = [claim_n1_quadrature(max(devs))]
+    lr, steps = 0.01, 500
+    p0 = model.init(ctx.rng(4), scale=s.init_scale * 2)
+    tr, _ = train(model, p0, data, lr=lr, steps=steps, record="all")
+    y = np.array(list(model.reduce(p0).values()))
+    out = np.empty_like(y)
+    ys = [y.copy()]
+    for _ in range(steps):
+        cm.rhs(0.0, y, cm.pack(), cm.data, cm.bounds, out)
+        y = y + lr * out
+        ys.append(y.copy())
+    claims.append(claim_gd_map(float(np.max(np.abs(np.array(ys) - tr.y))), steps))
+    drifts = []
+    for lr_ in (0.02, 0.01):
+        n = int(round(5.0 / lr_))
+        _, pf = train(model, p0, data, lr=lr_, steps=n, record=n)
+        drifts.append(abs(conserved(pf)["Q"] - conserved(p0)["Q"]))
+    claims.append(claim_gd_drift(drifts[0] / drifts[1]))
+    # ODE vs direct GD, and the converged structure (the paper's Fig. 3), d = 3
+    flow = integrate(cm, np.array(list(model.reduce(p0).values())), t_max=steps * lr, t_eval=tr.t)
+    m3 = DiagonalMultiHead(3, 3, 4)
+    data3 = _unit_quadrature("unitary", 3, 4, 7)
+    _, p3 = train(m3, m3.init(ctx.rng(5), scale=0.1), data3, lr=0.03, steps=1500, record=1500)
+    fig, ax = plt.subplots(1, 5, figsize=(20, 3.6))
+    ax[0].semilogy(tr.t[1:], tr.loss[1:], label="direct GD (lr 0.01)")
+    ax[0].semilogy(flow.t[1:], flow.loss[1:], "--", label="reduced flow")
+    ax[0].set(xlabel="flow time", ylabel="loss", title=f"(N0) d={d}, H={H}, T={T}")
+    ax[0].legend(fontsize=8)
+    for a_, M, title in ((ax[1], p3["A"], "A"), (ax[2], p3["B"], "B"), (ax[3], C_matrix(p3), "B^T A"),
+                         (ax[4], p3["P"] * m3.mask, "P (masked)")):
+        im = a_.imshow(M, cmap="cividis")
+        a_.set_title(title + " at convergence (d=3, H=3, T=4)")
+        fig.colorbar(im, ax=a_)
+    ctx.save_figure("n0_structure", fig)
+    ctx.config["n0_d3_final_loss"] = m3.loss_and_grad(p3, data3)[0]
+    return claims
+
+
+def _rotation(ctx: VerifyContext, s: Setting) -> Claim:
+    from derivations.sander2024.nonaugmented import DiagonalMultiHead
+    from dynamics.direct import train
+
+    d, T = 4, 4
+    data = _unit_quadrature("rotation", d, T, 6 * T - 7)
+    Hs = [1, 2]
+    losses, ratios = [], []
+    for H in Hs:
+        m = DiagonalMultiHead(d, H, T)
+        _, p = train(m, m.init(ctx.rng(20 + H), scale=0.1), data, lr=0.01, steps=3000 if not ctx.quick else 2000,
+                     record=3000)
+        losses.append(float(m.loss_and_grad(p, data)[0]))
+        ratios.append(float(np.mean([p["P"][t, t] / p["P"][t, t + 1] for t in range(T - 1)])))
+    return claim_rotation(Hs, losses, ratios, d, T)
+
+
+def _pe_only(ctx: VerifyContext, s: Setting) -> Claim:
+    import matplotlib.pyplot as plt
+
+    from derivations.sander2024.nonaugmented import (
+        PEOnly,
+        oscillation_frequency,
+        pe_only_profile,
+        pe_only_quadrature,
+        train_until,
+    )
+
+    T = 30
+    mus = [50.0, 100.0, 200.0, 300.0]
+    freqs, profiles = [], []
+    model = PEOnly(T=T)
+    for mu in mus:
+        data = pe_only_quadrature(mu, T)
+        P, steps, loss = train_until(model, model.init(ctx.rng(0)), data, lr=0.5, tol=1e-3)
+        prof = pe_only_profile(P["P"])
+        profiles.append(prof)
+        freqs.append(float(oscillation_frequency(prof)))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for mu, prof, f in zip(mus, profiles, freqs, strict=True):
+        ax.plot(prof, label=f"mu = {mu:g} (frequency {f:.3f})")
+    ax.set(xlabel="key position j", ylabel="P[T-2, j]", title="PE-only attention: learned profiles (super-diagonal dropped)")
+    ax.legend(fontsize=8)
+    ctx.save_figure("pe_profiles", fig)
+    return claim_pe_frequency(mus, freqs)
 
 
 derivation = Derivation(

@@ -115,8 +115,35 @@ def test_nonaugmented_flow_claims():
     assert not V.claim_conserved(1e-3).passed
 
 
+def test_augmented_claims_negative_controls():
+    from derivations.sander2024.augmented import eta_star_shared, isotropic_loss
+
+    e, L = eta_star_shared(2, 6), isotropic_loss(2, 6, eta_star_shared(2, 6))
+    assert V.claim_block_gd("random_phase", e, 1e-15, L, 2, 6).passed
+    assert not V.claim_block_gd("fixed", 0.4569, 0.385, 2.6248, 2, 6).passed  # the fixed-s0 finding
+    assert V.claim_unconstrained(2.786, 2.23, 2.786, 2.786).passed
+    assert not V.claim_unconstrained(2.786, 2.786, 2.786, 2.786).passed  # no gain with fixed s0
+
+
 @pytest.mark.slow
 def test_verify_sander2024(tmp_path):
+    import json
+
     from dynamics.cli import main
 
-    assert main(["verify", "sander2024", "--out", str(tmp_path), "--quiet"]) == 0
+    rc = main(["verify", "sander2024", "--out", str(tmp_path), "--quiet"])
+    summary = json.loads((tmp_path / "sander2024" / "summary.json").read_text())
+    failed = [c["id"] for c in summary["claims"] if not c["passed"]]
+    assert failed == ["sander2024.block-equals-gd.fixed"] and rc == 1  # the documented finding only
+    for f in ("n0_structure.png", "pe_profiles.png"):
+        assert (tmp_path / "sander2024" / f).exists()
+
+
+def test_direct_claims_negative_controls():
+    assert V.claim_n1_quadrature(3e-16).passed and not V.claim_n1_quadrature(1e-6).passed
+    assert V.claim_gd_map(1e-15, 10).passed and not V.claim_gd_map(1e-6, 10).passed
+    assert V.claim_gd_drift(2.1).passed and not V.claim_gd_drift(4.0).passed
+    assert V.claim_rotation([1, 2], [6.0, 0.0], [-0.5, -0.5], 4, 4).passed
+    assert not V.claim_rotation([1, 2], [6.0, 0.0], [-1.0, -0.5], 4, 4).passed  # wrong trig ratio
+    assert V.claim_pe_frequency([50.0, 100.0], [0.07, 0.03]).passed
+    assert not V.claim_pe_frequency([50.0, 100.0], [0.03, 0.07]).passed

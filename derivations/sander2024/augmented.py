@@ -1,0 +1,572 @@
+r"""Augmented tokens, one-layer linear attention and one step of gradient descent
+(spec 1.2, 1.3, 2, 3.1).
+
+Spec references are to ``shared/papers/sander2024_in_context_autoregressive.md``; tags as
+there: [CODE] the authors' code ``michaelsdr/ical``, [DERIVED] our derivation (not quoted
+from the paper, whose body we could not read), [R] our reconstruction or choice.
+
+Conventions. ``S`` holds states $s_0..s_T$, shape ``(N, T + 1, d)``. *Position* $t$
+($0 \le t \le T-1$) reads the tokens up to $e_t$ and predicts $s_{t+1}$; its in-context
+pairs are $(s_{t'-1}, s_{t'})$, $t' = 1..t$ (position 0 has none). Predictions have shape
+``(N, T, d)``, entry ``[:, t]`` predicting $s_{t+1}$. Losses are
+$\mathcal L = \sum_n w_n \sum_{t \in P} \|\hat s_{t+1} - s_{t+1}\|^2$ (complex modulus) over
+the positions $P$ (default all, as the authors' code trains every position [CODE
+``augmented.py``]), with the sequence weights of a :class:`~.data.SeqData`.
+
+Parameters are real. For complex data $\partial |r|^2 = 2\,\mathrm{Re}(\bar r\,\partial r)$, so
+every gradient below is $2\,\mathrm{Re}$ of a contraction with $\bar r$.
+
+* :func:`augment` (spec 1.2 [CODE]): $e_t = (0_d, s_t, s_{t-1})$.
+* :class:`BlockLinearAttention` (spec 1.3 (A0) [DERIVED]):
+  $\hat s_{t+1} = B\,\bigl(\sum_{t'=1}^{t} s_{t'} s_{t'-1}^*\bigr) A\,s_t$.
+* :class:`LinearAttention` (spec 1.3 M-aug [DERIVED]):
+  $\hat s_{t+1} = V \Sigma_t K \bar e_t$, $\bar e_t = (s_t, s_{t-1})$,
+  $\Sigma_t = \sum_{t' \le t} \bar e_{t'} \bar e_{t'}^*$.
+* :func:`one_step_gd_predict`, :func:`best_shared_eta`, :func:`eta_star`,
+  :func:`eta_star_shared`, :func:`isotropic_loss` (spec 2, 3.1 [DERIVED]).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from derivations.sander2024.data import SeqData
+
+__all__ = [
+    "BlockLinearAttention",
+    "LinearAttention",
+    "SeqData",
+    "augment",
+    "best_shared_eta",
+    "block_to_linear",
+    "eta_star",
+    "eta_star_shared",
+    "isotropic_loss",
+    "one_step_gd_loss",
+    "one_step_gd_predict",
+]
+
+Init = Literal["normal", "identity"]
+
+
+# ---------------------------------------------------------------------- helpers
+def _as_states(S: Any) -> np.ndarray:
+    """Validate and return states of shape (N, T+1, d)."""
+    S = np.asarray(S)  # (N, T+1, d)
+    if S.ndim != 3 or S.shape[1] < 2 or S.shape[0] < 1 or S.shape[2] < 1:
+        raise ValueError(f"S must have shape (N, T+1, d) with N, T, d >= 1, got {S.shape}")
+    return S
+
+
+def _check_data(data: Any) -> SeqData:
+    if not isinstance(data, SeqData):
+        raise TypeError(
+            f"data must be a SeqData (see sander2024.data.mc_data / quadrature_data), "
+            f"got {type(data).__name__}"
+        )
+    return data
+
+
+def _check_positions(positions: Any) -> tuple[int, ...] | None:
+    if positions is None:
+        return None
+    pos = tuple(positions)
+    if not pos:
+        raise ValueError("positions must be None (all) or a non-empty list of positions")
+    for p in pos:
+        if isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 0:
+            raise ValueError(f"positions must be non-negative integers, got {positions!r}")
+    if len(set(pos)) != len(pos):
+        raise ValueError(f"positions must be distinct, got {positions!r}")
+    return tuple(sorted(int(p) for p in pos))
+
+
+def _position_mask(positions: Sequence[int] | None, T: int) -> np.ndarray:
+    """Indicator (T,) of the positions included in the loss."""
+    if positions is None:
+        return np.ones(T)  # (T,)
+    if max(positions) >= T:
+        raise ValueError(
+            f"positions {tuple(positions)} out of range: the data have T={T}, positions 0..{T - 1}"
+        )
+    mask = np.zeros(T)  # (T,)
+    mask[list(positions)] = 1.0
+    return mask
+
+
+def _check_weights(weights: Any, N: int) -> np.ndarray:
+    w = np.asarray(weights, dtype=float)  # (N,)
+    if w.shape != (N,) or not np.all(np.isfinite(w)):
+        raise ValueError(f"weights must be a finite array of shape ({N},), got shape {w.shape}")
+    return w
+
+
+def _check_square(M: Any, n: int, name: str, cols: int | None = None) -> np.ndarray:
+    cols = n if cols is None else cols
+    a = np.asarray(M, dtype=float)  # (n, cols)
+    if a.shape != (n, cols):
+        raise ValueError(f"parameter {name!r} must have shape ({n}, {cols}), got {a.shape}")
+    return a
+
+
+def _init_scale_ok(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
+
+
+def _rel_dev_from_identity(M: np.ndarray) -> float:
+    r"""$\|M - \bar m I\|_F / \|M\|_F$ with $\bar m$ the mean diagonal (0 for $M = 0$)."""
+    n = M.shape[0]
+    dev = M - np.trace(M) / n * np.eye(n)  # (n, n)
+    nrm = float(np.linalg.norm(M))
+    return float(np.linalg.norm(dev)) / nrm if nrm > 0 else 0.0
+
+
+def _pair_forward(
+    S: np.ndarray, A: np.ndarray, B: np.ndarray, c: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    r"""(A0) at every position: $\hat s_{t+1} = c_t\,B \sum_{t'=1}^{t} s_{t'}
+    (s_{t'-1}^* A s_t)$. ``c`` (T,) is the per-position scale. Returns predictions
+    (N, T, d) and the cache of the backward pass."""
+    T = S.shape[1] - 1
+    Q = S[:, :T]  # (N, T, d)      queries s_t, t = 0..T-1
+    X = S[:, 1:T]  # (N, T-1, d)   values s_{t'}, t' = 1..T-1
+    Y = S[:, : T - 1]  # (N, T-1, d)  keys s_{t'-1}
+    # mask[t, j] = 1 iff the pair t' = j + 1 is in context at position t, i.e. j < t
+    mc = np.tril(np.ones((T, T - 1)), k=-1) * c[:, None]  # (T, T-1)
+    U = Q @ A.T  # (N, T, d)       A s_t
+    G = (U @ np.swapaxes(Y, 1, 2).conj()) * mc  # (N, T, T-1)  c_t s_{t'-1}^* A s_t
+    O = G @ X  # (N, T, d)          c_t M_t A s_t
+    shat = O @ B.T  # (N, T, d)
+    return shat, {"Q": Q, "X": X, "Y": Y, "mc": mc, "O": O}
+
+
+def _pair_backward(
+    Rb: np.ndarray, B: np.ndarray, cache: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    r"""Gradients of $2\,\mathrm{Re}\sum \bar R \cdot \hat s$ for :func:`_pair_forward`,
+    given ``Rb`` (N, T, d) $= w_n\,[t \in P]\,\bar r$."""
+    d = B.shape[0]
+    Q, X, Y, mc, O = cache["Q"], cache["X"], cache["Y"], cache["mc"], cache["O"]
+    gB = 2.0 * np.real(Rb.reshape(-1, d).T @ O.reshape(-1, d))  # (d, d)
+    H = Rb @ B  # (N, T, d)                 d/dO
+    Gb = (H @ np.swapaxes(X, 1, 2)) * mc  # (N, T, T-1)   d/dG (before the mask)
+    P = Gb @ Y.conj()  # (N, T, d)
+    gA = 2.0 * np.real(P.reshape(-1, d).T @ Q.reshape(-1, d))  # (d, d)
+    return {"A": gA, "B": gB}
+
+
+def _sq_loss(
+    shat: np.ndarray, S: np.ndarray, w: np.ndarray, pos: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """Loss, per-position expected losses (T,) and ``Rb`` = w [t in P] conj(r) (N, T, d)."""
+    r = shat - S[:, 1:]  # (N, T, d)
+    per = np.sum(np.abs(r) ** 2, axis=2)  # (N, T)
+    by_pos = w @ per  # (T,)
+    Rb = (w[:, None, None] * pos[None, :, None]) * r.conj()  # (N, T, d)
+    return float(by_pos @ pos), by_pos, Rb
+
+
+# ---------------------------------------------------------------------- tokens
+def augment(S: np.ndarray) -> np.ndarray:
+    r"""Augmented tokens $e_t = (0_d, s_t, s_{t-1})$, $s_{-1} = 0$ (spec 1.2 [CODE
+    ``augmented.py``]).
+
+    Parameters
+    ----------
+    S : ndarray, shape (N, T + 1, d)
+
+    Returns
+    -------
+    E : ndarray, shape (N, T + 1, 3d)
+        Same dtype as ``S``. The first block is the scratch pad the model writes its
+        prediction into; the code compares it with the middle block of $e_{t+1}$.
+    """
+    S = _as_states(S)  # (N, T+1, d)
+    N, T1, d = S.shape
+    E = np.zeros((N, T1, 3 * d), dtype=S.dtype)  # (N, T+1, 3d)
+    E[:, :, d : 2 * d] = S
+    E[:, 1:, 2 * d :] = S[:, :-1]
+    return E
+
+
+# ---------------------------------------------------------------------- (A0) model
+@dataclass(frozen=True)
+class BlockLinearAttention:
+    r"""Block-structured linear attention, model (A0) of spec 1.3 [DERIVED].
+
+    $$ \hat s_{t+1} = c_t \sum_{t'=1}^{t} \bigl(s_{t'-1}^* A\, s_t\bigr)\, B\, s_{t'}
+       = c_t\, B\, \Bigl(\sum_{t'=1}^{t} s_{t'} s_{t'-1}^*\Bigr) A\, s_t, $$
+
+    i.e. the one-layer linear attention on augmented tokens with only the value block
+    $V_1 = B$ and the key-query block $K_{21} = A$ kept; it is one left/right
+    preconditioned GD step on $\frac12\sum_{t'}\|s_{t'} - W s_{t'-1}\|^2$ from $W_0 = 0$
+    (spec 2), plain GD iff $A = \alpha I$, $B = \beta I$ ($\eta = \alpha\beta$).
+    Position 0 has no pair and predicts 0 (its loss is $\|s_1\|^2$).
+
+    Parameters
+    ----------
+    d : int
+        State dimension; parameters are ``{"A": (d, d), "B": (d, d)}``, real.
+    positions : sequence of int, optional
+        Positions $t$ in the loss; default all $0..T-1$ [CODE: every position is trained].
+    scale : ``"none"`` or ``"1/t"``
+        $c_t = 1$ or $c_t = 1/t$ ($c_0$ irrelevant). Whether the paper normalises the
+        attention is unknown (spec 1.3); ``"none"`` (default) is our reconstruction [R].
+    init_mode : ``"normal"`` or ``"identity"``
+        Initial $A, B$: iid $\mathrm{init\_scale}\cdot N(0, 1)$ (the authors' theory
+        scripts use 0.1 [CODE ``unitary.py``]) or $\mathrm{init\_scale}\cdot I$.
+    init_scale : float
+
+    Notes
+    -----
+    Our own runs on exact unitary quadrature data ($T = 6$, GD, lr 0.1, from
+    $A = B = 0.1 I$). With random-phase $s_0$, $A$ and $B$ stay exactly isotropic and
+    $\alpha\beta \to 3d/(2n + 3d - 4)$. With the authors' fixed $s_0 = \mathbf 1/\sqrt d$,
+    the pair $t' = 1$ exposes the known $s_0$. GD then leaves isotropy for
+    $A, B = a I + c (J - I)$ with $c < 0$, which beats every single GD step. For
+    $d = 2$: loss 2.62482 against 2.78571, $\alpha\beta = 0.4569$ against 0.4286.
+    """
+
+    d: int
+    positions: Sequence[int] | None = None
+    scale: Literal["none", "1/t"] = "none"
+    init_mode: Init = "normal"
+    init_scale: float = 0.1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.d, bool) or not isinstance(self.d, int) or self.d < 1:
+            raise ValueError(f"d must be an integer >= 1, got {self.d!r}")
+        object.__setattr__(self, "positions", _check_positions(self.positions))
+        if self.scale not in ("none", "1/t"):
+            raise ValueError(f"scale must be 'none' or '1/t', got {self.scale!r}")
+        if self.init_mode not in ("normal", "identity"):
+            raise ValueError(f"init_mode must be 'normal' or 'identity', got {self.init_mode!r}")
+        if not _init_scale_ok(self.init_scale):
+            raise ValueError(f"init_scale must be finite and >= 0, got {self.init_scale!r}")
+
+    @property
+    def groups(self) -> dict[str, str]:
+        """Learning-rate groups: ``{"A": "A", "B": "B"}``."""
+        return {"A": "A", "B": "B"}
+
+    def init(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Initial ``{"A", "B"}`` per ``init_mode`` (``rng`` unused for ``"identity"``)."""
+        d, s = self.d, float(self.init_scale)
+        if self.init_mode == "identity":
+            return {"A": s * np.eye(d), "B": s * np.eye(d)}  # (d, d), (d, d)
+        A = s * rng.standard_normal((d, d))  # (d, d)
+        B = s * rng.standard_normal((d, d))  # (d, d)
+        return {"A": A, "B": B}
+
+    def _c(self, T: int) -> np.ndarray:
+        c = np.ones(T)  # (T,)
+        if self.scale == "1/t":
+            c[1:] = 1.0 / np.arange(1, T)
+        return c
+
+    def _params(self, params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        return _check_square(params["A"], self.d, "A"), _check_square(params["B"], self.d, "B")
+
+    def _states(self, S: Any) -> np.ndarray:
+        S = _as_states(S)  # (N, T+1, d)
+        if S.shape[2] != self.d:
+            raise ValueError(f"the data have d={S.shape[2]}, the model d={self.d}")
+        return S
+
+    def predict(self, params: Mapping[str, Any], S: Any) -> np.ndarray:
+        r"""Predictions $\hat s_{t+1}$ at every position, shape (N, T, d) (spec 1.3 (A0))."""
+        A, B = self._params(params)  # (d, d), (d, d)
+        S = self._states(S)  # (N, T+1, d)
+        shat, _ = _pair_forward(S, A, B, self._c(S.shape[1] - 1))  # (N, T, d)
+        return shat
+
+    def position_losses(self, params: Mapping[str, Any], data: SeqData) -> np.ndarray:
+        r"""$\mathbb E\|\hat s_{t+1} - s_{t+1}\|^2$ for every position $t = 0..T-1$, (T,)."""
+        data = _check_data(data)
+        S = self._states(data.S)  # (N, T+1, d)
+        shat = self.predict(params, S)  # (N, T, d)
+        _, by_pos, _ = _sq_loss(shat, S, data.weights, np.ones(data.T))  # (T,)
+        return by_pos
+
+    def loss_and_grad(
+        self, params: Mapping[str, Any], data: SeqData
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        r"""$\mathcal L = \sum_n w_n \sum_{t \in P}\|\hat s_{t+1} - s_{t+1}\|^2$ and its
+        hand-written gradients (real $A$, $B$; $2\,\mathrm{Re}$ of the complex
+        contractions)."""
+        data = _check_data(data)
+        A, B = self._params(params)  # (d, d), (d, d)
+        S = self._states(data.S)  # (N, T+1, d)
+        T = data.T
+        pos = _position_mask(self.positions, T)  # (T,)
+        shat, cache = _pair_forward(S, A, B, self._c(T))  # (N, T, d)
+        loss, _, Rb = _sq_loss(shat, S, data.weights, pos)  # Rb (N, T, d)
+        return loss, _pair_backward(Rb, B, cache)
+
+    def reduce(self, params: Mapping[str, Any]) -> dict[str, float]:
+        r"""``{"alpha": mean diag A, "beta": mean diag B}``: the isotropic coordinates
+        $A \approx \alpha I$, $B \approx \beta I$ of spec 3.1."""
+        A, B = self._params(params)  # (d, d), (d, d)
+        return {"alpha": float(np.trace(A) / self.d), "beta": float(np.trace(B) / self.d)}
+
+    def observables(self, params: Mapping[str, Any], data: Any = None) -> dict[str, float]:
+        r"""``eta`` $= \alpha\beta$ (the GD step when isotropic) and ``A_dev``, ``B_dev``:
+        $\|M - \bar m I\|_F / \|M\|_F$, the distance from isotropy."""
+        A, B = self._params(params)  # (d, d), (d, d)
+        r = self.reduce(params)
+        return {
+            "eta": r["alpha"] * r["beta"],
+            "A_dev": _rel_dev_from_identity(A),
+            "B_dev": _rel_dev_from_identity(B),
+        }
+
+
+# ---------------------------------------------------------------------- M-aug model
+@dataclass(frozen=True)
+class LinearAttention:
+    r"""Unconstrained one-layer linear attention on augmented tokens (spec 1.3 M-aug
+    [DERIVED]).
+
+    $T(e)_t = e_t + \sum_{t' \le t} (e_{t'}^* W^{KQ} e_t)\, W^{PV} e_{t'}$ read on its first
+    block; only the $d \times 2d$ block $V$ of $W^{PV}$ and the $2d \times 2d$ block $K$ of
+    $W^{KQ}$ acting on $\bar e_t = (s_t, s_{t-1})$ matter:
+
+    $$ \hat s_{t+1} = c_t\, V\, \Sigma_t\, K\, \bar e_t, \qquad
+       \Sigma_t = \sum_{t'=0}^{t} \bar e_{t'} \bar e_{t'}^*. $$
+
+    The block model is the special case $V = [B, 0]$, $K = [[0, 0], [A, 0]]$
+    (:func:`block_to_linear`). With fixed $s_0$ this model can beat one-step GD (spec 3.1
+    caveat).
+
+    Parameters
+    ----------
+    d : int
+        Parameters are ``{"V": (d, 2d), "K": (2d, 2d)}``, real.
+    positions : sequence of int, optional
+        Positions in the loss; default all.
+    scale : ``"none"`` or ``"1/(t+1)"``
+        $c_t = 1$ (default, [R]) or one over the number of tokens attended to.
+    init_mode : ``"normal"`` or ``"identity"``
+        iid $\mathrm{init\_scale}\cdot N(0,1)$ entries, or the block embedding of
+        $A = B = \mathrm{init\_scale}\cdot I$.
+    init_scale : float
+    """
+
+    d: int
+    positions: Sequence[int] | None = None
+    scale: Literal["none", "1/(t+1)"] = "none"
+    init_mode: Init = "normal"
+    init_scale: float = 0.1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.d, bool) or not isinstance(self.d, int) or self.d < 1:
+            raise ValueError(f"d must be an integer >= 1, got {self.d!r}")
+        object.__setattr__(self, "positions", _check_positions(self.positions))
+        if self.scale not in ("none", "1/(t+1)"):
+            raise ValueError(f"scale must be 'none' or '1/(t+1)', got {self.scale!r}")
+        if self.init_mode not in ("normal", "identity"):
+            raise ValueError(f"init_mode must be 'normal' or 'identity', got {self.init_mode!r}")
+        if not _init_scale_ok(self.init_scale):
+            raise ValueError(f"init_scale must be finite and >= 0, got {self.init_scale!r}")
+
+    @property
+    def groups(self) -> dict[str, str]:
+        """Learning-rate groups: ``{"V": "V", "K": "K"}``."""
+        return {"V": "V", "K": "K"}
+
+    def init(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Initial ``{"V", "K"}`` per ``init_mode`` (``rng`` unused for ``"identity"``)."""
+        d, s = self.d, float(self.init_scale)
+        if self.init_mode == "identity":
+            return block_to_linear(s * np.eye(d), s * np.eye(d))
+        V = s * rng.standard_normal((d, 2 * d))  # (d, 2d)
+        K = s * rng.standard_normal((2 * d, 2 * d))  # (2d, 2d)
+        return {"V": V, "K": K}
+
+    def _params(self, params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        d = self.d
+        return _check_square(params["V"], d, "V", 2 * d), _check_square(params["K"], 2 * d, "K")
+
+    def _states(self, S: Any) -> np.ndarray:
+        S = _as_states(S)  # (N, T+1, d)
+        if S.shape[2] != self.d:
+            raise ValueError(f"the data have d={S.shape[2]}, the model d={self.d}")
+        return S
+
+    def _forward(
+        self, V: np.ndarray, K: np.ndarray, S: np.ndarray
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        T = S.shape[1] - 1
+        d = self.d
+        E = np.zeros((S.shape[0], T, 2 * d), dtype=S.dtype)  # (N, T, 2d)  ebar_t, t = 0..T-1
+        E[:, :, :d] = S[:, :T]
+        E[:, 1:, d:] = S[:, : T - 1]
+        c = np.ones(T) if self.scale == "none" else 1.0 / np.arange(1, T + 1)  # (T,)
+        mc = np.tril(np.ones((T, T))) * c[:, None]  # (T, T)   t' <= t
+        U = E @ K.T  # (N, T, 2d)            K ebar_t
+        G = (U @ np.swapaxes(E, 1, 2).conj()) * mc  # (N, T, T)   c_t ebar_{t'}^* K ebar_t
+        O = G @ E  # (N, T, 2d)              c_t Sigma_t K ebar_t
+        shat = O @ V.T  # (N, T, d)
+        return shat, {"E": E, "mc": mc, "O": O}
+
+    def predict(self, params: Mapping[str, Any], S: Any) -> np.ndarray:
+        r"""Predictions $\hat s_{t+1}$ at every position, shape (N, T, d)."""
+        V, K = self._params(params)  # (d, 2d), (2d, 2d)
+        shat, _ = self._forward(V, K, self._states(S))  # (N, T, d)
+        return shat
+
+    def position_losses(self, params: Mapping[str, Any], data: SeqData) -> np.ndarray:
+        r"""$\mathbb E\|\hat s_{t+1} - s_{t+1}\|^2$ for every position, (T,)."""
+        data = _check_data(data)
+        S = self._states(data.S)  # (N, T+1, d)
+        _, by_pos, _ = _sq_loss(self.predict(params, S), S, data.weights, np.ones(data.T))
+        return by_pos  # (T,)
+
+    def loss_and_grad(
+        self, params: Mapping[str, Any], data: SeqData
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        r"""$\mathcal L = \sum_n w_n \sum_{t \in P}\|\hat s_{t+1} - s_{t+1}\|^2$ and its
+        hand-written gradients with respect to the real $V$, $K$."""
+        data = _check_data(data)
+        V, K = self._params(params)  # (d, 2d), (2d, 2d)
+        S = self._states(data.S)  # (N, T+1, d)
+        pos = _position_mask(self.positions, data.T)  # (T,)
+        shat, cache = self._forward(V, K, S)  # (N, T, d)
+        loss, _, Rb = _sq_loss(shat, S, data.weights, pos)  # Rb (N, T, d)
+        E, mc, O = cache["E"], cache["mc"], cache["O"]
+        d2 = 2 * self.d
+        gV = 2.0 * np.real(Rb.reshape(-1, self.d).T @ O.reshape(-1, d2))  # (d, 2d)
+        H = Rb @ V  # (N, T, 2d)                      d/dO
+        Gb = (H @ np.swapaxes(E, 1, 2)) * mc  # (N, T, T)   d/dG (before the mask)
+        P = Gb @ E.conj()  # (N, T, 2d)
+        gK = 2.0 * np.real(P.reshape(-1, d2).T @ E.reshape(-1, d2))  # (2d, 2d)
+        return loss, {"V": gV, "K": gK}
+
+    def reduce(self, params: Mapping[str, Any]) -> dict[str, float]:
+        r"""``{"alpha": mean diag K_21, "beta": mean diag V_1}`` (the block coordinates)."""
+        V, K = self._params(params)  # (d, 2d), (2d, 2d)
+        d = self.d
+        return {
+            "alpha": float(np.trace(K[d:, :d]) / d),
+            "beta": float(np.trace(V[:, :d]) / d),
+        }
+
+    def observables(self, params: Mapping[str, Any], data: Any = None) -> dict[str, float]:
+        r"""``eta`` $= \alpha\beta$ and ``off_block``: the Frobenius norm of $V, K$ outside
+        the blocks $V_1 = B$, $K_{21} = A$, relative to the whole."""
+        V, K = self._params(params)  # (d, 2d), (2d, 2d)
+        d = self.d
+        r = self.reduce(params)
+        total = float(np.sum(V**2) + np.sum(K**2))
+        inside = float(np.sum(V[:, :d] ** 2) + np.sum(K[d:, :d] ** 2))
+        off = math.sqrt(max(total - inside, 0.0) / total) if total > 0 else 0.0
+        return {"eta": r["alpha"] * r["beta"], "off_block": off}
+
+
+def block_to_linear(A: np.ndarray, B: np.ndarray) -> dict[str, np.ndarray]:
+    r"""Embed block parameters into :class:`LinearAttention`: $V = [B, 0]$,
+    $K = [[0, 0], [A, 0]]$ (spec 1.3 [DERIVED]); both models then predict the same."""
+    A = np.asarray(A, dtype=float)  # (d, d)
+    B = np.asarray(B, dtype=float)  # (d, d)
+    d = A.shape[0]
+    if A.shape != (d, d) or B.shape != (d, d):
+        raise ValueError(f"A and B must be square of equal size, got {A.shape} and {B.shape}")
+    V = np.zeros((d, 2 * d))  # (d, 2d)
+    V[:, :d] = B
+    K = np.zeros((2 * d, 2 * d))  # (2d, 2d)
+    K[d:, :d] = A
+    return {"V": V, "K": K}
+
+
+# ---------------------------------------------------------------------- one-step GD
+def one_step_gd_predict(S: np.ndarray, eta: float) -> np.ndarray:
+    r"""One step of GD from $W_0 = 0$ on $\frac12\sum_{t'=1}^{t}\|s_{t'} - W s_{t'-1}\|^2$,
+    then $\hat s_{t+1} = \hat W s_t$ (spec 2 [DERIVED]):
+
+    $$ \hat s_{t+1} = \eta \sum_{t'=1}^{t} s_{t'}\, s_{t'-1}^*\, s_t. $$
+
+    Parameters
+    ----------
+    S : ndarray, shape (N, T + 1, d)
+    eta : float
+
+    Returns
+    -------
+    ndarray, shape (N, T, d)
+        Entry ``[:, t]`` predicts $s_{t+1}$ (0 at position 0).
+    """
+    S = _as_states(S)  # (N, T+1, d)
+    d, T = S.shape[2], S.shape[1] - 1
+    shat, _ = _pair_forward(S, np.eye(d), float(eta) * np.eye(d), np.ones(T))  # (N, T, d)
+    return shat
+
+
+def one_step_gd_loss(
+    S: np.ndarray,
+    weights: np.ndarray,
+    eta: float,
+    positions: Sequence[int] | None = None,
+) -> float:
+    r"""$\sum_n w_n \sum_{t \in P}\|\hat s_{t+1} - s_{t+1}\|^2$ for :func:`one_step_gd_predict`."""
+    S = _as_states(S)  # (N, T+1, d)
+    w = _check_weights(weights, S.shape[0])  # (N,)
+    pos = _position_mask(_check_positions(positions), S.shape[1] - 1)  # (T,)
+    loss, _, _ = _sq_loss(one_step_gd_predict(S, eta), S, w, pos)
+    return loss
+
+
+def best_shared_eta(
+    S: np.ndarray, weights: np.ndarray, positions: Sequence[int] | None = None
+) -> float:
+    r"""The least-squares step shared by all positions in $P$ (spec 3.1 [DERIVED]):
+
+    $$ \eta = \frac{\mathrm{Re}\sum_n w_n \sum_{t\in P} g_{n,t}^* s_{n,t+1}}
+                   {\sum_n w_n \sum_{t\in P} \|g_{n,t}\|^2}, \qquad
+       g_{n,t} = \sum_{t'=1}^{t} s_{t'} s_{t'-1}^* s_t. $$
+
+    On exact quadrature data with $\|s_0\| = 1$ and all positions this is
+    :func:`eta_star_shared`.
+    """
+    S = _as_states(S)  # (N, T+1, d)
+    w = _check_weights(weights, S.shape[0])  # (N,)
+    pos = _position_mask(_check_positions(positions), S.shape[1] - 1)  # (T,)
+    g = one_step_gd_predict(S, 1.0)  # (N, T, d)
+    num = np.real(np.sum(g.conj() * S[:, 1:], axis=2))  # (N, T)
+    den = np.sum(np.abs(g) ** 2, axis=2)  # (N, T)
+    den_tot = float(w @ den @ pos)
+    if den_tot == 0.0:
+        raise ValueError("no in-context pair at the chosen positions: eta is undetermined")
+    return float(w @ num @ pos) / den_tot
+
+
+def eta_star(d: int, t: int) -> float:
+    r"""Optimal one-step-GD step for one position with $t$ pairs, commuting unitary $W$,
+    $\|s_0\| = 1$ spread evenly: $\eta^\star_t = d/(t + d - 1)$, with loss
+    $(d-1)/(t+d-1)$ (spec 3.1 (A1) [DERIVED + VERIFIED there])."""
+    if d < 1 or t < 1:
+        raise ValueError(f"need d >= 1 and t >= 1, got d={d}, t={t}")
+    return d / (t + d - 1)
+
+
+def eta_star_shared(d: int, n: int) -> float:
+    r"""Optimal step shared by positions $t = 0..n-1$ (spec 3.1 [DERIVED]):
+    $\eta^\star = 3d/(2n + 3d - 4)$, the minimiser of :func:`isotropic_loss`. Here $n$ is
+    the number of positions, i.e. ``T`` of the data."""
+    if d < 1 or n < 2:
+        raise ValueError(f"need d >= 1 and n >= 2, got d={d}, n={n}")
+    return 3 * d / (2 * n + 3 * d - 4)
+
+
+def isotropic_loss(d: int, n: int, eta: float) -> float:
+    r"""$\mathcal L(x) = \sum_{t=0}^{n-1}\bigl[(t x - 1)^2 + t(d-1)x^2\bigr]$,
+    $x = \eta/d$: the loss of (A0) at $A = \alpha I$, $B = \beta I$, $\eta = \alpha\beta$,
+    summed over all positions, for commuting unitary $W$ and $|s_{0,i}|^2 = 1/d$
+    (spec 3.1 (A1) [DERIVED])."""
+    x = float(eta) / d
+    t = np.arange(n)  # (n,)
+    return float(np.sum((t * x - 1.0) ** 2 + t * (d - 1) * x**2))
