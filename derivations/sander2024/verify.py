@@ -279,6 +279,15 @@ def verify(ctx: VerifyContext) -> list[Claim]:
                     for j in range(t + 1):
                         others = max(others, abs(float(tr[f"P{t}_{j}"][-1])))
         claims.append(claim_min_loss(Hs, losses, d, T))
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        Hg = np.arange(1, max(Hs) + 2)
+        ax.plot(Hg, [(T - 1) * max(d - h, 0) for h in Hg], "k--", label="(T-1)(d - min(H, d))")
+        ax.plot(Hs, losses, "o", ms=8, label="reduced flow, t = 1e4")
+        ax.set(xlabel="heads H", ylabel="minimum loss", title=f"(N0) unitary W, d = {d}, T = {T}")
+        ax.legend(fontsize=8)
+        ctx.save_figure("min_loss_vs_heads", fig)
         claims += claim_heads(ratios_le, ratios_gt)
         claims.append(claim_pe(cP, others))
         claims.append(claim_conserved(qdrift))
