@@ -54,6 +54,17 @@ class Setting:
     T_n0: int = 4
     init_scale: float = 0.05
 
+    def __post_init__(self) -> None:
+        for name in ("d_aug", "n_aug", "d_diag", "t_diag", "d_n0"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.T_n0 < 2:
+            raise ValueError(f"T_n0 must be at least 2, got {self.T_n0}")
+        if self.d_n0 > 3 or self.T_n0 > 6:
+            raise ValueError("d_n0 <= 3 and T_n0 <= 6: the (N0) flow's Hessian is generated symbolically")
+        if not 0 < self.init_scale < 1:
+            raise ValueError(f"init_scale must be in (0, 1), got {self.init_scale}")
+
 
 # ------------------------------------------------------------------------------ claims
 def claim_derivation(which: str, difference: sp.Expr, sizes: list[tuple[int, int]]) -> Claim:
@@ -283,7 +294,7 @@ def verify(ctx: VerifyContext) -> list[Claim]:
 
         fig, ax = plt.subplots(figsize=(5.5, 4))
         Hg = np.arange(1, max(Hs) + 2)
-        ax.plot(Hg, [(T - 1) * max(d - h, 0) for h in Hg], "k--", label="(T-1)(d - min(H, d))")
+        ax.plot(Hg, [(T - 1) * max(d - int(h), 0) for h in Hg], "k--", label="(T-1)(d - min(H, d))")
         ax.plot(Hs, losses, "o", ms=8, label="reduced flow, t = 1e4")
         ax.set(xlabel="heads H", ylabel="minimum loss", title=f"(N0) unitary W, d = {d}, T = {T}")
         ax.legend(fontsize=8)
@@ -297,7 +308,42 @@ def verify(ctx: VerifyContext) -> list[Claim]:
         claims.append(_rotation(ctx, s))
     with ctx.stage("PE-only attention against mu"):
         claims.append(_pe_only(ctx, s))
+    with ctx.stage("beyond commuting W: Haar-orthogonal, loss against layers and heads"):
+        _haar_report(ctx)
     return claims
+
+
+def _haar_report(ctx: VerifyContext) -> None:
+    """Spec 1.3, 5: report what is seen (the paper's numbers are not known); no claims."""
+    import matplotlib.pyplot as plt
+
+    from derivations.sander2024.haar import sweep_heads, sweep_layers
+
+    steps = 800 if ctx.quick else 1500
+    lay = sweep_layers(layers=(1, 2, 3), steps=steps, rng=ctx.rng(30))
+    hea = sweep_heads(heads=(1, 2, 4, 8), steps=steps, rng=ctx.rng(31))
+    fig, ax = plt.subplots(1, 2, figsize=(12, 4))
+    for a_, res, xlabel, title in ((ax[0], lay, "layers L", "augmented linear attention, Haar W"),
+                                   (ax[1], hea, "heads H", "diagonal multi-head (N0), Haar W")):
+        a_.plot(res.values, res.train, "o-", label="trained (train)")
+        a_.plot(res.values, res.test, "s--", label="trained (test)")
+        for key, style in (("zero", ":"), ("gd_shared", "-."), ("gd_per_position", "--")):
+            a_.axhline(res.baselines_test[key], ls=style, color="gray", lw=1)
+            a_.text(res.values[-1], res.baselines_test[key], f" {key}", fontsize=7, va="bottom")
+        a_.set(xlabel=xlabel, ylabel="loss (sum over positions)", title=title)
+        a_.legend(fontsize=8)
+    ctx.save_figure("haar_layers_heads", fig)
+    ctx.config["haar"] = {
+        "layers": {"L": list(lay.values), "train": list(lay.train), "test": list(lay.test),
+                   "baselines_test": dict(lay.baselines_test)},
+        "heads": {"H": list(hea.values), "train": list(hea.train), "test": list(hea.test),
+                  "baselines_test": dict(hea.baselines_test)},
+    }
+    ctx.note(f"Haar W (d = 3, T = 8, Adam {steps} steps): augmented test loss by layers "
+             f"{[round(float(x), 3) for x in lay.test]} against zero {lay.baselines_test['zero']:.2f}, shared-step GD "
+             f"{lay.baselines_test['gd_shared']:.3f}, per-position GD {lay.baselines_test['gd_per_position']:.3f}; "
+             f"(N0) test loss by heads {[round(float(x), 3) for x in hea.test]} (saturates at H = d, far above the GD "
+             f"baselines {hea.baselines_test['gd_shared']:.3f}).")
 
 
 def _augmented_direct(ctx: VerifyContext) -> list[Claim]:
