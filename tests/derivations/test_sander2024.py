@@ -115,6 +115,11 @@ def test_nonaugmented_flow_claims():
     assert not V.claim_conserved(1e-3).passed
 
 
+def test_scale_claim_negative_control():
+    assert V.claim_scale([1, 2], [3.0, 1.5], 2, 4).passed
+    assert not V.claim_scale([1, 2], [3.0, 3.0], 2, 4).passed  # |c|^3 = T-1 ignores min(H, d)
+
+
 def test_augmented_claims_negative_controls():
     from derivations.sander2024.augmented import eta_star_shared, isotropic_loss
 
