@@ -451,8 +451,10 @@ def _n0_direct(ctx: VerifyContext, s: Setting) -> list[Claim]:
     for a_, M, title in ((ax[1], p3["A"], "A"), (ax[2], p3["B"], "B"), (ax[3], C_matrix(p3), "B^T A"),
                          (ax[4], p3["P"] * m3.mask, "P (masked)")):
         im = a_.imshow(M, cmap="cividis")
-        a_.set_title(title + " at convergence (d=3, H=3, T=4)")
+        a_.set_title(title)
         fig.colorbar(im, ax=a_)
+    fig.suptitle("(N0): loss of direct GD vs the reduced flow (left); A, B, B^T A and P at convergence, "
+                 "d = 3, H = 3, T = 4 (the paper's Fig. 3 structure)", y=1.03)
     ctx.save_figure("n0_structure", fig)
     ctx.config["n0_d3_final_loss"] = m3.loss_and_grad(p3, data3)[0]
     return claims
