@@ -83,47 +83,38 @@ def augmented_diagonal_model(d: int = 3, t: int = 4) -> ReducedModel:
     )
 
 
-def nonaug_prediction(d: int, n: int, C: Sequence[Sequence[sp.Expr]], p: Sequence[sp.Expr]) -> list[MPoly]:
-    r"""(N0) for the row with last key $n$ and query $q = n-1$, $s_0 = \mathbf 1$ (unit moduli).
-
-    Every factor is a single monomial, so the product $\bar s_{q,k} s_{j,k} s_{j,i}$ is the
-    monomial $\lambda_k^{j-q}\lambda_i^{j}$; coefficients with the same exponent are collected
-    before one ``sympy.Add`` each (this is what keeps the $d = 10$, $T = 20$ derivation fast).
-    """
+def _nonaug_terms(d: int, n: int, i: int, C: Sequence[Sequence[sp.Expr]], p: Sequence[sp.Expr],
+                  evaluate: bool) -> dict[tuple[int, ...], list[sp.Expr]]:
+    r"""Terms of $\hat s_{n+1,i}$ grouped by monomial: $\bar s_{q,k} s_{j,k} s_{j,i} =
+    \lambda_k^{j-q}\lambda_i^{j}$ with coefficient $p_j C_{ik}$ (every factor is one monomial)."""
     q = n - 1
-    out = []
-    for i in range(d):
-        coefs: dict[tuple[int, ...], list[sp.Expr]] = {}
-        for j in range(n + 1):
-            for k in range(d):
-                e = [0] * d
-                e[k] += j - q
-                e[i] += j
-                coefs.setdefault(tuple(e), []).append(p[j] * C[i][k])
-        out.append(MPoly(d, {e: sp.Add(*c) for e, c in coefs.items()}))
-    return out
+    coefs: dict[tuple[int, ...], list[sp.Expr]] = {}
+    for j in range(n + 1):
+        for k in range(d):
+            e = [0] * d
+            e[k] += j - q
+            e[i] += j
+            coefs.setdefault(tuple(e), []).append(sp.Mul(p[j], C[i][k], evaluate=evaluate))
+    return coefs
+
+
+def nonaug_prediction(d: int, n: int, C: Sequence[Sequence[sp.Expr]], p: Sequence[sp.Expr]) -> list[MPoly]:
+    r"""(N0) for the row with last key $n$ and query $q = n-1$, $s_0 = \mathbf 1$ (unit moduli)."""
+    return [MPoly(d, {e: sp.Add(*c) for e, c in _nonaug_terms(d, n, i, C, p, True).items()}) for i in range(d)]
 
 
 def nonaug_row_loss(d: int, n: int, C: Sequence[Sequence[sp.Expr]], p: Sequence[sp.Expr],
                     expand: bool = False) -> sp.Expr:
     r"""$\ell_n = \mathbb E\lVert\hat s_{n+1} - s_{n+1}\rVert^2$ for (N0), derived by monomial expansion.
 
-    The residual's monomials come from :func:`nonaug_prediction`'s exponent rule (plus the
-    target $\lambda_i^{n+1}$); the loss is the sum of their squared coefficients. It is built
-    from unevaluated sympy nodes (no canonicalisation of 80,000 terms), which keeps the
-    $d = 10$, $T = 20$ derivation under half a second; ``expand=True`` multiplies it out (for
-    comparing with the closed form).
+    The residual's monomials are those of the prediction plus the target $\lambda_i^{n+1}$; the
+    loss is the sum of their squared coefficients. It is built from unevaluated sympy nodes (no
+    canonicalisation of 80,000 terms), which keeps the $d = 10$, $T = 20$ derivation under half
+    a second; ``expand=True`` multiplies it out (for comparing with the closed form).
     """
-    q = n - 1
     squares = []
     for i in range(d):
-        coefs: dict[tuple[int, ...], list[sp.Expr]] = {}
-        for j in range(n + 1):
-            for k in range(d):
-                e = [0] * d
-                e[k] += j - q
-                e[i] += j
-                coefs.setdefault(tuple(e), []).append(sp.Mul(p[j], C[i][k], evaluate=False))
+        coefs = _nonaug_terms(d, n, i, C, p, False)
         target = [0] * d
         target[i] = n + 1
         coefs.setdefault(tuple(target), []).append(sp.Integer(-1))
