@@ -1,0 +1,190 @@
+r"""The retrieval problem: multi-hop variable chains among distractor chains (spec 2.2) [INFER].
+
+The paper's exact format was not available; this is the spec's reconstruction (section 2.2),
+labelled so. An example holds ``n_chains`` chains $v_c \to x_{c,1} \to \dots \to x_{c,D}$, each
+link written as a two-token statement ``[src, dst]`` ("dst := src"), the value statement
+``[v_c, x_{c,1}]`` first in each chain. All statements are shuffled, then a query
+``[?, x_{c^*,k}]`` is appended; the answer is $v_{c^*}$, reached by following $k$ links back.
+
+Token ids: values ``0..V-1``, variables ``V..V+X-1``, the query marker ``V+X``.
+
+Regimes (spec 2.2 [INFER]):
+
+* ``"none"``: only maximal-depth queries ($k = D$), loss at the query only;
+* ``"ic_a"``: the implicit curriculum by all-position supervision: every ``dst`` token is
+  labelled with its chain's value (hop count = its depth in the chain), plus the query;
+* ``"ic_b"``: the query depth is drawn from a mixture $\pi$ over $\{1..D\}$.
+
+:func:`min_layers` is the depth lower bound $\lceil\log_3(2D)\rceil$ under the paper's
+Assumption 1 (spec 1.2; the derivation there is a reconstruction, not the paper's proof).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+__all__ = ["RetrievalTask", "Batch", "min_layers", "greedy_layers", "doubling_layers"]
+
+Regime = Literal["none", "ic_a", "ic_b"]
+
+
+def min_layers(D: int) -> int:
+    r"""Smallest $t$ with $3^t \ge 2D$, i.e. $\lceil\log_3(2D)\rceil$ (spec 1.2 [INFER]); exact in integers."""
+    if isinstance(D, bool) or not isinstance(D, int) or D < 1:
+        raise ValueError(f"depth D must be an integer >= 1, got {D!r}")
+    t = 0
+    while 3**t < 2 * D:
+        t += 1
+    return t
+
+
+def greedy_layers(D: int) -> int:
+    """One hop per layer: $D$ layers (spec 1.2, for comparison)."""
+    min_layers(D)
+    return D
+
+
+def doubling_layers(D: int) -> int:
+    r"""Pointer doubling: $\lceil\log_2 D\rceil + 1$ layers (spec 1.2, Wang et al. 2025)."""
+    min_layers(D)
+    t = 0
+    while 2**t < D:
+        t += 1
+    return t + 1
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Sampled examples.
+
+    Attributes
+    ----------
+    tokens : (B, S) int
+    targets : (B, S) int, the value id at supervised positions, -1 elsewhere
+    hops : (B, S) int, the hop count of each supervised position (0 elsewhere)
+    answer : (B,) int, the queried chain's value
+    query_depth : (B,) int
+    """
+
+    tokens: np.ndarray
+    targets: np.ndarray
+    hops: np.ndarray
+    answer: np.ndarray
+    query_depth: np.ndarray
+
+
+@dataclass(frozen=True)
+class RetrievalTask:
+    """Generator of retrieval examples (spec 2.2 [INFER]); every size configurable.
+
+    Parameters
+    ----------
+    n_chains : int
+        Chains per example, the queried one included (the others are distractors).
+    depth : int
+        Links per chain, $D$ (the maximal query depth).
+    n_values, n_vars : int
+        Sizes of the value and variable alphabets; values are distinct across the chains of
+        an example and variables are drawn without replacement.
+    regime : {"none", "ic_a", "ic_b"}
+    pi : sequence of float, optional
+        Mixture over query depths $1..D$ for ``"ic_b"`` (default uniform).
+    """
+
+    n_chains: int = 4
+    depth: int = 4
+    n_values: int = 16
+    n_vars: int = 64
+    regime: Regime = "none"
+    pi: Sequence[float] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("n_chains", "depth", "n_values", "n_vars"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        if self.n_chains * self.depth > self.n_vars:
+            raise ValueError(f"{self.n_chains} chains of depth {self.depth} need {self.n_chains * self.depth} "
+                             f"distinct variables but n_vars = {self.n_vars}")
+        if self.n_chains > self.n_values:
+            raise ValueError(f"{self.n_chains} chains need distinct values but n_values = {self.n_values}")
+        if self.regime not in ("none", "ic_a", "ic_b"):
+            raise ValueError(f"unknown regime {self.regime!r}; choose 'none', 'ic_a' or 'ic_b'")
+        if self.pi is not None:
+            if self.regime != "ic_b":
+                raise ValueError("pi is only used by the 'ic_b' regime")
+            p = np.asarray(self.pi, dtype=float)
+            if p.shape != (self.depth,) or not np.all(np.isfinite(p)) or np.any(p < 0) or not np.isclose(p.sum(), 1.0):
+                raise ValueError(f"pi must be {self.depth} non-negative numbers summing to 1, got {list(self.pi)}")
+            object.__setattr__(self, "pi", tuple(float(x) for x in p))
+
+    @property
+    def query_token(self) -> int:
+        return self.n_values + self.n_vars
+
+    @property
+    def vocab_size(self) -> int:
+        return self.n_values + self.n_vars + 1
+
+    @property
+    def seq_len(self) -> int:
+        return 2 * self.n_chains * self.depth + 2
+
+    def depth_mixture(self) -> np.ndarray:
+        """Probabilities of query depths $1..D$ for this regime."""
+        if self.regime == "ic_b":
+            return np.asarray(self.pi if self.pi is not None else np.full(self.depth, 1.0 / self.depth))
+        out = np.zeros(self.depth)
+        out[-1] = 1.0
+        return out
+
+    def sample(self, rng: np.random.Generator, batch: int) -> Batch:
+        """``batch`` independent examples drawn with ``rng``."""
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+        C, D, S = self.n_chains, self.depth, self.seq_len
+        tokens = np.empty((batch, S), dtype=np.int64)  # (B, S)
+        targets = -np.ones((batch, S), dtype=np.int64)  # (B, S)
+        hops = np.zeros((batch, S), dtype=np.int64)  # (B, S)
+        answer = np.empty(batch, dtype=np.int64)  # (B,)
+        qdepth = rng.choice(np.arange(1, D + 1), size=batch, p=self.depth_mixture())  # (B,)
+        for b in range(batch):
+            values = rng.choice(self.n_values, size=C, replace=False)  # (C,)
+            xs = self.n_values + rng.choice(self.n_vars, size=C * D, replace=False).reshape(C, D)  # (C, D)
+            stmts = []  # (src, dst, chain, hop of dst)
+            for c in range(C):
+                stmts.append((int(values[c]), int(xs[c, 0]), c, 1))
+                for i in range(1, D):
+                    stmts.append((int(xs[c, i - 1]), int(xs[c, i]), c, i + 1))
+            order = rng.permutation(len(stmts))
+            for pos, s_idx in enumerate(order):
+                src, dst, c, h = stmts[s_idx]
+                tokens[b, 2 * pos] = src
+                tokens[b, 2 * pos + 1] = dst
+                if self.regime == "ic_a":
+                    targets[b, 2 * pos + 1] = values[c]
+                    hops[b, 2 * pos + 1] = h
+            c_star = int(rng.integers(C))
+            k = int(qdepth[b])
+            tokens[b, S - 2] = self.query_token
+            tokens[b, S - 1] = xs[c_star, k - 1]
+            targets[b, S - 1] = values[c_star]
+            hops[b, S - 1] = k
+            answer[b] = values[c_star]
+        return Batch(tokens, targets, hops, answer, qdepth)
+
+
+def resolve(tokens: np.ndarray, task: RetrievalTask) -> int:
+    """Answer a query by following the links (the oracle used in tests): the value reached from
+    the queried variable."""
+    src_of = {int(tokens[2 * i + 1]): int(tokens[2 * i]) for i in range((len(tokens) - 2) // 2)}
+    x = int(tokens[-1])
+    for _ in range(task.depth + 1):
+        if x < task.n_values:
+            return x
+        x = src_of[x]
+    raise ValueError("the chain does not end in a value")
