@@ -1,0 +1,57 @@
+"""musat2025 reduced model R1 (spec 5.2, a reconstruction): each claim with a negative control."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from derivations.musat2025 import verify as V
+from derivations.musat2025.reduced import r1_model
+
+
+@pytest.fixture(scope="module")
+def cm():
+    return r1_model(3).compile()
+
+
+def test_r1_flow_is_the_derived_gradient(cm):
+    """The generated RHS equals -grad L computed independently by sympy at a random point."""
+    m = cm.model
+    y = np.array([0.3, -0.2, 0.5, 1.1])
+    vals = {"n": 6.0, "V": 10.0, "pi1": 0.2, "pi2": 0.3, "pi3": 0.5, "wd": 0.01}
+    subs = dict(zip(m.state, y, strict=True)) | {sp.Symbol(k, positive=True): v for k, v in vals.items() if k in ("n", "V")}
+    subs |= {sp.Symbol(k, nonnegative=True): v for k, v in vals.items() if k not in ("n", "V")}
+    loss = m.loss.expand().rewrite(sp.log)
+    grad = np.array([float(-sp.diff(loss, s).subs(subs)) for s in m.state])
+    np.testing.assert_allclose(cm.f(cm.pack(vals))(0.0, y), grad, rtol=1e-10)
+
+
+def test_order_and_merge(cm):
+    t = V.emergence_times(cm, {"n": 8.0}, 1e5, 3)
+    assert V.claim_order(t).passed
+    assert not V.claim_order([t[1], t[0], t[2]]).passed
+    tg = V.emergence_times(cm, {"n": 8.0, "pi1": 0.5, "pi2": 0.0, "pi3": 0.5}, 1e5, 3)
+    assert V.claim_merge(tg).passed
+    assert not V.claim_merge(t).passed  # with uniform pi the stages stay apart
+
+
+def test_scaling_exponents(cm):
+    ns = [8.0, 16.0, 32.0]
+    cur = [V.emergence_times(cm, {"n": n}, 1e6, 3)[0] for n in ns]
+    hard = {"pi1": 0.0, "pi2": 0.0, "pi3": 1.0}
+    hd = [V.emergence_times(cm, {"n": n} | hard, 1e8, 3)[2] for n in ns]
+    assert V.claim_scaling("curriculum", ns, cur, 1.0, 0.15, "w").passed
+    assert V.claim_scaling("hard-only", ns, hd, 3.0, 0.3, "w").passed
+    assert not V.claim_scaling("curriculum", ns, cur, 3.0, 0.3, "w").passed  # not n^m with a curriculum
+    assert not V.claim_scaling("hard-only", ns, hd, 1.0, 0.15, "w").passed
+
+
+def test_boundary_claim_two_sided():
+    assert V.claim_boundary(1.0, 81).passed and V.claim_boundary(0.95, 81).passed
+    assert not V.claim_boundary(0.79, 81).passed
+
+
+def test_settings_validation():
+    with pytest.raises(ValueError, match="m must be"):
+        V.Setting(m=9)
