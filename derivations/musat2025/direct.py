@@ -1,0 +1,309 @@
+r"""An attention-only transformer for the retrieval task, trained directly (spec 2.2, 1.3, 3.3) [INFER].
+
+The paper does not state its architecture (spec 2.1, "Not found"); this is the spec's
+recommended reproduction model (section 2.2 [INFER]): learned token and absolute position
+embeddings, $L$ layers of $H$ causal softmax heads added to the residual stream, no MLP and
+no LayerNorm, and an unembedding onto the $V$ value tokens read at the supervised positions.
+
+$$ x^{(0)}_s = W_E[\mathrm{tok}_s] + W_{pos}[s], \qquad
+   x^{(\ell+1)} = x^{(\ell)} + \sum_h A^{(\ell,h)} x^{(\ell)} W_V^{(\ell,h)} W_O^{(\ell,h)}, $$
+$$ A^{(\ell,h)} = \mathrm{softmax}\Big(\frac{x W_Q^{(\ell,h)} (x W_K^{(\ell,h)})^\top}{\sqrt{d_h}}
+   + \mathrm{mask}_{causal}\Big), \qquad \mathrm{logits}_s = x^{(L)}_s W_U . $$
+
+The loss is the mean cross-entropy over supervised positions (``targets >= 0``) of a
+:class:`~derivations.musat2025.data.Batch`. Every gradient is written by hand; the attention
+backward is $\partial L/\partial S = A \odot (G - \mathrm{rowsum}(A \odot G))$ with
+$G = \partial L/\partial A$ (spec 5.5 notes). Activations are returned in a
+TransformerLens-style cache: ``"blocks.{l}.attn.pattern"`` (B, H, S, S) and ``"resid.{l}"``
+(B, S, d_model), the residual stream entering layer ``l`` (``"resid.{L}"`` is the final one),
+which is what the structural attention scores of spec 3.3 read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from derivations.musat2025.data import Batch, RetrievalTask
+from dynamics.direct.layers import cross_entropy
+
+__all__ = ["AttentionOnlyTransformer", "TaskData", "evaluation_batch"]
+
+
+def _es(subscripts: str, *operands: np.ndarray) -> np.ndarray:
+    """``np.einsum`` through BLAS (``optimize=True``): the plain C loop is ~10x slower here."""
+    return np.einsum(subscripts, *operands, optimize=True)
+
+
+def evaluation_batch(task: RetrievalTask, n: int, rng: np.random.Generator) -> Batch:
+    """``n`` fresh examples of ``task`` drawn with ``rng`` (a held-out batch, spec 3.3)."""
+    return task.sample(rng, n)
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """Online data for :func:`dynamics.direct.train`: fresh examples at every step.
+
+    ``sample(rng, batch_size)`` draws a new :class:`Batch` from ``task``, so minibatch
+    training (``batch_size=...``) never repeats an example. The trainer also evaluates the
+    "full-data" loss on ``data`` itself at recorded steps; for that,
+    :meth:`AttentionOnlyTransformer.loss_and_grad` uses the fixed :attr:`eval_batch`
+    (``n_eval`` examples drawn with ``seed``).
+
+    Parameters
+    ----------
+    task : RetrievalTask
+    n_eval : int
+        Size of the fixed evaluation batch.
+    seed : int
+        Seed of the evaluation batch.
+    """
+
+    task: RetrievalTask
+    n_eval: int = 512
+    seed: int = 0
+    eval_batch: Batch = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.task, RetrievalTask):
+            raise ValueError(f"task must be a RetrievalTask, got {type(self.task).__name__}")
+        if isinstance(self.n_eval, bool) or not isinstance(self.n_eval, int) or self.n_eval < 1:
+            raise ValueError(f"n_eval must be an integer >= 1, got {self.n_eval!r}")
+        eb = evaluation_batch(self.task, self.n_eval, np.random.default_rng(self.seed))
+        object.__setattr__(self, "eval_batch", eb)
+
+    def sample(self, rng: np.random.Generator, batch_size: int) -> Batch:
+        """``batch_size`` fresh examples drawn with ``rng``."""
+        return self.task.sample(rng, batch_size)
+
+
+def _as_batch(batch: Batch | TaskData) -> Batch:
+    if isinstance(batch, TaskData):
+        return batch.eval_batch
+    if not isinstance(batch, Batch):
+        raise ValueError(f"expected a Batch or TaskData, got {type(batch).__name__}")
+    return batch
+
+
+@dataclass(frozen=True)
+class AttentionOnlyTransformer:
+    r"""Attention-only causal transformer with hand-written backward (spec 2.2 [INFER]).
+
+    Parameters
+    ----------
+    vocab_size, seq_len, n_values : int
+        From the task (:attr:`RetrievalTask.vocab_size` etc.); the output classes are the
+        value tokens ``0..n_values-1``.
+    n_layers, n_heads, d_model : int
+        Depth $L$, heads per layer $H$ and residual width; $d_h$ = ``d_model // n_heads``.
+    init_scale : float
+        Standard deviation of the Gaussian initialisation of every weight.
+
+    Notes
+    -----
+    Parameters live in one flat dict: ``"W_E"`` (vocab, d), ``"W_pos"`` (S, d),
+    ``"blocks.{l}.attn.W_Q"``, ``"...W_K"``, ``"...W_V"`` (H, d, d_h),
+    ``"blocks.{l}.attn.W_O"`` (H, d_h, d) and ``"W_U"`` (d, n_values).
+    """
+
+    vocab_size: int
+    seq_len: int
+    n_values: int
+    n_layers: int = 2
+    n_heads: int = 2
+    d_model: int = 32
+    init_scale: float = 0.02
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "seq_len", "n_values", "n_layers", "n_heads", "d_model"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
+        if self.n_values > self.vocab_size:
+            raise ValueError(f"n_values={self.n_values} exceeds vocab_size={self.vocab_size}")
+        s = self.init_scale
+        if (
+            isinstance(s, bool)
+            or not isinstance(s, int | float)
+            or not (math.isfinite(s) and s > 0)
+        ):
+            raise ValueError(f"init_scale must be a positive finite number, got {s!r}")
+
+    @classmethod
+    def for_task(cls, task: RetrievalTask, **kwargs: Any) -> AttentionOnlyTransformer:
+        """The model sized for ``task`` (vocab, sequence length, values); ``kwargs`` as above."""
+        return cls(task.vocab_size, task.seq_len, task.n_values, **kwargs)
+
+    @property
+    def d_head(self) -> int:
+        return self.d_model // self.n_heads
+
+    @property
+    def groups(self) -> Mapping[str, str]:
+        """All parameters in the ``"default"`` learning-rate group."""
+        return {}
+
+    # ------------------------------------------------------------------ parameters
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Name -> shape of every parameter, in a fixed order."""
+        d, H, e = self.d_model, self.n_heads, self.d_head
+        out: dict[str, tuple[int, ...]] = {"W_E": (self.vocab_size, d), "W_pos": (self.seq_len, d)}
+        for layer in range(self.n_layers):
+            p = f"blocks.{layer}.attn."
+            out.update({p + "W_Q": (H, d, e), p + "W_K": (H, d, e), p + "W_V": (H, d, e)})
+            out[p + "W_O"] = (H, e, d)
+        out["W_U"] = (d, self.n_values)
+        return out
+
+    def init(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Gaussian weights with standard deviation ``init_scale``."""
+        return {k: self.init_scale * rng.standard_normal(s) for k, s in self.shapes().items()}
+
+    def _check(self, params: Mapping[str, np.ndarray], tokens: np.ndarray) -> np.ndarray:
+        shapes = self.shapes()
+        if set(params) != set(shapes):
+            raise ValueError(f"params must have keys {sorted(shapes)}, got {sorted(params)}")
+        for k, s in shapes.items():
+            if np.shape(params[k]) != s:
+                raise ValueError(f"param {k!r} must have shape {s}, got {np.shape(params[k])}")
+        tok = np.asarray(tokens)  # (B, S)
+        if tok.ndim != 2 or tok.shape[1] > self.seq_len or not np.issubdtype(tok.dtype, np.integer):
+            raise ValueError(f"tokens must be an int array (B, S<={self.seq_len}), got {tok.shape}")
+        if tok.size and (tok.min() < 0 or tok.max() >= self.vocab_size):
+            raise ValueError(f"tokens must lie in [0, {self.vocab_size})")
+        return tok
+
+    # --------------------------------------------------------------------- forward
+    def forward(
+        self, params: Mapping[str, np.ndarray], tokens: np.ndarray
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Logits at every position and the activation cache.
+
+        Parameters
+        ----------
+        params : dict of str to ndarray
+        tokens : int ndarray, shape (B, S)
+
+        Returns
+        -------
+        logits : ndarray, shape (B, S, n_values)
+        cache : dict
+            ``"resid.{l}"`` (B, S, d) for ``l = 0..L``; per layer
+            ``"blocks.{l}.attn.pattern"`` (B, H, S, S) (rows sum to 1, zero above the
+            diagonal), and ``...q``, ``...k``, ``...v``, ``...z`` (B, H, S, d_h).
+        """
+        tok = self._check(params, tokens)  # (B, S)
+        S = tok.shape[1]
+        scale = 1.0 / math.sqrt(self.d_head)
+        causal = np.tril(np.ones((S, S), dtype=bool))  # (S, S)
+        x = params["W_E"][tok] + params["W_pos"][None, :S]  # (B, S, d)
+        cache: dict[str, np.ndarray] = {"resid.0": x}
+        for layer in range(self.n_layers):
+            p = f"blocks.{layer}.attn."
+            q = _es("bsd,hde->bhse", x, params[p + "W_Q"])  # (B, H, S, e)
+            k = _es("bsd,hde->bhse", x, params[p + "W_K"])  # (B, H, S, e)
+            v = _es("bsd,hde->bhse", x, params[p + "W_V"])  # (B, H, S, e)
+            scores = scale * (q @ k.swapaxes(-1, -2))  # (B, H, S, S)
+            scores = np.where(causal, scores, -np.inf)  # (B, H, S, S)
+            scores = scores - scores.max(axis=-1, keepdims=True)  # (B, H, S, S)
+            A = np.exp(scores)  # (B, H, S, S)
+            A /= A.sum(axis=-1, keepdims=True)  # (B, H, S, S)
+            z = A @ v  # (B, H, S, e)
+            out = _es("bhse,hed->bsd", z, params[p + "W_O"])  # (B, S, d)
+            x = x + out  # (B, S, d)
+            cache.update({p + "q": q, p + "k": k, p + "v": v, p + "z": z, p + "pattern": A})
+            cache[f"resid.{layer + 1}"] = x
+        logits = x @ params["W_U"]  # (B, S, V)
+        return logits, cache
+
+    # ------------------------------------------------------------------------ loss
+    def loss_and_grad(
+        self, params: Mapping[str, np.ndarray], batch: Batch | TaskData
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        """Mean cross-entropy over supervised positions and its gradient for every parameter.
+
+        ``batch`` is a :class:`Batch`, or a :class:`TaskData` (then its ``eval_batch``).
+        """
+        b = _as_batch(batch)
+        logits, cache = self.forward(params, b.tokens)  # (B, S, V)
+        tgt = np.asarray(b.targets)  # (B, S)
+        sup = tgt >= 0  # (B, S)
+        if not sup.any():
+            raise ValueError("the batch has no supervised position (targets >= 0)")
+        loss, g_sel = cross_entropy(logits[sup], tgt[sup])  # (N, V)
+        g_logits = np.zeros_like(logits)  # (B, S, V)
+        g_logits[sup] = g_sel
+        scale = 1.0 / math.sqrt(self.d_head)
+        L = self.n_layers
+        grads: dict[str, np.ndarray] = {}
+        grads["W_U"] = _es("bsd,bsv->dv", cache[f"resid.{L}"], g_logits)  # (d, V)
+        dx = g_logits @ params["W_U"].T  # (B, S, d)
+        for layer in reversed(range(L)):
+            p = f"blocks.{layer}.attn."
+            x = cache[f"resid.{layer}"]  # (B, S, d)
+            q, k, v, z, A = (cache[p + n] for n in ("q", "k", "v", "z", "pattern"))
+            grads[p + "W_O"] = _es("bhse,bsd->hed", z, dx)  # (H, e, d)
+            dz = _es("bsd,hed->bhse", dx, params[p + "W_O"])  # (B, H, S, e)
+            dA = dz @ v.swapaxes(-1, -2)  # (B, H, S, S)
+            dv = A.swapaxes(-1, -2) @ dz  # (B, H, S, e)
+            dS = A * (dA - (A * dA).sum(axis=-1, keepdims=True))  # (B, H, S, S)
+            dq = scale * (dS @ k)  # (B, H, S, e)
+            dk = scale * (dS.swapaxes(-1, -2) @ q)  # (B, H, S, e)
+            grads[p + "W_Q"] = _es("bsd,bhse->hde", x, dq)  # (H, d, e)
+            grads[p + "W_K"] = _es("bsd,bhse->hde", x, dk)  # (H, d, e)
+            grads[p + "W_V"] = _es("bsd,bhse->hde", x, dv)  # (H, d, e)
+            dx = (
+                dx
+                + _es("bhse,hde->bsd", dq, params[p + "W_Q"])
+                + _es("bhse,hde->bsd", dk, params[p + "W_K"])
+                + _es("bhse,hde->bsd", dv, params[p + "W_V"])
+            )  # (B, S, d)
+        S = dx.shape[1]
+        dW_E = np.zeros_like(params["W_E"], dtype=float)  # (vocab, d)
+        np.add.at(dW_E, np.asarray(b.tokens), dx)
+        grads["W_E"] = dW_E
+        dW_pos = np.zeros_like(params["W_pos"], dtype=float)  # (seq_len, d)
+        dW_pos[:S] = dx.sum(axis=0)
+        grads["W_pos"] = dW_pos
+        return float(loss), {k: grads[k] for k in self.shapes()}
+
+    # ------------------------------------------------------------------ summaries
+    def reduce(self, params: Mapping[str, np.ndarray]) -> dict[str, float]:
+        r"""Frobenius norms: embeddings, per-layer QK ($\sqrt{|W_Q|^2+|W_K|^2}$) and OV
+        ($\sqrt{|W_V|^2+|W_O|^2}$) norms over all heads, and the unembedding."""
+        out = {
+            "W_E.norm": float(np.linalg.norm(params["W_E"])),
+            "W_pos.norm": float(np.linalg.norm(params["W_pos"])),
+        }
+        for layer in range(self.n_layers):
+            p = f"blocks.{layer}.attn."
+            qk = np.sqrt(np.sum(params[p + "W_Q"] ** 2) + np.sum(params[p + "W_K"] ** 2))
+            ov = np.sqrt(np.sum(params[p + "W_V"] ** 2) + np.sum(params[p + "W_O"] ** 2))
+            out[p + "qk_norm"] = float(qk)
+            out[p + "ov_norm"] = float(ov)
+        out["W_U.norm"] = float(np.linalg.norm(params["W_U"]))
+        return out
+
+    def accuracy(
+        self, params: Mapping[str, np.ndarray], batch: Batch | TaskData, by_hops: bool = False
+    ) -> float | dict[int, float]:
+        """Fraction of supervised positions whose argmax logit is the target.
+
+        With ``by_hops=True``, a dict hop count -> accuracy over the supervised positions
+        with that hop count (the per-hop accuracy $\\mathrm{Acc}_k$ of spec 3.3).
+        """
+        b = _as_batch(batch)
+        logits, _ = self.forward(params, b.tokens)  # (B, S, V)
+        tgt = np.asarray(b.targets)  # (B, S)
+        sup = tgt >= 0  # (B, S)
+        correct = logits.argmax(axis=-1) == tgt  # (B, S)
+        if not by_hops:
+            return float(correct[sup].mean())
+        hops = np.asarray(b.hops)  # (B, S)
+        return {int(h): float(correct[sup & (hops == h)].mean()) for h in np.unique(hops[sup])}
