@@ -1,0 +1,272 @@
+r"""Emergence measurements for the retrieval transformer (spec 3.3, 5.5) [INFER].
+
+The paper's exact metrics were not found (spec 3.3); these are the spec's reconstruction:
+
+* :func:`train_with_snapshots`: minibatch Adam on fresh examples, keeping parameter copies at
+  chosen steps (one continuous run; the Adam state is *not* restarted between snapshots);
+* :func:`per_hop_accuracy`: $\mathrm{Acc}_k(t)$ on a held-out batch for every snapshot;
+* :func:`link_score` and :func:`readout_score`: structural attention scores (SAS) of two
+  candidate relations, per head;
+* :func:`head_scores`: both scores for every layer of a model at given parameters;
+* :func:`emergence_time`: first (linearly interpolated) step where a series crosses a threshold;
+* :func:`kendall_tau`: agreement of two emergence orders (spec 3.3 "order statistics").
+
+Token layout (see :mod:`derivations.musat2025.data`): statement $i$ is ``[src, dst]`` at
+positions $(2i, 2i+1)$, $i = 0..n-1$ with $n = (S-2)/2$; the query ``[?, x]`` is at
+positions $(S-2, S-1)$.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+from scipy.stats import kendalltau
+
+from derivations.musat2025.data import Batch, RetrievalTask
+from derivations.musat2025.direct import AttentionOnlyTransformer
+
+__all__ = [
+    "train_with_snapshots",
+    "snapshot_steps",
+    "per_hop_accuracy",
+    "link_score",
+    "readout_score",
+    "head_scores",
+    "emergence_time",
+    "kendall_tau",
+]
+
+Params = dict[str, np.ndarray]
+
+
+def snapshot_steps(
+    steps: int, n_snapshots: int, spacing: Literal["log", "linear"] = "log"
+) -> np.ndarray:
+    """Distinct integer steps in ``[0, steps]``, always including ``0`` and ``steps``.
+
+    ``"log"`` spaces them geometrically over ``[1, steps]`` (plus step 0); duplicates after
+    rounding are dropped, so fewer than ``n_snapshots`` may be returned for small ``steps``.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if isinstance(n_snapshots, bool) or not isinstance(n_snapshots, int) or n_snapshots < 2:
+        raise ValueError(f"n_snapshots must be an integer >= 2, got {n_snapshots!r}")
+    if spacing == "log":
+        grid = np.concatenate([[0.0], np.geomspace(1.0, steps, n_snapshots - 1)])
+    elif spacing == "linear":
+        grid = np.linspace(0.0, steps, n_snapshots)
+    else:
+        raise ValueError(f"spacing must be 'log' or 'linear', got {spacing!r}")
+    return np.unique(np.round(grid).astype(np.int64))
+
+
+def train_with_snapshots(
+    model: AttentionOnlyTransformer,
+    task: RetrievalTask,
+    steps: int,
+    n_snapshots: int,
+    lr: float,
+    batch_size: int,
+    rng: np.random.Generator,
+    init_scale_params: Mapping[str, np.ndarray] | None = None,
+    *,
+    spacing: Literal["log", "linear"] = "log",
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+) -> list[tuple[int, Params]]:
+    r"""Train ``model`` on fresh minibatches of ``task`` with Adam and keep snapshots.
+
+    One continuous Adam run (same update as :func:`dynamics.direct.train` with
+    ``optimizer="adam"``: bias-corrected moments, constant ``lr``); each step draws
+    ``task.sample(rng, batch_size)`` and calls ``model.loss_and_grad``.
+
+    Parameters
+    ----------
+    init_scale_params : dict, optional
+        Initial parameters; if ``None``, ``model.init(rng)`` (drawn before any batch).
+    spacing : ``"log"`` or ``"linear"``
+        Spacing of the snapshot steps, see :func:`snapshot_steps`.
+
+    Returns
+    -------
+    list of (step, params)
+        ``params`` is a deep copy of the parameters *after* ``step`` updates, ascending
+        steps, starting at 0 and ending at ``steps``.
+    """
+    if not (
+        isinstance(lr, int | float) and not isinstance(lr, bool) and np.isfinite(lr) and lr > 0
+    ):
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    keep = set(int(s) for s in snapshot_steps(steps, n_snapshots, spacing))
+    theta: Params = (
+        model.init(rng)
+        if init_scale_params is None
+        else {k: np.array(v, dtype=float) for k, v in init_scale_params.items()}
+    )
+    b1, b2 = betas
+    m = {k: np.zeros_like(v) for k, v in theta.items()}
+    v2 = {k: np.zeros_like(v) for k, v in theta.items()}
+    out: list[tuple[int, Params]] = [(0, {k: v.copy() for k, v in theta.items()})]
+    for k in range(steps):
+        _, grads = model.loss_and_grad(theta, task.sample(rng, batch_size))
+        c1, c2 = 1.0 - b1 ** (k + 1), 1.0 - b2 ** (k + 1)
+        for name, g in grads.items():
+            if not np.all(np.isfinite(g)):
+                raise FloatingPointError(f"gradient of {name!r} became non-finite at step {k}")
+            m[name] = b1 * m[name] + (1.0 - b1) * g
+            v2[name] = b2 * v2[name] + (1.0 - b2) * g * g
+            theta[name] = theta[name] - lr * (m[name] / c1) / (np.sqrt(v2[name] / c2) + eps)
+        if k + 1 in keep:
+            out.append((k + 1, {key: val.copy() for key, val in theta.items()}))
+    return out
+
+
+def per_hop_accuracy(
+    model: AttentionOnlyTransformer,
+    snapshots: Sequence[tuple[int, Mapping[str, np.ndarray]]],
+    eval_batch: Batch,
+) -> np.ndarray:
+    r"""$\mathrm{Acc}_k$ for every snapshot: array (n_snapshots, D), column $k-1$ = hop $k$.
+
+    Accuracy over the supervised positions of ``eval_batch`` with hop count $k$
+    (``model.accuracy(..., by_hops=True)``); ``nan`` for a hop count absent from the batch.
+    ``D`` is the largest hop count present in ``eval_batch``.
+    """
+    sup = np.asarray(eval_batch.targets) >= 0
+    D = int(np.asarray(eval_batch.hops)[sup].max())
+    acc = np.full((len(snapshots), D), np.nan)
+    for i, (_, params) in enumerate(snapshots):
+        by = model.accuracy(params, eval_batch, by_hops=True)
+        assert isinstance(by, dict)
+        for h, a in by.items():
+            acc[i, h - 1] = a
+    return acc
+
+
+def _check_pattern(pattern: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    A = np.asarray(pattern, dtype=float)  # (B, H, S, S)
+    tok = np.asarray(tokens)  # (B, S)
+    if (
+        A.ndim != 4
+        or tok.ndim != 2
+        or A.shape[0] != tok.shape[0]
+        or A.shape[2:] != (tok.shape[1],) * 2
+    ):
+        raise ValueError(
+            f"pattern must be (B, H, S, S) and tokens (B, S); got {A.shape} and {tok.shape}"
+        )
+    if tok.shape[1] < 4 or tok.shape[1] % 2:
+        raise ValueError(f"sequence length must be even and >= 4, got {tok.shape[1]}")
+    return A, tok
+
+
+def link_score(
+    pattern: np.ndarray, tokens: np.ndarray, target: Literal["dst", "statement"] = "dst"
+) -> np.ndarray:
+    r"""Parent-link structural attention score per head, shape (H,) (spec 3.3 [INFER]).
+
+    For statement $i$ = ``[s, x]`` (positions $2i, 2i+1$) whose ``src`` $s$ is itself the
+    ``dst`` of another statement $j$ (its parent link, ``tokens[2j+1] == s``), the score of the
+    pair is the attention from the child's dst position $p = 2i+1$ onto
+
+    * ``target="dst"``: the parent's dst position $2j+1$ (the "same variable token at the
+      other statement" relation), or
+    * ``target="statement"``: both parent positions $2j$ and $2j+1$ (summed).
+
+    Only *causally reachable* links count: pairs with $j < i$ (the parent written before the
+    child). Value-headed statements (hop 1, no parent) and unreachable links are excluded.
+    The score is the mean over all counted pairs pooled across the batch; ``nan`` per head if
+    no pair exists. A uniform causal row at $p$ gives $1/(p+1)$ (``"dst"``) or $2/(p+1)$.
+    """
+    A, tok = _check_pattern(pattern, tokens)
+    S = tok.shape[1]
+    n = (S - 2) // 2
+    dst = tok[:, 1 : 2 * n : 2]  # (B, n) dst token of each statement
+    src = tok[:, 0 : 2 * n : 2]  # (B, n) src token of each statement
+    # match[b, i, j]: statement j is the parent of statement i, written before it
+    match = (src[:, :, None] == dst[:, None, :]) & (np.arange(n)[None, :] < np.arange(n)[:, None])[
+        None
+    ]
+    bb, ii, jj = np.nonzero(match)
+    if bb.size == 0:
+        return np.full(A.shape[1], np.nan)
+    rows = A[bb, :, 2 * ii + 1, :]  # (N, H, S)
+    score = rows[np.arange(bb.size), :, 2 * jj + 1]  # (N, H)
+    if target == "statement":
+        score = score + rows[np.arange(bb.size), :, 2 * jj]
+    elif target != "dst":
+        raise ValueError(f"target must be 'dst' or 'statement', got {target!r}")
+    return score.mean(axis=0)
+
+
+def readout_score(pattern: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    r"""Query-readout structural attention score per head, shape (H,) (spec 3.3 [INFER]).
+
+    Attention from the final position $S-1$ (the queried variable $x$) onto the dst position
+    $2j+1$ of the statement with ``tokens[2j+1] == x`` (the "query -> statement whose dst
+    equals the query variable" relation), averaged over the batch. Examples whose queried
+    variable is not any statement's dst are skipped (``nan`` if none remain).
+    """
+    A, tok = _check_pattern(pattern, tokens)
+    S = tok.shape[1]
+    dst = tok[:, 1 : S - 2 : 2]  # (B, n)
+    hit = dst == tok[:, -1:]  # (B, n)
+    bb, jj = np.nonzero(hit)
+    if bb.size == 0:
+        return np.full(A.shape[1], np.nan)
+    return A[bb, :, S - 1, 2 * jj + 1].mean(axis=0)
+
+
+def head_scores(
+    model: AttentionOnlyTransformer, params: Mapping[str, np.ndarray], batch: Batch
+) -> dict[str, np.ndarray]:
+    """``{"link": (L, H), "readout": (L, H)}``: both scores for every layer on ``batch``."""
+    _, cache = model.forward(params, batch.tokens)
+    pats = [cache[f"blocks.{layer}.attn.pattern"] for layer in range(model.n_layers)]
+    return {
+        "link": np.stack([link_score(p, batch.tokens) for p in pats]),
+        "readout": np.stack([readout_score(p, batch.tokens) for p in pats]),
+    }
+
+
+def emergence_time(
+    steps: Sequence[float] | np.ndarray, values: Sequence[float] | np.ndarray, threshold: float
+) -> float:
+    r"""First step where ``values`` reaches ``threshold``, linearly interpolated.
+
+    With $i$ the first index where $v_i \ge \theta$: returns ``steps[0]`` if $i = 0$, else
+    $t_{i-1} + (\theta - v_{i-1})/(v_i - v_{i-1})\,(t_i - t_{i-1})$. ``nan`` if never
+    reached (``nan`` values never count as reached).
+    """
+    t = np.asarray(steps, dtype=float)
+    v = np.asarray(values, dtype=float)
+    if t.ndim != 1 or t.shape != v.shape or t.size == 0:
+        raise ValueError(
+            f"steps and values must be 1-d of equal non-zero length, got {t.shape}, {v.shape}"
+        )
+    above = np.nonzero(v >= threshold)[0]
+    if above.size == 0:
+        return float("nan")
+    i = int(above[0])
+    if i == 0 or not np.isfinite(v[i - 1]):
+        return float(t[i])
+    return float(t[i - 1] + (threshold - v[i - 1]) / (v[i] - v[i - 1]) * (t[i] - t[i - 1]))
+
+
+def kendall_tau(
+    order_a: Sequence[float] | np.ndarray, order_b: Sequence[float] | np.ndarray
+) -> float:
+    """Kendall's tau-b between two orderings/rankings of the same items (``scipy.stats.kendalltau``).
+
+    Inputs are the ranks (or emergence times) of the same items in the same item order;
+    ``nan`` if undefined (e.g. a constant input).
+    """
+    a = np.asarray(order_a, dtype=float)
+    b = np.asarray(order_b, dtype=float)
+    if a.ndim != 1 or a.shape != b.shape or a.size < 2:
+        raise ValueError(f"orders must be 1-d of equal length >= 2, got {a.shape}, {b.shape}")
+    return float(kendalltau(a, b).statistic)

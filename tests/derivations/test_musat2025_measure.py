@@ -1,0 +1,124 @@
+"""Tests for derivations.musat2025.measure (spec 3.3 emergence measurements)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from derivations.musat2025.data import RetrievalTask
+from derivations.musat2025.direct import AttentionOnlyTransformer
+from derivations.musat2025.measure import (
+    emergence_time,
+    head_scores,
+    kendall_tau,
+    link_score,
+    per_hop_accuracy,
+    readout_score,
+    snapshot_steps,
+    train_with_snapshots,
+)
+
+
+def _uniform(B: int, H: int, S: int) -> np.ndarray:
+    A = np.tril(np.ones((S, S)))
+    A /= A.sum(axis=1, keepdims=True)
+    return np.broadcast_to(A, (B, H, S, S)).copy()
+
+
+def _parent_pairs(tokens: np.ndarray) -> list[tuple[int, int, int]]:
+    """(b, i, j) with statement j the parent of statement i and j < i, by a plain loop."""
+    n = (tokens.shape[1] - 2) // 2
+    out = []
+    for b in range(tokens.shape[0]):
+        for i in range(n):
+            for j in range(i):
+                if tokens[b, 2 * j + 1] == tokens[b, 2 * i]:
+                    out.append((b, i, j))
+    return out
+
+
+@pytest.fixture
+def sample() -> np.ndarray:
+    task = RetrievalTask(n_chains=3, depth=3, n_values=6, n_vars=12, regime="ic_a")
+    return task.sample(np.random.default_rng(1), 16).tokens
+
+
+def test_link_score_exact_parent_is_one(sample: np.ndarray) -> None:
+    B, S = sample.shape
+    A = _uniform(B, 2, S)
+    pairs = _parent_pairs(sample)
+    assert pairs
+    for b, i, j in pairs:
+        A[b, :, 2 * i + 1, :] = 0.0
+        A[b, :, 2 * i + 1, 2 * j + 1] = 1.0
+    np.testing.assert_allclose(link_score(A, sample), [1.0, 1.0])
+    # head 1 uniform instead: only head 0 keeps a perfect score
+    A[:, 1] = _uniform(B, 1, S)[:, 0]
+    s = link_score(A, sample)
+    assert s[0] == pytest.approx(1.0) and s[1] < 0.2
+
+
+def test_link_score_uniform_expected(sample: np.ndarray) -> None:
+    B, S = sample.shape
+    pairs = _parent_pairs(sample)
+    expected = np.mean([1.0 / (2 * i + 2) for _, i, _ in pairs])
+    np.testing.assert_allclose(link_score(_uniform(B, 3, S), sample), [expected] * 3)
+    np.testing.assert_allclose(
+        link_score(_uniform(B, 1, S), sample, target="statement"), [2 * expected]
+    )
+
+
+def test_readout_score(sample: np.ndarray) -> None:
+    B, S = sample.shape
+    A = _uniform(B, 2, S)
+    np.testing.assert_allclose(readout_score(A, sample), [1.0 / S] * 2)
+    for b in range(B):
+        j = int(np.nonzero(sample[b, 1 : S - 2 : 2] == sample[b, -1])[0][0])
+        A[b, 0, S - 1, :] = 0.0
+        A[b, 0, S - 1, 2 * j + 1] = 1.0
+    np.testing.assert_allclose(readout_score(A, sample), [1.0, 1.0 / S])
+
+
+def test_emergence_time() -> None:
+    t = np.arange(0, 101, 10)
+    v = t / 100.0
+    assert emergence_time(t, v, 0.55) == pytest.approx(55.0)
+    assert emergence_time(t, v, 0.0) == 0.0
+    assert np.isnan(emergence_time(t, v, 1.5))
+    assert np.isnan(emergence_time(t, np.full(t.shape, np.nan), 0.5))
+
+
+def test_kendall_tau() -> None:
+    assert kendall_tau([0, 1, 2, 3], [0, 1, 2, 3]) == pytest.approx(1.0)
+    assert kendall_tau([0, 1, 2, 3], [3, 2, 1, 0]) == pytest.approx(-1.0)
+    assert isinstance(kendall_tau([1, 2], [2, 1]), float)
+
+
+def test_snapshot_steps() -> None:
+    s = snapshot_steps(600, 8)
+    assert s[0] == 0 and s[-1] == 600 and np.all(np.diff(s) > 0)
+    np.testing.assert_array_equal(snapshot_steps(10, 3, "linear"), [0, 5, 10])
+
+
+def test_short_training_learns_hop_one() -> None:
+    task = RetrievalTask(n_chains=2, depth=2, n_values=4, n_vars=8, regime="ic_a")
+    model = AttentionOnlyTransformer.for_task(
+        task, n_layers=2, n_heads=2, d_model=32, init_scale=0.1
+    )
+    rng = np.random.default_rng(0)
+    snaps = train_with_snapshots(
+        model, task, steps=600, n_snapshots=6, lr=1e-2, batch_size=64, rng=rng
+    )
+    steps = [s for s, _ in snaps]
+    assert steps[0] == 0 and steps[-1] == 600
+    eval_batch = task.sample(np.random.default_rng(123), 256)
+    acc = per_hop_accuracy(model, snaps, eval_batch)
+    assert acc.shape == (len(snaps), 2)
+    print("steps", steps)
+    print("acc", np.round(acc, 3))
+    print(
+        "scores",
+        {k: np.round(v, 3) for k, v in head_scores(model, snaps[-1][1], eval_batch).items()},
+    )
+    chance = 1.0 / task.n_values
+    assert acc[-1, 0] > chance + 0.2
