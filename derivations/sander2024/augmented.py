@@ -118,6 +118,19 @@ def _init_scale_ok(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
 
 
+def _validate_config(model: Any, scales: tuple[str, ...]) -> None:
+    """Shared checks of the two attention models' settings (normalises ``positions``)."""
+    if isinstance(model.d, bool) or not isinstance(model.d, int) or model.d < 1:
+        raise ValueError(f"d must be an integer >= 1, got {model.d!r}")
+    object.__setattr__(model, "positions", _check_positions(model.positions))
+    if model.scale not in scales:
+        raise ValueError(f"scale must be one of {scales}, got {model.scale!r}")
+    if model.init_mode not in ("normal", "identity"):
+        raise ValueError(f"init_mode must be 'normal' or 'identity', got {model.init_mode!r}")
+    if not _init_scale_ok(model.init_scale):
+        raise ValueError(f"init_scale must be finite and >= 0, got {model.init_scale!r}")
+
+
 def _rel_dev_from_identity(M: np.ndarray) -> float:
     r"""$\|M - \bar m I\|_F / \|M\|_F$ with $\bar m$ the mean diagonal (0 for $M = 0$)."""
     n = M.shape[0]
@@ -239,15 +252,7 @@ class BlockLinearAttention:
     init_scale: float = 0.1
 
     def __post_init__(self) -> None:
-        if isinstance(self.d, bool) or not isinstance(self.d, int) or self.d < 1:
-            raise ValueError(f"d must be an integer >= 1, got {self.d!r}")
-        object.__setattr__(self, "positions", _check_positions(self.positions))
-        if self.scale not in ("none", "1/t"):
-            raise ValueError(f"scale must be 'none' or '1/t', got {self.scale!r}")
-        if self.init_mode not in ("normal", "identity"):
-            raise ValueError(f"init_mode must be 'normal' or 'identity', got {self.init_mode!r}")
-        if not _init_scale_ok(self.init_scale):
-            raise ValueError(f"init_scale must be finite and >= 0, got {self.init_scale!r}")
+        _validate_config(self, ("none", "1/t"))
 
     @property
     def groups(self) -> dict[str, str]:
@@ -364,15 +369,7 @@ class LinearAttention:
     init_scale: float = 0.1
 
     def __post_init__(self) -> None:
-        if isinstance(self.d, bool) or not isinstance(self.d, int) or self.d < 1:
-            raise ValueError(f"d must be an integer >= 1, got {self.d!r}")
-        object.__setattr__(self, "positions", _check_positions(self.positions))
-        if self.scale not in ("none", "1/(t+1)"):
-            raise ValueError(f"scale must be 'none' or '1/(t+1)', got {self.scale!r}")
-        if self.init_mode not in ("normal", "identity"):
-            raise ValueError(f"init_mode must be 'normal' or 'identity', got {self.init_mode!r}")
-        if not _init_scale_ok(self.init_scale):
-            raise ValueError(f"init_scale must be finite and >= 0, got {self.init_scale!r}")
+        _validate_config(self, ("none", "1/(t+1)"))
 
     @property
     def groups(self) -> dict[str, str]:
