@@ -147,34 +147,32 @@ class RetrievalTask:
         if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
             raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
         C, D, S = self.n_chains, self.depth, self.seq_len
-        tokens = np.empty((batch, S), dtype=np.int64)  # (B, S)
-        targets = -np.ones((batch, S), dtype=np.int64)  # (B, S)
-        hops = np.zeros((batch, S), dtype=np.int64)  # (B, S)
-        answer = np.empty(batch, dtype=np.int64)  # (B,)
-        qdepth = rng.choice(np.arange(1, D + 1), size=batch, p=self.depth_mixture())  # (B,)
-        for b in range(batch):
-            values = rng.choice(self.n_values, size=C, replace=False)  # (C,)
-            xs = self.n_values + rng.choice(self.n_vars, size=C * D, replace=False).reshape(C, D)  # (C, D)
-            stmts = []  # (src, dst, chain, hop of dst)
-            for c in range(C):
-                stmts.append((int(values[c]), int(xs[c, 0]), c, 1))
-                for i in range(1, D):
-                    stmts.append((int(xs[c, i - 1]), int(xs[c, i]), c, i + 1))
-            order = rng.permutation(len(stmts))
-            for pos, s_idx in enumerate(order):
-                src, dst, c, h = stmts[s_idx]
-                tokens[b, 2 * pos] = src
-                tokens[b, 2 * pos + 1] = dst
-                if self.regime == "ic_a":
-                    targets[b, 2 * pos + 1] = values[c]
-                    hops[b, 2 * pos + 1] = h
-            c_star = int(rng.integers(C))
-            k = int(qdepth[b])
-            tokens[b, S - 2] = self.query_token
-            tokens[b, S - 1] = xs[c_star, k - 1]
-            targets[b, S - 1] = values[c_star]
-            hops[b, S - 1] = k
-            answer[b] = values[c_star]
+        B, n = batch, C * D
+        qdepth = rng.choice(np.arange(1, D + 1), size=B, p=self.depth_mixture())  # (B,)
+        # distinct values per example and variables without replacement (random permutations)
+        values = np.argsort(rng.random((B, self.n_values)), axis=1)[:, :C]  # (B, C)
+        xs = self.n_values + np.argsort(rng.random((B, self.n_vars)), axis=1)[:, :n]  # (B, n)
+        xs = xs.reshape(B, C, D)  # (B, C, D) x_{c,1..D}
+        src = np.concatenate([values[:, :, None], xs[:, :, :-1]], axis=2).reshape(B, n)  # (B, n)
+        dst = xs.reshape(B, n)  # (B, n)
+        chain = np.repeat(np.arange(C), D)  # (n,) chain of each statement, chain-major
+        hop = np.tile(np.arange(1, D + 1), C)  # (n,) hop count of each statement's dst
+        order = np.argsort(rng.random((B, n)), axis=1)  # (B, n) statement shown at slot i
+        rows = np.arange(B)[:, None]  # (B, 1)
+        tokens = np.empty((B, S), dtype=np.int64)  # (B, S)
+        tokens[:, 0 : 2 * n : 2] = src[rows, order]
+        tokens[:, 1 : 2 * n : 2] = dst[rows, order]
+        targets = -np.ones((B, S), dtype=np.int64)  # (B, S)
+        hops = np.zeros((B, S), dtype=np.int64)  # (B, S)
+        if self.regime == "ic_a":
+            targets[:, 1 : 2 * n : 2] = values[rows, chain[order]]
+            hops[:, 1 : 2 * n : 2] = hop[order]
+        c_star = rng.integers(C, size=B)  # (B,)
+        tokens[:, S - 2] = self.query_token
+        tokens[:, S - 1] = xs[np.arange(B), c_star, qdepth - 1]
+        answer = values[np.arange(B), c_star]  # (B,)
+        targets[:, S - 1] = answer
+        hops[:, S - 1] = qdepth
         return Batch(tokens, targets, hops, answer, qdepth)
 
 

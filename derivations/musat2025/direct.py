@@ -34,9 +34,36 @@ from dynamics.direct.layers import cross_entropy
 __all__ = ["AttentionOnlyTransformer", "TaskData", "evaluation_batch"]
 
 
-def _es(subscripts: str, *operands: np.ndarray) -> np.ndarray:
-    """``np.einsum`` through BLAS (``optimize=True``): the plain C loop is ~10x slower here."""
-    return np.einsum(subscripts, *operands, optimize=True)
+# The contractions below are written as (batched) matrix products: ``np.einsum`` with
+# ``optimize=True`` recomputes its contraction path on every call, which dominated the step time
+# at these sizes, and the plain einsum C loop is ~10x slower than BLAS.
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    """(B, S, n) -> (B S, n)."""
+    return a.reshape(-1, a.shape[-1])
+
+
+def _merge_heads(z: np.ndarray) -> np.ndarray:
+    """(B, H, S, e) -> (B, S, H e), heads side by side."""
+    B, H, S, e = z.shape
+    return z.transpose(0, 2, 1, 3).reshape(B, S, H * e)
+
+
+def _stack_out(w: np.ndarray) -> np.ndarray:
+    """(H, e, d) -> (H e, d), the per-head output maps stacked to match :func:`_merge_heads`."""
+    return w.reshape(-1, w.shape[-1])
+
+
+def _stack_in(w: np.ndarray) -> np.ndarray:
+    """(H, d, e) -> (d, H e), the per-head input maps side by side to match :func:`_merge_heads`."""
+    return w.transpose(1, 0, 2).reshape(w.shape[1], -1)
+
+
+def _param_grad(x: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """sum_{b,s} x[b,s,:] g[b,h,s,:] for every head: (B, S, d), (B, H, S, e) -> (H, d, e)."""
+    B, H, S, e = g.shape
+    return (_flat(x).T @ _merge_heads(g).reshape(B * S, H * e)).reshape(-1, H, e).transpose(1, 0, 2)
 
 
 def evaluation_batch(task: RetrievalTask, n: int, rng: np.random.Generator) -> Batch:
@@ -199,23 +226,26 @@ class AttentionOnlyTransformer:
             diagonal), and ``...q``, ``...k``, ``...v``, ``...z`` (B, H, S, d_h).
         """
         tok = self._check(params, tokens)  # (B, S)
-        S = tok.shape[1]
-        scale = 1.0 / math.sqrt(self.d_head)
+        B, S = tok.shape
+        H, e = self.n_heads, self.d_head
+        scale = 1.0 / math.sqrt(e)
         causal = np.tril(np.ones((S, S), dtype=bool))  # (S, S)
         x = params["W_E"][tok] + params["W_pos"][None, :S]  # (B, S, d)
         cache: dict[str, np.ndarray] = {"resid.0": x}
         for layer in range(self.n_layers):
             p = f"blocks.{layer}.attn."
-            q = _es("bsd,hde->bhse", x, params[p + "W_Q"])  # (B, H, S, e)
-            k = _es("bsd,hde->bhse", x, params[p + "W_K"])  # (B, H, S, e)
-            v = _es("bsd,hde->bhse", x, params[p + "W_V"])  # (B, H, S, e)
+            w_qkv = np.concatenate(
+                [_stack_in(params[p + n]) for n in ("W_Q", "W_K", "W_V")], axis=1
+            )  # (d, 3 H e)
+            qkv = (x @ w_qkv).reshape(B, S, 3, H, e).transpose(2, 0, 3, 1, 4)  # (3, B, H, S, e)
+            q, k, v = qkv[0], qkv[1], qkv[2]
             scores = scale * (q @ k.swapaxes(-1, -2))  # (B, H, S, S)
             scores = np.where(causal, scores, -np.inf)  # (B, H, S, S)
             scores = scores - scores.max(axis=-1, keepdims=True)  # (B, H, S, S)
             A = np.exp(scores)  # (B, H, S, S)
             A /= A.sum(axis=-1, keepdims=True)  # (B, H, S, S)
             z = A @ v  # (B, H, S, e)
-            out = _es("bhse,hed->bsd", z, params[p + "W_O"])  # (B, S, d)
+            out = _merge_heads(z) @ _stack_out(params[p + "W_O"])  # (B, S, d)
             x = x + out  # (B, S, d)
             cache.update({p + "q": q, p + "k": k, p + "v": v, p + "z": z, p + "pattern": A})
             cache[f"resid.{layer + 1}"] = x
@@ -240,31 +270,35 @@ class AttentionOnlyTransformer:
         g_logits = np.zeros_like(logits)  # (B, S, V)
         g_logits[sup] = g_sel
         scale = 1.0 / math.sqrt(self.d_head)
+        H, e = self.n_heads, self.d_head
+        B, S = b.tokens.shape
         L = self.n_layers
         grads: dict[str, np.ndarray] = {}
-        grads["W_U"] = _es("bsd,bsv->dv", cache[f"resid.{L}"], g_logits)  # (d, V)
+        grads["W_U"] = _flat(cache[f"resid.{L}"]).T @ _flat(g_logits)  # (d, V)
         dx = g_logits @ params["W_U"].T  # (B, S, d)
         for layer in reversed(range(L)):
             p = f"blocks.{layer}.attn."
             x = cache[f"resid.{layer}"]  # (B, S, d)
             q, k, v, z, A = (cache[p + n] for n in ("q", "k", "v", "z", "pattern"))
-            grads[p + "W_O"] = _es("bhse,bsd->hed", z, dx)  # (H, e, d)
-            dz = _es("bsd,hed->bhse", dx, params[p + "W_O"])  # (B, H, S, e)
+            grads[p + "W_O"] = (_merge_heads(z).reshape(-1, H * e).T @ _flat(dx)).reshape(
+                H, e, -1
+            )  # (H, e, d)
+            dz = (
+                (dx @ _stack_out(params[p + "W_O"]).T).reshape(B, S, H, e).transpose(0, 2, 1, 3)
+            )  # (B, H, S, e)
             dA = dz @ v.swapaxes(-1, -2)  # (B, H, S, S)
             dv = A.swapaxes(-1, -2) @ dz  # (B, H, S, e)
             dS = A * (dA - (A * dA).sum(axis=-1, keepdims=True))  # (B, H, S, S)
             dq = scale * (dS @ k)  # (B, H, S, e)
             dk = scale * (dS.swapaxes(-1, -2) @ q)  # (B, H, S, e)
-            grads[p + "W_Q"] = _es("bsd,bhse->hde", x, dq)  # (H, d, e)
-            grads[p + "W_K"] = _es("bsd,bhse->hde", x, dk)  # (H, d, e)
-            grads[p + "W_V"] = _es("bsd,bhse->hde", x, dv)  # (H, d, e)
-            dx = (
-                dx
-                + _es("bhse,hde->bsd", dq, params[p + "W_Q"])
-                + _es("bhse,hde->bsd", dk, params[p + "W_K"])
-                + _es("bhse,hde->bsd", dv, params[p + "W_V"])
-            )  # (B, S, d)
-        S = dx.shape[1]
+            grads[p + "W_Q"] = _param_grad(x, dq)  # (H, d, e)
+            grads[p + "W_K"] = _param_grad(x, dk)  # (H, d, e)
+            grads[p + "W_V"] = _param_grad(x, dv)  # (H, d, e)
+            dqkv = np.concatenate([_merge_heads(dq), _merge_heads(dk), _merge_heads(dv)], axis=-1)
+            w_qkv = np.concatenate(
+                [_stack_out(params[p + n].swapaxes(-1, -2)) for n in ("W_Q", "W_K", "W_V")]
+            )  # (3 H e, d)
+            dx = dx + dqkv @ w_qkv  # (B, S, d)
         dW_E = np.zeros_like(params["W_E"], dtype=float)  # (vocab, d)
         np.add.at(dW_E, np.asarray(b.tokens), dx)
         grads["W_E"] = dW_E

@@ -33,6 +33,9 @@ __all__ = [
     "per_hop_accuracy",
     "link_score",
     "readout_score",
+    "prev_score",
+    "query_ancestors",
+    "query_hop_score",
     "head_scores",
     "emergence_time",
     "kendall_tau",
@@ -221,16 +224,79 @@ def readout_score(pattern: np.ndarray, tokens: np.ndarray) -> np.ndarray:
     return A[bb, :, S - 1, 2 * jj + 1].mean(axis=0)
 
 
+def prev_score(pattern: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    r"""Previous-token (partner-slot) structural attention score per head, shape (H,) (spec 3.3).
+
+    Attention from every statement's dst position $2i+1$ onto its own src position $2i$
+    (the "partner slot in the same statement" relation), averaged over statements and the
+    batch. A uniform causal row gives $1/(2i+2)$.
+    """
+    A, tok = _check_pattern(pattern, tokens)
+    n = (tok.shape[1] - 2) // 2
+    i = np.arange(n)
+    return A[:, :, 2 * i + 1, 2 * i].mean(axis=(0, 2))
+
+
+def query_ancestors(tokens: np.ndarray, max_hops: int) -> np.ndarray:
+    r"""Statement index of the query's $h$-th link, array (B, max_hops) (-1 past the chain's end).
+
+    Column $h-1$ is the statement $j_h$ reached after $h$ lookups from the queried variable
+    $x$: $j_1$ has dst $= x$, $j_{h+1}$ has dst $=$ src of $j_h$.
+    """
+    tok = np.asarray(tokens)  # (B, S)
+    B, S = tok.shape
+    n = (S - 2) // 2
+    dst, src = tok[:, 1 : 2 * n : 2], tok[:, 0 : 2 * n : 2]  # (B, n)
+    out = -np.ones((B, max_hops), dtype=np.int64)
+    cur = tok[:, -1].copy()  # (B,) current pointer
+    alive = np.ones(B, dtype=bool)
+    for h in range(max_hops):
+        hit = (dst == cur[:, None]) & alive[:, None]  # (B, n)
+        alive = hit.any(axis=1)
+        j = hit.argmax(axis=1)
+        out[alive, h] = j[alive]
+        cur = np.where(alive, src[np.arange(B), j], -1)
+    return out
+
+
+def query_hop_score(pattern: np.ndarray, tokens: np.ndarray, hop: int) -> np.ndarray:
+    r"""Query hop-$h$ structural attention score per head, shape (H,) (spec 3.3 [INFER]).
+
+    Attention from the final position $S-1$ onto the dst position of the statement $j_h$
+    reached after ``hop`` lookups from the queried variable (:func:`query_ancestors`),
+    averaged over the examples whose queried chain is at least ``hop`` links long (``nan``
+    if none). ``hop=1`` is :func:`readout_score`; ``hop=2`` is what the second hop head of
+    the greedy circuit (:mod:`derivations.musat2025.construct`) attends to.
+    """
+    A, tok = _check_pattern(pattern, tokens)
+    if isinstance(hop, bool) or not isinstance(hop, int) or hop < 1:
+        raise ValueError(f"hop must be an integer >= 1, got {hop!r}")
+    j = query_ancestors(tok, hop)[:, hop - 1]  # (B,)
+    bb = np.nonzero(j >= 0)[0]
+    if bb.size == 0:
+        return np.full(A.shape[1], np.nan)
+    return A[bb, :, tok.shape[1] - 1, 2 * j[bb] + 1].mean(axis=0)
+
+
 def head_scores(
     model: AttentionOnlyTransformer, params: Mapping[str, np.ndarray], batch: Batch
 ) -> dict[str, np.ndarray]:
-    """``{"link": (L, H), "readout": (L, H)}``: both scores for every layer on ``batch``."""
+    """Structural scores of every head on ``batch``: a dict role -> array (L, H).
+
+    Roles: ``"prev"`` (:func:`prev_score`), ``"link"`` (:func:`link_score`) and
+    ``"hop{h}"`` for ``h = 1..max_hops`` (:func:`query_hop_score`; ``"hop1"`` is the
+    read-out relation of :func:`readout_score`), with ``max_hops`` the largest query depth
+    in ``batch``.
+    """
     _, cache = model.forward(params, batch.tokens)
     pats = [cache[f"blocks.{layer}.attn.pattern"] for layer in range(model.n_layers)]
-    return {
+    out = {
+        "prev": np.stack([prev_score(p, batch.tokens) for p in pats]),
         "link": np.stack([link_score(p, batch.tokens) for p in pats]),
-        "readout": np.stack([readout_score(p, batch.tokens) for p in pats]),
     }
+    for h in range(1, int(np.max(batch.query_depth)) + 1):
+        out[f"hop{h}"] = np.stack([query_hop_score(p, batch.tokens, h) for p in pats])
+    return out
 
 
 def emergence_time(

@@ -13,6 +13,9 @@ from derivations.musat2025.measure import (
     kendall_tau,
     link_score,
     per_hop_accuracy,
+    prev_score,
+    query_ancestors,
+    query_hop_score,
     readout_score,
     snapshot_steps,
     train_with_snapshots,
@@ -122,3 +125,59 @@ def test_short_training_learns_hop_one() -> None:
     )
     chance = 1.0 / task.n_values
     assert acc[-1, 0] > chance + 0.2
+
+
+def _ancestors_by_loop(tokens: np.ndarray, hops: int) -> list[list[int]]:
+    """Statement index of each lookup from the queried variable, by a plain loop."""
+    n = (tokens.shape[1] - 2) // 2
+    out = []
+    for b in range(tokens.shape[0]):
+        row, x = [], int(tokens[b, -1])
+        for _ in range(hops):
+            js = [j for j in range(n) if tokens[b, 2 * j + 1] == x]
+            if not js:
+                row.append(-1)
+                x = -1
+                continue
+            row.append(js[0])
+            x = int(tokens[b, 2 * js[0]])
+        out.append(row)
+    return out
+
+
+def test_prev_score_exact_and_uniform(sample: np.ndarray) -> None:
+    B, S = sample.shape
+    n = (S - 2) // 2
+    expected = np.mean([1.0 / (2 * i + 2) for i in range(n)])
+    np.testing.assert_allclose(prev_score(_uniform(B, 2, S), sample), [expected] * 2)
+    A = _uniform(B, 2, S)
+    for i in range(n):
+        A[:, 0, 2 * i + 1, :] = 0.0
+        A[:, 0, 2 * i + 1, 2 * i] = 1.0
+    np.testing.assert_allclose(prev_score(A, sample), [1.0, expected])
+
+
+def test_query_ancestors_matches_loop() -> None:
+    task = RetrievalTask(n_chains=3, depth=3, n_values=6, n_vars=12, regime="ic_b")
+    b = task.sample(np.random.default_rng(4), 64)
+    got = query_ancestors(b.tokens, 4)
+    np.testing.assert_array_equal(got, _ancestors_by_loop(b.tokens, 4))
+    # a depth-k query has exactly k lookups before reaching the value statement's src
+    np.testing.assert_array_equal((got >= 0).sum(axis=1), b.query_depth)
+
+
+def test_query_hop_score() -> None:
+    task = RetrievalTask(n_chains=3, depth=3, n_values=6, n_vars=12, regime="ic_b")
+    b = task.sample(np.random.default_rng(5), 64)
+    B, S = b.tokens.shape
+    anc = query_ancestors(b.tokens, 3)
+    A = _uniform(B, 2, S)
+    np.testing.assert_allclose(query_hop_score(A, b.tokens, 1), readout_score(A, b.tokens))
+    for bb in range(B):
+        if anc[bb, 1] >= 0:
+            A[bb, 1, S - 1, :] = 0.0
+            A[bb, 1, S - 1, 2 * anc[bb, 1] + 1] = 1.0
+    np.testing.assert_allclose(query_hop_score(A, b.tokens, 2), [1.0 / S, 1.0])
+    assert query_hop_score(A, b.tokens, 1)[1] < 0.1  # the hop-2 head is not a hop-1 head
+    with pytest.raises(ValueError, match="hop"):
+        query_hop_score(A, b.tokens, 0)
