@@ -19,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Trajectory", "flow_time", "library_versions", "to_jsonable"]
+__all__ = [
+    "Trajectory",
+    "flow_time",
+    "library_versions",
+    "to_jsonable",
+    "save_arrays",
+    "load_arrays",
+]
 
 
 def flow_time(step: np.ndarray | int | float, lr: float) -> np.ndarray:
@@ -228,9 +235,56 @@ class Trajectory:
         doc = json.loads(js.read_text())
         with np.load(npz) as data:
             obs = {
-                k: np.array(data["loss" if k == "loss" else f"obs/{k}"])
-                for k in doc["observables"]
+                k: np.array(data["loss" if k == "loss" else f"obs/{k}"]) for k in doc["observables"]
             }
             t = np.array(data["t"])
             y = np.array(data["y"])
-        return cls(t, y, tuple(doc["names"]), obs, dict(doc.get("stats", {})), dict(doc.get("meta", {})))
+        return cls(
+            t, y, tuple(doc["names"]), obs, dict(doc.get("stats", {})), dict(doc.get("meta", {}))
+        )
+
+
+def save_arrays(
+    path: str | os.PathLike[str],
+    arrays: Mapping[str, np.ndarray],
+    meta: Mapping[str, Any] | None = None,
+) -> tuple[Path, Path]:
+    """Write named arrays to ``PATH.npz`` and ``meta`` plus library versions to ``PATH.json``.
+
+    For results that are not a :class:`Trajectory` (training runs, sweeps, tables). Both
+    files are written to a temporary name and renamed, so an interrupted save never leaves a
+    truncated file. Reload with :func:`load_arrays`.
+    """
+    npz, js = _npz_json_paths(path)
+    npz.parent.mkdir(parents=True, exist_ok=True)
+    clean: dict[str, np.ndarray] = {}
+    for k, v in arrays.items():
+        a = np.asarray(v)
+        if a.dtype == object:
+            raise ValueError(f"array {k!r} has dtype object; only numeric/str arrays can be saved")
+        clean[k] = a
+    tmp = npz.with_name(npz.name + ".tmp.npz")
+    np.savez(tmp, **clean)  # type: ignore[arg-type]
+    os.replace(tmp, npz)
+    doc = {
+        "format": "dynamics.arrays/1",
+        "arrays": sorted(clean),
+        "meta": to_jsonable(dict(meta or {})),
+        "versions": library_versions(),
+    }
+    tmpj = js.with_name(js.name + ".tmp")
+    tmpj.write_text(json.dumps(doc, indent=2))
+    os.replace(tmpj, js)
+    return npz, js
+
+
+def load_arrays(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Load what :func:`save_arrays` wrote: ``(arrays, doc)`` with ``doc["meta"]`` and versions."""
+    npz, js = _npz_json_paths(path)
+    for p in (npz, js):
+        if not p.exists():
+            raise FileNotFoundError(f"no saved result file {p}")
+    doc = json.loads(js.read_text())
+    with np.load(npz) as data:
+        arrays = {k: np.array(data[k]) for k in data.files}
+    return arrays, doc

@@ -7,7 +7,7 @@ import json
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ import numpy as np
 
 from dynamics.claims import Claim
 from dynamics.registry import Derivation
-from dynamics.trajectory import Trajectory, library_versions, to_jsonable
+from dynamics.trajectory import Trajectory, library_versions, save_arrays, to_jsonable
 
 __all__ = ["VerifyContext", "run_verify"]
 
@@ -41,8 +41,16 @@ class VerifyContext:
         The derivation's settings with any ``--set`` overrides applied.
     """
 
-    def __init__(self, name: str, out_dir: Path, *, quick: bool = False, seed: int = 0,
-                 verbose: bool = True, settings: Any = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        out_dir: Path,
+        *,
+        quick: bool = False,
+        seed: int = 0,
+        verbose: bool = True,
+        settings: Any = None,
+    ) -> None:
         self.name = name
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -83,6 +91,15 @@ class VerifyContext:
         self.trajectories.append(npz.name)
         return npz
 
+    def save_arrays(
+        self, key: str, arrays: Mapping[str, Any], meta: Mapping[str, Any] | None = None
+    ) -> Path:
+        """Save named arrays as ``OUT/NAME/KEY.npz`` + ``.json`` (meta and library versions);
+        reload with :func:`dynamics.trajectory.load_arrays`."""
+        npz, _ = save_arrays(self.out_dir / key, arrays, meta)
+        self.trajectories.append(npz.name)
+        return npz
+
     def save_figure(self, key: str, fig: Any) -> Path:
         """Save a matplotlib figure as ``OUT/NAME/KEY.png`` and close it."""
         import matplotlib.pyplot as plt
@@ -98,8 +115,15 @@ class VerifyContext:
         self.notes.append(text)
 
 
-def run_verify(d: Derivation, out_root: Path, *, quick: bool = False, seed: int = 0,
-               verbose: bool = True, settings: Any = None) -> dict[str, Any]:
+def run_verify(
+    d: Derivation,
+    out_root: Path,
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    verbose: bool = True,
+    settings: Any = None,
+) -> dict[str, Any]:
     """Run ``d.verify`` and write ``OUT/NAME/summary.json``; return the summary.
 
     An exception inside the derivation is recorded as an ``error`` in the summary (and
@@ -108,8 +132,9 @@ def run_verify(d: Derivation, out_root: Path, *, quick: bool = False, seed: int 
     import matplotlib
 
     matplotlib.use("Agg")
-    ctx = VerifyContext(d.name, Path(out_root) / d.name, quick=quick, seed=seed, verbose=verbose,
-                        settings=settings)
+    ctx = VerifyContext(
+        d.name, Path(out_root) / d.name, quick=quick, seed=seed, verbose=verbose, settings=settings
+    )
     if dataclasses.is_dataclass(settings) and not isinstance(settings, type):
         ctx.config["settings"] = dataclasses.asdict(settings)
     t0 = time.perf_counter()

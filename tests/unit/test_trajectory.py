@@ -64,3 +64,20 @@ def test_schedule_pieces():
         Schedule((2.0, 1.0), ({}, {}, {}))
     with pytest.raises(ValueError, match="factor"):
         Schedule.switch(1.0, before={"a": float("nan")})
+
+
+def test_save_arrays_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from dynamics.trajectory import load_arrays, save_arrays
+
+    arrays = {"acc": np.arange(6.0).reshape(3, 2), "steps": np.array([0, 5, 10])}
+    npz, js = save_arrays(tmp_path / "run", arrays, {"lr": 1e-3, "shape": (3, 2)})
+    assert npz.name == "run.npz" and js.name == "run.json"
+    got, doc = load_arrays(tmp_path / "run.npz")
+    np.testing.assert_array_equal(got["acc"], arrays["acc"])
+    np.testing.assert_array_equal(got["steps"], arrays["steps"])
+    assert doc["meta"] == {"lr": 1e-3, "shape": [3, 2]} and "numpy" in doc["versions"]
+    assert not list(tmp_path.glob("*.tmp*"))
+    with pytest.raises(FileNotFoundError, match="no saved result"):
+        load_arrays(tmp_path / "missing")
+    with pytest.raises(ValueError, match="dtype object"):
+        save_arrays(tmp_path / "bad", {"x": np.array([{}, 1], dtype=object)})

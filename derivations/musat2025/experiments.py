@@ -1,0 +1,224 @@
+r"""Training experiments on the retrieval transformer: runs, head roles, emergence (spec 3.3, 5.5).
+
+Everything here is the spec's reconstruction [INFER] (the paper's metrics were not found):
+
+* :class:`TrainConfig`: one training setting (task sizes, model sizes, Adam, budget);
+* :func:`run_training`: one seeded run in a data regime, recording at every snapshot the
+  per-hop accuracy *at the query position* on one held-out batch with query depths uniform
+  over $1..D$ (the same batch for every regime, so regimes are compared on the same
+  questions), the mean loss on that batch, and every head's structural attention scores;
+* :func:`head_roles`: each head's role $R^* = \arg\max_R \mathrm{SAS}_R(T_{end})$, kept only
+  when that final score is at least ``min_score`` (spec 3.3);
+* :func:`emergence_events`: the times at which roles and per-hop accuracies emerge:
+  a role at the first snapshot (interpolated) where its best head's score crosses 1/2, the
+  hop-$k$ accuracy when it crosses the midpoint between in-context chance $1/C$ and 1;
+* :func:`order_agreement`: Kendall tau between the event orders of two runs.
+
+The mapping to the reduced model R1 (spec 5.4): $p_i$ <-> the score of the head with role
+$i$; class $j$ <-> queries with $j$ hops; $\pi_j$ <-> the IC-B mixture; model time <-> Adam
+steps (no calibration: only orders and learns/does-not-learn are compared, not times).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+
+from derivations.musat2025.data import Regime, RetrievalTask
+from derivations.musat2025.direct import AttentionOnlyTransformer
+from derivations.musat2025.measure import (
+    emergence_time,
+    head_scores,
+    kendall_tau,
+    train_with_snapshots,
+)
+
+__all__ = [
+    "TrainConfig",
+    "TrainingRun",
+    "run_training",
+    "head_roles",
+    "emergence_events",
+    "order_agreement",
+]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training setting (spec 2.2 [INFER], scaled down to train on 2 cores in seconds).
+
+    Parameters
+    ----------
+    n_chains, depth, n_values, n_vars : int
+        Task sizes (:class:`~derivations.musat2025.data.RetrievalTask`).
+    n_layers, n_heads, d_model : int
+        Model sizes; ``n_layers = depth + 1`` is what the constructive circuit needs.
+    init_scale, lr : float
+        Gaussian initialisation scale and the Adam learning rate.
+    steps, batch_size, n_snapshots : int
+        Budget, minibatch size and number of (linearly spaced) snapshots.
+    n_eval : int
+        Size of the held-out evaluation batch (query depths uniform over $1..D$).
+    """
+
+    n_chains: int = 2
+    depth: int = 2
+    n_values: int = 4
+    n_vars: int = 8
+    n_layers: int = 3
+    n_heads: int = 2
+    d_model: int = 32
+    init_scale: float = 0.3
+    lr: float = 3e-3
+    steps: int = 3000
+    batch_size: int = 64
+    n_snapshots: int = 31
+    n_eval: int = 512
+
+    def task(self, regime: Regime = "ic_b", pi: Sequence[float] | None = None) -> RetrievalTask:
+        """The task in ``regime`` (``pi`` only for ``"ic_b"``)."""
+        return RetrievalTask(self.n_chains, self.depth, self.n_values, self.n_vars, regime, pi)
+
+    def model(self) -> AttentionOnlyTransformer:
+        return AttentionOnlyTransformer.for_task(
+            self.task(),
+            n_layers=self.n_layers,
+            n_heads=self.n_heads,
+            d_model=self.d_model,
+            init_scale=self.init_scale,
+        )
+
+    def with_(self, **changes: object) -> TrainConfig:
+        """A copy with ``changes`` (unknown names raise ``ValueError``)."""
+        unknown = set(changes) - set(asdict(self))
+        if unknown:
+            raise ValueError(
+                f"unknown TrainConfig field(s) {sorted(unknown)}; known: {sorted(asdict(self))}"
+            )
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """One run's record.
+
+    Attributes
+    ----------
+    steps : (n,) int
+    acc : (n, D) float, query accuracy per hop count on the held-out batch
+    loss : (n,) float, mean query cross-entropy on the held-out batch
+    scores : dict role -> (n, L, H) float, structural attention scores
+    params : dict, the final parameters
+    """
+
+    config: TrainConfig
+    regime: str
+    pi: tuple[float, ...] | None
+    seed: int
+    steps: np.ndarray
+    acc: np.ndarray
+    loss: np.ndarray
+    scores: dict[str, np.ndarray]
+    params: dict[str, np.ndarray]
+
+    @property
+    def chance(self) -> float:
+        """In-context chance: the answer is one of the ``n_chains`` values present."""
+        return 1.0 / self.config.n_chains
+
+    def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
+        """Flat arrays for ``np.savez``."""
+        out = {f"{prefix}steps": self.steps, f"{prefix}acc": self.acc, f"{prefix}loss": self.loss}
+        out |= {f"{prefix}score.{k}": v for k, v in self.scores.items()}
+        return out
+
+
+def run_training(
+    cfg: TrainConfig, regime: Regime, seed: int, pi: Sequence[float] | None = None
+) -> TrainingRun:
+    """Train one model from ``seed`` on fresh data of ``regime`` and record it (see module doc)."""
+    task = cfg.task(regime, pi)
+    model = cfg.model()
+    ev_task = cfg.task("ic_b")
+    ev = ev_task.sample(np.random.default_rng(10_000 + seed), cfg.n_eval)
+    # evaluate the query only: an IC-B batch supervises exactly the query position
+    snaps = train_with_snapshots(
+        model,
+        task,
+        cfg.steps,
+        cfg.n_snapshots,
+        cfg.lr,
+        cfg.batch_size,
+        np.random.default_rng(seed),
+        spacing="linear",
+    )
+    n, D = len(snaps), cfg.depth
+    acc = np.full((n, D), np.nan)
+    loss = np.empty(n)
+    scores: dict[str, list[np.ndarray]] = {}
+    for i, (_, params) in enumerate(snaps):
+        by = model.accuracy(params, ev, by_hops=True)
+        assert isinstance(by, dict)
+        for h, a in by.items():
+            acc[i, h - 1] = a
+        loss[i] = model.loss_and_grad(params, ev)[0]
+        for role, s in head_scores(model, params, ev).items():
+            scores.setdefault(role, []).append(s)
+    return TrainingRun(
+        cfg,
+        regime,
+        None if pi is None else tuple(float(x) for x in pi),
+        seed,
+        np.array([s for s, _ in snaps]),
+        acc,
+        loss,
+        {k: np.stack(v) for k, v in scores.items()},
+        snaps[-1][1],
+    )
+
+
+def head_roles(run: TrainingRun, min_score: float = 0.5) -> dict[tuple[int, int], str]:
+    """(layer, head) -> role, for heads whose best final structural score is >= ``min_score``."""
+    roles = sorted(run.scores)
+    final = np.stack([run.scores[r][-1] for r in roles])  # (R, L, H)
+    out: dict[tuple[int, int], str] = {}
+    L, H = final.shape[1:]
+    for layer in range(L):
+        for h in range(H):
+            col = np.nan_to_num(final[:, layer, h], nan=-1.0)
+            j = int(np.argmax(col))
+            if col[j] >= min_score:
+                out[(layer, h)] = roles[j]
+    return out
+
+
+def emergence_events(run: TrainingRun, min_score: float = 0.5) -> dict[str, float]:
+    """Event name -> emergence step (``nan`` if it never happens within the budget).
+
+    ``"role:{R}"`` for every role held by some head at the end (:func:`head_roles`): the first
+    step where the best such head's score reaches 1/2; ``"acc:hop{k}"`` for every hop count:
+    the first step where the query accuracy reaches $(1 + 1/C)/2$.
+    """
+    out: dict[str, float] = {}
+    for (layer, h), role in sorted(head_roles(run, min_score).items()):
+        t = emergence_time(run.steps, run.scores[role][:, layer, h], 0.5)
+        key = f"role:{role}"
+        out[key] = t if key not in out or not math.isfinite(out[key]) else min(out[key], t)
+    thr = 0.5 * (1.0 + run.chance)
+    for k in range(run.acc.shape[1]):
+        out[f"acc:hop{k + 1}"] = emergence_time(run.steps, run.acc[:, k], thr)
+    return out
+
+
+def order_agreement(a: dict[str, float], b: dict[str, float]) -> tuple[float, list[str]]:
+    """Kendall tau between two runs' emergence orders over the events both have (finite).
+
+    Returns ``(tau, events)``; ``nan`` when fewer than two common events.
+    """
+    common = sorted(k for k in set(a) & set(b) if math.isfinite(a[k]) and math.isfinite(b[k]))
+    if len(common) < 2:
+        return float("nan"), common
+    return kendall_tau([a[k] for k in common], [b[k] for k in common]), common
