@@ -279,16 +279,21 @@ def query_hop_score(pattern: np.ndarray, tokens: np.ndarray, hop: int) -> np.nda
 
 
 def head_scores(
-    model: AttentionOnlyTransformer, params: Mapping[str, np.ndarray], batch: Batch
+    model: AttentionOnlyTransformer,
+    params: Mapping[str, np.ndarray],
+    batch: Batch,
+    cache: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Structural scores of every head on ``batch``: a dict role -> array (L, H).
 
     Roles: ``"prev"`` (:func:`prev_score`), ``"link"`` (:func:`link_score`) and
     ``"hop{h}"`` for ``h = 1..max_hops`` (:func:`query_hop_score`; ``"hop1"`` is the
     read-out relation of :func:`readout_score`), with ``max_hops`` the largest query depth
-    in ``batch``.
+    in ``batch``. ``cache``: the activation cache of ``model.forward(params, batch.tokens)``
+    if already computed (saves a forward pass).
     """
-    _, cache = model.forward(params, batch.tokens)
+    if cache is None:
+        _, cache = model.forward(params, batch.tokens)
     pats = [cache[f"blocks.{layer}.attn.pattern"] for layer in range(model.n_layers)]
     out = {
         "prev": np.stack([prev_score(p, batch.tokens) for p in pats]),

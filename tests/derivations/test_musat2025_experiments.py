@@ -44,6 +44,12 @@ def test_run_training_records_shapes() -> None:
     assert run.scores["prev"].shape == (3, cfg.n_layers, cfg.n_heads)
     arrays = run.arrays("x.")
     assert {"x.steps", "x.acc", "x.loss", "x.score.prev"} <= set(arrays)
+    # the recorded accuracy and loss are the model's own on the same held-out batch
+    ev = cfg.task("ic_b").sample(np.random.default_rng(10_000 + 1), cfg.n_eval)
+    by = cfg.model().accuracy(run.params, ev, by_hops=True)
+    assert isinstance(by, dict)
+    np.testing.assert_allclose(run.acc[-1], [by[1], by[2]])
+    assert run.loss[-1] == pytest.approx(cfg.model().loss_and_grad(run.params, ev)[0])
     # same seed, same run
     again = run_training(cfg, "ic_b", seed=1)
     np.testing.assert_array_equal(again.acc, run.acc)
@@ -114,3 +120,18 @@ def test_constructive_claims_measured_and_negative_control() -> None:
     lucky = {L: dict(row) for L, row in table.items()}
     lucky[2][2] = 1.0
     assert not V.claim_constructive(lucky)[1].passed
+
+
+def test_run_many_parallel_equals_serial() -> None:
+    from derivations.musat2025.experiments import Job, run_many
+
+    cfg = TrainConfig(steps=10, n_snapshots=2, n_eval=32)
+    jobs = [Job(cfg, "ic_b", 3), Job(cfg.with_(n_layers=1), "none", 4)]
+    seen: list[int] = []
+    par = run_many(jobs, workers=2, progress=lambda i, job, run: seen.append(i))
+    ser = run_many(jobs, workers=1)
+    assert sorted(seen) == [0, 1]
+    for a, b in zip(par, ser, strict=True):
+        assert (a.regime, a.seed, a.config.n_layers) == (b.regime, b.seed, b.config.n_layers)
+        np.testing.assert_array_equal(a.acc, b.acc)
+        np.testing.assert_array_equal(a.params["W_U"], b.params["W_U"])
