@@ -440,12 +440,14 @@ def _figure_depth(ctx: VerifyContext, acc: dict[int, list[float]], chance: float
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
     for L, row in sorted(table.items()):
         ax[0].plot(sorted(row), [row[k] for k in sorted(row)], "o-", label=f"L = {L}")
-    ax[0].set(xlabel="query depth k", ylabel="accuracy", title="hand-set circuit: exact up to k = L - 1")
+    ax[0].set(xlabel="query depth k", ylabel="accuracy", title="hand-set circuit: exact up to k = L - 1",
+              xticks=sorted(next(iter(table.values()))))
     ax[0].legend(fontsize=8)
     for L, row in sorted(acc.items()):
         ax[1].plot(range(1, len(row) + 1), row, "o-", label=f"L = {L} (bound allows k <= "
                    f"{max(k for k in range(1, 41) if min_layers(k) <= L)})")
     ax[1].axhline(chance, color="gray", ls="--", lw=0.8, label="in-context chance")
-    ax[1].set(xlabel="query depth k", ylabel="final accuracy", title="trained (IC-B), L = 1..4")
+    ax[1].set(xlabel="query depth k", ylabel="final accuracy", title="trained (IC-B), L = 1..4",
+              xticks=range(1, len(next(iter(acc.values()))) + 1))
     ax[1].legend(fontsize=8)
     ctx.save_figure("depth", fig)
