@@ -135,3 +135,11 @@ def test_run_many_parallel_equals_serial() -> None:
         assert (a.regime, a.seed, a.config.n_layers) == (b.regime, b.seed, b.config.n_layers)
         np.testing.assert_array_equal(a.acc, b.acc)
         np.testing.assert_array_equal(a.params["W_U"], b.params["W_U"])
+
+
+def test_staircase_censoring() -> None:
+    nan = float("nan")
+    ev = [{"acc:hop1": 1.0, "acc:hop2": 2.0}, {"acc:hop1": 1.0, "acc:hop2": nan},
+          {"acc:hop1": nan, "acc:hop2": nan}, {"acc:hop1": nan, "acc:hop2": 3.0},
+          {"acc:hop1": 5.0, "acc:hop2": 4.0}]
+    assert V._staircase(ev) == [True, True, False, False]
