@@ -36,6 +36,7 @@ from derivations.musat2025.measure import (
     train_with_snapshots,
 )
 from dynamics.direct.layers import cross_entropy
+from dynamics.parallel import map_processes
 
 __all__ = [
     "TrainConfig",
@@ -198,73 +199,19 @@ class Job:
     pi: tuple[float, ...] | None = None
 
 
-def _keep_freed_memory() -> None:
-    """Ask glibc to keep freed memory instead of returning it to the OS (worker processes only).
-
-    Every step allocates temporaries of 0.5-2 MB; by default glibc unmaps them when freed, so
-    the next step faults them in again (thousands of page faults per step). Measured by
-    ``benchmarks/bench_musat_step.py`` ("malloc no-trim"): about 1.9x faster steps for the
-    default model. A no-op where glibc's ``mallopt`` is unavailable.
-    """
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
-        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
-
-
 def _run_job(job: Job) -> TrainingRun:
     return run_training(job.config, job.regime, job.seed, job.pi)
 
 
 def run_many(
-    jobs: Sequence[Job],
-    workers: int | None = None,
+    jobs: Sequence[Job], workers: int | None = None,
     progress: Callable[[int, Job, TrainingRun], None] | None = None,
 ) -> list[TrainingRun]:
-    """Run independent trainings, in ``workers`` processes (default: up to 2, the cores of a small machine).
-
-    Results come back in the order of ``jobs`` and are identical to running them one by one
-    (each run owns its seeded generators). Worker processes are *spawned* with
-    ``OPENBLAS_NUM_THREADS=1`` etc., so two runs do not fight over BLAS threads.
-    ``progress(i, job, run)`` is called as each run finishes.
-    """
-    import concurrent.futures as cf
-    import multiprocessing as mp
-    import os
-
-    n = min(len(jobs), workers if workers is not None else min(2, os.cpu_count() or 1))
-    if n <= 1:
-        out = []
-        for i, job in enumerate(jobs):
-            out.append(_run_job(job))
-            if progress is not None:
-                progress(i, job, out[-1])
-        return out
-    keys = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-    saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update({k: "1" for k in keys})  # read by the spawned interpreters at import
-    try:
-        with cf.ProcessPoolExecutor(
-            n, mp_context=mp.get_context("spawn"), initializer=_keep_freed_memory
-        ) as pool:
-            futs = {pool.submit(_run_job, job): i for i, job in enumerate(jobs)}
-            results: dict[int, TrainingRun] = {}
-            for f in cf.as_completed(futs):
-                i = futs[f]
-                results[i] = f.result()
-                if progress is not None:
-                    progress(i, jobs[i], results[i])
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    return [results[i] for i in range(len(jobs))]
+    """Run independent trainings in worker processes (:func:`dynamics.parallel.map_processes`:
+    spawned, one BLAS thread each, default up to 2). Results come back in the order of
+    ``jobs`` and equal running them one by one (each run owns its seeded generators).
+    ``progress(i, job, run)`` is called as each run finishes."""
+    return map_processes(_run_job, jobs, workers, progress)
 
 
 def head_roles(run: TrainingRun, min_score: float = 0.5) -> dict[tuple[int, int], str]:

@@ -734,7 +734,8 @@ def train(
     n_eval : int
         Size of the default validation set.
     callback : callable, optional
-        ``callback(step, row)`` after each record, ``row`` a dict of that record's values.
+        ``callback(step, row)`` after each record, ``row`` a dict of that record's values
+        plus ``"params"``, the live parameter dict (copy it to keep a snapshot).
     threads : int, optional
         Threads for each gradient (:meth:`MinimalTransformer.loss_and_grad`); default
         ``min(2, os.cpu_count())``.
@@ -847,7 +848,7 @@ def train(
                     out[key][i_rec] = v
                 i_rec += 1
                 if callback is not None:
-                    callback(step, row)
+                    callback(step, row | {"params": theta})  # the live parameters: copy to keep
             if step < steps:
                 opt.step(theta, clipped)
     finally:
