@@ -27,7 +27,7 @@ import numpy as np
 from derivations.yuksel2026 import bridge as B
 from derivations.yuksel2026 import ode_claims as O
 from derivations.yuksel2026 import reduced as R
-from dynamics.claims import Claim, check
+from dynamics.claims import Claim, check, check_equal
 from dynamics.integrate import integrate
 from dynamics.registry import Derivation
 from dynamics.verify import VerifyContext
@@ -161,6 +161,7 @@ def verify(ctx: VerifyContext) -> list[Claim]:
         claims.append(claim_hK(hk["final"], hk["predicted"]))
     with ctx.stage("figures (Eq. 4)"):
         _figures_ode(ctx, res, g, ph, hk)
+    claims += verify_transformer(ctx)
     return claims
 
 
@@ -225,3 +226,292 @@ derivation = Derivation(
     reconstructed=RECONSTRUCTED,
     settings=Setting,
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# the minimal transformer (spec 2.1, 4, 5.2)
+
+PAPER_BOUNDARIES = (330.0, 575.0)  # Fig. 1 / 6-7 stage boundaries, query init 1e-9 [F]
+BOUNDARY_TOL = (60.0, 100.0)  # spec 5.2.1: "~330 +- 60 and ~575 +- 100"
+PAPER_EXCESS = (0.93, 0.36)  # plateau excess losses, Fig. 1 and 4-left: ~0.87-1.0 and ~0.35-0.38 [F]
+
+
+@dataclass(frozen=True)
+class TfJob:
+    """One transformer run: ``n`` = 0 means online data; ``keep`` = steps whose parameters
+    are kept (attention maps)."""
+
+    name: str
+    steps: int
+    batch: int
+    n: int = 0
+    query_init: float = 1e-9
+    reverse: bool = False
+    every: int = 20
+    keep: tuple[int, ...] = ()
+    n_eval: int = 1000
+    seed: int = 0
+
+
+def _tf_run(job: TfJob) -> tuple[Any, dict[int, dict[str, np.ndarray]]]:
+    from derivations.yuksel2026.direct import MinimalTransformer, train
+    from derivations.yuksel2026.teacher import Teacher
+
+    teacher = Teacher(seed=job.seed, reverse=job.reverse)
+    model = MinimalTransformer.for_teacher(teacher, query_init=job.query_init)
+    val = teacher.dataset(np.random.default_rng([job.seed, 12345]), job.n_eval)
+    data = teacher if job.n == 0 else teacher.dataset(np.random.default_rng([job.seed, 7]), job.n)
+    kept: dict[int, dict[str, np.ndarray]] = {}
+
+    def keep(step: int, row: dict[str, Any]) -> None:
+        if step in job.keep:
+            kept[step] = {k: v.copy() for k, v in row["params"].items()}
+
+    rec, _ = train(model, data, job.steps, rng=np.random.default_rng([job.seed, 1]), batch=job.batch,
+                   eval_set=val, record_every=job.every, callback=keep, threads=1)
+    return rec, kept
+
+
+def _stage_of(rec: Any, newest_first: bool = True) -> np.ndarray:
+    """Structural stage at every record: 1 + the number of older spans held by some head (stage 1:
+    every head on the newest, most important span; stage 2: one head has moved to the middle
+    span; stage 3: another to the oldest). A head holds the span of its largest attention mass
+    when that mass exceeds 0.3 (twice the uniform start's 0.15 per span of 2 lags). Spans oldest
+    first; with ``newest_first=False`` (reversed importance) oldest and newest swap roles."""
+    sm = rec.span_mass  # (R, H, K)
+    K = sm.shape[2]
+    top = sm.argmax(axis=2)  # (R, H)
+    strong = sm.max(axis=2) > 0.3  # (R, H)
+    held = np.stack([((top == j) & strong).any(axis=1) for j in range(K)], axis=1)  # (R, K)
+    others = held[:, : K - 1] if newest_first else held[:, 1:]
+    return 1 + others.sum(axis=1)
+
+
+def _boundaries(rec: Any) -> list[float]:
+    """First recorded steps of structural stages 2 and 3 (nan if not reached)."""
+    st = _stage_of(rec)
+    out = []
+    for k in (2, 3):
+        idx = np.nonzero(st >= k)[0]
+        out.append(float(rec.steps[idx[0]]) if idx.size else float("nan"))
+    return out
+
+
+def _stage_sequence(rec: Any, start: int = 100, min_len: int = 3) -> list[int]:
+    """Run-length-compressed structural stages after ``start``, keeping runs of at least
+    ``min_len`` records."""
+    st = _stage_of(rec)[rec.steps >= start]
+    seq: list[int] = []
+    i = 0
+    while i < st.size:
+        j = i
+        while j < st.size and st[j] == st[i]:
+            j += 1
+        if j - i >= min_len and (not seq or seq[-1] != st[i]):
+            seq.append(int(st[i]))
+        i = j
+    return seq
+
+
+def _kl_minima_order(rec: Any) -> list[int]:
+    """Restricted teachers ordered by the step at which KL(A*_{1:k} || model) is smallest."""
+    t = [float(rec.steps[int(np.argmin(rec.kl[:, k]))]) for k in range(rec.kl.shape[1])]
+    return [int(i) + 1 for i in np.argsort(t, kind="stable")]
+
+
+def claim_tf_stages(seq: list[int], kl_order: list[int]) -> Claim:
+    return check_equal(
+        "yuksel2026.tf-stages", "Minimal transformer (spans (2,2,2), m = 1.7, 3 heads, query init 1e-9): three "
+        "stages after the first drop (structural stage: 1 + older spans that are some head's argmax), and "
+        "KL(A*_{1:k} || model) reaches its minimum in the same order k = 1, 2, 3 (the plateaus sit at the "
+        "restricted teachers, paper Fig. 1).", {"stages": [1, 2, 3], "kl_minima": [1, 2, 3]},
+        {"stages": seq, "kl_minima": kl_order}, source="paper",
+        why="exact sequences; a stage counts when it lasts >= 3 records (60 steps), so noise at a crossing "
+            "cannot add or remove one.")
+
+
+def claim_tf_levels(levels: list[float]) -> Claim:
+    return check(
+        "yuksel2026.tf-plateau-levels", "Minimal transformer: excess validation loss at the middle of plateaus 1 "
+        "and 2 against the paper's Fig. 1 / 4-left levels (~0.93, ~0.36).", list(PAPER_EXCESS), levels,
+        tol=0.2, relative=True, source="paper",
+        why="levels read off the paper's plots (+-5%), and they depend on the teacher draw: the spec's own "
+            "reproduction measured 1.01 against the paper's ~0.87 for plateau 1 (16%); 20% covers both.")
+
+
+def claim_tf_boundaries(bounds: list[float]) -> Claim:
+    dev = [abs(b - p) / t for b, p, t in zip(bounds, PAPER_BOUNDARIES, BOUNDARY_TOL, strict=True)]
+    return check(
+        "yuksel2026.tf-boundaries", "Minimal transformer, query init 1e-9: stage boundaries (first records of "
+        "structural stages 2 and 3) against the paper's ~330 and ~575 steps, in units of the ranges the "
+        "spec allows (60 and 100 steps).", 0.0, max(dev) if all(math.isfinite(d) for d in dev) else float("nan"),
+        tol=1.0, source="paper", why="spec 5.2.1's ranges (330 +- 60, 575 +- 100) from the paper's figures; "
+        "a value <= 1 means inside both.", details={"boundaries": bounds, "paper": list(PAPER_BOUNDARIES)})
+
+
+def claim_tf_competitive(spread: float, newest: bool) -> Claim:
+    return check(
+        "yuksel2026.tf-competitive", "Minimal transformer, competitive phase: until the first boundary the three "
+        "heads' span masses agree (largest difference over heads and spans, at 80% of the first boundary) and "
+        "all heads attend most to the newest span.", 0.0, spread if newest else float("inf"), tol=0.02,
+        source="paper", why="spec 5.2.2: the heads agree to >= 2 decimals before the first boundary (0.02 "
+        "allows a last-digit difference); any head on another span fails outright.")
+
+
+def claim_tf_cooperative(argmax_mid2: list[int], argmax_end: list[int]) -> Claim:
+    ok_mid = sorted(argmax_mid2) == [1, 2, 2]
+    ok_end = sorted(argmax_end) == [0, 1, 2]
+    return check_equal(
+        "yuksel2026.tf-cooperative", "Minimal transformer, cooperative phase: on plateau 2 exactly one head has "
+        "moved to the middle span (sorted argmax spans [1, 2, 2], 0 = oldest), and at the end the heads cover "
+        "the three spans, one each ([0, 1, 2]).", [True, True], [ok_mid, ok_end], source="paper",
+        why="argmax of each head's span mass; exact.", details={"plateau2": argmax_mid2, "end": argmax_end})
+
+
+def claim_tf_init0(excess_end: float, spread: float, plateau1: float) -> Claim:
+    return check(
+        "yuksel2026.tf-init0", "Minimal transformer with query init exactly 0: the heads stay identical (largest "
+        "span-mass difference) and the excess loss stays on plateau 1 (end of run / plateau-1 level of the "
+        "main run).", [0.0, 1.0], [spread, excess_end / plateau1], tol=0.1, source="paper",
+        why="symmetric heads are an invariant set (Eq. 4's eps = 0); 0.1 allows the plateau's slow creep "
+            "(the spec measured 1.571 -> 1.561 over 600 steps) and is far from the next level (~0.36/0.93).")
+
+
+def claim_tf_reversed(first_span: int) -> Claim:
+    return check_equal(
+        "yuksel2026.tf-reversed", "Minimal transformer with reversed importance (oldest span most important): "
+        "the first span the heads concentrate on (first record with a head's span mass > 1/2) is the oldest "
+        "(0), i.e. importance, not recency, sets the order.", 0, first_span, source="paper",
+        why="an index, exact.")
+
+
+def claim_tf_early_stopping(stages: list[int], ns: list[int]) -> Claim:
+    return check_equal(
+        "yuksel2026.tf-early-stopping", f"Minimal transformer on n = {ns} training sequences: the best "
+        "validation step falls in stage 1 / 2 / 3 (the rung of the ladder matching the sample size).",
+        [1, 2, 3], stages, source="paper", why="the structural stage at the best-validation record; exact.")
+
+
+def verify_transformer(ctx: VerifyContext) -> list[Claim]:
+    from dynamics.parallel import map_processes
+
+    q = ctx.quick
+    # --quick: online batches of 500 for the main run (the paper's Fig. 6-7 setting, smaller
+    # batch: its stages come later, so it runs 1300 steps), shorter init-0 and reversed runs
+    main_steps = 1300 if q else 1000
+    keep = (200, 700, 1300) if q else (200, 500, 1000)
+    jobs = [  # longest first: two workers finish together
+        TfJob("main", main_steps, 500 if q else 3000, n=0 if q else 9000, keep=keep),
+        TfJob("n2000", 500 if q else 700, 2000, n=2000, every=10),
+        TfJob("init0", 200 if q else 600, 500, query_init=0.0),
+        TfJob("reversed", 250 if q else 500, 500 if q else 1000, reverse=True),
+        TfJob("n600", 300, 600, n=600, every=10),
+    ]
+    ctx.config["transformer_jobs"] = [j.__dict__ for j in jobs]
+    with ctx.stage(f"minimal transformer: {len(jobs)} runs ({', '.join(j.name for j in jobs)})"):
+        def report(i: int, job: TfJob, res: Any) -> None:
+            rec = res[0]
+            ctx.log(f"{job.name} done: {job.steps} steps in {rec.wall[-1]:.0f} s, final excess "
+                    f"{rec.val_excess[-1]:.3f}")
+
+        out = dict(zip([j.name for j in jobs], map_processes(_tf_run, jobs, progress=report), strict=True))
+    recs = {k: v[0] for k, v in out.items()}
+    arrays: dict[str, np.ndarray] = {}
+    for k, r in recs.items():
+        arrays |= r.arrays(f"{k}.")
+    ctx.save_arrays("transformer_runs", arrays, {"jobs": [j.__dict__ for j in jobs]})
+    claims: list[Claim] = []
+    main = recs["main"]
+    claims.append(claim_tf_stages(_stage_sequence(main), _kl_minima_order(main)))
+    st = _stage_of(main)
+    levels = []
+    for stage in (1, 2):
+        idx = np.nonzero((st == stage) & (main.steps >= 100))[0]  # after the first drop
+        levels.append(float(main.val_excess[idx[idx.size // 2]]) if idx.size else float("nan"))
+    claims.append(claim_tf_levels(levels))
+    bounds = _boundaries(main)
+    claims.append(claim_tf_boundaries(bounds))
+    b1 = bounds[0] if math.isfinite(bounds[0]) else float(main.steps[-1])
+    i_pre = int(np.searchsorted(main.steps, 0.8 * b1))
+    sm = main.span_mass[i_pre]  # (H, K)
+    spread = float(np.max(sm.max(axis=0) - sm.min(axis=0)))
+    claims.append(claim_tf_competitive(spread, bool(np.all(sm.argmax(axis=1) == main.span_mass.shape[2] - 1))))
+    idx2 = np.nonzero(st == 2)[0]
+    mid2 = main.span_mass[idx2[idx2.size // 2]] if idx2.size else main.span_mass[-1]
+    claims.append(claim_tf_cooperative(sorted(mid2.argmax(axis=1).tolist()),
+                                       sorted(main.span_mass[-1].argmax(axis=1).tolist())))
+    r0 = recs["init0"]
+    sm0 = r0.span_mass[-1]
+    claims.append(claim_tf_init0(float(r0.val_excess[-1]), float(np.max(sm0.max(axis=0) - sm0.min(axis=0))),
+                                 levels[0]))
+    rv = recs["reversed"]
+    hit = np.nonzero(rv.span_mass.max(axis=(1, 2)) > 0.5)[0]
+    first = int(np.unravel_index(np.argmax(rv.span_mass[hit[0]]), rv.span_mass.shape[1:])[1]) if hit.size else -1
+    claims.append(claim_tf_reversed(first))
+    es = []
+    for key in ("n600", "n2000", "main"):
+        r = recs[key]
+        i = int(np.argmin(r.val_loss))
+        es.append(int(_stage_of(r)[i]))
+    claims.append(claim_tf_early_stopping(es, [600, 2000, 9000 if not q else 0]))
+    ctx.config["transformer"] = {"boundaries": bounds, "plateau_excess": levels,
+                                 "best_val_steps": {k: int(recs[k].steps[int(np.argmin(recs[k].val_loss))])
+                                                    for k in ("n600", "n2000", "main")}}
+    with ctx.stage("figures (transformer)"):
+        _figures_tf(ctx, recs, out["main"][1], bounds)
+    return claims
+
+
+def _figures_tf(ctx: VerifyContext, recs: dict[str, Any], kept: dict[int, dict[str, np.ndarray]],
+                bounds: list[float]) -> None:
+    import matplotlib.pyplot as plt
+
+    from derivations.yuksel2026.direct import MinimalTransformer
+    from derivations.yuksel2026.teacher import Teacher
+
+    main = recs["main"]
+    fig, ax = plt.subplots(1, 3, figsize=(17, 4.2))
+    st = main.steps[1:]
+    ax[0].semilogx(st, main.val_excess[1:], label="main: excess val loss")
+    for key, ls in (("init0", ":"), ("n600", "--"), ("n2000", "-.")):
+        r = recs[key]
+        ax[0].semilogx(r.steps[1:], r.val_excess[1:], ls=ls, label=f"{key}: excess")
+    for k in range(main.kl.shape[1]):
+        ax[0].semilogx(st, main.kl[1:, k], lw=0.8, alpha=0.7, label=f"main: KL(A*_1:{k + 1} || model)")
+    for b in bounds:
+        if math.isfinite(b):
+            ax[0].axvline(b, color="gray", ls="--", lw=0.7)
+    for b in PAPER_BOUNDARIES:
+        ax[0].axvline(b, color="r", ls=":", lw=0.7)
+    ax[0].set(xlabel="step", ylabel="nats", title="loss against log steps (grey: our boundaries, red: paper's)",
+              ylim=(0, 4))
+    ax[0].legend(fontsize=6)
+    H = main.span_mass.shape[1]
+    for h in range(H):
+        for j, ls in enumerate(("-", "--", ":")):
+            ax[1].plot(main.steps, main.span_mass[:, h, j], color=f"C{h}", ls=ls,
+                       label=f"head {h + 1} span {('oldest', 'middle', 'newest')[j]}")
+    ax[1].set(xlabel="step", ylabel="attention mass", title="per-head attention mass per span")
+    ax[1].legend(fontsize=6, ncol=3)
+    rv = recs["reversed"]
+    for h in range(H):
+        for j, ls in enumerate(("-", "--", ":")):
+            ax[2].plot(rv.steps, rv.span_mass[:, h, j], color=f"C{h}", ls=ls)
+    ax[2].set(xlabel="step", ylabel="attention mass", title="reversed importance (solid: oldest span)")
+    ctx.save_figure("transformer_stages", fig)
+
+    if kept:
+        teacher = Teacher(seed=0)
+        model = MinimalTransformer.for_teacher(teacher, query_init=1e-9)
+        tokens = teacher.sample(np.random.default_rng(3), 1)
+        steps = sorted(kept)
+        fig, ax = plt.subplots(len(steps), H, figsize=(3.2 * H, 3.0 * len(steps)), squeeze=False)
+        for r_, step in enumerate(steps):
+            A = model.attention_maps(kept[step], tokens[:, :-1])[0]  # (H, S, S)
+            for h in range(H):
+                ax[r_, h].imshow(A[h], cmap="viridis", vmin=0, vmax=1)
+                ax[r_, h].set_title(f"step {step}, head {h + 1}", fontsize=9)
+                ax[r_, h].set_xticks([])
+                ax[r_, h].set_yticks([])
+        fig.suptitle("attention maps at the three stages (rows: query position, columns: key position)")
+        ctx.save_figure("attention_maps", fig)

@@ -26,3 +26,46 @@ def test_pipeline_reproduces_bridge_flow() -> None:
 
     dev = V._pipeline_vs_bridge(B.BridgeSetting(t_max=40.0))
     assert max(dev.values()) < 1e-5
+
+
+def _fake_rec(masses: list[list[list[float]]], every: int = 20):  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    sm = np.array(masses, dtype=float)
+    R = sm.shape[0]
+    steps = np.arange(R) * every
+    stage = V._stage_of(SimpleNamespace(span_mass=sm))
+    excess = np.array([3.3 if i == 0 else {1: 1.0, 2: 0.36, 3: 0.05}[int(stage[i])] for i in range(R)])
+    kl = np.stack([np.abs(stage - k) + 0.1 for k in (1, 2, 3)], axis=1).astype(float)
+    return SimpleNamespace(steps=steps, span_mass=sm, kl=kl, val_excess=excess, val_loss=excess + 0.57)
+
+
+NEW, MID, OLD = [0.05, 0.15, 0.8], [0.05, 0.8, 0.15], [0.8, 0.1, 0.1]
+UNIF = [0.15, 0.15, 0.15]
+
+
+def test_structural_stages_and_boundaries() -> None:
+    masses = [[UNIF] * 3] + [[NEW] * 3] * 10 + [[MID, NEW, NEW]] * 10 + [[MID, OLD, NEW]] * 10
+    rec = _fake_rec(masses)
+    assert V._stage_sequence(rec) == [1, 2, 3]
+    assert V._boundaries(rec) == [220.0, 420.0]
+    assert V._kl_minima_order(rec) == [1, 2, 3]
+    assert V.claim_tf_stages(V._stage_sequence(rec), V._kl_minima_order(rec)).passed
+    # negative control: a run that skips the middle stage
+    skip = _fake_rec([[UNIF] * 3] + [[NEW] * 3] * 10 + [[MID, OLD, NEW]] * 10)
+    assert not V.claim_tf_stages(V._stage_sequence(skip), V._kl_minima_order(skip)).passed
+
+
+def test_transformer_claims_two_sided() -> None:
+    assert V.claim_tf_boundaries([340.0, 600.0]).passed
+    assert not V.claim_tf_boundaries([424.0, 757.0]).passed
+    assert not V.claim_tf_boundaries([340.0, float("nan")]).passed
+    assert V.claim_tf_levels([0.99, 0.34]).passed and not V.claim_tf_levels([0.5, 0.34]).passed
+    assert V.claim_tf_competitive(0.005, True).passed
+    assert not V.claim_tf_competitive(0.1, True).passed and not V.claim_tf_competitive(0.0, False).passed
+    assert V.claim_tf_cooperative([1, 2, 2], [0, 1, 2]).passed
+    assert not V.claim_tf_cooperative([2, 2, 2], [0, 1, 2]).passed
+    assert V.claim_tf_init0(0.97, 0.0, 1.0).passed and not V.claim_tf_init0(0.36, 0.0, 1.0).passed
+    assert V.claim_tf_reversed(0).passed and not V.claim_tf_reversed(2).passed
+    assert V.claim_tf_early_stopping([1, 2, 3], [600, 2000, 9000]).passed
+    assert not V.claim_tf_early_stopping([1, 1, 3], [600, 2000, 9000]).passed
