@@ -483,7 +483,9 @@ def _figures_tf(ctx: VerifyContext, recs: dict[str, Any], kept: dict[int, dict[s
             ax[0].axvline(b, color="gray", ls="--", lw=0.7)
     for b in PAPER_BOUNDARIES:
         ax[0].axvline(b, color="r", ls=":", lw=0.7)
-    ax[0].set(xlabel="step", ylabel="nats", title="loss against log steps (grey: our boundaries, red: paper's)",
+    for lv in PAPER_EXCESS:
+        ax[0].axhline(lv, color="r", ls=":", lw=0.7)  # the paper's plateau levels (excess)
+    ax[0].set(xlabel="step", ylabel="nats", title="loss against log steps (grey: our boundaries; red: paper's boundaries, plateaus)",
               ylim=(0, 4))
     ax[0].legend(fontsize=6)
     H = main.span_mass.shape[1]
