@@ -5,6 +5,9 @@
     dynamics list                                  registered models, one line each
     dynamics show NAME [--latex]                   state, parameters, derived equations
     dynamics verify [NAME ...] [--out DIR] [--quick] [--seed N] [--set FIELD=VALUE ...]
+    dynamics phase NAME --x PARAM=LO:HI:N[:log] [--y ...] [--set PARAM=VALUE ...]
+                   [--classify WHAT] [--t-max T] [--out DIR] [--scheduler ADDRESS]
+                   [--workers N] [--refine K]
 
 ``verify`` exits 0 when every claim passes, 1 when any claim fails (or a model errors),
 and 2 on bad usage (unknown model, bad option), always with one clear line.
@@ -48,6 +51,27 @@ def _parser() -> _Parser:
     v.add_argument("--quiet", action="store_true", help="no progress lines")
     v.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a setting of the named model(s), e.g. --set lam=4 (repeatable)")
+    ph = sub.add_parser("phase", help="phase diagram: sweep 1-2 parameters, classify trajectories")
+    ph.add_argument("name")
+    ph.add_argument("--x", required=True, metavar="PARAM=LO:HI:N[:log]",
+                    help="first swept parameter")
+    ph.add_argument("--y", metavar="PARAM=LO:HI:N[:log]",
+                    help="second swept parameter (2-D diagram)")
+    ph.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
+                    help="fix a parameter or an initial coordinate (repeatable)")
+    ph.add_argument("--classify", default="learnable", metavar="WHAT",
+                    help="stage | slope | learnable[:FRACTION] | order:OBS1,OBS2[,...][:LEVEL] "
+                    "(default: %(default)s)")
+    ph.add_argument("--t-max", type=float, default=1000.0,
+                    help="flow time of each solve (default: %(default)s)")
+    ph.add_argument("--out", default="dynamics-phase",
+                    help="output directory (default: %(default)s)")
+    ph.add_argument("--scheduler", metavar="ADDRESS",
+                    help="Dask scheduler address (default: local processes)")
+    ph.add_argument("--workers", type=int, help="local worker processes (default: up to 2)")
+    ph.add_argument("--refine", type=int, default=0, metavar="K",
+                    help="rounds of boundary refinement")
+    ph.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
@@ -76,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.cmd == "verify":
         return _verify(args)
+    if args.cmd == "phase":
+        return _phase(args)
     return 2  # pragma: no cover
 
 
@@ -131,6 +157,73 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"FAILED: {', '.join(failed)}")
         return 1
     return 0
+
+
+def _phase(args: argparse.Namespace) -> int:
+    import math
+
+    from dynamics import registry
+    from dynamics.phase import OK, Axis, AxisError, sweep
+
+    try:
+        registry.get(args.name)
+    except registry.UnknownModelError as exc:
+        return _usage_error(str(exc))
+    fixed: dict[str, float] = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        try:
+            if not sep or not key.strip():
+                raise ValueError
+            fixed[key.strip()] = float(value)
+            if not math.isfinite(fixed[key.strip()]):
+                raise ValueError
+        except ValueError:
+            return _usage_error(f"--set expects PARAM=NUMBER, got {item!r}")
+    if args.workers is not None and args.workers < 1:
+        return _usage_error(f"--workers must be >= 1, got {args.workers}")
+    if args.refine < 0:
+        return _usage_error(f"--refine must be >= 0, got {args.refine}")
+    if not (math.isfinite(args.t_max) and args.t_max > 0):
+        return _usage_error(f"--t-max must be positive and finite, got {args.t_max}")
+    try:
+        xa = Axis.parse(args.x)
+        ya = Axis.parse(args.y) if args.y else None
+    except AxisError as exc:
+        return _usage_error(str(exc))
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        return _usage_error(f"--out {out} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return _usage_error(f"cannot create output directory {out}: {exc.strerror}")
+    try:
+        res = sweep(args.name, xa, ya, fixed=fixed, classify=args.classify, t_max=args.t_max,
+                    out=out / "phase", workers=args.workers, scheduler=args.scheduler,
+                    refine=args.refine, progress=not args.quiet)
+    except KeyboardInterrupt:
+        print(f"dynamics: interrupted; partial result in {out / 'phase.npz'} (rerun to resume)",
+              file=sys.stderr)
+        return 130
+    except ValueError as exc:  # bad parameter, classifier or a different sweep in --out
+        return _usage_error(str(exc))
+    except Exception as exc:  # e.g. no Dask scheduler at the address
+        print(f"dynamics: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    res.plot(out / "phase.png")
+    n_ok = int((res.status == OK).sum())
+    n_bad = res.n_points - n_ok
+    counts: dict[str, int] = {}
+    for c in res.classes[res.status == OK]:
+        counts[res.label(c)] = counts.get(res.label(c), 0) + 1
+    summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+    print(f"{res.n_points} points ({summary}); {n_bad} failed; "
+          f"{out / 'phase.npz'}, {out / 'phase.png'}")
+    if n_bad:
+        first = next(e for e, s in zip(res.errors, res.status, strict=True) if s != OK)
+        print(f"first failure: {first}", file=sys.stderr)
+    return 0 if n_ok else 1
 
 
 if __name__ == "__main__":  # pragma: no cover

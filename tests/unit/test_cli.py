@@ -113,3 +113,46 @@ def test_set_overrides_are_validated(capsys, tmp_path):
     assert main(["verify", "--set", "lam=1", "--out", str(tmp_path)]) == 2
     assert main(["verify", "huang2025-even-pairs", "--set", "lam", "--out", str(tmp_path)]) == 2
     assert "FIELD=VALUE" in capsys.readouterr().err
+
+
+def test_phase_end_to_end_writes_npz_json_png(tmp_path, capsys):
+    from dynamics.phase import OK, PhaseResult
+
+    argv = ["phase", "saxe2014", "--x", "s3=0.75:4.75:5", "--y", "s2=1:2.5:2", "--set", "s1=3",
+            "--classify", "order:u1,u2,u3", "--t-max", "30", "--out", str(tmp_path), "--workers", "1",
+            "--refine", "1", "--quiet"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "failed" in out and str(tmp_path / "phase.npz") in out
+    for f in ("phase.npz", "phase.json", "phase.png"):
+        assert (tmp_path / f).stat().st_size > 100, f
+    res = PhaseResult.load(tmp_path / "phase")
+    assert res.grid().shape == (5, 2) and np.all(res.status == OK)
+    assert res.n_points > 10  # refinement added midpoints
+    # at s2 = 1 (< s1 = 3): u1 first, then u2/u3 by size; s3 = 4.75 > s1 leads
+    assert res.label(res.grid()[0, 0]) == "u1<u2<u3" and res.label(res.grid()[-1, 0]) == "u3<u1<u2"
+    doc = json.loads((tmp_path / "phase.json").read_text())
+    assert doc["meta"]["config"]["fixed"] == {"s1": 3.0} and doc["meta"]["format"] == "dynamics.phase/1"
+    assert main(argv) == 0  # rerun: resumes from the file, nothing pending
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--x", "s1=0:1"], "bad axis 's1=0:1'"),
+    (["--x", "q=0:1:3"], "unknown parameter 'q'"),
+    (["--x", "s1=0.5:1:3", "--set", "zz=1"], "unknown parameter(s) ['zz']"),
+    (["--x", "s1=0.5:1:3", "--set", "s2"], "PARAM=NUMBER"),
+    (["--x", "s1=0.5:1:3", "--classify", "bogus"], "unknown classifier 'bogus'"),
+    (["--x", "s1=0.5:1:3", "--t-max", "-1"], "--t-max"),
+])
+def test_phase_usage_errors_are_one_line_exit_2(tmp_path, capsys, extra, words):
+    assert main(["phase", "saxe2014", *extra, "--out", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0], err
+
+
+def test_phase_unknown_model_and_no_traceback(tmp_path, capsys):
+    assert main(["phase", "nope", "--x", "s1=0:1:3", "--out", str(tmp_path)]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err
+    r = subprocess.run([sys.executable, "-m", "dynamics.cli", "phase", "saxe2014", "--x", "s1=0:1:x",
+                        "--out", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "N must be an integer" in r.stderr

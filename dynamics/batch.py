@@ -1,0 +1,1056 @@
+r"""Compiled batch integration: many parameter points of one model in one numba call.
+
+:func:`solve_batch` integrates ``n_pts`` initial states / packed parameter rows of a
+:class:`~dynamics.codegen.CompiledModel` over one output grid. The loop over points and
+steps, the linear algebra, the dense output and the crossing search all run inside one
+numba-compiled function that calls the model's generated ``rhs``/``jac``/``obs`` directly,
+so no Python runs per step or per point.
+
+Method
+------
+``method="auto"`` (default) switches per step, like LSODA, between a non-stiff and a
+stiff method, using the analytic Jacobian of the generated code as the stiffness test: while
+``h ||J||_inf <= 2`` (well inside the real stability interval of the explicit method) the
+step is DOP853 (Dormand-Prince 8(5,3), scipy's coefficients: 12 stages, FSAL, 7th-order
+dense output with 3 extra stages when the step has output or events); otherwise it is
+RODAS4. ``method="rodas4"`` uses RODAS4 throughout.
+
+RODAS4 (Hairer & Wanner, *Solving ODEs II*, section VI.4; the coefficients of ``rodas.f``):
+a 6-stage, order-4, L-stable, stiffly accurate Rosenbrock method with an embedded order-3
+solution. Every step uses the analytic Jacobian and one LU factorisation (partial pivoting)
+of ``I/(h gamma) - J``. The flow is taken to be autonomous (the generated right-hand sides
+do not depend on ``t``), so no ``df/dt`` term is used. Error norm: RMS of
+``err_i / (atol + rtol max(|y_i|, |y_new_i|))``; controller
+``h_new = h / clip(err^{1/4} / 0.9, 1/6, 5)`` (DOP853: ``h * clip(0.9 err^{-1/8}, 0.2,
+10)``, scipy's error norm), with no growth right after a rejection.
+
+RODAS4 steps use the cubic Hermite interpolant of the values and derivatives at both ends
+as dense output (the derivative at the new point is the next step's first stage, so it
+costs nothing extra). Output grid points (any number per step) are filled by evaluating
+the step's dense output.
+
+Crossings
+---------
+An event is ``(kind, index, level, direction)``: coordinate ``index`` (``kind="state"``) or
+observable ``index`` (``kind="obs"``) crossing ``level``, upwards (+1), downwards (-1) or
+either (0). In every accepted step each unfound event is tested on the dense output at the
+step ends, 8 interior points and the turning points of the relevant Hermite cubic(s); the first
+sign change is refined by bisection to ``1e-13`` relative. On a RODAS4 step the
+interpolant of a coordinate is that cubic, so a double crossing inside one step is always
+found; on a DOP853 step (degree-7 dense output) the cubic's turning points approximate the
+true ones, and for an observable event the turning points of every coordinate are sampled. Only the first crossing time per event is reported (``nan`` if
+none).
+
+Failures
+--------
+Each point gets a status (:data:`STATUS`): ``0`` ok, ``1`` max_steps, ``2`` non-finite
+(state or derivative became inf/nan, or the Newton matrix was singular), ``3``
+step-size underflow. A failed point keeps the output it reached; the rest of its grid is
+``nan``. One bad point never stops the others.
+
+Compilation and caching
+-----------------------
+Numba cannot cache a function whose arguments are dispatchers (the cache key would contain
+the dispatcher object, so every process recompiles). Per model, a tiny wrapper module is
+therefore written next to the generated code (``$DYNAMICS_CACHE_DIR``), named by the
+generated module and a hash of this file's source; its two entry points (serial and
+``prange``-parallel) call the generic kernel here with the model's functions as
+compile-time constants and are compiled with ``cache=True``. The first call in a fresh
+cache compiles for ~10-20 s; later processes load the machine code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numba
+import numpy as np
+
+from dynamics.codegen import CompiledModel, load_module
+from dynamics.trajectory import Trajectory
+
+__all__ = [
+    "solve_batch",
+    "BatchResult",
+    "Crossing",
+    "STATUS",
+    "OK",
+    "MAX_STEPS",
+    "NON_FINITE",
+    "STEP_UNDERFLOW",
+]
+
+OK, MAX_STEPS, NON_FINITE, STEP_UNDERFLOW = 0, 1, 2, 3
+#: Per-point status codes.
+STATUS = {
+    OK: "ok",
+    MAX_STEPS: "max_steps",
+    NON_FINITE: "non-finite",
+    STEP_UNDERFLOW: "step-size underflow",
+}
+
+# ----------------------------------------------------------------------------- RODAS4
+_GAMMA = 0.25
+_A21 = 1.544
+_A31, _A32 = 0.9466785280815826, 0.2557011698983284
+_A41, _A42, _A43 = 3.314825187068521, 2.896124015972201, 0.9986419139977817
+_A51, _A52, _A53, _A54 = (
+    1.221224509226641,
+    6.019134481288629,
+    12.53708332932087,
+    -0.6878860361058950,
+)
+_C21 = -5.6688
+_C31, _C32 = -2.430093356833875, -0.2063599157091915
+_C41, _C42, _C43 = -0.1073529058151375, -9.594562251023355, -20.47028614809616
+_C51, _C52, _C53, _C54 = (
+    7.496443313967647,
+    -10.24680431464352,
+    -33.99990352819905,
+    11.70890893206160,
+)
+_C61, _C62, _C63, _C64, _C65 = (
+    8.083246795921522,
+    -7.981132988064893,
+    -31.52159432874371,
+    16.31930543123136,
+    -6.058818238834054,
+)
+
+_N_SAMPLES = 8
+#: DOP853 is used while h ||J||_inf <= this (its real stability interval is ~[-6, 0]; at 4 the
+#: global error on the stiff benchmark grew to ~35 tolerances, at 2 it is ~2.5).
+_RK_STAB = 2.0
+#: DOP853 steps control the local error to this fraction of the tolerance: its global error
+#: at the nominal tolerance reached ~20 tolerances on growth phases (as scipy's DOP853 does);
+#: a quarter costs ~1.2x more steps.
+_RK_TOL = 0.25
+#: ``method`` argument of solve_batch -> kernel mode.
+_METHODS = {"auto": 0, "rodas4": 1}
+
+
+def _dop853_tables() -> tuple[np.ndarray, ...]:
+    """DOP853 (Hairer, Norsett & Wanner) coefficients, as scipy's ``solve_ivp`` uses them."""
+    from scipy.integrate._ivp import dop853_coefficients as d
+
+    return tuple(np.ascontiguousarray(x, dtype=float) for x in (d.A, d.B, d.C, d.E3, d.E5, d.D))
+
+
+_DOP853 = _dop853_tables()  # interior samples of the dense output per step for the crossing search
+_KIND = {"state": 0, "obs": 1}
+
+
+@numba.njit(cache=True)
+def _lu(a: np.ndarray, piv: np.ndarray) -> bool:
+    """In-place LU with partial pivoting; False if singular or non-finite."""
+    n = a.shape[0]
+    for k in range(n):
+        p = k
+        big = abs(a[k, k])
+        for i in range(k + 1, n):
+            v = abs(a[i, k])
+            if v > big:
+                big = v
+                p = i
+        if not (big > 0.0) or not math.isfinite(big):
+            return False
+        piv[k] = p
+        if p != k:
+            for j in range(n):
+                tmp = a[k, j]
+                a[k, j] = a[p, j]
+                a[p, j] = tmp
+        inv = 1.0 / a[k, k]
+        for i in range(k + 1, n):
+            a[i, k] *= inv
+            f = a[i, k]
+            if f != 0.0:
+                for j in range(k + 1, n):
+                    a[i, j] -= f * a[k, j]
+    return True
+
+
+@numba.njit(cache=True)
+def _lu_solve(a: np.ndarray, piv: np.ndarray, b: np.ndarray) -> None:
+    n = a.shape[0]
+    for k in range(n):
+        p = piv[k]
+        if p != k:
+            tmp = b[k]
+            b[k] = b[p]
+            b[p] = tmp
+    for i in range(n):
+        s = b[i]
+        for j in range(i):
+            s -= a[i, j] * b[j]
+        b[i] = s
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        for j in range(i + 1, n):
+            s -= a[i, j] * b[j]
+        b[i] = s / a[i, i]
+
+
+@numba.njit(cache=True)
+def _hermite(
+    y0: np.ndarray,
+    y1: np.ndarray,
+    f0: np.ndarray,
+    f1: np.ndarray,
+    h: float,
+    s: float,
+    out: np.ndarray,
+) -> None:
+    """Cubic Hermite interpolant at fraction ``s`` of a step of length ``h``."""
+    s2 = s * s
+    s3 = s2 * s
+    h00 = 2.0 * s3 - 3.0 * s2 + 1.0
+    h10 = s3 - 2.0 * s2 + s
+    h01 = -2.0 * s3 + 3.0 * s2
+    h11 = s3 - s2
+    for i in range(y0.shape[0]):
+        out[i] = h00 * y0[i] + h10 * h * f0[i] + h01 * y1[i] + h11 * h * f1[i]
+
+
+@numba.njit(cache=True)
+def _interp(
+    rk: bool,
+    F: np.ndarray,
+    y0: np.ndarray,
+    y1: np.ndarray,
+    f0: np.ndarray,
+    f1: np.ndarray,
+    h: float,
+    s: float,
+    out: np.ndarray,
+) -> None:
+    """Dense output at fraction ``s``: DOP853's polynomial ``F`` or the Hermite cubic."""
+    if not rk:
+        _hermite(y0, y1, f0, f1, h, s, out)
+        return
+    s1 = 1.0 - s
+    for i in range(y0.shape[0]):
+        acc = 0.0
+        for q in range(6, -1, -1):
+            acc += F[q, i]
+            acc *= s if (6 - q) % 2 == 0 else s1
+        out[i] = y0[i] + acc
+
+
+@numba.njit(cache=True)
+def _turning_points(y0: float, y1: float, d0: float, d1: float, out: np.ndarray, m: int) -> int:
+    """Append to ``out[m:]`` the fractions in (0, 1) where the Hermite cubic with end values
+    ``y0, y1`` and scaled end slopes ``d0 = h f0, d1 = h f1`` has zero slope."""
+    # p(s) = a s^3 + b s^2 + d0 s + y0 ; p'(s) = 3a s^2 + 2b s + d0
+    a = 2.0 * y0 - 2.0 * y1 + d0 + d1
+    b = -3.0 * y0 + 3.0 * y1 - 2.0 * d0 - d1
+    qa, qb, qc = 3.0 * a, 2.0 * b, d0
+    if qa == 0.0:
+        if qb != 0.0:
+            r = -qc / qb
+            if 0.0 < r < 1.0:
+                out[m] = r
+                m += 1
+        return m
+    disc = qb * qb - 4.0 * qa * qc
+    if disc < 0.0:
+        return m
+    sq = math.sqrt(disc)
+    q = -0.5 * (qb + math.copysign(sq, qb))
+    for r in (q / qa, qc / q if q != 0.0 else -1.0):
+        if 0.0 < r < 1.0:
+            out[m] = r
+            m += 1
+    return m
+
+
+@numba.njit(cache=True)
+def _wrms(err: np.ndarray, y: np.ndarray, ynew: np.ndarray, rtol: float, atol: float) -> float:
+    n = err.shape[0]
+    acc = 0.0
+    for i in range(n):
+        sc = atol + rtol * max(abs(y[i]), abs(ynew[i]))
+        v = err[i] / sc
+        acc += v * v
+    return math.sqrt(acc / n)
+
+
+def _event_value(
+    kind: int,
+    idx: int,
+    level: float,
+    y: np.ndarray,
+    p: np.ndarray,
+    data: np.ndarray,
+    bounds: np.ndarray,
+    obuf: np.ndarray,
+) -> float:
+    if kind == 0:
+        return y[idx] - level
+    _obs(y, p, data, bounds, obuf)
+    return obuf[idx] - level
+
+
+def _solve_point(
+    i: int,
+    Y0: np.ndarray,
+    P: np.ndarray,
+    data: np.ndarray,
+    bounds: np.ndarray,
+    t_eval: np.ndarray,
+    rtol: float,
+    atol: float,
+    max_steps: int,
+    h0: float,
+    hmax: float,
+    ev_kind: np.ndarray,
+    ev_idx: np.ndarray,
+    ev_level: np.ndarray,
+    ev_dir: np.ndarray,
+    n_obs: int,
+    Yout: np.ndarray,
+    status: np.ndarray,
+    counts: np.ndarray,
+    tcross: np.ndarray,
+    mode: int,
+    DA: np.ndarray,
+    DB: np.ndarray,
+    DC: np.ndarray,
+    DE3: np.ndarray,
+    DE5: np.ndarray,
+    DD: np.ndarray,
+) -> None:
+    """Integrate point ``i`` (results written into row ``i`` of the output arrays)."""
+    n = Y0.shape[1]
+    n_t = t_eval.shape[0]
+    n_ev = ev_kind.shape[0]
+    p = P[i].copy()
+    y = Y0[i].copy()
+    ynew = np.empty(n)
+    ytmp = np.empty(n)
+    f0 = np.empty(n)
+    f1 = np.empty(n)
+    dy = np.empty(n)
+    k1 = np.empty(n)
+    k2 = np.empty(n)
+    k3 = np.empty(n)
+    k4 = np.empty(n)
+    k5 = np.empty(n)
+    k6 = np.empty(n)
+    J = np.empty((n, n))
+    E = np.empty((n, n))
+    K = np.empty((16, n))  # DOP853 stages (12), f_new, 3 dense-output stages
+    F = np.empty((7, n))  # DOP853 dense-output polynomial
+    piv = np.empty(n, dtype=np.int64)
+    obuf = np.empty(max(n_obs, 1))
+    samp = np.empty(_N_SAMPLES + 2 * n + 2)
+    g_prev = np.empty(max(n_ev, 1))
+    found = np.zeros(max(n_ev, 1), dtype=np.bool_)
+    for k in range(n_t):
+        for j in range(n):
+            Yout[i, k, j] = np.nan
+    for e in range(n_ev):
+        tcross[i, e] = np.nan
+    nst = 0
+    nrhs = 0
+    njac = 0
+    t = t_eval[0]
+    t_end = t_eval[n_t - 1]
+    for j in range(n):
+        Yout[i, 0, j] = y[j]
+    kout = 1
+    _rhs(t, y, p, data, bounds, f0)
+    nrhs += 1
+    st = OK
+    for j in range(n):
+        if not math.isfinite(y[j]) or not math.isfinite(f0[j]):
+            st = NON_FINITE
+    for e in range(n_ev):
+        g_prev[e] = _event_value(ev_kind[e], ev_idx[e], ev_level[e], y, p, data, bounds, obuf)
+    # initial step (Hairer-Wanner II.4 heuristic, first part)
+    h = h0
+    if h <= 0.0:
+        d0 = 0.0
+        d1 = 0.0
+        for j in range(n):
+            sc = atol + rtol * abs(y[j])
+            d0 += (y[j] / sc) ** 2
+            d1 += (f0[j] / sc) ** 2
+        d0 = math.sqrt(d0 / n)
+        d1 = math.sqrt(d1 / n)
+        h = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
+        h = min(h, 1e-3 * (t_end - t) + 1e-300)
+        h = max(h, 1e-12 * max(abs(t), 1.0))
+    h = min(h, hmax)
+    rejected = False
+    nonfinite_attempt = False
+    while st == OK and t < t_end:
+        if nst >= max_steps:
+            st = MAX_STEPS
+            break
+        last = False
+        if t + h >= t_end or t + 1.01 * h >= t_end:
+            h = t_end - t
+            last = True
+        hmin = 1e-14 * max(abs(t), 1e-300) + 1e-300
+        if h < 4.0 * 2.220446049250313e-16 * abs(t) or h <= hmin:
+            st = NON_FINITE if nonfinite_attempt else STEP_UNDERFLOW
+            break
+        _jac(t, y, p, data, bounds, J)
+        njac += 1
+        nst += 1
+        rho = 0.0  # ||J||_inf >= spectral radius: the stiffness test
+        for a in range(n):
+            racc = 0.0
+            for b in range(n):
+                racc += abs(J[a, b])
+            rho = max(rho, racc)
+        use_rk = mode == 0 and h * rho <= _RK_STAB
+        ok = True
+        err = 0.0
+        if use_rk:
+            # ---- DOP853 (explicit, order 8 with order-5/3 error estimate, FSAL)
+            for j in range(n):
+                K[0, j] = f0[j]
+            for sg in range(1, 12):
+                for j in range(n):
+                    acc = 0.0
+                    for q in range(sg):
+                        acc += DA[sg, q] * K[q, j]
+                    ytmp[j] = y[j] + h * acc
+                _rhs(t + DC[sg] * h, ytmp, p, data, bounds, dy)
+                for j in range(n):
+                    K[sg, j] = dy[j]
+            for j in range(n):
+                acc = 0.0
+                for q in range(12):
+                    acc += DB[q] * K[q, j]
+                ynew[j] = y[j] + h * acc
+            _rhs(t + h, ynew, p, data, bounds, f1)
+            nrhs += 12
+            e5 = 0.0
+            e3 = 0.0
+            for j in range(n):
+                K[12, j] = f1[j]
+                sc = _RK_TOL * (atol + rtol * max(abs(y[j]), abs(ynew[j])))
+                s5 = 0.0
+                s3 = 0.0
+                for q in range(13):
+                    s5 += DE5[q] * K[q, j]
+                    s3 += DE3[q] * K[q, j]
+                e5 += (s5 / sc) ** 2
+                e3 += (s3 / sc) ** 2
+            if e5 > 0.0 or e3 > 0.0:
+                err = h * e5 / math.sqrt((e5 + 0.01 * e3) * n)
+            ok = math.isfinite(err)
+            for j in range(n):
+                if not math.isfinite(f1[j]):
+                    ok = False
+        else:
+            # Newton matrix E = I/(h gamma) - J
+            fac = 1.0 / (h * _GAMMA)
+            for a in range(n):
+                for b in range(n):
+                    E[a, b] = -J[a, b]
+                E[a, a] += fac
+            ok = _lu(E, piv)
+        if ok and not use_rk:
+            hc21, hc31, hc32 = _C21 / h, _C31 / h, _C32 / h
+            hc41, hc42, hc43 = _C41 / h, _C42 / h, _C43 / h
+            hc51, hc52, hc53, hc54 = _C51 / h, _C52 / h, _C53 / h, _C54 / h
+            hc61, hc62, hc63, hc64, hc65 = _C61 / h, _C62 / h, _C63 / h, _C64 / h, _C65 / h
+            for j in range(n):
+                k1[j] = f0[j]
+            _lu_solve(E, piv, k1)
+            for j in range(n):
+                ytmp[j] = y[j] + _A21 * k1[j]
+            _rhs(t, ytmp, p, data, bounds, dy)
+            for j in range(n):
+                k2[j] = dy[j] + hc21 * k1[j]
+            _lu_solve(E, piv, k2)
+            for j in range(n):
+                ytmp[j] = y[j] + _A31 * k1[j] + _A32 * k2[j]
+            _rhs(t, ytmp, p, data, bounds, dy)
+            for j in range(n):
+                k3[j] = dy[j] + hc31 * k1[j] + hc32 * k2[j]
+            _lu_solve(E, piv, k3)
+            for j in range(n):
+                ytmp[j] = y[j] + _A41 * k1[j] + _A42 * k2[j] + _A43 * k3[j]
+            _rhs(t, ytmp, p, data, bounds, dy)
+            for j in range(n):
+                k4[j] = dy[j] + hc41 * k1[j] + hc42 * k2[j] + hc43 * k3[j]
+            _lu_solve(E, piv, k4)
+            for j in range(n):
+                ytmp[j] = y[j] + _A51 * k1[j] + _A52 * k2[j] + _A53 * k3[j] + _A54 * k4[j]
+            _rhs(t, ytmp, p, data, bounds, dy)
+            for j in range(n):
+                k5[j] = dy[j] + hc51 * k1[j] + hc52 * k2[j] + hc53 * k3[j] + hc54 * k4[j]
+            _lu_solve(E, piv, k5)
+            for j in range(n):
+                ytmp[j] += k5[j]  # embedded (order 3) solution
+            _rhs(t, ytmp, p, data, bounds, dy)
+            for j in range(n):
+                k6[j] = (
+                    dy[j] + hc61 * k1[j] + hc62 * k2[j] + hc63 * k3[j] + hc64 * k4[j] + hc65 * k5[j]
+                )
+            _lu_solve(E, piv, k6)
+            for j in range(n):
+                ynew[j] = ytmp[j] + k6[j]
+            nrhs += 5
+            err = _wrms(k6, y, ynew, rtol, atol)
+            ok = math.isfinite(err)
+        if not ok:
+            nonfinite_attempt = True
+            rejected = True
+            h *= 0.2
+            continue
+        if err <= 1.0:
+            if not use_rk:
+                _rhs(t + h, ynew, p, data, bounds, f1)
+                nrhs += 1
+                good = True
+                for j in range(n):
+                    if not math.isfinite(f1[j]):
+                        good = False
+                if not good:
+                    nonfinite_attempt = True
+                    rejected = True
+                    h *= 0.2
+                    continue
+            nonfinite_attempt = False
+            t_new = t_end if last else t + h
+            if use_rk and (n_ev > 0 or (kout < n_t and t_eval[kout] <= t_new)):
+                # DOP853 dense output: three more stages, then the degree-7 polynomial
+                for sg in range(13, 16):
+                    for j in range(n):
+                        acc = 0.0
+                        for q in range(sg):
+                            acc += DA[sg, q] * K[q, j]
+                        ytmp[j] = y[j] + h * acc
+                    _rhs(t + DC[sg] * h, ytmp, p, data, bounds, dy)
+                    for j in range(n):
+                        K[sg, j] = dy[j]
+                nrhs += 3
+                for j in range(n):
+                    dlt = ynew[j] - y[j]
+                    F[0, j] = dlt
+                    F[1, j] = h * f0[j] - dlt
+                    F[2, j] = 2.0 * dlt - h * (f1[j] + f0[j])
+                    for r in range(4):
+                        acc = 0.0
+                        for q in range(16):
+                            acc += DD[r, q] * K[q, j]
+                        F[3 + r, j] = h * acc
+            # ---- output grid points in (t, t_new]
+            while kout < n_t and t_eval[kout] <= t_new:
+                s = (t_eval[kout] - t) / h
+                if s >= 1.0:
+                    for j in range(n):
+                        Yout[i, kout, j] = ynew[j]
+                else:
+                    _interp(use_rk, F, y, ynew, f0, f1, h, s, ytmp)
+                    for j in range(n):
+                        Yout[i, kout, j] = ytmp[j]
+                kout += 1
+            # ---- crossings
+            for e in range(n_ev):
+                if found[e]:
+                    continue
+                kind = ev_kind[e]
+                idx = ev_idx[e]
+                lev = ev_level[e]
+                m = 0
+                for q in range(_N_SAMPLES):
+                    samp[m] = (q + 1.0) / (_N_SAMPLES + 1.0)
+                    m += 1
+                if kind == 0:
+                    m = _turning_points(y[idx], ynew[idx], h * f0[idx], h * f1[idx], samp, m)
+                else:
+                    for j in range(n):
+                        m = _turning_points(y[j], ynew[j], h * f0[j], h * f1[j], samp, m)
+                samp[m] = 1.0
+                m += 1
+                srt = np.sort(samp[:m])
+                ga = g_prev[e]
+                sa = 0.0
+                for q in range(m):
+                    sb = srt[q]
+                    if sb >= 1.0:
+                        gb = _event_value(kind, idx, lev, ynew, p, data, bounds, obuf)
+                    else:
+                        _interp(use_rk, F, y, ynew, f0, f1, h, sb, ytmp)
+                        gb = _event_value(kind, idx, lev, ytmp, p, data, bounds, obuf)
+                    d = ev_dir[e]
+                    up = ga < 0.0 and gb >= 0.0
+                    down = ga > 0.0 and gb <= 0.0
+                    if (up and d >= 0) or (down and d <= 0):
+                        lo = sa
+                        hi = sb
+                        glo = ga
+                        for _ in range(200):
+                            if (hi - lo) * h <= 1e-13 * max(abs(t), abs(t_new)) or hi - lo <= 1e-16:
+                                break
+                            mid = 0.5 * (lo + hi)
+                            _interp(use_rk, F, y, ynew, f0, f1, h, mid, ytmp)
+                            gm = _event_value(kind, idx, lev, ytmp, p, data, bounds, obuf)
+                            if (glo < 0.0 and gm >= 0.0) or (glo > 0.0 and gm <= 0.0):
+                                hi = mid
+                            else:
+                                lo = mid
+                                glo = gm
+                        tcross[i, e] = t + hi * h
+                        found[e] = True
+                        break
+                    if gb != 0.0:
+                        ga = gb
+                    sa = sb
+                g_prev[e] = _event_value(kind, idx, lev, ynew, p, data, bounds, obuf)
+            # ---- accept
+            t = t_new
+            for j in range(n):
+                y[j] = ynew[j]
+                f0[j] = f1[j]
+            if use_rk:
+                hnew = h * (10.0 if err == 0.0 else min(10.0, 0.9 * err**-0.125))
+            else:
+                hnew = h / min(5.0, max(1.0 / 6.0, err**0.25 / 0.9))
+            if rejected:
+                hnew = min(hnew, h)
+            rejected = False
+            h = min(hnew, hmax)
+        else:
+            rejected = True
+            if use_rk:
+                h = h * max(0.2, 0.9 * err**-0.125)
+            else:
+                h = h / min(5.0, max(1.0 / 6.0, err**0.25 / 0.9))
+    status[i] = st
+    counts[i, 0] = nst
+    counts[i, 1] = nrhs
+    counts[i, 2] = njac
+
+
+# ----------------------------------------------------------------------------- wrappers
+# Placeholders for the model's generated functions. The kernel below (plain Python here) is
+# copied into a per-model wrapper module where these names are the model's numba dispatchers,
+# so numba sees them as global functions (cacheable) rather than as dispatcher arguments.
+def _rhs(
+    t: float, y: np.ndarray, p: np.ndarray, data: np.ndarray, bounds: np.ndarray, out: np.ndarray
+) -> None:
+    raise NotImplementedError("placeholder: replaced by the model's rhs in the wrapper module")
+
+
+def _jac(
+    t: float, y: np.ndarray, p: np.ndarray, data: np.ndarray, bounds: np.ndarray, out: np.ndarray
+) -> None:
+    raise NotImplementedError("placeholder: replaced by the model's jac in the wrapper module")
+
+
+def _obs(
+    y: np.ndarray, p: np.ndarray, data: np.ndarray, bounds: np.ndarray, out: np.ndarray
+) -> None:
+    raise NotImplementedError("placeholder: replaced by the model's obs in the wrapper module")
+
+
+_KERNEL_IMPORTS = (
+    (
+        "math",
+        "np",
+        "OK",
+        "MAX_STEPS",
+        "NON_FINITE",
+        "STEP_UNDERFLOW",
+        "_N_SAMPLES",
+        "_lu",
+        "_lu_solve",
+        "_hermite",
+        "_interp",
+        "_RK_STAB",
+        "_RK_TOL",
+        "_turning_points",
+        "_wrms",
+    )
+    + tuple(k for k in list(globals()) if k[:2] in ("_A", "_C") and k[2:].isdigit())
+    + ("_GAMMA",)
+)
+
+_WRAPPER = """\
+# Generated by dynamics.batch ({tag}) for {gen}. Do not edit.
+import numba
+
+from dynamics.batch import {imports}
+from dynamics.codegen import load_module
+
+_gen = load_module({gen_path!r})
+_rhs = _gen.rhs
+_jac = _gen.jac
+_obs = _gen.obs
+
+
+@numba.njit(cache=True)
+{event_value}
+
+@numba.njit(cache=True)
+{solve_point}
+
+@numba.njit(cache=True)
+def solve_serial(Y0, P, data, bounds, t_eval, rtol, atol, max_steps, h0, hmax, ev_kind, ev_idx,
+                 ev_level, ev_dir, n_obs, Yout, status, counts, tcross, mode, DA, DB, DC, DE3,
+                 DE5, DD):
+    for i in range(Y0.shape[0]):
+        _solve_point(i, Y0, P, data, bounds, t_eval, rtol, atol, max_steps, h0, hmax, ev_kind,
+                     ev_idx, ev_level, ev_dir, n_obs, Yout, status, counts, tcross, mode, DA,
+                     DB, DC, DE3, DE5, DD)
+
+
+@numba.njit(cache=True, parallel=True)
+def solve_parallel(Y0, P, data, bounds, t_eval, rtol, atol, max_steps, h0, hmax, ev_kind, ev_idx,
+                   ev_level, ev_dir, n_obs, Yout, status, counts, tcross, mode, DA, DB, DC, DE3,
+                 DE5, DD):
+    for i in numba.prange(Y0.shape[0]):
+        _solve_point(i, Y0, P, data, bounds, t_eval, rtol, atol, max_steps, h0, hmax, ev_kind,
+                     ev_idx, ev_level, ev_dir, n_obs, Yout, status, counts, tcross, mode, DA,
+                     DB, DC, DE3, DE5, DD)
+"""
+
+_WRAPPERS: dict[str, ModuleType] = {}
+
+
+def _source_tag() -> str:
+    """Hash of this file: a changed integrator gets new wrapper files (and a fresh cache)."""
+    with open(__file__, "rb") as fh:
+        return hashlib.sha256(fh.read() + numba.__version__.encode()).hexdigest()[:12]
+
+
+def _wrapper(cm: CompiledModel) -> ModuleType:
+    if cm.backend != "numba" or cm.module_path is None:
+        raise ValueError(
+            f"solve_batch needs a model compiled with backend='numba', got {cm.backend!r}"
+        )
+    gen = Path(cm.module_path)
+    tag = _source_tag()
+    path = gen.with_name(f"batch_{gen.stem}_{tag}.py")
+    key = str(path)
+    if key in _WRAPPERS:
+        return _WRAPPERS[key]
+    text = _WRAPPER.format(
+        tag=tag,
+        gen=gen.name,
+        gen_path=str(gen),
+        imports=", ".join(_KERNEL_IMPORTS),
+        event_value=inspect.getsource(_event_value),
+        solve_point=inspect.getsource(_solve_point),
+    )
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    mod = load_module(path)
+    _WRAPPERS[key] = mod
+    return mod
+
+
+# ----------------------------------------------------------------------------- public API
+@dataclass(frozen=True)
+class Crossing:
+    """Coordinate or observable ``name`` crossing ``level``.
+
+    ``direction``: +1 upward crossings only, -1 downward only, 0 either.
+    """
+
+    name: str
+    level: float
+    direction: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class BatchResult:
+    """Output of :func:`solve_batch`.
+
+    Attributes
+    ----------
+    t : ndarray (n_t,)
+        The output grid.
+    y : ndarray (n_pts, n_t, n)
+        States on the grid; ``nan`` after a failure.
+    status : ndarray (n_pts,) of int
+        :data:`STATUS` codes (0 ok).
+    n_steps, n_rhs, n_jac : ndarray (n_pts,) of int
+        Step attempts (accepted and rejected), RHS and Jacobian evaluations.
+    crossings : ndarray (n_pts, n_events)
+        First crossing time of each event (``nan`` if none).
+    events : tuple of Crossing
+    params : ndarray (n_pts, n_p)
+        The packed runtime rows used.
+    stats : dict
+        ``rtol``, ``atol``, ``wall_s``, ``threads``, ``method``.
+    """
+
+    cm: CompiledModel
+    t: np.ndarray
+    y: np.ndarray
+    status: np.ndarray
+    n_steps: np.ndarray
+    n_rhs: np.ndarray
+    n_jac: np.ndarray
+    crossings: np.ndarray
+    events: tuple[Crossing, ...]
+    params: np.ndarray
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Boolean mask of the points that reached the final time."""
+        return self.status == OK
+
+    def status_names(self) -> list[str]:
+        return [STATUS[int(s)] for s in self.status]
+
+    def trajectory(self, i: int) -> Trajectory:
+        """Point ``i`` as a :class:`Trajectory` (observables from the generated ``obs``).
+
+        For a failed point only the grid rows reached before the failure are included.
+        """
+        n_pts = self.y.shape[0]
+        if not (-n_pts <= i < n_pts):
+            raise IndexError(f"point {i} out of range for {n_pts} points")
+        y = self.y[i]
+        good = np.all(np.isfinite(y), axis=1)
+        k = y.shape[0] if good.all() else int(np.argmin(good))
+        yk = np.ascontiguousarray(y[:k])
+        p = self.params[i]
+        obs = (
+            self.cm.observables(yk, p)
+            if k
+            else {nm: np.empty(0) for nm in self.cm.observable_names}
+        )
+        m = self.cm.model
+        stats = {
+            "method": f"batch-{self.stats.get('method', 'auto')}",
+            "status": STATUS[int(self.status[i])],
+            "nsteps": int(self.n_steps[i]),
+            "nfev": int(self.n_rhs[i]),
+            "njev": int(self.n_jac[i]),
+            "rtol": self.stats.get("rtol"),
+            "atol": self.stats.get("atol"),
+            "events": {
+                e.name: (
+                    [float(self.crossings[i, j])] if math.isfinite(self.crossings[i, j]) else []
+                )
+                for j, e in enumerate(self.events)
+            },
+        }
+        n_par = len(m.params)
+        meta = {
+            "model": m.name,
+            "params": dict(zip(m.param_names, map(float, p[:n_par]), strict=True)),
+            "factors": dict(zip(m.group_names, map(float, p[n_par:]), strict=True)),
+            "y0": dict(zip(m.state_names, map(float, self.y[i, 0]), strict=True)),
+            "backend": self.cm.backend,
+            "batch_index": int(i) % n_pts,
+        }
+        return Trajectory(self.t[:k].copy(), yk, m.state_names, obs, stats, meta)
+
+
+def _events(
+    cm: CompiledModel,
+    events: Sequence[Crossing | tuple[str, float] | tuple[str, float, int]] | None,
+) -> tuple[tuple[Crossing, ...], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    evs: list[Crossing] = []
+    for e in events or ():
+        if isinstance(e, Crossing):
+            evs.append(e)
+        elif isinstance(e, tuple) and len(e) in (2, 3):
+            evs.append(Crossing(str(e[0]), float(e[1]), int(e[2]) if len(e) == 3 else 0))
+        else:
+            raise ValueError(
+                f"an event must be a Crossing or (name, level[, direction]), got {e!r}"
+            )
+    names = cm.model.state_names
+    onames = cm.observable_names
+    kind = np.zeros(len(evs), dtype=np.int64)
+    idx = np.zeros(len(evs), dtype=np.int64)
+    level = np.zeros(len(evs))
+    direction = np.zeros(len(evs), dtype=np.int64)
+    for k, e in enumerate(evs):
+        if e.name in names:
+            kind[k], idx[k] = _KIND["state"], names.index(e.name)
+        elif e.name in onames:
+            kind[k], idx[k] = _KIND["obs"], onames.index(e.name)
+        else:
+            raise ValueError(
+                f"event on unknown name {e.name!r}; coordinates: {list(names)}, "
+                f"observables: {list(onames)}"
+            )
+        if not math.isfinite(e.level):
+            raise ValueError(f"event level must be finite, got {e.level!r} for {e.name!r}")
+        if e.direction not in (-1, 0, 1):
+            raise ValueError(f"event direction must be -1, 0 or 1, got {e.direction!r}")
+        level[k], direction[k] = e.level, e.direction
+    return tuple(evs), kind, idx, level, direction
+
+
+def solve_batch(
+    cm: CompiledModel,
+    y0: np.ndarray | Sequence[float] | Sequence[Sequence[float]],
+    params: np.ndarray | Sequence[float] | Sequence[Sequence[float]],
+    t_eval: np.ndarray | Sequence[float],
+    *,
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    max_steps: int = 100_000,
+    events: Sequence[Crossing | tuple[str, float] | tuple[str, float, int]] | None = None,
+    h0: float | None = None,
+    hmax: float | None = None,
+    threads: int = 1,
+    method: str = "auto",
+) -> BatchResult:
+    r"""Integrate many points of one model to the grid ``t_eval`` (see the module docstring).
+
+    Parameters
+    ----------
+    cm : CompiledModel
+        Compiled with the numba backend.
+    y0 : array (n_pts, n) or (n,)
+        Initial states (a single row is used for every point).
+    params : array (n_pts, n_p) or (n_p,)
+        Packed runtime rows (:meth:`CompiledModel.pack`: parameters then group factors).
+    t_eval : array (n_t,)
+        Strictly increasing output times, ``t_eval[0]`` the initial time; ``n_t >= 2``.
+    rtol, atol : float
+        Local error tolerances (positive; ``rtol >= 1e-14``).
+    max_steps : int
+        Step attempts per point before status ``max_steps``.
+    events : sequence of Crossing or (name, level[, direction])
+        Crossings of coordinates or observables to locate.
+    h0, hmax : float, optional
+        Initial step (default: heuristic) and largest step (default: none).
+    threads : int
+        1: serial loop over points; > 1: numba ``prange`` over points with that many threads.
+
+    Returns
+    -------
+    BatchResult
+    """
+    t_start = time.perf_counter()
+    if not isinstance(cm, CompiledModel):
+        raise ValueError(f"cm must be a CompiledModel, got {type(cm).__name__}")
+    n = cm.n_state
+    n_p = len(cm.model.params) + len(cm.model.group_names)
+    Y0 = np.asarray(y0, dtype=float)
+    P = np.asarray(params, dtype=float)
+    if Y0.ndim not in (1, 2) or Y0.shape[-1] != n:
+        raise ValueError(f"y0 must have shape (n_pts, {n}) or ({n},), got {Y0.shape}")
+    if P.ndim not in (1, 2) or P.shape[-1] != n_p:
+        raise ValueError(
+            f"params must have shape (n_pts, {n_p}) or ({n_p},) (packed rows: "
+            f"parameters then group factors, see CompiledModel.pack), got {P.shape}"
+        )
+    sizes = {a.shape[0] for a in (Y0, P) if a.ndim == 2}
+    if len(sizes) > 1:
+        raise ValueError(
+            f"y0 and params have different numbers of points: {Y0.shape[0]} vs {P.shape[0]}"
+        )
+    n_pts = sizes.pop() if sizes else 1
+    if n_pts < 1:
+        raise ValueError("need at least one point")
+    # fresh writable C arrays (a read-only view would compile another specialisation)
+    Y0 = np.array(np.broadcast_to(Y0, (n_pts, n)), dtype=float, order="C")
+    P = np.array(np.broadcast_to(P, (n_pts, n_p)), dtype=float, order="C")
+    for label, arr in (("y0 contains", Y0), ("params contain", P)):
+        bad = np.nonzero(~np.isfinite(arr).all(axis=1))[0]
+        if bad.size:
+            raise ValueError(f"{label} non-finite values (rows {bad[:5].tolist()})")
+    T = np.array(t_eval, dtype=float, order="C")
+    if T.ndim != 1 or T.size < 2:
+        raise ValueError(f"t_eval must be a 1-d array of at least 2 times, got shape {T.shape}")
+    if not np.all(np.isfinite(T)):
+        raise ValueError("t_eval contains non-finite values")
+    if np.any(np.diff(T) <= 0):
+        raise ValueError("t_eval must be strictly increasing")
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, int | float)
+            or not (math.isfinite(v) and v > 0)
+        ):
+            raise ValueError(f"{name} must be a positive finite number, got {v!r}")
+    if rtol < 1e-14:
+        raise ValueError(f"rtol must be >= 1e-14 (double precision), got {rtol!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int | np.integer) or max_steps < 1:
+        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    for name, opt in (("h0", h0), ("hmax", hmax)):
+        if opt is not None and not (math.isfinite(opt) and opt > 0):
+            raise ValueError(f"{name} must be a positive finite number, got {opt!r}")
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    if method not in _METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {list(_METHODS)}")
+    evs, ev_kind, ev_idx, ev_level, ev_dir = _events(cm, events)
+
+    mod = _wrapper(cm)
+    Yout = np.empty((n_pts, T.size, n))
+    status = np.zeros(n_pts, dtype=np.int64)
+    counts = np.zeros((n_pts, 3), dtype=np.int64)
+    tcross = np.empty((n_pts, len(evs)))
+    args = (
+        Y0,
+        P,
+        cm.data,
+        cm.bounds,
+        T,
+        float(rtol),
+        float(atol),
+        int(max_steps),
+        float(h0) if h0 else 0.0,
+        float(hmax) if hmax else math.inf,
+        ev_kind,
+        ev_idx,
+        ev_level,
+        ev_dir,
+        len(cm.observable_names),
+        Yout,
+        status,
+        counts,
+        tcross,
+        _METHODS[method],
+        *_DOP853,
+    )
+    if threads == 1:
+        mod.solve_serial(*args)
+    else:
+        old = numba.get_num_threads()
+        numba.set_num_threads(min(threads, int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))))
+        try:
+            mod.solve_parallel(*args)
+        finally:
+            numba.set_num_threads(old)
+    stats = {
+        "method": method,
+        "rtol": float(rtol),
+        "atol": float(atol),
+        "threads": threads,
+        "wall_s": time.perf_counter() - t_start,
+    }
+    return BatchResult(
+        cm,
+        T,
+        Yout,
+        status,
+        counts[:, 0].copy(),
+        counts[:, 1].copy(),
+        counts[:, 2].copy(),
+        tcross,
+        evs,
+        P,
+        stats,
+    )

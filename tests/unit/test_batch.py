@@ -1,0 +1,228 @@
+"""dynamics.batch: the compiled RODAS4 batch integrator against scipy's ODEPACK at rtol 1e-11."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import sympy as sp
+from scipy.integrate import odeint
+
+from dynamics.batch import MAX_STEPS, NON_FINITE, OK, STEP_UNDERFLOW, Crossing, solve_batch
+from dynamics.integrate import log_grid
+from dynamics.model import ReducedModel
+from dynamics.trajectory import Trajectory
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
+import _problems as BP  # noqa: E402
+
+RTOL, ATOL = 1e-8, 1e-10
+#: Accepted global error, in units of the local tolerance atol + rtol |y|. (Measured: at most
+#: ~3 for method="auto" and ~1 for "rodas4"; odeint/LSODA at the same rtol reaches ~12.)
+AGREE = 10.0
+
+
+def reference(cm, y0, p, grid):
+    """ODEPACK LSODA at rtol 1e-11 with the generated RHS and Jacobian."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = odeint(
+            cm.rhs_ode,
+            np.asarray(y0, float),
+            grid,
+            args=(p, cm.data, cm.bounds),
+            Dfun=cm.jac_ode,
+            rtol=1e-11,
+            atol=1e-14,
+            mxstep=10**6,
+        )
+    return y
+
+
+def scaled_error(res, cm, Y0, P, grid):
+    worst = 0.0
+    for i in range(P.shape[0]):
+        ref = reference(cm, Y0[i], P[i], grid)
+        worst = max(worst, float(np.max(np.abs(res.y[i] - ref) / (ATOL + RTOL * np.abs(ref)))))
+    return worst
+
+
+def param_rows(cm, values: list[dict[str, float]]) -> np.ndarray:
+    return np.array([cm.pack(v) for v in values])
+
+
+# ----------------------------------------------------------------------------- agreement
+@pytest.mark.parametrize("method", ["auto", "rodas4"])
+@pytest.mark.parametrize("name", BP.SOLVE_PROBLEMS)
+def test_benchmark_problems_agree_with_lsoda(name, method):
+    prob = BP.problem(name)
+    cm = prob.model.compile()
+    grid = log_grid(BP.T_MAX, n=60)
+    P = param_rows(cm, [{}, {"k": 0.6, "g_0": 0.5}, {"k": -0.2, "g_4": 3.0}])
+    Y0 = np.array([prob.y0, 0.05 + 0.01 * np.arange(10), -prob.y0])
+    res = solve_batch(cm, Y0, P, grid, rtol=RTOL, atol=ATOL, method=method)
+    assert np.all(res.status == OK)
+    assert scaled_error(res, cm, Y0, P, grid) < AGREE
+    # counters are per point and plausible; one Jacobian per step attempt
+    assert np.all(res.n_steps > 10) and np.all(res.n_jac == res.n_steps)
+    assert np.all(res.n_rhs >= 6 * res.n_steps)
+    assert res.stats["method"] == method
+
+
+def test_saxe2014_agrees_and_finds_half_time():
+    from derivations import saxe2014_deep_linear as sx
+
+    S, U0 = (3.0, 2.0, 1.0), 1e-3
+    cm = sx.reduced_model(3, S).compile()
+    t_max = 3 * sx.half_time(1.0, U0)
+    grid = np.linspace(0.0, t_max, 101)
+    y0 = cm.model.state_vector(sx.balanced_start(3, U0))
+    P = param_rows(cm, [{}, {"s1": 2.5, "s2": 1.5}])
+    events = [Crossing("u1", 1.5, +1), ("u3", 0.5)]
+    res = solve_batch(cm, y0, P, grid, rtol=RTOL, atol=ATOL, events=events)
+    assert np.all(res.status == OK)
+    assert scaled_error(res, cm, np.tile(y0, (2, 1)), P, grid) < AGREE
+    # the closed-form half time of mode 1 (s = 3) and mode 3 (s = 1), on the dense output
+    assert res.crossings[0, 0] == pytest.approx(sx.half_time(3.0, U0), rel=1e-6)
+    assert res.crossings[0, 1] == pytest.approx(sx.half_time(1.0, U0), rel=1e-6)
+    # u(t) = s / (1 + (s/u0 - 1) exp(-2 s t)) reaches 1.5 for s = 2.5 at:
+    t15 = math.log((2.5 / U0 - 1) / (2.5 / 1.5 - 1)) / (2 * 2.5)
+    assert res.crossings[1, 0] == pytest.approx(t15, rel=1e-6)
+    tr = res.trajectory(0)
+    assert isinstance(tr, Trajectory) and tr.t.shape == grid.shape
+    np.testing.assert_allclose(tr["u1"], tr["a1"] * tr["b1"], rtol=1e-12)
+    np.testing.assert_allclose(tr.loss, cm.observables(res.y[0], P[0])["loss"], rtol=1e-12)
+    assert tr.stats["events"]["u1"] == [res.crossings[0, 0]]
+
+
+def test_musat2025_r1_agrees():
+    from derivations.musat2025.reduced import r1_model
+
+    cm = r1_model(3).compile()
+    grid = log_grid(1e4, n=50)
+    P = param_rows(
+        cm, [{}, {"n": 6.0, "V": 10.0, "wd": 0.01}, {"pi1": 0.6, "pi2": 0.3, "pi3": 0.1}]
+    )
+    Y0 = np.array([np.zeros(4), [0.3, -0.2, 0.5, 1.1], [0.0, 0.0, 0.0, 0.5]])
+    res = solve_batch(cm, Y0, P, grid, rtol=RTOL, atol=ATOL)
+    assert np.all(res.status == OK)
+    assert scaled_error(res, cm, Y0, P, grid) < AGREE
+
+
+# ----------------------------------------------------------------------------- crossings
+@pytest.fixture(scope="module")
+def toy2():
+    """x' = w v + c x^2, v' = -w x - k v (one model, so one kernel compile, for two uses).
+
+    w = 1, c = k = 0: the oscillator x(t) = cos(t - tc) from (cos tc, sin tc).
+    w = 0, k = 1: x' = c x^2 blows up at t = 1/(c x0) if c x0 > 0; v = v0 exp(-t).
+    """
+    x, v = sp.symbols("x v", real=True)
+    w, c, k = sp.symbols("w c k", real=True)
+    m = ReducedModel.from_field(
+        "batch-toy2",
+        [x, v],
+        [w, c, k],
+        [w * v + c * x**2, -w * x - k * v],
+        loss=(x**2 + v**2) / 2,
+        observables={"xo": x},
+        defaults={"w": 1.0, "c": 0.0, "k": 0.0},
+    )
+    return m.compile()
+
+
+@pytest.mark.parametrize("method", ["auto", "rodas4"])
+def test_double_crossing_inside_one_step(toy2, method):
+    cm = toy2
+    tc, half = 0.055, 0.008  # crossings at 0.047 and 0.063: between two samples s = 2/9, 3/9
+    level = math.cos(half)
+    y0 = np.array([math.cos(tc), math.sin(tc)])
+    events = [("x", level, +1), ("x", level, -1), ("xo", level, -1), ("x", level, 0)]
+    res = solve_batch(
+        cm, y0, cm.pack(), [0.0, 0.2], rtol=1e-3, atol=1e-6, h0=0.2, events=events, method=method
+    )
+    assert res.status[0] == OK
+    assert res.n_steps[0] == 1  # one step, whose ends are both below the level
+    assert res.y[0, 0, 0] < level and res.y[0, 1, 0] < level
+    up, down, down_obs, first = res.crossings[0]
+    assert up == pytest.approx(tc - half, abs=2e-3)
+    assert down == pytest.approx(tc + half, abs=2e-3)
+    assert up < down
+    assert down_obs == pytest.approx(down, abs=1e-12)
+    assert first == up
+
+
+def test_crossing_time_is_accurate(toy2):
+    cm = toy2
+    grid = np.linspace(0.0, 10.0, 11)
+    res = solve_batch(cm, [1.0, 0.0], cm.pack(), grid, events=[("x", 0.0, -1), ("x", 0.5, +1)])
+    assert res.crossings[0, 0] == pytest.approx(math.pi / 2, abs=1e-7)
+    assert res.crossings[0, 1] == pytest.approx(2 * math.pi - math.pi / 3, abs=1e-7)
+    np.testing.assert_allclose(res.y[0, :, 0], np.cos(grid), atol=1e-7)
+
+
+# ----------------------------------------------------------------------------- failures
+def test_blow_up_point_does_not_kill_the_batch(toy2):
+    cm = toy2
+    cs = [0.0, 1.0, -1.0, 0.5]
+    P = param_rows(cm, [{"w": 0.0, "k": 1.0, "c": c} for c in cs])
+    grid = np.linspace(0.0, 4.05, 10)  # blow-ups at t = 1 and 2 fall between grid points
+    res = solve_batch(cm, [1.0, 1.0], P, grid)
+    assert res.status[1] in (NON_FINITE, STEP_UNDERFLOW, MAX_STEPS) and res.status[1] != OK
+    assert [res.status[i] for i in (0, 2)] == [OK, OK]
+    assert res.status[3] != OK  # blows up at t = 2
+    for i in (0, 2):
+        np.testing.assert_allclose(res.y[i, :, 0], 1.0 / (1.0 - cs[i] * grid), rtol=1e-7)
+        np.testing.assert_allclose(res.y[i, :, 1], np.exp(-grid), rtol=1e-7)
+    # the failed points keep what they reached (t < blow-up) and are nan after it
+    assert np.all(np.isfinite(res.y[1, :3])) and np.all(np.isnan(res.y[1, 3:]))
+    np.testing.assert_allclose(res.y[3, :5, 0], 1.0 / (1.0 - 0.5 * grid[:5]), rtol=1e-7)
+    assert np.all(np.isnan(res.y[3, 5:]))
+    tr = res.trajectory(1)
+    assert tr.stats["status"] != "ok" and len(tr) == 3
+    assert res.status_names()[0] == "ok"
+
+
+def test_max_steps_status(toy2):
+    res = solve_batch(toy2, [1.0, 1.0], toy2.pack(), [0.0, 100.0], max_steps=5)
+    assert res.status[0] == MAX_STEPS and res.n_steps[0] == 5
+
+
+# ----------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"y0": np.zeros(3)}, "y0 must have shape"),
+        ({"y0": np.zeros((3, 2))}, "different numbers of points"),
+        ({"y0": [np.nan, 0.0]}, "y0 contains non-finite"),
+        ({"params": np.zeros(5)}, "params must have shape"),
+        ({"params": [[np.inf, 0.0, 0.0, 1.0]]}, "params contain non-finite"),
+        ({"t_eval": [0.0]}, "at least 2"),
+        ({"t_eval": [0.0, 2.0, 1.0]}, "strictly increasing"),
+        ({"t_eval": [0.0, np.nan]}, "non-finite"),
+        ({"rtol": -1e-8}, "rtol must be"),
+        ({"atol": 0.0}, "atol must be"),
+        ({"rtol": 1e-16}, "rtol must be >= 1e-14"),
+        ({"max_steps": 0}, "max_steps"),
+        ({"events": [("nope", 1.0)]}, "unknown name"),
+        ({"events": [("x", 1.0, 2)]}, "direction"),
+        ({"threads": 0}, "threads"),
+        ({"method": "rk4"}, "unknown method"),
+    ],
+)
+def test_input_validation(toy2, kwargs, match):
+    args = {"y0": [1.0, 1.0], "params": np.array([[1.0, 0.0, 0.0, 1.0]] * 2), "t_eval": [0.0, 1.0]}
+    opts = {k: v for k, v in kwargs.items() if k not in args}
+    args.update({k: v for k, v in kwargs.items() if k in args})
+    with pytest.raises(ValueError, match=match):
+        solve_batch(toy2, args["y0"], args["params"], args["t_eval"], **opts)
+
+
+def test_needs_numba_backend(toy2):
+    cm = toy2.model.compile("numpy")
+    with pytest.raises(ValueError, match="backend='numba'"):
+        solve_batch(cm, [1.0, 1.0], cm.pack(), [0.0, 1.0])
