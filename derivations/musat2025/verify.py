@@ -180,18 +180,28 @@ def verify(ctx: VerifyContext) -> list[Claim]:
     with ctx.stage("R1: learnability boundary in (pi_1, weight decay)"):
         p1s = np.linspace(0.0, 1.0, 9)
         wds = np.geomspace(1e-4, 1e-1, 9)
+        from dynamics.batch import solve_batch
+
         learned = np.zeros((p1s.size, wds.size), dtype=bool)
         stable = np.zeros_like(learned)
+        cells = []
         for i, p1 in enumerate(p1s):
             mix = {f"pi{j + 1}": 0.0 for j in range(s.m)}
             mix["pi1"] = float(p1)
             mix[f"pi{s.m}"] = mix.get(f"pi{s.m}", 0.0) + float(1 - p1)
             for k, wd in enumerate(wds):
-                params = base | mix | {"wd": float(wd)}
-                tr = integrate(cm, np.zeros(s.m + 1), params, t_max=1e5, n_points=100)
-                # "learns" = leaves the near-zero state: some head's attention crosses 1/2
-                learned[i, k] = bool(max(tr[f"p{j + 1}"][-1] for j in range(s.m)) > 0.5)
-                stable[i, k] = _near_zero_fixed_point_stable(cm, params, s.m)
+                cells.append((i, k, base | mix | {"wd": float(wd)}))
+        # all cells in one call of the compiled batch integrator (dynamics.batch)
+        res = solve_batch(cm, np.zeros(s.m + 1), np.stack([cm.pack(c[2]) for c in cells]),
+                          np.array([0.0, 1e5]))
+        if not res.ok.all():
+            raise RuntimeError(f"batch integration failed at {int((~res.ok).sum())} grid cells: "
+                               f"{sorted(set(res.status_names()))}")
+        for idx, (i, k, params) in enumerate(cells):
+            final = cm.observables(res.y[idx, -1:], cm.pack(params))
+            # "learns" = leaves the near-zero state: some head's attention crosses 1/2
+            learned[i, k] = bool(max(final[f"p{j + 1}"][-1] for j in range(s.m)) > 0.5)
+            stable[i, k] = _near_zero_fixed_point_stable(cm, params, s.m)
         agree = float(np.mean(learned == ~stable))
         claims.append(claim_boundary(agree, learned.size))
         np.savez(ctx.out_dir / "learnability.npz", pi1=p1s, wd=wds, learned=learned, stable=stable)
