@@ -8,6 +8,8 @@
     dynamics phase NAME --x PARAM=LO:HI:N[:log] [--y ...] [--set PARAM=VALUE ...]
                    [--classify WHAT] [--t-max T] [--out DIR] [--scheduler ADDRESS]
                    [--workers N] [--refine K]
+    dynamics bench [--json FILE] [--points N] [--quick]
+                                                   batch-throughput benchmark (ratios)
 
 ``verify`` exits 0 when every claim passes, 1 when any claim fails (or a model errors),
 and 2 on bad usage (unknown model, bad option), always with one clear line.
@@ -72,6 +74,12 @@ def _parser() -> _Parser:
     ph.add_argument("--refine", type=int, default=0, metavar="K",
                     help="rounds of boundary refinement")
     ph.add_argument("--quiet", action="store_true", help="no progress bar")
+    b = sub.add_parser("bench", help="time the batch integrator against solve_ivp and heyoka")
+    b.add_argument("--json", metavar="FILE", help="also write the result to FILE")
+    b.add_argument("--points", type=int, default=None, metavar="N",
+                   help="parameter points per problem (default: 256, or 32 with --quick)")
+    b.add_argument("--quick", action="store_true",
+                   help="fewer points, one repeat, a short baseline (well under a minute)")
     return p
 
 
@@ -102,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _verify(args)
     if args.cmd == "phase":
         return _phase(args)
+    if args.cmd == "bench":
+        return _bench(args)
     return 2  # pragma: no cover
 
 
@@ -224,6 +234,23 @@ def _phase(args: argparse.Namespace) -> int:
         first = next(e for e, s in zip(res.errors, res.status, strict=True) if s != OK)
         print(f"first failure: {first}", file=sys.stderr)
     return 0 if n_ok else 1
+
+
+def _bench(args: argparse.Namespace) -> int:
+    points = args.points if args.points is not None else (32 if args.quick else 256)
+    if points < 1:
+        return _usage_error(f"--points must be >= 1, got {points}")
+    if args.json:
+        target = Path(args.json)
+        if target.is_dir():
+            return _usage_error(f"--json {target} is a directory")
+        if not target.parent.is_dir():
+            return _usage_error(f"--json {target}: directory {target.parent} does not exist")
+    from dynamics.bench import run
+
+    run(points, quick=args.quick, json_path=args.json,
+        progress=lambda line: print(line, flush=True))
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
