@@ -13,7 +13,15 @@ stiff method, using the analytic Jacobian of the generated code as the stiffness
 ``h ||J||_inf <= 2`` (well inside the real stability interval of the explicit method) the
 step is DOP853 (Dormand-Prince 8(5,3), scipy's coefficients: 12 stages, FSAL, 7th-order
 dense output with 3 extra stages when the step has output or events); otherwise it is
-RODAS4. ``method="rodas4"`` uses RODAS4 throughout.
+Rodas5P. ``method="rodas4"`` / ``method="rodas5p"`` use that Rosenbrock method throughout.
+
+Rodas5P (Steinebach 2023; the coefficients of OrdinaryDiffEq.jl's ``Rodas5PTableau``): an
+8-stage, order-5, L-stable, stiffly accurate Rosenbrock method with an embedded order-4
+solution (the last stage is the error estimate) and a 4th-order dense output from its stages.
+Same Jacobian / Newton-matrix / error norm as RODAS4 below, controller
+``h_new = h / clip(err^{1/5} / 0.9, 1/6, 5)``. On the stiff benchmark (10-variable
+logistic flow to t = 1e6, rtol 1e-8) it takes ~250 steps per solve against RODAS4's ~550
+(``"auto"``: ~240 against ~457), for a ~1.5x faster solve at the same accuracy.
 
 RODAS4 (Hairer & Wanner, *Solving ODEs II*, section VI.4; the coefficients of ``rodas.f``):
 a 6-stage, order-4, L-stable, stiffly accurate Rosenbrock method with an embedded order-3
@@ -26,8 +34,9 @@ do not depend on ``t``), so no ``df/dt`` term is used. Error norm: RMS of
 
 RODAS4 steps use the cubic Hermite interpolant of the values and derivatives at both ends
 as dense output (the derivative at the new point is the next step's first stage, so it
-costs nothing extra). Output grid points (any number per step) are filled by evaluating
-the step's dense output.
+costs nothing extra); Rodas5P steps use their own 4th-order dense output for the grid and
+the Hermite cubic for the crossing search. Output grid points (any number per step) are
+filled by evaluating the step's dense output.
 
 Crossings
 ---------
@@ -35,7 +44,7 @@ An event is ``(kind, index, level, direction)``: coordinate ``index`` (``kind="s
 observable ``index`` (``kind="obs"``) crossing ``level``, upwards (+1), downwards (-1) or
 either (0). In every accepted step each unfound event is tested on the dense output at the
 step ends, 8 interior points and the turning points of the relevant Hermite cubic(s); the first
-sign change is refined by bisection to ``1e-13`` relative. On a RODAS4 step the
+sign change is refined by bisection to ``1e-13`` relative. On a Rosenbrock step the
 interpolant of a coordinate is that cubic, so a double crossing inside one step is always
 found; on a DOP853 step (degree-7 dense output) the cubic's turning points approximate the
 true ones, and for an observable event the turning points of every coordinate are sampled. Only the first crossing time per event is reported (``nan`` if
@@ -126,6 +135,89 @@ _C61, _C62, _C63, _C64, _C65 = (
     -6.058818238834054,
 )
 
+# ----------------------------------------------------------------------------- Rodas5P
+# Steinebach (2023), order 5(4), 8 stages, L-stable, stiffly accurate; coefficients in the
+# transformed form of OrdinaryDiffEq.jl's ``Rodas5PTableau`` (a_ij, C_ij for the stages
+# k_i = (I/(h gamma) - J)^{-1} (f(y + sum_j a_ij k_j) + sum_j C_ij/h k_j); stages 7 and 8
+# add the previous stage to the argument, y_new = (stage-8 argument) + k_8, error k_8) and
+# its 4th-order dense output (rows of ``_P5_H``).
+_P5_GAMMA = 0.21193756319429014
+_P5_A = np.zeros((8, 8))
+_P5_A[1, :1] = [3.0]
+_P5_A[2, :2] = [2.849394379747939, 0.45842242204463923]
+_P5_A[3, :3] = [-6.954028509809101, 2.489845061869568, -10.358996098473584]
+_P5_A[4, :4] = [2.8029986275628964, 0.5072464736228206, -0.3988312541770524, -0.04721187230404641]
+_P5_A[5, :5] = [
+    -7.502846399306121,
+    2.561846144803919,
+    -11.627539656261098,
+    -0.18268767659942256,
+    0.030198172008377946,
+]
+_P5_C = np.zeros((8, 8))
+_P5_C[1, :1] = [-14.155112264123755]
+_P5_C[2, :2] = [-17.97296035885952, -2.859693295451294]
+_P5_C[3, :3] = [147.12150275711716, -1.41221402718213, 71.68940251302358]
+_P5_C[4, :4] = [165.43517024871676, -0.4592823456491126, 42.90938336958603, -5.961986721573306]
+_P5_C[5, :5] = [
+    24.854864614690072,
+    -3.0009227002832186,
+    47.4931110020768,
+    5.5814197821558125,
+    -0.6610691825249471,
+]
+_P5_C[6, :6] = [
+    30.91273214028599,
+    -3.1208243349937974,
+    77.79954646070892,
+    34.28646028294783,
+    -19.097331116725623,
+    -28.087943162872662,
+]
+_P5_C[7, :7] = [
+    37.80277123390563,
+    -3.2571969029072276,
+    112.26918849496327,
+    66.9347231244047,
+    -40.06618937091002,
+    -54.66780262877968,
+    -9.48861652309627,
+]
+_P5_H = np.array(
+    [
+        [
+            25.948786856663858,
+            -2.5579724845846235,
+            10.433815404888879,
+            -2.3679251022685204,
+            0.524948541321073,
+            1.1241088310450404,
+            0.4272876194431874,
+            -0.17202221070155493,
+        ],
+        [
+            -9.91568850695171,
+            -0.9689944594115154,
+            3.0438037242978453,
+            -24.495224566215796,
+            20.176138334709044,
+            15.98066361424651,
+            -6.789040303419874,
+            -6.710236069923372,
+        ],
+        [
+            11.419903575922262,
+            2.8879645146136994,
+            72.92137995996029,
+            80.12511834622643,
+            -52.072871366152654,
+            -59.78993625266729,
+            -0.15582684282751913,
+            4.883087185713722,
+        ],
+    ]
+)
+
 _N_SAMPLES = 8
 #: DOP853 is used while h ||J||_inf <= this (its real stability interval is ~[-6, 0]; at 4 the
 #: global error on the stiff benchmark grew to ~35 tolerances, at 2 it is ~2.5).
@@ -135,7 +227,8 @@ _RK_STAB = 2.0
 #: a quarter costs ~1.2x more steps.
 _RK_TOL = 0.25
 #: ``method`` argument of solve_batch -> kernel mode.
-_METHODS = {"auto": 0, "rodas4": 1}
+#: Kernel modes: 0 DOP853/RODAS4 switching, 1 RODAS4, 2 Rodas5P, 3 DOP853/Rodas5P switching.
+_METHODS = {"auto": 3, "rodas4": 1, "rodas5p": 2}
 
 
 def _dop853_tables() -> tuple[np.ndarray, ...]:
@@ -223,7 +316,7 @@ def _hermite(
 
 @numba.njit(cache=True)
 def _interp(
-    rk: bool,
+    kind: int,
     F: np.ndarray,
     y0: np.ndarray,
     y1: np.ndarray,
@@ -233,11 +326,16 @@ def _interp(
     s: float,
     out: np.ndarray,
 ) -> None:
-    """Dense output at fraction ``s``: DOP853's polynomial ``F`` or the Hermite cubic."""
-    if not rk:
+    """Dense output at fraction ``s``: ``kind`` 0 the Hermite cubic, 1 DOP853's polynomial
+    ``F``, 2 Rodas5P's (``F[:3]`` the dense-output combinations of its stages)."""
+    if kind == 0:
         _hermite(y0, y1, f0, f1, h, s, out)
         return
     s1 = 1.0 - s
+    if kind == 2:
+        for i in range(y0.shape[0]):
+            out[i] = s1 * y0[i] + s * (y1[i] + s1 * (F[0, i] + s * (F[1, i] + s * F[2, i])))
+        return
     for i in range(y0.shape[0]):
         acc = 0.0
         for q in range(6, -1, -1):
@@ -414,7 +512,9 @@ def _solve_point(
             for b in range(n):
                 racc += abs(J[a, b])
             rho = max(rho, racc)
-        use_rk = mode == 0 and h * rho <= _RK_STAB
+        use_rk = (mode == 0 or mode == 3) and h * rho <= _RK_STAB
+        r5 = mode >= 2
+        gam = _P5_GAMMA if r5 else _GAMMA
         ok = True
         err = 0.0
         if use_rk:
@@ -457,13 +557,44 @@ def _solve_point(
                     ok = False
         else:
             # Newton matrix E = I/(h gamma) - J
-            fac = 1.0 / (h * _GAMMA)
+            fac = 1.0 / (h * gam)
             for a in range(n):
                 for b in range(n):
                     E[a, b] = -J[a, b]
                 E[a, a] += fac
             ok = _lu(E, piv)
-        if ok and not use_rk:
+        if ok and not use_rk and r5:
+            # ---- Rodas5P: stages in K[0:8]
+            hinv = 1.0 / h
+            for j in range(n):
+                K[0, j] = f0[j]
+            _lu_solve(E, piv, K[0])
+            for sg in range(1, 8):
+                if sg < 6:
+                    for j in range(n):
+                        ytmp[j] = y[j]
+                    for q in range(sg):
+                        cf = _P5_A[sg, q]
+                        for j in range(n):
+                            ytmp[j] += cf * K[q, j]
+                else:
+                    for j in range(n):
+                        ytmp[j] += K[sg - 1, j]
+                _rhs(t, ytmp, p, data, bounds, dy)
+                for j in range(n):
+                    K[sg, j] = dy[j]
+                for q in range(sg):
+                    cf = _P5_C[sg, q] * hinv
+                    for j in range(n):
+                        K[sg, j] += cf * K[q, j]
+                _lu_solve(E, piv, K[sg])
+            for j in range(n):
+                ynew[j] = ytmp[j] + K[7, j]
+                k6[j] = K[7, j]
+            nrhs += 7
+            err = _wrms(k6, y, ynew, rtol, atol)
+            ok = math.isfinite(err)
+        elif ok and not use_rk:
             hc21, hc31, hc32 = _C21 / h, _C31 / h, _C32 / h
             hc41, hc42, hc43 = _C41 / h, _C42 / h, _C43 / h
             hc51, hc52, hc53, hc54 = _C51 / h, _C52 / h, _C53 / h, _C54 / h
@@ -528,6 +659,14 @@ def _solve_point(
                     continue
             nonfinite_attempt = False
             t_new = t_end if last else t + h
+            if r5 and not use_rk and kout < n_t and t_eval[kout] <= t_new:
+                # Rodas5P dense output (grid points only; crossings use the Hermite cubic)
+                for r in range(3):
+                    for j in range(n):
+                        acc = 0.0
+                        for q in range(8):
+                            acc += _P5_H[r, q] * K[q, j]
+                        F[r, j] = acc
             if use_rk and (n_ev > 0 or (kout < n_t and t_eval[kout] <= t_new)):
                 # DOP853 dense output: three more stages, then the degree-7 polynomial
                 for sg in range(13, 16):
@@ -557,7 +696,7 @@ def _solve_point(
                     for j in range(n):
                         Yout[i, kout, j] = ynew[j]
                 else:
-                    _interp(use_rk, F, y, ynew, f0, f1, h, s, ytmp)
+                    _interp(1 if use_rk else (2 if r5 else 0), F, y, ynew, f0, f1, h, s, ytmp)
                     for j in range(n):
                         Yout[i, kout, j] = ytmp[j]
                 kout += 1
@@ -587,7 +726,7 @@ def _solve_point(
                     if sb >= 1.0:
                         gb = _event_value(kind, idx, lev, ynew, p, data, bounds, obuf)
                     else:
-                        _interp(use_rk, F, y, ynew, f0, f1, h, sb, ytmp)
+                        _interp(1 if use_rk else 0, F, y, ynew, f0, f1, h, sb, ytmp)
                         gb = _event_value(kind, idx, lev, ytmp, p, data, bounds, obuf)
                     d = ev_dir[e]
                     up = ga < 0.0 and gb >= 0.0
@@ -600,7 +739,7 @@ def _solve_point(
                             if (hi - lo) * h <= 1e-13 * max(abs(t), abs(t_new)) or hi - lo <= 1e-16:
                                 break
                             mid = 0.5 * (lo + hi)
-                            _interp(use_rk, F, y, ynew, f0, f1, h, mid, ytmp)
+                            _interp(1 if use_rk else 0, F, y, ynew, f0, f1, h, mid, ytmp)
                             gm = _event_value(kind, idx, lev, ytmp, p, data, bounds, obuf)
                             if (glo < 0.0 and gm >= 0.0) or (glo > 0.0 and gm <= 0.0):
                                 hi = mid
@@ -621,6 +760,8 @@ def _solve_point(
                 f0[j] = f1[j]
             if use_rk:
                 hnew = h * (10.0 if err == 0.0 else min(10.0, 0.9 * err**-0.125))
+            elif r5:
+                hnew = h / min(5.0, max(1.0 / 6.0, err**0.2 / 0.9))
             else:
                 hnew = h / min(5.0, max(1.0 / 6.0, err**0.25 / 0.9))
             if rejected:
@@ -631,6 +772,8 @@ def _solve_point(
             rejected = True
             if use_rk:
                 h = h * max(0.2, 0.9 * err**-0.125)
+            elif r5:
+                h = h / min(5.0, max(1.0 / 6.0, err**0.2 / 0.9))
             else:
                 h = h / min(5.0, max(1.0 / 6.0, err**0.25 / 0.9))
     status[i] = st
@@ -680,7 +823,7 @@ _KERNEL_IMPORTS = (
         "_wrms",
     )
     + tuple(k for k in list(globals()) if k[:2] in ("_A", "_C") and k[2:].isdigit())
-    + ("_GAMMA",)
+    + ("_GAMMA", "_P5_GAMMA", "_P5_A", "_P5_C", "_P5_H")
 )
 
 _WRAPPER = """\
@@ -936,6 +1079,9 @@ def solve_batch(
         Initial step (default: heuristic) and largest step (default: none).
     threads : int
         1: serial loop over points; > 1: numba ``prange`` over points with that many threads.
+    method : {"auto", "rodas4", "rodas5p"}
+        ``"auto"``: DOP853 on non-stiff steps, Rodas5P on stiff ones; otherwise that
+        Rosenbrock method on every step.
 
     Returns
     -------

@@ -1,4 +1,5 @@
-"""dynamics.batch: the compiled RODAS4 batch integrator against scipy's ODEPACK at rtol 1e-11."""
+"""dynamics.batch: the compiled batch integrator (DOP853 / RODAS4 / Rodas5P) against scipy's
+ODEPACK at rtol 1e-11, and the Rodas5P tableau's orders and stability."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def param_rows(cm, values: list[dict[str, float]]) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- agreement
-@pytest.mark.parametrize("method", ["auto", "rodas4"])
+@pytest.mark.parametrize("method", ["auto", "rodas4", "rodas5p"])
 @pytest.mark.parametrize("name", BP.SOLVE_PROBLEMS)
 def test_benchmark_problems_agree_with_lsoda(name, method):
     prob = BP.problem(name)
@@ -135,7 +136,7 @@ def toy2():
     return m.compile()
 
 
-@pytest.mark.parametrize("method", ["auto", "rodas4"])
+@pytest.mark.parametrize("method", ["auto", "rodas4", "rodas5p"])
 def test_double_crossing_inside_one_step(toy2, method):
     cm = toy2
     tc, half = 0.055, 0.008  # crossings at 0.047 and 0.063: between two samples s = 2/9, 3/9
@@ -163,6 +164,125 @@ def test_crossing_time_is_accurate(toy2):
     assert res.crossings[0, 0] == pytest.approx(math.pi / 2, abs=1e-7)
     assert res.crossings[0, 1] == pytest.approx(2 * math.pi - math.pi / 3, abs=1e-7)
     np.testing.assert_allclose(res.y[0, :, 0], np.cos(grid), atol=1e-7)
+
+
+# ----------------------------------------------------------------------------- Rodas5P
+def test_stiff_problem_agrees_with_lsoda_at_tight_tolerance():
+    prob = BP.problem("logistic-stiff")
+    cm = prob.model.compile()
+    grid = log_grid(BP.T_MAX, n=40)
+    P = param_rows(cm, [{}, {"k": 0.6, "g_0": 0.5}])
+    Y0 = np.array([prob.y0, 0.05 + 0.01 * np.arange(10)])
+    rtol, atol = 1e-10, 1e-12
+    res = solve_batch(cm, Y0, P, grid, rtol=rtol, atol=atol, method="rodas5p")
+    assert np.all(res.status == OK)
+    for i in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ref = odeint(
+                cm.rhs_ode,
+                Y0[i],
+                grid,
+                args=(P[i], cm.data, cm.bounds),
+                Dfun=cm.jac_ode,
+                rtol=1e-13,
+                atol=1e-16,
+                mxstep=10**6,
+            )
+        assert np.max(np.abs(res.y[i] - ref) / (atol + rtol * np.abs(ref))) < AGREE
+
+
+@pytest.mark.parametrize(("method", "order"), [("rodas4", 4), ("rodas5p", 5)])
+def test_convergence_order_with_fixed_steps(toy2, method, order):
+    """x' = x^2 / 2, v' = -v from (1, 1) to t = 1 (x = 2, v = 1/e) with fixed steps h = 1/N
+    (loose tolerances, so every step is accepted, h0 = hmax = h)."""
+    cm = toy2
+    p = cm.pack({"w": 0.0, "c": 0.5, "k": 1.0})
+    errs = []
+    for N in (20, 40, 80):
+        res = solve_batch(
+            cm,
+            [1.0, 1.0],
+            p,
+            [0.0, 1.0],
+            rtol=1.0,
+            atol=1.0,
+            h0=1.0 / N,
+            hmax=1.0 / N,
+            method=method,
+        )
+        assert res.status[0] == OK and res.n_steps[0] == N
+        errs.append(np.max(np.abs(res.y[0, -1] - [2.0, math.exp(-1.0)])))
+    rates = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
+    assert np.all(np.abs(rates - order) < 0.3), (errs, rates)
+
+
+def _rodas5p_step(f, jac, y, h):
+    """One Rodas5P step in numpy from the module's tableau: (y_new, error estimate, stages)."""
+    from dynamics.batch import _P5_A, _P5_C, _P5_GAMMA
+
+    n = y.shape[0]
+    Einv = np.linalg.inv(np.eye(n) / (h * _P5_GAMMA) - jac(y))
+    K = np.zeros((8, n))
+    u = y.copy()
+    for s in range(8):
+        if s == 0:
+            u = y.copy()
+        elif s < 6:
+            u = y + _P5_A[s, :s] @ K[:s]
+        else:
+            u = u + K[s - 1]
+        K[s] = Einv @ (f(u) + (_P5_C[s, :s] / h) @ K[:s])
+    return u + K[7], K[7], K
+
+
+def test_rodas5p_tableau_orders_and_l_stability():
+    """Local error O(h^6) (order 5), embedded solution y_new - k_8 O(h^5) (order 4), dense
+    output O(h^5) (order 4), and R(z) -> 0 as z -> -inf (L-stable)."""
+    from scipy.integrate import solve_ivp
+
+    from dynamics.batch import _P5_H
+
+    mu = 1.0
+
+    def f(y):
+        return np.array([y[1], mu * (1 - y[0] ** 2) * y[1] - y[0]])
+
+    def jac(y):
+        return np.array([[0.0, 1.0], [-2 * mu * y[0] * y[1] - 1, mu * (1 - y[0] ** 2)]])
+
+    y0 = np.array([2.0, 0.0])
+    errs = []
+    for h in (0.1, 0.05, 0.025):
+        ref = solve_ivp(
+            lambda t, y: f(y),
+            (0, h),
+            y0,
+            method="DOP853",
+            rtol=1e-13,
+            atol=1e-15,
+            dense_output=True,
+        )
+        y1, est, K = _rodas5p_step(f, jac, y0, h)
+        d = _P5_H @ K
+        th = 0.5
+        ymid = (1 - th) * y0 + th * (y1 + (1 - th) * (d[0] + th * (d[1] + th * d[2])))
+        errs.append(
+            [
+                np.linalg.norm(y1 - ref.y[:, -1]),
+                np.linalg.norm(y1 - est - ref.y[:, -1]),
+                np.linalg.norm(ymid - ref.sol(h * th)),
+            ]
+        )
+    rates = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
+    assert np.all(rates[:, 0] > 5.3), rates  # local order 6
+    assert np.all(rates[:, 1] > 4.2) and np.all(rates[:, 1] < 5.8), rates  # local order 5
+    assert np.all(rates[:, 2] > 4.2), rates
+    for lam in (-1e6, -1e10):
+        y1, _, _ = _rodas5p_step(
+            lambda y, a=lam: a * y, lambda y, a=lam: np.array([[a]]), np.ones(1), 1.0
+        )
+        assert abs(y1[0]) < 20.0 / abs(lam)
 
 
 # ----------------------------------------------------------------------------- failures
