@@ -553,20 +553,25 @@ def _run_task(
         (res,) = solver(
             cm, task.y0[k : k + 1], task.params[k : k + 1], task.t_eval, task.rtol, task.atol
         )
-        if isinstance(res, Exception):
-            pr = _PointResult(i, FAILED, error=f"{type(res).__name__}: {res}")
-        else:
-            try:
-                c, q = _classify_one(task.classifier, res)
-                pr = _PointResult(i, OK, c, q)
-            except Exception as exc:
-                pr = _PointResult(i, FAILED, error=f"classify: {type(exc).__name__}: {exc}")
-            pr.method = str(res.stats.get("method", ""))
+        pr = _point_result(task, i, res)
         pr.seconds = time.perf_counter() - t0
         out.append(pr)
         if on_point is not None:
             on_point(pr)
     return out
+
+
+def _point_result(task: _Task, i: int, res: Any) -> _PointResult:
+    """Point ``i``'s record from a solver result (a Trajectory, or the exception it failed with)."""
+    if isinstance(res, Exception):
+        return _PointResult(i, FAILED, error=f"{type(res).__name__}: {res}")
+    try:
+        c, q = _classify_one(task.classifier, res)
+        pr = _PointResult(i, OK, c, q)
+    except Exception as exc:
+        pr = _PointResult(i, FAILED, error=f"classify: {type(exc).__name__}: {exc}")
+    pr.method = str(res.stats.get("method", ""))
+    return pr
 
 
 def _run_task_batched(
@@ -585,15 +590,7 @@ def _run_task_batched(
     out = []
     for i, res in zip(task.indices, trs, strict=True):
         t1 = time.perf_counter()
-        if isinstance(res, Exception):
-            pr = _PointResult(i, FAILED, error=f"{type(res).__name__}: {res}")
-        else:
-            try:
-                c, q = _classify_one(task.classifier, res)
-                pr = _PointResult(i, OK, c, q)
-            except Exception as exc:
-                pr = _PointResult(i, FAILED, error=f"classify: {type(exc).__name__}: {exc}")
-            pr.method = str(res.stats.get("method", ""))
+        pr = _point_result(task, i, res)
         pr.seconds = per + time.perf_counter() - t1
         out.append(pr)
         if on_point is not None:
