@@ -874,6 +874,20 @@ def _source_tag() -> str:
         return hashlib.sha256(fh.read() + numba.__version__.encode()).hexdigest()[:12]
 
 
+def _remove_stale_wrappers(gen: Path, keep: Path) -> None:
+    """Delete this model's wrapper modules written by other versions of this file (and their
+    numba cache files), so the cache does not grow with every change of the integrator."""
+    for old in gen.parent.glob(f"batch_{gen.stem}_*.py"):
+        if old == keep:
+            continue
+        stale = [old, *gen.parent.glob(f"__pycache__/{old.stem}.*")]
+        for f in stale:
+            try:
+                f.unlink()
+            except OSError:  # another process may be removing it too
+                pass
+
+
 def _wrapper(cm: CompiledModel) -> ModuleType:
     if cm.backend != "numba" or cm.module_path is None:
         raise ValueError(
@@ -897,6 +911,7 @@ def _wrapper(cm: CompiledModel) -> ModuleType:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(text)
         os.replace(tmp, path)
+        _remove_stale_wrappers(gen, keep=path)
     mod = load_module(path)
     _WRAPPERS[key] = mod
     return mod

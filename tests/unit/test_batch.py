@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -346,3 +347,23 @@ def test_needs_numba_backend(toy2):
     cm = toy2.model.compile("numpy")
     with pytest.raises(ValueError, match="backend='numba'"):
         solve_batch(cm, [1.0, 1.0], cm.pack(), [0.0, 1.0])
+
+
+def test_stale_wrapper_modules_are_removed(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A wrapper written by another version of batch.py is deleted when a new one is written."""
+    import sympy as sp
+
+    from dynamics import batch as B
+    from dynamics.model import ReducedModel
+
+    monkeypatch.setenv("DYNAMICS_CACHE_DIR", str(tmp_path))
+    x = sp.Symbol("x", real=True)
+    cm = ReducedModel.from_loss("batch-stale-test", [x], [], (x - 1) ** 2 / 2).compile()
+    gen = Path(cm.module_path)
+    stale = gen.with_name(f"batch_{gen.stem}_000000000000.py")
+    stale.write_text("# an old wrapper\n")
+    B._WRAPPERS.clear()
+    res = solve_batch(cm, [0.0], cm.pack(), [0.0, 1.0])
+    assert res.ok.all() and abs(res.y[0, -1, 0] - (1 - np.exp(-1.0))) < 1e-7
+    assert not stale.exists()
+    assert list(gen.parent.glob(f"batch_{gen.stem}_*.py"))  # the current wrapper stays
