@@ -496,6 +496,20 @@ def _compiled(spec: ModelSpec) -> CompiledModel:
     return cm
 
 
+def _default_start(spec: ModelSpec, cm: CompiledModel) -> np.ndarray:
+    """The registered derivation's ``initial_state`` when it has one, else 0.01 everywhere."""
+    if isinstance(spec, str):
+        from dynamics import registry
+
+        start = registry.get(spec).initial_state
+        if start is not None:
+            y0 = np.array(start(cm), dtype=float)
+            if y0.shape != (cm.n_state,) or not np.all(np.isfinite(y0)):
+                raise ValueError(f"initial_state of {spec!r} must give {cm.n_state} finite numbers")
+            return y0
+    return np.full(cm.n_state, 0.01)
+
+
 @dataclass(frozen=True)
 class _Task:
     spec: ModelSpec
@@ -973,7 +987,8 @@ def sweep(
     t_max : float
         Flow time of every solve; output on ``log_grid(t_max, n=n_points)``.
     y0 : mapping or sequence, optional
-        Initial state; default 0.01 for every coordinate.
+        Initial state; default the registered derivation's ``initial_state`` (for a registry
+        name), else 0.01 for every coordinate.
     out : path, optional
         ``out.npz`` + ``out.json``; written before any work and after every chunk. If it
         exists with the same configuration, the sweep resumes (done points are skipped;
@@ -1021,7 +1036,7 @@ def sweep(
     swept = {xa.param} | ({ya.param} if ya else set())
     if swept & set(fixed):
         raise AxisError(f"{sorted(swept & set(fixed))} both swept and fixed")
-    base_y0 = m.state_vector(y0) if y0 is not None else np.full(m.n_state, 0.01)
+    base_y0 = m.state_vector(y0) if y0 is not None else _default_start(spec, cm)
     base_p = m.param_vector({k: v for k, v in fixed.items() if k in pnames})
     for k, v in fixed.items():
         if k in snames:

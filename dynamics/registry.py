@@ -61,6 +61,10 @@ class Derivation:
         The derivation's configurable setting (a frozen dataclass with defaults). ``dynamics
         verify NAME --set FIELD=VALUE`` overrides its fields; ``verify`` reads the result from
         ``ctx.settings``.
+    initial_state : callable, optional
+        ``initial_state(compiled_model) -> ndarray``: the start that tools use when the user
+        gives none (``dynamics phase``); without it they fall back to a generic one, which can
+        be wrong for a model (e.g. an exactly symmetric start that never leaves a saddle).
     """
 
     name: str
@@ -69,6 +73,7 @@ class Derivation:
     verify: Callable[[VerifyContext], list[Claim]]
     reconstructed: tuple[str, ...] = ()
     settings: type | None = None
+    initial_state: Callable[[Any], Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def make_settings(self, overrides: dict[str, str] | None = None) -> Any:

@@ -236,6 +236,7 @@ derivation = Derivation(
     verify=verify,
     reconstructed=RECONSTRUCTED,
     settings=Setting,
+    initial_state=lambda cm: np.zeros(cm.n_state),  # R1 starts at a = 0, w = 0 (as in verify)
 )
 
 

@@ -225,6 +225,12 @@ def _figures_ode(ctx: VerifyContext, res: O.OdeResults, g: tuple[float, ...], ph
     ctx.save_figure("phase_diagrams", fig)
 
 
+def initial_state(cm: Any) -> np.ndarray:
+    """The authors' notebook start (V = 0, attention uniform + 1e-6 noise, seed 0): the
+    exactly symmetric start never leaves the first plateau."""
+    return R.initial_state(cm, 1e-6, 0)
+
+
 derivation = Derivation(
     name="yuksel2026",
     title="Yüksel, Alvarez Lucendo & Flammarion 2026: sparse attention learned in stages (Eq. 4, bridge, "
@@ -233,6 +239,7 @@ derivation = Derivation(
     verify=verify,
     reconstructed=RECONSTRUCTED,
     settings=Setting,
+    initial_state=initial_state,
 )
 
 

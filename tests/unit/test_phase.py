@@ -358,3 +358,16 @@ def test_local_processes_and_dask_cluster_give_the_same_classes(monkeypatch, tmp
     via_cli = PhaseResult.load(tmp_path / "cli" / "phase")
     np.testing.assert_array_equal(via_cli.classes, serial.classes)
     assert via_cli.config["executors"] == ["dask"]
+
+
+def test_registered_initial_state_is_the_default_start() -> None:
+    """A registry name sweeps from its derivation's initial_state (Eq. 4's symmetric start
+    0.01 everywhere would never leave the first plateau); a model object keeps 0.01."""
+    from derivations.yuksel2026 import reduced as R
+    from dynamics.phase import _default_start
+    from dynamics.registry import get
+
+    cm = get("yuksel2026").model().compile()
+    y0 = _default_start("yuksel2026", cm)
+    np.testing.assert_array_equal(y0, R.initial_state(cm, 1e-6, 0))
+    np.testing.assert_array_equal(_default_start(cm.model, cm), np.full(cm.n_state, 0.01))
