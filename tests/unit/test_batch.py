@@ -69,8 +69,17 @@ def test_benchmark_problems_agree_with_lsoda(name, method):
     res = solve_batch(cm, Y0, P, grid, rtol=RTOL, atol=ATOL, method=method)
     assert np.all(res.status == OK)
     assert scaled_error(res, cm, Y0, P, grid) < AGREE
-    # counters are per point and plausible; one Jacobian per step attempt
-    assert np.all(res.n_steps > 10) and np.all(res.n_jac == res.n_steps)
+    # counters are per point and plausible: a Rosenbrock method evaluates one Jacobian per
+    # step attempt; "auto" only on its stiff steps (DOP853 steps detect stiffness from their
+    # own stages), so the non-stiff problem needs none and the stiff one switches over
+    assert np.all(res.n_steps > 10)
+    if method == "auto":
+        if name == "logistic":
+            assert np.all(res.n_jac == 0)
+        else:
+            assert np.all(res.n_jac > 0.3 * res.n_steps) and np.all(res.n_jac < res.n_steps)
+    else:
+        assert np.all(res.n_jac == res.n_steps)
     assert np.all(res.n_rhs >= 6 * res.n_steps)
     assert res.stats["method"] == method
 
