@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing as mp
 import os
+import signal
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -47,6 +48,27 @@ def keep_freed_memory() -> None:
         pass
 
 
+def _worker_init() -> None:
+    """Worker start-up: Ctrl-C is the parent's to handle (it stops the pool), then
+    :func:`keep_freed_memory`."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    keep_freed_memory()
+
+
+def _stop(pool: cf.ProcessPoolExecutor) -> None:
+    """Cancel the pending jobs, terminate the workers and reap them (no orphans)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+        if p.is_alive():
+            p.kill()
+            p.join(timeout=5)
+
+
 def map_processes(
     fn: Callable[[T], R],
     items: Sequence[T],
@@ -59,6 +81,12 @@ def map_processes(
     ``progress(i, item, result)`` is called in the parent as each job finishes. With one
     worker (or one item) everything runs in this process, in order. An exception in a job is
     re-raised here, naming the job's index.
+
+    Ctrl-C (``KeyboardInterrupt`` in this process; the workers ignore SIGINT, so a terminal's
+    Ctrl-C to the whole process group reaches only the parent) and a failed job stop the pool
+    at once: jobs not yet started are cancelled and the workers are terminated and reaped, so
+    nothing keeps running after the exception propagates. Results already passed to
+    ``progress`` stay delivered.
     """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
@@ -74,16 +102,27 @@ def map_processes(
     os.environ.update({k: "1" for k in _THREAD_VARS})  # read by the spawned interpreters at import
     results: dict[int, R] = {}
     try:
-        with cf.ProcessPoolExecutor(n, mp_context=mp.get_context("spawn"), initializer=keep_freed_memory) as pool:
+        pool = cf.ProcessPoolExecutor(
+            n, mp_context=mp.get_context("spawn"), initializer=_worker_init
+        )
+        try:
             futs = {pool.submit(fn, x): i for i, x in enumerate(items)}
             for f in cf.as_completed(futs):
                 i = futs[f]
                 try:
                     results[i] = f.result()
                 except Exception as exc:
-                    raise RuntimeError(f"job {i} of {len(items)} failed: {type(exc).__name__}: {exc}") from exc
+                    raise RuntimeError(
+                        f"job {i} of {len(items)} failed: {type(exc).__name__}: {exc}"
+                    ) from exc
                 if progress is not None:
                     progress(i, items[i], results[i])
+        except BaseException:
+            # Ctrl-C (or a failed job): stop now. A plain ``with`` block would wait for every
+            # queued job to finish; instead cancel what has not started and end the workers.
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
     finally:
         for k, v in saved.items():
             if v is None:

@@ -156,3 +156,31 @@ def test_phase_unknown_model_and_no_traceback(tmp_path, capsys):
     r = subprocess.run([sys.executable, "-m", "dynamics.cli", "phase", "saxe2014", "--x", "s1=0:1:x",
                         "--out", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr and "N must be an integer" in r.stderr
+
+
+def test_phase_interrupt_exits_130_and_names_the_partial_file(tmp_path, capsys, monkeypatch):
+    """Ctrl-C inside ``dynamics phase`` (here a KeyboardInterrupt from the classifier after
+    3 points): exit 130, one line naming the partial file, which reloads; the rerun resumes."""
+    from dynamics import phase
+    from dynamics.phase import OK, PENDING, PhaseResult
+
+    real = phase._classify_one
+    seen = []
+
+    def interrupting(classifier, tr):
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+        seen.append(1)
+        return real(classifier, tr)
+
+    monkeypatch.setattr(phase, "_classify_one", interrupting)
+    argv = ["phase", "saxe2014", "--x", "s1=0.5:3:8", "--classify", "learnable", "--t-max", "30",
+            "--out", str(tmp_path), "--workers", "1", "--quiet"]
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "interrupted" in err[0] and str(tmp_path / "phase.npz") in err[0]
+    part = PhaseResult.load(tmp_path / "phase")
+    assert int((part.status == OK).sum()) == 3 and int((part.status == PENDING).sum()) == 5
+    monkeypatch.setattr(phase, "_classify_one", real)
+    assert main(argv) == 0
+    assert PhaseResult.load(tmp_path / "phase").complete

@@ -4,6 +4,8 @@ refinement, local processes and a real Dask cluster giving the same classes."""
 from __future__ import annotations
 
 import math
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +16,8 @@ from dynamics.cli import main
 from dynamics.model import ReducedModel
 from dynamics.phase import FAILED, OK, PENDING, Axis, AxisError, PhaseResult, make_classifier, sweep
 from dynamics.trajectory import Trajectory
+
+from . import _interrupt
 
 U0 = 0.01  # balanced start a = b = 0.1
 
@@ -350,6 +354,31 @@ def test_local_processes_and_dask_cluster_give_the_same_classes(monkeypatch, tmp
                 "--t-max", "30", "--scheduler", cl.scheduler_address,
                 "--out", str(tmp_path / "cli"), "--quiet"]
         assert main(argv) == 0
+        # Ctrl-C while the cluster works (KeyboardInterrupt after the first finished chunk):
+        # the partial file is valid, the cluster's queued chunks are cancelled, and the
+        # rerun on the same cluster completes it with the classes of the serial sweep
+        finish = phase._Runner._finish
+        calls = []
+
+        def interrupted_finish(self, res, results, bar):
+            finish(self, res, results, bar)
+            calls.append(len(results))
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(phase._Runner, "_finish", interrupted_finish)
+        with pytest.raises(KeyboardInterrupt):
+            sweep(*args, scheduler=client, out=tmp_path / "dask-int", **kw)
+        monkeypatch.setattr(phase._Runner, "_finish", finish)
+        part = PhaseResult.load(tmp_path / "dask-int")
+        n_done = int((part.status == OK).sum())
+        assert calls and 1 <= n_done < part.n_points and not part.complete
+        deadline = time.monotonic() + 20
+        while any(client.processing().values()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(client.processing().values())  # nothing left running on the cluster
+        resumed = sweep(*args, scheduler=client, out=tmp_path / "dask-int", **kw)
+    assert resumed.complete
+    np.testing.assert_array_equal(resumed.classes, serial.classes)
     assert len(pids) == 2 and dist.config["executors"] == ["dask"]
     np.testing.assert_array_equal(dist.classes, serial.classes)
     assert np.all(dist.status == OK)
@@ -371,3 +400,75 @@ def test_registered_initial_state_is_the_default_start() -> None:
     y0 = _default_start("yuksel2026", cm)
     np.testing.assert_array_equal(y0, R.initial_state(cm, 1e-6, 0))
     np.testing.assert_array_equal(_default_start(cm.model, cm), np.full(cm.n_state, 0.01))
+
+
+# ------------------------------------------------- Ctrl-C with worker processes (real SIGINT)
+SLOW_CLASSIFIER = '''
+import os, time
+
+def slow_learned(tr):
+    time.sleep(float(os.environ.get("SLOW_S", "0")))
+    return int(tr["u1"][-1] > 1.0)
+'''
+
+SWEEP_SCRIPT = '''
+import sys
+from dynamics.phase import sweep
+import slowcls
+
+if __name__ == "__main__":
+    try:
+        sweep("saxe2014", "s1=0.2:3:120", classify=slowcls.slow_learned, t_max=20.0,
+              out="sweep", workers=2, progress=False)
+    except KeyboardInterrupt:
+        sys.exit(130)
+'''
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_ctrl_c_with_worker_processes_leaves_partial_file_and_resumes(tmp_path, monkeypatch):
+    """A terminal's Ctrl-C (SIGINT to the process group) during a sweep on local worker
+    processes: the sweep stops at once, the output file is valid and holds every point
+    finished before the interrupt, no worker is left running, and the rerun computes only the
+    rest and gives the classes of an uninterrupted sweep."""
+    (tmp_path / "slowcls.py").write_text(SLOW_CLASSIFIER)
+    out = tmp_path / "sweep"
+    proc = _interrupt.start(SWEEP_SCRIPT, tmp_path, env={"SLOW_S": "0.25"})
+
+    def some_done() -> bool:
+        try:
+            part = PhaseResult.load(out)
+        except Exception:  # not written yet (or being replaced: the write is atomic)
+            return False
+        return int((part.status == OK).sum()) >= 4
+
+    _interrupt.wait_until(some_done, proc, timeout=180)
+    t0 = time.monotonic()
+    _interrupt.interrupt_group(proc)
+    _, err = proc.communicate(timeout=60)
+    elapsed = time.monotonic() - t0
+    assert proc.returncode == 130, err
+    assert elapsed < 5.0, f"took {elapsed:.1f} s to stop (120 points x 0.25 s were queued)"
+    deadline = time.monotonic() + 10
+    while _interrupt.live_in_group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _interrupt.live_in_group(proc.pid) == []
+    part = PhaseResult.load(out)
+    n_done = int((part.status == OK).sum())
+    assert 4 <= n_done < 120 and int((part.status == PENDING).sum()) == 120 - n_done
+    assert part.config["executors"] == ["serial", "processes"] or part.config["executors"] == [
+        "processes"
+    ]
+    # resume here, fast (the classifier's sleep is off), and compare with a fresh sweep
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("SLOW_S", "0")
+    import slowcls
+
+    done_before = part.status == OK
+    kw = dict(classify=slowcls.slow_learned, t_max=20.0, workers=1, progress=False)
+    res = sweep("saxe2014", "s1=0.2:3:120", out=out, **kw)
+    assert res.complete and np.all(res.status == OK)
+    fresh = sweep("saxe2014", "s1=0.2:3:120", **kw)
+    np.testing.assert_array_equal(res.classes, fresh.classes)
+    np.testing.assert_array_equal(res.classes[done_before], part.classes[done_before])
+    assert 0 < int(fresh.classes.sum()) < 120  # both classes occur: the comparison has teeth
