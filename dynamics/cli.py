@@ -62,7 +62,8 @@ def _parser() -> _Parser:
     ph.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
                     help="fix a parameter or an initial coordinate (repeatable)")
     ph.add_argument("--classify", default="learnable", metavar="WHAT",
-                    help="stage | slope | learnable[:FRACTION] | order:OBS1,OBS2[,...][:LEVEL] "
+                    help="stage | stage:OBS1,OBS2[,...][:FRACTION] | slope | learnable[:FRACTION] | "
+                    "order:OBS1,OBS2[,...][:LEVEL] "
                     "(default: %(default)s)")
     ph.add_argument("--t-max", type=float, default=1000.0,
                     help="flow time of each solve (default: %(default)s)")

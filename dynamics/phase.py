@@ -63,6 +63,7 @@ __all__ = [
     "SlopeClassifier",
     "LearnableClassifier",
     "OrderClassifier",
+    "ComponentStageClassifier",
     "PENDING",
     "OK",
     "FAILED",
@@ -194,6 +195,45 @@ class StageClassifier:
 
 
 @dataclass(frozen=True)
+class ComponentStageClassifier:
+    r"""Class = how many of ``observables`` (loss components, one per thing to be learned)
+    have dropped below ``fraction`` of their initial value by ``t_max``.
+
+    The exact stage count when the model exposes its loss per component (per pattern, per
+    mode): unlike :class:`StageClassifier`, which reads drops off the total loss and merges
+    drops closer than its resolution, two components learned in quick succession still count
+    as two stages. Quantities: ``n_dropped`` and ``t_<obs>`` (first time below the level, NaN
+    if never). Spec: ``"stage:OBS1,OBS2[,...][:FRACTION]"`` (default fraction 0.5).
+    """
+
+    observables: tuple[str, ...]
+    fraction: float = 0.5
+    spec: str = "stage:"
+
+    def __post_init__(self) -> None:
+        if not self.observables or len(set(self.observables)) != len(self.observables):
+            raise ValueError(f"stage needs distinct observable names, got {self.observables!r}")
+        if not 0 < self.fraction < 1:
+            raise ValueError(f"the fraction must be in (0, 1), got {self.fraction:g}")
+
+    def labels(self) -> dict[int, str]:
+        n = len(self.observables)
+        return {k: f"{k} of {n} dropped" for k in range(n + 1)}
+
+    def __call__(self, tr: Trajectory) -> Classified:
+        q: dict[str, float] = {}
+        n = 0
+        for name in self.observables:
+            v = tr[name]
+            level = self.fraction * float(v[0])
+            dropped = bool(v[-1] < level)
+            n += dropped
+            q[f"t_{name}"] = first_crossing(tr.t, v, level, "down") if v[0] > 0 else math.nan
+        q["n_dropped"] = float(n)
+        return n, q
+
+
+@dataclass(frozen=True)
 class SlopeClassifier:
     r"""Late log-log slope $p$ of the loss over the last decade ``(t_max/10, t_max)``.
 
@@ -317,7 +357,8 @@ class OrderClassifier:
 def make_classifier(classify: str | Callable[[Trajectory], Any]) -> Callable[[Trajectory], Any]:
     """A classifier from a spec string, or ``classify`` itself if callable.
 
-    Strings: ``"stage"``, ``"slope"``, ``"learnable"`` or ``"learnable:FRACTION"``,
+    Strings: ``"stage"`` or ``"stage:OBS1,OBS2[,...][:FRACTION]"``
+    (:class:`ComponentStageClassifier`), ``"slope"``, ``"learnable"`` or ``"learnable:FRACTION"``,
     ``"order:OBS1,OBS2[,...]"`` or ``"order:OBS1,OBS2[,...]:LEVEL"``. A callable maps a
     :class:`Trajectory` to an int or to ``(int, {name: float})``; for process or Dask
     workers it must be picklable (a module-level function or class instance).
@@ -331,6 +372,12 @@ def make_classifier(classify: str | Callable[[Trajectory], Any]) -> Callable[[Tr
     try:
         if kind == "stage" and not arg:
             return StageClassifier()
+        if kind == "stage":
+            obs, _, frac_s = arg.partition(":")
+            names = tuple(o.strip() for o in obs.split(",") if o.strip())
+            return ComponentStageClassifier(
+                names, float(frac_s) if frac_s.strip() else 0.5, spec=classify.strip()
+            )
         if kind == "slope" and not arg:
             return SlopeClassifier()
         if kind == "learnable":
@@ -347,7 +394,8 @@ def make_classifier(classify: str | Callable[[Trajectory], Any]) -> Callable[[Tr
     except ValueError as exc:
         raise ValueError(f"bad classifier {classify!r}: {exc}") from None
     raise ValueError(
-        f"unknown classifier {classify!r}; choose stage, slope, learnable[:FRACTION], "
+        f"unknown classifier {classify!r}; choose stage[:OBS1,OBS2,...[:FRACTION]], slope, "
+        "learnable[:FRACTION], "
         "order:OBS1,OBS2[,...][:LEVEL] or pass a function"
     )
 
@@ -1029,6 +1077,15 @@ def sweep(
     for ax in (xa, ya):
         if ax is not None:
             _check_axis(ax, pnames, snames, m.name)
+    used = getattr(classifier, "observables", None)
+    if isinstance(used, tuple):  # the built-in stage:/order: classifiers name observables
+        known = [*cm.observable_names, *snames]
+        unknown = [nm for nm in used if nm not in known]
+        if unknown:
+            raise ValueError(
+                f"classifier {_classifier_id(classifier)!r}: unknown observable(s) {unknown} "
+                f"for model {m.name!r}; observables: {list(cm.observable_names)}"
+            )
     fixed = dict(fixed or {})
     bad = sorted(set(fixed) - set(pnames) - set(snames))
     if bad:

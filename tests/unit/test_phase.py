@@ -106,7 +106,8 @@ def test_classifier_specs():
     c = make_classifier("order:u1,u2:1.5")
     assert c.observables == ("u1", "u2") and c.level == 1.5
     assert c.labels()[0] == "none" and "u2<u1" in c.labels().values()
-    for bad in ("nope", "learnable:2", "order", "order:u1,u1", "stage:3"):
+    for bad in ("nope", "learnable:2", "order", "order:u1,u1", "stage:u1,u1", "stage::0.5",
+                "stage:u1:2"):
         with pytest.raises(ValueError, match="classifier"):
             make_classifier(bad)
 
@@ -472,3 +473,54 @@ def test_ctrl_c_with_worker_processes_leaves_partial_file_and_resumes(tmp_path, 
     np.testing.assert_array_equal(res.classes, fresh.classes)
     np.testing.assert_array_equal(res.classes[done_before], part.classes[done_before])
     assert 0 < int(fresh.classes.sum()) < 120  # both classes occur: the comparison has teeth
+
+
+# ------------------------------------------------------- per-component stage classifier
+def three_modes() -> ReducedModel:
+    """Three independent Saxe modes with their loss contributions as observables."""
+    a = sp.symbols("a1:4", real=True)
+    b = sp.symbols("b1:4", real=True)
+    s = sp.symbols("s1:4", positive=True)
+    ell = {f"ell{i + 1}": (s[i] - a[i] * b[i]) ** 2 / 2 for i in range(3)}
+    return ReducedModel.from_loss(
+        "phase-three-modes",
+        [*a, *b],
+        list(s),
+        sum(ell.values()),
+        observables=ell,
+        defaults={"s1": 1.0, "s2": 1.0, "s3": 1.0},
+    )
+
+
+def test_component_stage_classifier_counts_each_mode_exactly(mode):
+    """``stage:ell1,ell2,ell3`` = the number of modes whose loss contribution fell below half
+    of its start by t_max, against the closed-form half-times at every point; the loss-based
+    ``stage`` classifier merges the close drops there. Negative control: the count predicted
+    with the wrong fraction (0.1) disagrees."""
+    m = three_modes()
+    kw = dict(
+        fixed={"s2": 2.6, "s3": 2.2}, t_max=1.6, y0={n: 0.1 for n in m.state_names},
+        workers=1, progress=False,
+    )
+    res = sweep(m, "s1=0.4:3:14", classify="stage:ell1,ell2,ell3", **kw)
+    assert np.all(res.status == OK)
+    t_half = [t_learn_closed(0.5, s) for s in (2.6, 2.2)]
+
+    def predicted(frac: float) -> np.ndarray:
+        return np.array(
+            [sum(t_learn_closed(frac, s) < 1.6 for s in (s1, 2.6, 2.2)) for s1 in res.x]
+        )
+
+    np.testing.assert_array_equal(res.classes, predicted(0.5))
+    assert set(res.classes.tolist()) == {2, 3} and t_half[0] < 1.6 and t_half[1] < 1.6
+    # crossing times interpolate linearly between the output samples (a 200-point log grid):
+    # 3e-4 relative here, so 1e-3
+    np.testing.assert_allclose(res.quantities["t_ell2"], t_learn_closed(0.5, 2.6), rtol=1e-3)
+    assert np.any(predicted(0.1) != res.classes)  # the wrong prediction fails
+    assert res.label(3) == "3 of 3 dropped"
+    loss_based = sweep(m, "s1=0.4:3:14", classify="stage", **kw)
+    assert np.any(loss_based.classes < res.classes)  # close drops merged on the total loss
+    with pytest.raises(ValueError, match=r"unknown observable\(s\) \['ell9'\]"):
+        sweep(m, "s1=0.4:3:3", classify="stage:ell1,ell9", **kw)
+    with pytest.raises(ValueError, match="fraction must be in"):
+        make_classifier("stage:ell1:1.5")
