@@ -318,6 +318,47 @@ def _lu_solve(a: np.ndarray, perm: np.ndarray, src: np.ndarray, x: np.ndarray) -
 _UNROLL_MAX = 16
 
 
+#: Systems up to this size also get a fully unrolled :func:`_lu` (pivot search and row swaps
+#: stay dynamic; the eliminations become straight-line code): ~1.8x faster at n = 10 (120
+#: against 218 ns), ~5% of a stiff solve; its compile time grows as n^3 (~7 s at n = 10).
+_UNROLL_LU_MAX = 10
+
+
+def _unrolled_lu(n: int) -> str:
+    """Source of :func:`_lu` for a fixed ``n``: the same operations in the same order."""
+    out = ["def _lu(a, perm):"]
+    out += [f"    perm[{i}] = {i}" for i in range(n)]
+    for k in range(n):
+        out += [f"    p = {k}", f"    big = abs(a[{k}, {k}])"]
+        for i in range(k + 1, n):
+            out += [
+                f"    v = abs(a[{i}, {k}])",
+                "    if v > big:",
+                "        big = v",
+                f"        p = {i}",
+            ]
+        out += ["    if not (big > 0.0) or not math.isfinite(big):", "        return False"]
+        if k < n - 1:
+            out += [
+                f"    if p != {k}:",
+                f"        for j in range({n}):",
+                f"            tmp = a[{k}, j]",
+                f"            a[{k}, j] = a[p, j]",
+                "            a[p, j] = tmp",
+                f"        tp = perm[{k}]",
+                f"        perm[{k}] = perm[p]",
+                "        perm[p] = tp",
+            ]
+        out += [f"    inv = 1.0 / a[{k}, {k}]", f"    a[{k}, {k}] = inv"]
+        for i in range(k + 1, n):
+            out += [f"    f = a[{i}, {k}] * inv", f"    a[{i}, {k}] = f"]
+            if k + 1 < n:
+                out.append("    if f != 0.0:")
+                out += [f"        a[{i}, {j}] -= f * a[{k}, {j}]" for j in range(k + 1, n)]
+    out.append("    return True")
+    return "\n".join(out) + "\n"
+
+
 def _unrolled_solve(n: int) -> str:
     """Source of :func:`_lu_solve` for a fixed ``n``, fully unrolled (same operation order)."""
     lines = ["def _lu_solve(a, perm, src, x):"]
@@ -900,15 +941,15 @@ _gen = load_module({gen_path!r})
 _rhs = _gen.rhs
 _jac = _gen.jac
 _obs = _gen.obs
-{lu_solve}
+{lu_solve}{lu}
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 {event_value}
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 {solve_point}
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def solve_serial(Y0, P, data, bounds, t_eval, rtol, atol, max_steps, h0, hmax, ev_kind, ev_idx,
                  ev_level, ev_dir, n_obs, Yout, status, counts, tcross, mode, DA, DB, DC, DE3,
                  DE5, DD):
@@ -918,7 +959,7 @@ def solve_serial(Y0, P, data, bounds, t_eval, rtol, atol, max_steps, h0, hmax, e
                      DB, DC, DE3, DE5, DD)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def solve_parallel(Y0, P, data, bounds, t_eval, rtol, atol, max_steps, h0, hmax, ev_kind, ev_idx,
                    ev_level, ev_dir, n_obs, Yout, status, counts, tcross, mode, DA, DB, DC, DE3,
                  DE5, DD):
@@ -951,6 +992,15 @@ def _remove_stale_wrappers(gen: Path, keep: Path) -> None:
                 pass
 
 
+def _kernel_source(n: int) -> str:
+    """:func:`_solve_point`'s source with the state size ``n`` as a constant."""
+    src = inspect.getsource(_solve_point)
+    line = "    n = Y0.shape[1]\n"
+    if src.count(line) != 1:
+        raise RuntimeError("batch kernel: the state-size line to specialise is missing")
+    return src.replace(line, f"    n = {n}\n")
+
+
 def _wrapper(cm: CompiledModel) -> ModuleType:
     if cm.backend != "numba" or cm.module_path is None:
         raise ValueError(
@@ -968,12 +1018,19 @@ def _wrapper(cm: CompiledModel) -> ModuleType:
         gen_path=str(gen),
         imports=", ".join(_KERNEL_IMPORTS),
         lu_solve=(
-            "\n\n@numba.njit(cache=True)\n" + _unrolled_solve(cm.n_state)
+            "\n\n@numba.njit(cache=True, error_model='numpy')\n" + _unrolled_solve(cm.n_state)
             if cm.n_state <= _UNROLL_MAX
             else ""
         ),
+        lu=(
+            "\n\n@numba.njit(cache=True, error_model='numpy')\n" + _unrolled_lu(cm.n_state)
+            if cm.n_state <= _UNROLL_LU_MAX
+            else ""
+        ),
         event_value=inspect.getsource(_event_value),
-        solve_point=inspect.getsource(_solve_point),
+        # the state size as a constant: every coordinate loop gets a fixed trip count
+        # (measured: the non-stiff benchmark solve ~1.19x faster at n = 10)
+        solve_point=_kernel_source(cm.n_state),
     )
     if not path.exists() or path.read_text() != text:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

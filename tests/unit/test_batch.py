@@ -376,3 +376,40 @@ def test_stale_wrapper_modules_are_removed(tmp_path, monkeypatch) -> None:  # ty
     assert res.ok.all() and abs(res.y[0, -1, 0] - (1 - np.exp(-1.0))) < 1e-7
     assert not stale.exists()
     assert list(gen.parent.glob(f"batch_{gen.stem}_*.py"))  # the current wrapper stays
+
+
+# ------------------------------------------------------------- linear algebra of the steps
+@pytest.mark.parametrize("n", [1, 3, 6])
+def test_unrolled_lu_and_solve_match_the_loops_and_numpy(n):
+    """The per-model straight-line LU / solve (generated for small n) perform the loop
+    versions' operations: same factors bit for bit, solutions equal to numpy's to 1e-12, and
+    the same refusals (singular, non-finite)."""
+    import math
+
+    import numba
+
+    from dynamics import batch as B
+
+    ns = {"math": math}
+    exec(B._unrolled_lu(n), ns)
+    exec(B._unrolled_solve(n), ns)
+    lu_u, solve_u = numba.njit(ns["_lu"]), numba.njit(ns["_lu_solve"])
+    rng = np.random.default_rng(n)
+    for trial in range(20):
+        A = rng.normal(size=(n, n))
+        if trial % 2 and n > 1:
+            A[0, 0] = 0.0  # forces a row swap
+        b = rng.normal(size=n)
+        a1, a2 = A.copy(), A.copy()
+        p1, p2 = np.empty(n, np.int64), np.empty(n, np.int64)
+        assert B._lu(a1, p1) and lu_u(a2, p2)
+        np.testing.assert_array_equal(a1, a2)
+        np.testing.assert_array_equal(p1, p2)
+        x1, x2 = np.empty(n), np.empty(n)
+        B._lu_solve(a1, p1, b, x1)
+        solve_u(a2, p2, b, x2)
+        np.testing.assert_array_equal(x1, x2)
+        np.testing.assert_allclose(A @ x1, b, atol=1e-12 * max(1.0, np.abs(b).max()))
+    for bad in (np.zeros((n, n)), np.full((n, n), np.nan)):
+        p = np.empty(n, np.int64)
+        assert not B._lu(bad.copy(), p) and not lu_u(bad.copy(), p)
