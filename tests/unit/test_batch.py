@@ -69,19 +69,27 @@ def test_benchmark_problems_agree_with_lsoda(name, method):
     res = solve_batch(cm, Y0, P, grid, rtol=RTOL, atol=ATOL, method=method)
     assert np.all(res.status == OK)
     assert scaled_error(res, cm, Y0, P, grid) < AGREE
-    # counters are per point and plausible: a Rosenbrock method evaluates one Jacobian per
-    # step attempt; "auto" only on its stiff steps (DOP853 steps detect stiffness from their
-    # own stages), so the non-stiff problem needs none and the stiff one switches over
-    assert np.all(res.n_steps > 10)
-    if method == "auto":
-        if name == "logistic":
-            assert np.all(res.n_jac == 0)
-        else:
-            assert np.all(res.n_jac > 0.3 * res.n_steps) and np.all(res.n_jac < res.n_steps)
-    else:
-        assert np.all(res.n_jac == res.n_steps)
+    # counters are per point and plausible; one Jacobian per step attempt (the stiffness test)
+    assert np.all(res.n_steps > 10) and np.all(res.n_jac == res.n_steps)
     assert np.all(res.n_rhs >= 6 * res.n_steps)
     assert res.stats["method"] == method
+
+
+def test_auto_switching_keeps_the_global_error_on_the_benchmark_points():
+    """The 16 first parameter points of the stiff benchmark, where the DOP853/Rodas5P hand-off
+    matters: the global error stays within AGREE tolerances (measured <= 2.0). Regression: a
+    Jacobian-free stiffness test (Hairer's two-stage estimate) let DOP853 run too close to
+    its stability limit and reached 29 tolerances at t ~ 2.4 on these points."""
+    prob = BP.problem("logistic-stiff")
+    cm = prob.model.compile()
+    grid = log_grid(BP.T_MAX, n=200)
+    from dynamics.bench import parameter_points
+
+    P = param_rows(cm, parameter_points(prob, 16))
+    Y0 = np.tile(prob.y0, (P.shape[0], 1))
+    res = solve_batch(cm, Y0, P, grid, rtol=RTOL, atol=ATOL)
+    assert np.all(res.status == OK)
+    assert scaled_error(res, cm, Y0, P, grid) < AGREE
 
 
 def test_saxe2014_agrees_and_finds_half_time():
