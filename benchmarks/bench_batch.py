@@ -7,7 +7,8 @@ problems, the baseline, the heyoka comparison and the report live; see its docst
 For the non-stiff and stiff reference problems, ``n_points`` parameter points are
 integrated to t = 1e6 at rtol 1e-8, atol 1e-10 with ``dynamics.batch.solve_batch`` (one
 thread, and two threads for ``parallel_efficiency``), against a Python loop of
-``solve_ivp(method="LSODA")`` with the lambdified RHS and Jacobian on a subset
+``solve_ivp(method="LSODA")`` with the lambdified RHS (and, as a stronger second
+baseline, also its lambdified Jacobian) on a subset
 (``baseline_points``) and, if installed, heyoka's batch mode. Reported:
 ``speedup_vs_solve_ivp_{nonstiff,stiff}`` (target >= 100),
 ``ratio_vs_heyoka_{nonstiff,stiff}`` (> 1 means we are faster; ``None`` without heyoka),
