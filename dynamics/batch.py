@@ -83,7 +83,7 @@ import inspect
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -93,6 +93,7 @@ import numba
 import numpy as np
 
 from dynamics.codegen import CompiledModel, load_module
+from dynamics.schedule import Schedule
 from dynamics.trajectory import Trajectory
 
 __all__ = [
@@ -1170,6 +1171,81 @@ def _events(
     return tuple(evs), kind, idx, level, direction
 
 
+def _scaled(cm: CompiledModel, P: np.ndarray, factors: Mapping[str, float]) -> np.ndarray:
+    """Rows ``P`` with each group's factor column multiplied by ``factors[group]``."""
+    if not factors:
+        return P
+    out = P.copy()
+    n_par = len(cm.model.params)
+    for j, g in enumerate(cm.model.group_names):
+        out[:, n_par + j] *= float(factors.get(g, 1.0))
+    return out
+
+
+class _Kernel:
+    """One call of the compiled kernel on a grid (fresh output arrays each time)."""
+
+    def __init__(
+        self,
+        mod: ModuleType,
+        cm: CompiledModel,
+        rtol: float,
+        atol: float,
+        max_steps: int,
+        h0: float | None,
+        hmax: float | None,
+        ev: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        mode: int,
+        threads: int,
+    ) -> None:
+        self.mod, self.cm, self.threads = mod, cm, threads
+        self.fixed = (
+            rtol,
+            atol,
+            max_steps,
+            float(h0) if h0 else 0.0,
+            float(hmax) if hmax else math.inf,
+            *ev,
+        )
+        self.mode = mode
+
+    def __call__(
+        self, Y0: np.ndarray, P: np.ndarray, T: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        n_pts, n = Y0.shape
+        Yout = np.empty((n_pts, T.size, n))
+        status = np.zeros(n_pts, dtype=np.int64)
+        counts = np.zeros((n_pts, 3), dtype=np.int64)
+        tcross = np.empty((n_pts, self.fixed[5].shape[0]))
+        args = (
+            np.ascontiguousarray(Y0),
+            np.ascontiguousarray(P),
+            self.cm.data,
+            self.cm.bounds,
+            np.ascontiguousarray(T),
+            *self.fixed,
+            len(self.cm.observable_names),
+            Yout,
+            status,
+            counts,
+            tcross,
+            self.mode,
+            *_DOP853,
+        )
+        if self.threads == 1:
+            self.mod.solve_serial(*args)
+        else:
+            old = numba.get_num_threads()
+            numba.set_num_threads(
+                min(self.threads, int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)))
+            )
+            try:
+                self.mod.solve_parallel(*args)
+            finally:
+                numba.set_num_threads(old)
+        return Yout, status, counts, tcross
+
+
 def solve_batch(
     cm: CompiledModel,
     y0: np.ndarray | Sequence[float] | Sequence[Sequence[float]],
@@ -1184,6 +1260,7 @@ def solve_batch(
     hmax: float | None = None,
     threads: int = 1,
     method: str = "auto",
+    schedule: Schedule | None = None,
 ) -> BatchResult:
     r"""Integrate many points of one model to the grid ``t_eval`` (see the module docstring).
 
@@ -1210,6 +1287,13 @@ def solve_batch(
     method : {"auto", "rodas4", "rodas5p"}
         ``"auto"``: DOP853 on non-stiff steps, Rodas5P on stiff ones; otherwise that
         Rosenbrock method on every step.
+    schedule : Schedule, optional
+        Piecewise-constant learning-rate factors (:class:`~dynamics.schedule.Schedule`),
+        integrated piece by piece as :func:`dynamics.integrate.integrate` does: every piece
+        restarts the solver at its break with each group's factor in the rows multiplied by
+        the piece's factor. Counters are summed over the pieces, a crossing is the first
+        over all pieces, and a point that fails in one piece stays failed (with ``nan``
+        after). ``stats["pieces"]`` is the number of pieces.
 
     Returns
     -------
@@ -1272,47 +1356,60 @@ def solve_batch(
     evs, ev_kind, ev_idx, ev_level, ev_dir = _events(cm, events)
 
     mod = _wrapper(cm)
-    Yout = np.empty((n_pts, T.size, n))
-    status = np.zeros(n_pts, dtype=np.int64)
-    counts = np.zeros((n_pts, 3), dtype=np.int64)
-    tcross = np.empty((n_pts, len(evs)))
-    args = (
-        Y0,
-        P,
-        cm.data,
-        cm.bounds,
-        T,
+    run = _Kernel(
+        mod,
+        cm,
         float(rtol),
         float(atol),
         int(max_steps),
-        float(h0) if h0 else 0.0,
-        float(hmax) if hmax else math.inf,
-        ev_kind,
-        ev_idx,
-        ev_level,
-        ev_dir,
-        len(cm.observable_names),
-        Yout,
-        status,
-        counts,
-        tcross,
+        h0,
+        hmax,
+        (ev_kind, ev_idx, ev_level, ev_dir),
         _METHODS[method],
-        *_DOP853,
+        threads,
     )
-    if threads == 1:
-        mod.solve_serial(*args)
+    schedule = schedule if schedule is not None else Schedule.constant()
+    unknown = schedule.groups - set(cm.model.group_names)
+    if unknown:
+        raise ValueError(
+            f"schedule names unknown group(s) {sorted(unknown)}; groups: "
+            f"{list(cm.model.group_names)}"
+        )
+    pieces = schedule.pieces(float(T[0]), float(T[-1]))
+    if len(pieces) == 1:
+        Yout, status, counts, tcross = run(Y0, _scaled(cm, P, pieces[0][2]), T)
     else:
-        old = numba.get_num_threads()
-        numba.set_num_threads(min(threads, int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))))
-        try:
-            mod.solve_parallel(*args)
-        finally:
-            numba.set_num_threads(old)
+        Yout = np.full((n_pts, T.size, n), np.nan)
+        status = np.zeros(n_pts, dtype=np.int64)
+        counts = np.zeros((n_pts, 3), dtype=np.int64)
+        tcross = np.full((n_pts, len(evs)), np.nan)
+        y_start = Y0
+        for a, b, factors in pieces:
+            inside = np.flatnonzero((T >= a) & (T <= b))
+            sub = T[inside]
+            lead = sub.size == 0 or sub[0] > a  # the break itself is not an output time
+            if lead:
+                sub = np.concatenate([[a], sub])
+            if sub[-1] < b:
+                sub = np.concatenate([sub, [b]])
+            y_p, st_p, c_p, tc_p = run(y_start, _scaled(cm, P, factors), sub)
+            vals = y_p[:, 1:, :] if lead else y_p
+            vals = vals[:, : inside.size, :]
+            ok = status == OK  # a point that failed before keeps its status and its nan
+            Yout[np.ix_(np.flatnonzero(ok), inside)] = vals[ok]
+            counts[ok] += c_p[ok]
+            status[ok] = st_p[ok]
+            first = ok[:, None] & np.isnan(tcross) & ~np.isnan(tc_p)
+            tcross[first] = tc_p[first]
+            y_start = np.ascontiguousarray(y_p[:, -1, :])
+            bad = ~np.isfinite(y_start).all(axis=1)
+            y_start[bad] = 0.0  # failed points: any finite start; their results are ignored
     stats = {
         "method": method,
         "rtol": float(rtol),
         "atol": float(atol),
         "threads": threads,
+        "pieces": len(pieces),
         "wall_s": time.perf_counter() - t_start,
     }
     return BatchResult(

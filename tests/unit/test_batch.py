@@ -421,3 +421,64 @@ def test_unrolled_lu_and_solve_match_the_loops_and_numpy(n):
     for bad in (np.zeros((n, n)), np.full((n, n), np.nan)):
         p = np.empty(n, np.int64)
         assert not B._lu(bad.copy(), p) and not lu_u(bad.copy(), p)
+
+
+# ------------------------------------------------------------------ piecewise schedules
+def test_schedule_is_integrated_piece_by_piece_against_the_closed_form():
+    """dx/dt = -c(t) k f x with c = 3 before t = 2, 1 until t = 5, then 0.5 (group "w"), per
+    point k and row factor f: the closed form at every grid point (the breaks are not grid
+    points), the crossing x = 1e-3 in whichever piece it falls (or none), a point failing in
+    piece 1 staying failed, and the negative control (the schedule ignored) far off."""
+    from dynamics.schedule import Schedule
+
+    x, k = sp.Symbol("x", real=True), sp.Symbol("k", positive=True)
+    cm = ReducedModel.from_loss(
+        "batch-sched-decay", [x], [k], k * x**2 / 2, groups=["w"], defaults={"k": 1.0}
+    ).compile()
+    sched = Schedule((2.0, 5.0), ({"w": 3.0}, {}, {"w": 0.5}))
+    grid = np.linspace(0.0, 9.0, 31)
+    assert not np.isin([2.0, 5.0], grid).any()
+    kf = [(2.0, 1.0), (0.5, 2.0), (0.7, 1.0), (0.25, 1.0)]  # rates r = k f: 2, 1, 0.7, 0.25
+    P = np.array([cm.pack({"k": kv}, {"w": f}) for kv, f in kf])
+    res = solve_batch(cm, [1.0], P, grid, rtol=1e-10, atol=1e-14, schedule=sched,
+                      events=[("x", 1e-3, -1)])
+    assert res.stats["pieces"] == 3 and np.all(res.status == OK)
+
+    def exponent(t, r):
+        return np.where(
+            t < 2, 3 * r * t, np.where(t < 5, 6 * r + r * (t - 2), 9 * r + 0.5 * r * (t - 5))
+        )
+
+    def crossing(r):  # E(t) = ln 1000, piece by piece
+        e = np.log(1e3)
+        for lo, hi, base, slope in ((0, 2, 0, 3 * r), (2, 5, 6 * r, r), (5, 9, 9 * r, 0.5 * r)):
+            t = lo + (e - base) / slope
+            if lo <= t < hi:
+                return t
+        return np.nan
+
+    pieces_hit = set()
+    for i, (kv, f) in enumerate(kf):
+        r = kv * f
+        np.testing.assert_allclose(res.y[i, :, 0], np.exp(-exponent(grid, r)), rtol=1e-7,
+                                   atol=1e-13)
+        tc = crossing(r)
+        if np.isnan(tc):
+            assert np.isnan(res.crossings[i, 0])
+        else:
+            assert res.crossings[i, 0] == pytest.approx(tc, rel=1e-8)
+            pieces_hit.add(int(tc >= 2) + int(tc >= 5))
+    assert pieces_hit == {0, 1, 2}  # one crossing in each piece, and one point without
+    plain = solve_batch(cm, [1.0], P, grid, rtol=1e-10, atol=1e-14)
+    assert np.max(np.abs(plain.y[1, :, 0] - np.exp(-exponent(grid, 1.0)))) > 0.1  # control
+    # a point that blows up in the first piece keeps its failure (and nan) through the rest
+    y, s2 = sp.Symbol("y", real=True), sp.Symbol("s", real=True)
+    blow = ReducedModel.from_loss(
+        "batch-sched-blow", [y], [s2], -s2 * y**4 / 4, groups=["w"], defaults={"s": 0.0}
+    ).compile()
+    Pb = np.array([blow.pack({"s": 1.0}), blow.pack({"s": 0.0})])
+    rb = solve_batch(blow, [1.0], Pb, grid, schedule=sched, max_steps=2000)
+    assert rb.status[0] != OK and rb.status[1] == OK
+    assert np.isnan(rb.y[0, -1, 0]) and rb.y[1, -1, 0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="unknown group"):
+        solve_batch(cm, [1.0], P, grid, schedule=Schedule.switch(1.0, before={"attn": 2.0}))
