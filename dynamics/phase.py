@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from dynamics.analysis import detect_stages, first_crossing, loglog_slope
+from dynamics.schedule import Schedule
 from dynamics.trajectory import Trajectory, _npz_json_paths, load_arrays, save_arrays
 
 if TYPE_CHECKING:
@@ -421,12 +422,9 @@ def _labels(c: Callable[..., Any]) -> dict[int, str]:
 
 
 # --------------------------------------------------------------------------------- solvers
-# A solver maps (compiled model, y0 (N, n), runtime params (N, P) from cm.pack, t_eval,
-# rtol, atol) to one Trajectory or exception per point.
-Solver = Callable[
-    ["CompiledModel", np.ndarray, np.ndarray, np.ndarray, float, float],
-    list["Trajectory | Exception"],
-]
+# A solver maps (compiled model, y0 (N, n), parameter values (N, P), t_eval, rtol, atol,
+# and the keyword schedule=None or a Schedule) to one Trajectory or exception per point.
+Solver = Callable[..., list["Trajectory | Exception"]]
 
 
 def integrate_solver(
@@ -436,6 +434,7 @@ def integrate_solver(
     t_eval: np.ndarray,
     rtol: float,
     atol: float,
+    schedule: Schedule | None = None,
 ) -> list[Trajectory | Exception]:
     """One :func:`dynamics.integrate.integrate` per point (``params`` are parameter values)."""
     from dynamics.integrate import integrate
@@ -452,6 +451,7 @@ def integrate_solver(
                     t_eval=t_eval,
                     rtol=rtol,
                     atol=atol,
+                    schedule=schedule,
                 )
             )
         except Exception as exc:
@@ -466,6 +466,7 @@ def batch_solver(
     t_eval: np.ndarray,
     rtol: float,
     atol: float,
+    schedule: Schedule | None = None,
 ) -> list[Trajectory | Exception]:
     """``dynamics.batch.solve_batch`` over all points at once (one compiled call), with its
     per-point status: a point with status other than ok becomes an exception naming it.
@@ -478,9 +479,17 @@ def batch_solver(
     names = cm.model.param_names
     try:
         packed = np.stack([cm.pack(dict(zip(names, map(float, p), strict=True))) for p in params])
-        res = solve_batch(cm, np.asarray(y0, dtype=float), packed, t_eval, rtol=rtol, atol=atol)
+        res = solve_batch(
+            cm,
+            np.asarray(y0, dtype=float),
+            packed,
+            t_eval,
+            rtol=rtol,
+            atol=atol,
+            schedule=schedule,
+        )
     except Exception:
-        return integrate_solver(cm, y0, params, t_eval, rtol, atol)
+        return integrate_solver(cm, y0, params, t_eval, rtol, atol, schedule=schedule)
     out: list[Trajectory | Exception] = []
     status = res.status_names()
     for i in range(len(y0)):
@@ -488,7 +497,7 @@ def batch_solver(
             tr = res.trajectory(i)
             if int(res.status[i]) != 0:
                 reached = f" (reached t = {tr.t[-1]:.6g})" if len(tr) else ""
-                out.append(RuntimeError(f"batch solver (RODAS4) failed: {status[i]}{reached}"))
+                out.append(RuntimeError(f"batch solver failed: {status[i]}{reached}"))
             else:
                 out.append(tr)
         except Exception as exc:
@@ -569,6 +578,7 @@ class _Task:
     indices: tuple[int, ...]
     y0: np.ndarray  # (k, n)
     params: np.ndarray  # (k, P)
+    schedule: Schedule | None = None
 
 
 @dataclass
@@ -613,7 +623,13 @@ def _run_task(
     for k, i in enumerate(task.indices):
         t0 = time.perf_counter()
         (res,) = solver(
-            cm, task.y0[k : k + 1], task.params[k : k + 1], task.t_eval, task.rtol, task.atol
+            cm,
+            task.y0[k : k + 1],
+            task.params[k : k + 1],
+            task.t_eval,
+            task.rtol,
+            task.atol,
+            schedule=task.schedule,
         )
         pr = _point_result(task, i, res)
         pr.seconds = time.perf_counter() - t0
@@ -647,7 +663,9 @@ def _run_task_batched(
         msg = f"{type(exc).__name__}: {exc}"
         return [_PointResult(i, FAILED, error=f"model build failed: {msg}") for i in task.indices]
     t0 = time.perf_counter()
-    trs = solver(cm, task.y0, task.params, task.t_eval, task.rtol, task.atol)
+    trs = solver(
+        cm, task.y0, task.params, task.t_eval, task.rtol, task.atol, schedule=task.schedule
+    )
     per = (time.perf_counter() - t0) / max(1, len(task.indices))
     out = []
     for i, res in zip(task.indices, trs, strict=True):
@@ -1018,6 +1036,7 @@ def sweep(
     rtol: float = 1e-8,
     atol: float = 1e-10,
     solver: str = "auto",
+    schedule: Schedule | None = None,
 ) -> PhaseResult:
     """Classify the trajectories of ``model`` over a 1-D or 2-D grid of parameter values.
 
@@ -1051,6 +1070,9 @@ def sweep(
         A tqdm bar on stderr.
     solver : {"auto", "integrate", "batch"}
         "auto" uses ``dynamics.batch.solve_batch`` when importable.
+    schedule : Schedule, optional
+        Piecewise-constant learning-rate factors per group, the same at every point
+        (integrated piece by piece by either solver); part of the configuration.
 
     Raises
     ------
@@ -1073,6 +1095,15 @@ def sweep(
     classifier = make_classifier(classify)
     spec, cm = _model_spec(model)
     m = cm.model
+    if schedule is not None:
+        if not isinstance(schedule, Schedule):
+            raise ValueError(f"schedule must be a dynamics.schedule.Schedule, got {schedule!r}")
+        unknown_groups = schedule.groups - set(m.group_names)
+        if unknown_groups:
+            raise ValueError(
+                f"schedule names unknown group(s) {sorted(unknown_groups)}; groups: "
+                f"{list(m.group_names)}"
+            )
     pnames, snames = list(m.param_names), list(m.state_names)
     for ax in (xa, ya):
         if ax is not None:
@@ -1112,6 +1143,7 @@ def sweep(
         "n_points": int(n_points),
         "rtol": float(rtol),
         "atol": float(atol),
+        "schedule": None if schedule is None else schedule.to_dict(),
     }
     t_eval = log_grid(float(t_max), n=n_points)
     labels = _labels(classifier)
@@ -1141,7 +1173,18 @@ def sweep(
 
     save()
     runner = _Runner(
-        spec, cm, classifier, solver_name, t_eval, rtol, atol, workers, scheduler, progress, save
+        spec,
+        cm,
+        classifier,
+        solver_name,
+        t_eval,
+        rtol,
+        atol,
+        workers,
+        scheduler,
+        progress,
+        save,
+        schedule,
     )
     try:
         for rnd in range(refine + 1):
@@ -1197,6 +1240,7 @@ class _Runner:
         scheduler: Any,
         progress: bool,
         save: Callable[[], None],
+        schedule: Schedule | None = None,
     ):
         from dynamics.parallel import default_workers
 
@@ -1206,6 +1250,7 @@ class _Runner:
             raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
         self.spec, self.cm, self.classifier, self.solver = spec, cm, classifier, solver
         self.t_eval, self.rtol, self.atol = t_eval, rtol, atol
+        self.schedule = schedule
         self.workers = workers if workers is not None else default_workers()
         self.progress, self.save = progress, save
         self.point_s: float | None = None
@@ -1242,6 +1287,7 @@ class _Runner:
             tuple(int(i) for i in idx),
             y0s,
             ps,
+            self.schedule,
         )
 
     def run(

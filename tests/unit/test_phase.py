@@ -524,3 +524,31 @@ def test_component_stage_classifier_counts_each_mode_exactly(mode):
         sweep(m, "s1=0.4:3:3", classify="stage:ell1,ell9", **kw)
     with pytest.raises(ValueError, match="fraction must be in"):
         make_classifier("stage:ell1:1.5")
+
+
+@pytest.mark.parametrize("solver", ["batch", "integrate"])
+def test_schedule_rescales_time_in_a_sweep(mode, tmp_path, solver):
+    """A learning-rate factor c = 2 until t = 0.5 is the unscheduled flow at effective time
+    t + 0.5: the loss ratio at t_max equals the closed form there, with both solvers (the
+    schedule-free closed form is the negative control); the schedule is part of the
+    configuration (resume with another one is refused); unknown groups are named."""
+    from dynamics.schedule import Schedule
+
+    sched = Schedule.switch(0.5, before={"default": 2.0})
+    y0 = {"a": math.sqrt(U0), "b": math.sqrt(U0)}
+    kw = dict(classify="learnable:0.1", t_max=1.0, y0=y0, workers=1, progress=False,
+              solver=solver)
+    res = sweep(mode, "s=0.5:4:9", schedule=sched, out=tmp_path / "s", **kw)
+    assert np.all(res.status == OK)
+    s = res.x
+    with_sched = np.array([ratio_closed(1.5, si) for si in s])
+    without = np.array([ratio_closed(1.0, si) for si in s])
+    np.testing.assert_allclose(res.quantities["loss_ratio"], with_sched, rtol=1e-5)
+    assert np.max(np.abs(res.quantities["loss_ratio"] / without - 1)) > 0.5  # control
+    np.testing.assert_array_equal(res.classes, (with_sched < 0.1).astype(int))
+    assert res.config["schedule"] == sched.to_dict()
+    with pytest.raises(ValueError, match="different configuration.*schedule"):
+        sweep(mode, "s=0.5:4:9", schedule=Schedule.switch(0.5, before={"default": 3.0}),
+              out=tmp_path / "s", **kw)
+    with pytest.raises(ValueError, match=r"unknown group\(s\) \['attn'\]"):
+        sweep(mode, "s=0.5:4:9", schedule=Schedule.switch(0.5, before={"attn": 3.0}), **kw)
