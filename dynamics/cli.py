@@ -7,7 +7,7 @@
     dynamics verify [NAME ...] [--out DIR] [--quick] [--seed N] [--set FIELD=VALUE ...]
     dynamics phase NAME --x PARAM=LO:HI:N[:log] [--y ...] [--set PARAM=VALUE ...]
                    [--classify WHAT] [--t-max T] [--out DIR] [--scheduler ADDRESS]
-                   [--workers N] [--refine K]
+                   [--workers N] [--refine K] [--schedule SPEC]
     dynamics bench [--json FILE] [--points N] [--quick]
                                                    batch-throughput benchmark (ratios)
 
@@ -69,6 +69,9 @@ def _parser() -> _Parser:
                     help="flow time of each solve (default: %(default)s)")
     ph.add_argument("--out", default="dynamics-phase",
                     help="output directory (default: %(default)s)")
+    ph.add_argument("--schedule", metavar="SPEC",
+                    help="learning-rate factors per group, piecewise in flow time: "
+                    "'GROUP=F[,GROUP=F]@T1 GROUP=F...@T2 ...' (e.g. 'attn=2@10')")
     ph.add_argument("--scheduler", metavar="ADDRESS",
                     help="Dask scheduler address (default: local processes)")
     ph.add_argument("--workers", type=int, help="local worker processes (default: up to 2)")
@@ -197,6 +200,14 @@ def _phase(args: argparse.Namespace) -> int:
         return _usage_error(f"--refine must be >= 0, got {args.refine}")
     if not (math.isfinite(args.t_max) and args.t_max > 0):
         return _usage_error(f"--t-max must be positive and finite, got {args.t_max}")
+    schedule = None
+    if args.schedule is not None:
+        from dynamics.schedule import Schedule
+
+        try:
+            schedule = Schedule.parse(args.schedule)
+        except ValueError as exc:
+            return _usage_error(f"--schedule: {exc}")
     try:
         xa = Axis.parse(args.x)
         ya = Axis.parse(args.y) if args.y else None
@@ -212,7 +223,7 @@ def _phase(args: argparse.Namespace) -> int:
     try:
         res = sweep(args.name, xa, ya, fixed=fixed, classify=args.classify, t_max=args.t_max,
                     out=out / "phase", workers=args.workers, scheduler=args.scheduler,
-                    refine=args.refine, progress=not args.quiet)
+                    refine=args.refine, progress=not args.quiet, schedule=schedule)
     except KeyboardInterrupt:
         print(f"dynamics: interrupted; partial result in {out / 'phase.npz'} (rerun to resume)",
               file=sys.stderr)

@@ -99,6 +99,53 @@ class Schedule:
             for a, b in zip(edges[:-1], edges[1:], strict=True)
         ]
 
+    @classmethod
+    def parse(cls, spec: str) -> Schedule:
+        """A schedule from ``"FACTORS[@T1 FACTORS[@T2 FACTORS ...]]"``.
+
+        ``FACTORS`` is a comma-separated list of ``GROUP=FACTOR`` (possibly empty: every
+        factor 1) for the piece that starts at the preceding break. The command line's
+        ``--schedule`` uses this form.
+
+        >>> Schedule.parse("attn=2@10").factor("attn", 5.0)
+        2.0
+        >>> s = Schedule.parse("attn=2, u=0.5 @10 @20 attn=3")
+        >>> s.breaks, [dict(f) for f in s.factors]
+        ((10.0, 20.0), [{'attn': 2.0, 'u': 0.5}, {}, {'attn': 3.0}])
+        """
+        if not isinstance(spec, str) or not spec.strip():
+            raise ValueError("a schedule spec must be a non-empty string like 'attn=2@10'")
+        chunks = spec.split("@")
+        breaks: list[float] = []
+        factors: list[dict[str, float]] = []
+        for k, chunk in enumerate(chunks):
+            text = chunk.strip()
+            if k > 0:
+                head, _, text = text.partition(" ")
+                if "," in head or "=" in head:  # "@10,attn=2": a break needs a space after it
+                    head, _, rest = head.partition(",")
+                    text = rest + " " + text
+                try:
+                    breaks.append(float(head))
+                except ValueError:
+                    raise ValueError(
+                        f"bad schedule {spec!r}: {head!r} after '@' is not a time"
+                    ) from None
+            piece: dict[str, float] = {}
+            for item in filter(None, (x.strip() for x in text.split(","))):
+                g, eq, v = item.partition("=")
+                if not eq or not g.strip():
+                    raise ValueError(f"bad schedule {spec!r}: {item!r} is not GROUP=FACTOR")
+                try:
+                    piece[g.strip()] = float(v)
+                except ValueError:
+                    raise ValueError(f"bad schedule {spec!r}: factor {v!r} is not a number") from None
+            factors.append(piece)
+        try:
+            return cls(tuple(breaks), tuple(factors))
+        except ValueError as exc:
+            raise ValueError(f"bad schedule {spec!r}: {exc}") from None
+
     def to_dict(self) -> dict[str, object]:
         """JSON-friendly description."""
         return {"breaks": list(self.breaks), "factors": [dict(f) for f in self.factors]}

@@ -184,3 +184,28 @@ def test_phase_interrupt_exits_130_and_names_the_partial_file(tmp_path, capsys, 
     monkeypatch.setattr(phase, "_classify_one", real)
     assert main(argv) == 0
     assert PhaseResult.load(tmp_path / "phase").complete
+
+
+def test_phase_schedule_flag_matches_the_api_and_bad_specs_are_one_line(tmp_path, capsys):
+    """``--schedule 'default=2@0.5'`` gives the sweep of ``sweep(..., schedule=...)``; a bad
+    spec or an unknown group exits 2 with one line naming it."""
+    from dynamics.phase import PhaseResult, sweep
+    from dynamics.schedule import Schedule
+
+    argv = ["phase", "saxe2014", "--x", "s1=0.5:3:5", "--classify", "learnable:0.5", "--t-max",
+            "2", "--workers", "1", "--quiet"]
+    assert main([*argv, "--schedule", "default=2@0.5", "--out", str(tmp_path / "a")]) == 0
+    via_cli = PhaseResult.load(tmp_path / "a" / "phase")
+    api = sweep("saxe2014", "s1=0.5:3:5", classify="learnable:0.5", t_max=2.0, workers=1,
+                progress=False, schedule=Schedule.switch(0.5, before={"default": 2.0}))
+    np.testing.assert_allclose(via_cli.quantities["loss_ratio"], api.quantities["loss_ratio"])
+    assert via_cli.config["schedule"] == {"breaks": [0.5], "factors": [{"default": 2.0}, {}]}
+    plain = sweep("saxe2014", "s1=0.5:3:5", classify="learnable:0.5", t_max=2.0, workers=1,
+                  progress=False)
+    assert np.any(np.abs(plain.quantities["loss_ratio"] - api.quantities["loss_ratio"]) > 1e-3)
+    capsys.readouterr()
+    for spec, words in (("attn=2@1", "unknown group(s) ['attn']"), ("default=2@x", "not a time"),
+                        ("default@1", "is not GROUP=FACTOR")):
+        assert main([*argv, "--schedule", spec, "--out", str(tmp_path / "b")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and words in err[0], err

@@ -125,3 +125,16 @@ def test_log_grid_validation():
     assert g[0] == 0 and g[-1] == 1e6 and 5.0 in g
     with pytest.raises(ValueError, match="t_max"):
         log_grid(-1.0)
+
+
+def test_schedule_parse_round_trips_and_names_errors():
+    s = Schedule.parse("attn=2, u=0.5 @10 @20 attn=3")
+    assert s.breaks == (10.0, 20.0)
+    assert [dict(f) for f in s.factors] == [{"attn": 2.0, "u": 0.5}, {}, {"attn": 3.0}]
+    assert s.factor("attn", 5.0) == 2.0 and s.factor("attn", 15.0) == 1.0
+    assert s.factor("attn", 25.0) == 3.0
+    assert Schedule.parse("default=2@0.5") == Schedule.switch(0.5, before={"default": 2.0})
+    for bad, words in (("", "non-empty"), ("a=1@-1", "positive"), ("a=1@2@1", "increasing"),
+                       ("a=x", "not a number"), ("a@1", "GROUP=FACTOR"), ("a=1@t", "not a time")):
+        with pytest.raises(ValueError, match=words):
+            Schedule.parse(bad)
