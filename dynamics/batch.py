@@ -448,6 +448,27 @@ def _turning_points(y0: float, y1: float, d0: float, d1: float, out: np.ndarray,
 
 
 @numba.njit(cache=True)
+def _rk_combine(
+    y: np.ndarray, h: float, coef: np.ndarray, m: int, K: np.ndarray, out: np.ndarray
+) -> None:
+    """``out = y + h sum_{q<m} coef[q] K[q]``: an explicit stage's argument (or the new point).
+
+    The sum runs over q outside and the coordinates inside (independent, vectorisable
+    updates), skipping the tableau's zeros.
+    """
+    n = out.shape[0]
+    for j in range(n):
+        out[j] = 0.0
+    for q in range(m):
+        cf = h * coef[q]
+        if cf != 0.0:
+            for j in range(n):
+                out[j] += cf * K[q, j]
+    for j in range(n):
+        out[j] += y[j]
+
+
+@numba.njit(cache=True)
 def _wrms(err: np.ndarray, y: np.ndarray, ynew: np.ndarray, rtol: float, atol: float) -> float:
     n = err.shape[0]
     acc = 0.0
@@ -605,28 +626,10 @@ def _solve_point(
             # ---- DOP853 (explicit, order 8 with order-5/3 error estimate, FSAL)
             for j in range(n):
                 K[0, j] = f0[j]
-            # stage sums run over q outside and the coordinates inside (independent,
-            # vectorisable updates; the tableau's zeros are skipped)
             for sg in range(1, 12):
-                for j in range(n):
-                    ytmp[j] = 0.0
-                for q in range(sg):
-                    cf = h * DA[sg, q]
-                    if cf != 0.0:
-                        for j in range(n):
-                            ytmp[j] += cf * K[q, j]
-                for j in range(n):
-                    ytmp[j] += y[j]
+                _rk_combine(y, h, DA[sg], sg, K, ytmp)
                 _rhs(t + DC[sg] * h, ytmp, p, data, bounds, K[sg])
-            for j in range(n):
-                ynew[j] = 0.0
-            for q in range(12):
-                cf = h * DB[q]
-                if cf != 0.0:
-                    for j in range(n):
-                        ynew[j] += cf * K[q, j]
-            for j in range(n):
-                ynew[j] += y[j]
+            _rk_combine(y, h, DB, 12, K, ynew)
             _rhs(t + h, ynew, p, data, bounds, f1)
             nrhs += 12
             for j in range(n):
@@ -758,15 +761,7 @@ def _solve_point(
             if use_rk and (n_ev > 0 or (kout < n_t and t_eval[kout] <= t_new)):
                 # DOP853 dense output: three more stages, then the degree-7 polynomial
                 for sg in range(13, 16):
-                    for j in range(n):
-                        ytmp[j] = 0.0
-                    for q in range(sg):
-                        cf = h * DA[sg, q]
-                        if cf != 0.0:
-                            for j in range(n):
-                                ytmp[j] += cf * K[q, j]
-                    for j in range(n):
-                        ytmp[j] += y[j]
+                    _rk_combine(y, h, DA[sg], sg, K, ytmp)
                     _rhs(t + DC[sg] * h, ytmp, p, data, bounds, K[sg])
                 nrhs += 3
                 for j in range(n):
@@ -913,6 +908,7 @@ _KERNEL_IMPORTS = (
         "_RK_STAB",
         "_RK_TOL",
         "_turning_points",
+        "_rk_combine",
         "_wrms",
     )
     + tuple(k for k in list(globals()) if k[:2] in ("_A", "_C") and k[2:].isdigit())
@@ -1369,12 +1365,7 @@ def solve_batch(
         threads,
     )
     schedule = schedule if schedule is not None else Schedule.constant()
-    unknown = schedule.groups - set(cm.model.group_names)
-    if unknown:
-        raise ValueError(
-            f"schedule names unknown group(s) {sorted(unknown)}; groups: "
-            f"{list(cm.model.group_names)}"
-        )
+    schedule.check_groups(cm.model.group_names)
     pieces = schedule.pieces(float(T[0]), float(T[-1]))
     if len(pieces) == 1:
         Yout, status, counts, tcross = run(Y0, _scaled(cm, P, pieces[0][2]), T)

@@ -32,6 +32,17 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _make_out_dir(out: Path) -> str | None:
+    """Create ``--out`` (and its parents); the reason when it cannot be, else None."""
+    if out.exists() and not out.is_dir():
+        return f"--out {out} exists and is not a directory"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create output directory {out}: {exc.strerror}"
+    return None
+
+
 def _usage_error(msg: str) -> int:
     print(f"dynamics: error: {msg}", file=sys.stderr)
     return 2
@@ -145,12 +156,9 @@ def _verify(args: argparse.Namespace) -> int:
             return _usage_error(str(exc))
         derivs.append(d)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        return _usage_error(f"--out {out} exists and is not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return _usage_error(f"cannot create output directory {out}: {exc.strerror}")
+    problem = _make_out_dir(out)
+    if problem:
+        return _usage_error(problem)
     from tqdm import tqdm
 
     summaries = []
@@ -214,12 +222,9 @@ def _phase(args: argparse.Namespace) -> int:
     except AxisError as exc:
         return _usage_error(str(exc))
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        return _usage_error(f"--out {out} exists and is not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return _usage_error(f"cannot create output directory {out}: {exc.strerror}")
+    problem = _make_out_dir(out)
+    if problem:
+        return _usage_error(problem)
     try:
         res = sweep(args.name, xa, ya, fixed=fixed, classify=args.classify, t_max=args.t_max,
                     out=out / "phase", workers=args.workers, scheduler=args.scheduler,

@@ -180,9 +180,7 @@ def integrate(
     m = cm.model
     y = m.state_vector(y0)
     schedule = schedule or Schedule.constant()
-    unknown_groups = schedule.groups - set(m.group_names)
-    if unknown_groups:
-        raise ModelError(f"schedule names unknown group(s) {sorted(unknown_groups)}; groups: {list(m.group_names)}")
+    schedule.check_groups(m.group_names)
     for name, v in (("rtol", rtol), ("atol", atol)):
         if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
             raise ModelError(f"{name} must be a positive number, got {v!r}")

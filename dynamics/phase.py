@@ -1098,12 +1098,7 @@ def sweep(
     if schedule is not None:
         if not isinstance(schedule, Schedule):
             raise ValueError(f"schedule must be a dynamics.schedule.Schedule, got {schedule!r}")
-        unknown_groups = schedule.groups - set(m.group_names)
-        if unknown_groups:
-            raise ValueError(
-                f"schedule names unknown group(s) {sorted(unknown_groups)}; groups: "
-                f"{list(m.group_names)}"
-            )
+        schedule.check_groups(m.group_names)
     pnames, snames = list(m.param_names), list(m.state_names)
     for ax in (xa, ya):
         if ax is not None:

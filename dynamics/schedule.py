@@ -73,6 +73,16 @@ class Schedule:
         """Every group named in any piece."""
         return {g for f in self.factors for g in f}
 
+    def check_groups(self, groups: Sequence[str]) -> None:
+        """Raise :class:`~dynamics.model.ModelError` if a piece names a group not in ``groups``."""
+        unknown = self.groups - set(groups)
+        if unknown:
+            from dynamics.model import ModelError
+
+            raise ModelError(
+                f"schedule names unknown group(s) {sorted(unknown)}; groups: {list(groups)}"
+            )
+
     def piece_index(self, t: float) -> int:
         """Index of the piece that contains flow time ``t``."""
         k = 0
