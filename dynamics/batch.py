@@ -13,7 +13,10 @@ stiff method, using the analytic Jacobian of the generated code as the stiffness
 ``h ||J||_inf <= 2`` (well inside the real stability interval of the explicit method) the
 step is DOP853 (Dormand-Prince 8(5,3), scipy's coefficients: 12 stages, FSAL, 7th-order
 dense output with 3 extra stages when the step has output or events); otherwise it is
-Rodas5P. ``method="rodas4"`` / ``method="rodas5p"`` use that Rosenbrock method throughout.
+Rodas5P. After an accepted DOP853 step with ``h ||J||_inf`` at most a quarter of that
+limit, the norm is reused for up to ``_RHO_REUSE`` (4) steps instead of evaluating ``J``
+(on the non-stiff benchmark ``h ||J||_inf`` stays near 0.4: ~5% of the solve time saved,
+global error unchanged). ``method="rodas4"`` / ``method="rodas5p"`` use that Rosenbrock method throughout.
 (Hairer's Jacobian-free test from two DOP853 stages was measured and rejected: see the
 comment in the kernel.) A Rodas5P try right after DOP853 steps that is rejected sends the
 integrator back to DOP853 at ``_RK_SKIP`` of its stability limit for 1, 2, 4, ... steps
@@ -251,6 +254,9 @@ _RK_TOL = 0.25
 #: stability limit (measured on 32 stiff benchmark points: at 1.0 the global error reached
 #: 5.2 tolerances, at 0.75 3.1, against 3.3 before the back-off; 7% more steps).
 _RK_SKIP = 0.75
+#: After an accepted DOP853 step with h ||J||_inf <= _RK_STAB / 4, the Jacobian's norm is
+#: reused (not re-evaluated) for up to this many steps.
+_RHO_REUSE = 4
 #: ``method`` argument of solve_batch -> kernel mode.
 #: Kernel modes: 0 DOP853/RODAS4 switching, 1 RODAS4, 2 Rodas5P, 3 DOP853/Rodas5P switching.
 _METHODS = {"auto": 3, "rodas4": 1, "rodas5p": 2}
@@ -399,7 +405,7 @@ def _unrolled_tableau(n: int) -> str:
     """Source of the tableau helpers (:data:`_TABLEAU_HELPERS`) for a fixed ``n``: the same
     combinations as the table-driven reference versions, with the coefficients as literals,
     zeros dropped, and one pass over the coordinates per combination."""
-    jit = "@numba.njit(cache=True, error_model='numpy')"
+    jit = "@numba.njit(cache=True, error_model='numpy', fastmath={'contract'})"
     loop = f"    for j in range({n}):"
     src = [jit, "def _dop_arg(sg, y, h, K, out):"]
     for i, sg in enumerate([*range(1, 12), 13, 14, 15]):
@@ -793,16 +799,30 @@ def _solve_point(
     meth_last = -1
     h_last = 0.0
     err_last = 0.0
+    rho = 0.0  # ||J||_inf at the last Jacobian, and the steps since
+    rho_age = 0
     skip = 0  # explicit steps to take at the stability limit before the next Rosenbrock try
     backoff = 1
     while st == OK and t < t_end:
         if nst >= max_steps:
             st = MAX_STEPS
             break
-        _jac(t, y, p, data, bounds, J)
-        njac += 1
         use_rk = False
-        if switching:
+        if (
+            switching
+            and meth_last == 0
+            and not rejected
+            and rho_age < _RHO_REUSE
+            and h * rho <= 0.25 * _RK_STAB
+        ):
+            # far inside the stability limit after an accepted DOP853 step: the last
+            # Jacobian's norm stands in for a few steps (no Jacobian evaluated)
+            rho_age += 1
+            use_rk = True
+        elif switching:
+            _jac(t, y, p, data, bounds, J)
+            njac += 1
+            rho_age = 0
             # ||J||_inf >= spectral radius: an explicit step only well inside DOP853's
             # stability interval. (Hairer's free estimate of h |lambda| from two stages was
             # tried instead and measured: it sees the smooth directions once the stiff
@@ -822,6 +842,9 @@ def _solve_point(
                 skip -= 1
                 h = _RK_SKIP * _RK_STAB / rho
                 use_rk = True
+        else:
+            _jac(t, y, p, data, bounds, J)
+            njac += 1
         last = False
         if t + h >= t_end or t + 1.01 * h >= t_end:
             h = t_end - t
@@ -1084,6 +1107,7 @@ _KERNEL_IMPORTS = (
         "_RK_STAB",
         "_RK_TOL",
         "_RK_SKIP",
+        "_RHO_REUSE",
         "_turning_points",
         "_wrms",
         "_step_factor",
