@@ -441,7 +441,7 @@ def _generated_tableau(n):
 def _tableau_outputs(fns, n, seed=0):
     """Every tableau helper of ``fns`` on the same random stages; a flat vector of results."""
     rng = np.random.default_rng(seed)
-    K = rng.normal(size=(16, n))
+    K = rng.normal(size=16 * n)  # flat: stage q is K[q n : (q + 1) n]
     y, ynew, f0, f1 = (rng.normal(size=n) for _ in range(4))
     h, hinv = 0.37, 1.0 / 0.37
     out = []
@@ -453,9 +453,9 @@ def _tableau_outputs(fns, n, seed=0):
     fns["_dop_new"](y, h, K, o)
     out.append(o)
     out.append(np.array([fns["_dop_err"](K, y, ynew, h, 1e-8, 1e-10)]))
-    F = np.empty((7, n))
+    F = np.empty(7 * n)
     fns["_dop_dense"](y, ynew, f0, f1, h, K, F)
-    out.append(F.ravel())
+    out.append(F)
     for sg in range(1, 6):
         o = np.empty(n)
         fns["_p5_arg"](sg, y, K, o)
@@ -464,9 +464,9 @@ def _tableau_outputs(fns, n, seed=0):
         o = f0.copy()
         fns["_p5_corr"](sg, hinv, K, o)
         out.append(o)
-    F = np.empty((3, n))
+    F = np.empty(3 * n)
     fns["_p5_dense"](K, F)
-    out.append(F.ravel())
+    out.append(F)
     return np.concatenate(out)
 
 
