@@ -425,12 +425,16 @@ def _unrolled_tableau(n: int) -> str:
         src.append(f"            out[j] = y[j] + h * ({_terms(n, _DA[sg], range(sg))})")
     src += ["", "", jit, "def _dop_new(y, h, K, out):", loop("out")]
     src.append(f"        out[j] = y[j] + h * ({_terms(n, _DB)})")
-    src += ["", "", jit, "def _dop_err(K, y, ynew, h, rtol, atol):", "    e5 = 0.0", "    e3 = 0.0"]
+    src += ["", "", jit, "def _dop_err(K, y, ynew, h, rtol, atol, w):", loop("y")]
     src += [
+        f"        w[j] = {_terms(n, _DE5)}",
+        f"        w[{n} + j] = {_terms(n, _DE3)}",
+        "    e5 = 0.0",
+        "    e3 = 0.0",
         f"    for j in range({n}):",
         f"        sc = {_RK_TOL!r} * (atol + rtol * max(abs(y[j]), abs(ynew[j])))",
-        f"        d5 = ({_terms(n, _DE5)}) / sc",
-        f"        d3 = ({_terms(n, _DE3)}) / sc",
+        "        d5 = w[j] / sc",
+        f"        d3 = w[{n} + j] / sc",
         "        e5 += d5 * d5",
         "        e3 += d3 * d3",
         "    if e5 > 0.0 or e3 > 0.0:",
@@ -446,6 +450,11 @@ def _unrolled_tableau(n: int) -> str:
     ]
     for r in range(4):
         src += [loop("y"), f"        F[{(3 + r) * n} + j] = h * ({_terms(n, _DD[r])})"]
+    src += ["", "", jit, "def _dop_interp(F, y0, s, out):", "    s1 = 1.0 - s", loop("out")]
+    src += [
+        f"        inner = F[{3 * n} + j] + s * (F[{4 * n} + j] + s1 * (F[{5 * n} + j] + s * F[{6 * n} + j]))",
+        f"        out[j] = y0[j] + s * (F[j] + s1 * (F[{n} + j] + s * (F[{2 * n} + j] + s1 * inner)))",
+    ]
     src += ["", "", jit, "def _p5_arg(sg, y, K, out):"]
     for sg in range(1, 6):
         src.append(f"    {'if' if sg == 1 else 'elif'} sg == {sg}:")
@@ -580,22 +589,31 @@ def _dop_new(y: np.ndarray, h: float, K: np.ndarray, out: np.ndarray) -> None:
 
 @numba.njit(cache=True)
 def _dop_err(
-    K: np.ndarray, y: np.ndarray, ynew: np.ndarray, h: float, rtol: float, atol: float
+    K: np.ndarray,
+    y: np.ndarray,
+    ynew: np.ndarray,
+    h: float,
+    rtol: float,
+    atol: float,
+    w: np.ndarray,
 ) -> float:
     """DOP853's error norm (scipy's: the order-5 estimate damped by the order-3 one), with the
-    tolerance scaled by ``_RK_TOL``."""
+    tolerance scaled by ``_RK_TOL``; ``w`` (2n) receives the two unscaled estimates."""
     n = y.shape[0]
-    e5 = 0.0
-    e3 = 0.0
     for j in range(n):
         d5 = 0.0
         d3 = 0.0
         for q in range(13):
             d5 += _DE5[q] * K[q * n + j]
             d3 += _DE3[q] * K[q * n + j]
+        w[j] = d5
+        w[n + j] = d3
+    e5 = 0.0
+    e3 = 0.0
+    for j in range(n):
         sc = _RK_TOL * (atol + rtol * max(abs(y[j]), abs(ynew[j])))
-        d5 /= sc
-        d3 /= sc
+        d5 = w[j] / sc
+        d3 = w[n + j] / sc
         e5 += d5 * d5
         e3 += d3 * d3
     if e5 > 0.0 or e3 > 0.0:
@@ -625,6 +643,17 @@ def _dop_dense(
             for q in range(16):
                 acc += _DD[r, q] * K[q * n + j]
             F[(3 + r) * n + j] = h * acc
+
+
+@numba.njit(cache=True)
+def _dop_interp(F: np.ndarray, y0: np.ndarray, s: float, out: np.ndarray) -> None:
+    """DOP853's dense output at fraction ``s`` of the step, from the flat coefficients ``F``
+    (:func:`_interp` with ``kind=1`` on the same numbers)."""
+    n = y0.shape[0]
+    s1 = 1.0 - s
+    for j in range(n):
+        inner = F[3 * n + j] + s * (F[4 * n + j] + s1 * (F[5 * n + j] + s * F[6 * n + j]))
+        out[j] = y0[j] + s * (F[j] + s1 * (F[n + j] + s * (F[2 * n + j] + s1 * inner)))
 
 
 @numba.njit(cache=True)
@@ -661,7 +690,16 @@ def _p5_dense(K: np.ndarray, F: np.ndarray) -> None:
             F[r * n + j] = acc
 
 
-_TABLEAU_HELPERS = ("_dop_arg", "_dop_new", "_dop_err", "_dop_dense", "_p5_arg", "_p5_corr", "_p5_dense")
+_TABLEAU_HELPERS = (
+    "_dop_arg",
+    "_dop_new",
+    "_dop_err",
+    "_dop_dense",
+    "_dop_interp",
+    "_p5_arg",
+    "_p5_corr",
+    "_p5_dense",
+)
 
 
 @numba.njit(cache=True)
@@ -768,6 +806,7 @@ def _solve_point(
     K = Kf.reshape((16, n))
     Ff = np.empty(7 * n)
     F = Ff.reshape((7, n))
+    w2 = np.empty(2 * n)  # DOP853's two error estimates
     perm = np.empty(n, dtype=np.int64)
     obuf = np.empty(max(n_obs, 1))
     samp = np.empty(_N_SAMPLES + 2 * n + 2)
@@ -888,7 +927,7 @@ def _solve_point(
             nrhs += 12
             for j in range(n):
                 K[12, j] = f1[j]
-            err = _dop_err(Kf, y, ynew, h, rtol, atol)
+            err = _dop_err(Kf, y, ynew, h, rtol, atol, w2)
             ok = math.isfinite(err)
             for j in range(n):
                 if not math.isfinite(f1[j]):
@@ -998,7 +1037,10 @@ def _solve_point(
                     for j in range(n):
                         Yout[i, kout, j] = ynew[j]
                 else:
-                    _interp(1 if use_rk else (2 if r5 else 0), F, y, ynew, f0, f1, h, s, ytmp)
+                    if use_rk:
+                        _dop_interp(Ff, y, s, ytmp)
+                    else:
+                        _interp(2 if r5 else 0, F, y, ynew, f0, f1, h, s, ytmp)
                     for j in range(n):
                         Yout[i, kout, j] = ytmp[j]
                 kout += 1

@@ -452,10 +452,16 @@ def _tableau_outputs(fns, n, seed=0):
     o = np.empty(n)
     fns["_dop_new"](y, h, K, o)
     out.append(o)
-    out.append(np.array([fns["_dop_err"](K, y, ynew, h, 1e-8, 1e-10)]))
+    w = np.empty(2 * n)
+    out.append(np.array([fns["_dop_err"](K, y, ynew, h, 1e-8, 1e-10, w)]))
+    out.append(w)
     F = np.empty(7 * n)
     fns["_dop_dense"](y, ynew, f0, f1, h, K, F)
     out.append(F)
+    for s in (0.0, 0.3, 1.0):
+        o = np.empty(n)
+        fns["_dop_interp"](F, y, s, o)
+        out.append(o)
     for sg in range(1, 6):
         o = np.empty(n)
         fns["_p5_arg"](sg, y, K, o)
@@ -481,6 +487,13 @@ def test_generated_tableau_helpers_match_the_table_driven_reference(n, monkeypat
     want = _tableau_outputs(ref, n)
     got = _tableau_outputs(_generated_tableau(n), n)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+    # the flat dense output is _interp's DOP853 polynomial on the same coefficients
+    rng = np.random.default_rng(1)
+    F, y0 = rng.normal(size=7 * n), rng.normal(size=n)
+    a, b = np.empty(n), np.empty(n)
+    B._dop_interp(F, y0, 0.37, a)
+    B._interp(1, F.reshape(7, n), y0, y0, y0, y0, 1.0, 0.37, b)
+    np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-14)
     wrong = B._DB.copy()
     wrong[5] *= 1.001
     monkeypatch.setattr(B, "_DB", wrong)
