@@ -1010,12 +1010,45 @@ def _model_spec(model: Any) -> tuple[ModelSpec, CompiledModel]:
     )
 
 
+def _listing(names: Sequence[str], limit: int = 12) -> str:
+    """``['a', 'b', ...]`` for an error message, cut to ``limit`` names with the count (a
+    model may have a hundred state coordinates)."""
+    names = list(names)
+    if len(names) <= limit:
+        return str(names)
+    head = ", ".join(repr(x) for x in names[: limit - 2])
+    tail = ", ".join(repr(x) for x in names[-2:])
+    return f"[{head}, ..., {tail}] ({len(names)} in all)"
+
+
+def _unknown(
+    bad: Sequence[str],
+    params: Sequence[str],
+    state: Sequence[str],
+    model: str,
+    as_list: bool = False,
+) -> str:
+    """The message for names that are neither parameters nor state coordinates, with the
+    closest known names as a suggestion (``as_list``: name them as a list even if one)."""
+    import difflib
+
+    if len(bad) == 1 and not as_list:
+        what = f"unknown parameter {bad[0]!r}"
+    else:
+        what = f"unknown parameter(s) {list(bad)}"
+    msg = f"{what} for model {model!r}; parameters: {_listing(params)}"
+    if state:
+        msg += f", state coordinates: {_listing(state)}"
+    known = [*params, *state]
+    near = sorted({m for b in bad for m in difflib.get_close_matches(b, known, n=3, cutoff=0.5)})
+    if near:
+        msg += f" (did you mean {' or '.join(repr(m) for m in near)}?)"
+    return msg
+
+
 def _check_axis(ax: Axis, params: Sequence[str], state: Sequence[str], model: str) -> None:
     if ax.param not in params and ax.param not in state:
-        raise AxisError(
-            f"unknown parameter {ax.param!r} for model {model!r}; parameters: {list(params)}"
-            + (f", state coordinates: {list(state)}" if state else "")
-        )
+        raise AxisError(_unknown([ax.param], params, state, model))
 
 
 def sweep(
@@ -1115,7 +1148,7 @@ def sweep(
     fixed = dict(fixed or {})
     bad = sorted(set(fixed) - set(pnames) - set(snames))
     if bad:
-        raise AxisError(f"unknown parameter(s) {bad} for model {m.name!r}; parameters: {pnames}")
+        raise AxisError(_unknown(bad, pnames, snames, m.name, as_list=True))
     swept = {xa.param} | ({ya.param} if ya else set())
     if swept & set(fixed):
         raise AxisError(f"{sorted(swept & set(fixed))} both swept and fixed")

@@ -92,6 +92,21 @@ def test_axis_errors(spec, words):
         Axis.parse(spec)
 
 
+def test_unknown_name_message_is_short_and_suggests():
+    """A model with 129 coordinates (yuksel2026) used to get all of them in one line: the
+    listing is cut to 12 with the count, and a near miss is suggested; an exact short list
+    is printed whole."""
+    from dynamics.phase import _unknown
+
+    state = [f"theta_{i}" for i in range(129)]
+    msg = _unknown(["g4"], ["g1", "g2", "g3"], state, "m")
+    assert "unknown parameter 'g4'" in msg and "['g1', 'g2', 'g3']" in msg
+    assert "(129 in all)" in msg and "theta_64" not in msg and len(msg) < 400
+    assert "did you mean" in msg and "'g1'" in msg.split("did you mean")[1]
+    assert "did you mean" not in _unknown(["zzz"], ["g1"], [], "m")
+    assert _unknown(["q"], ["s"], [], "m", as_list=True).startswith("unknown parameter(s) ['q']")
+
+
 def test_unknown_parameter_is_named(mode):
     with pytest.raises(AxisError, match=r"unknown parameter 'q'.*\['s'\]"):
         sweep(mode, "q=0:1:3", classify="learnable", t_max=1.0, workers=1, progress=False)
