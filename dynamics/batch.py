@@ -1230,10 +1230,21 @@ def solve_parallel(Y0, P, data, bounds, t_eval, rtol, atol, max_steps, h0, hmax,
 _WRAPPERS: dict[str, ModuleType] = {}
 
 
+def _read_sources() -> tuple[str, str, str]:
+    """This file's hash and the kernel's source, read once when the module is imported: read
+    later, an edit of the file in between (a development checkout) handed the wrapper a
+    different kernel than the one imported (seen as a failed run during a benchmark)."""
+    with open(__file__, "rb") as fh:
+        tag = hashlib.sha256(fh.read() + numba.__version__.encode()).hexdigest()[:12]
+    return tag, inspect.getsource(_solve_point), inspect.getsource(_event_value)
+
+
 def _source_tag() -> str:
     """Hash of this file: a changed integrator gets new wrapper files (and a fresh cache)."""
-    with open(__file__, "rb") as fh:
-        return hashlib.sha256(fh.read() + numba.__version__.encode()).hexdigest()[:12]
+    return _SOURCES[0]
+
+
+_SOURCES = _read_sources()  # at import: see _read_sources
 
 
 def _remove_stale_wrappers(gen: Path, keep: Path) -> None:
@@ -1252,7 +1263,7 @@ def _remove_stale_wrappers(gen: Path, keep: Path) -> None:
 
 def _kernel_source(n: int) -> str:
     """:func:`_solve_point`'s source with the state size ``n`` as a constant."""
-    src = inspect.getsource(_solve_point)
+    src = _SOURCES[1]
     line = "    n = Y0.shape[1]\n"
     if src.count(line) != 1:
         raise RuntimeError("batch kernel: the state-size line to specialise is missing")
@@ -1286,7 +1297,7 @@ def _wrapper(cm: CompiledModel) -> ModuleType:
             else ""
         ),
         tableau=_unrolled_tableau(cm.n_state),
-        event_value=inspect.getsource(_event_value),
+        event_value=_SOURCES[2],
         # the state size as a constant: every coordinate loop gets a fixed trip count
         # (measured: the non-stiff benchmark solve ~1.19x faster at n = 10)
         solve_point=_kernel_source(cm.n_state),

@@ -395,6 +395,27 @@ def test_stale_wrapper_modules_are_removed(tmp_path, monkeypatch) -> None:  # ty
     assert list(gen.parent.glob(f"batch_{gen.stem}_*.py"))  # the current wrapper stays
 
 
+def test_wrapper_uses_the_kernel_source_read_at_import(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Regression: the kernel's source was read when a wrapper was built, so an edit of
+    batch.py after the import (a development checkout) broke a running benchmark ("the
+    state-size line to specialise is missing"). The source is now read at import: with
+    inspect.getsource broken afterwards, a fresh wrapper still builds and solves."""
+    import inspect
+
+    import sympy as sp
+
+    from dynamics import batch as B
+    from dynamics.model import ReducedModel
+
+    monkeypatch.setenv("DYNAMICS_CACHE_DIR", str(tmp_path))
+    x = sp.Symbol("x", real=True)
+    cm = ReducedModel.from_loss("batch-source-test", [x], [], (x - 2) ** 2 / 2).compile()
+    monkeypatch.setattr(inspect, "getsource", lambda obj: "def edited_since(:\n")
+    B._WRAPPERS.clear()
+    res = solve_batch(cm, [0.0], cm.pack(), [0.0, 1.0])
+    assert res.ok.all() and abs(res.y[0, -1, 0] - 2 * (1 - np.exp(-1.0))) < 1e-7
+
+
 # ------------------------------------------------------------- linear algebra of the steps
 @pytest.mark.parametrize("n", [1, 3, 6])
 def test_unrolled_lu_and_solve_match_the_loops_and_numpy(n):
