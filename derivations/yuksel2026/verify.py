@@ -220,8 +220,8 @@ def _figures_ode(ctx: VerifyContext, res: O.OdeResults, g: tuple[float, ...], ph
     for a_, h in enumerate(hk["h"]):
         for b_, K in enumerate(hk["K"]):
             v = hk["final"][a_, b_]
-            r, g, b, _ = im.cmap(im.norm(v))
-            ink = "k" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "w"  # legible on the cell
+            rgb = np.asarray(im.cmap(im.norm(v)), dtype=float)[:3]
+            ink = "k" if float(rgb @ [0.299, 0.587, 0.114]) > 0.5 else "w"  # legible on the cell
             ax[2].text(K, h, f"{v:.2f}", ha="center", va="center", fontsize=8, color=ink)
     ax[2].set(xlabel="patterns K", ylabel="heads h", title="final loss of Eq. 4 (t = 1e5)")
     fig.colorbar(im, ax=ax[2])
