@@ -515,9 +515,7 @@ def _interp(
         for i in range(y0.shape[0]):
             out[i] = s1 * y0[i] + s * (y1[i] + s1 * (F[0, i] + s * (F[1, i] + s * F[2, i])))
         return
-    for i in range(y0.shape[0]):
-        inner = F[3, i] + s * (F[4, i] + s1 * (F[5, i] + s * F[6, i]))
-        out[i] = y0[i] + s * (F[0, i] + s1 * (F[1, i] + s * (F[2, i] + s1 * inner)))
+    _dop_interp(F.reshape(F.size), y0, s, out)
 
 
 @numba.njit(cache=True)
@@ -882,10 +880,11 @@ def _solve_point(
             # Jacobian's norm stands in for a few steps (no Jacobian evaluated)
             rho_age += 1
             use_rk = True
-        elif switching:
+        else:
             _jac(t, y, p, data, bounds, J)
             njac += 1
             rho_age = 0
+        if switching and rho_age == 0:  # a fresh Jacobian: the stiffness test
             # ||J||_inf >= spectral radius: an explicit step only well inside DOP853's
             # stability interval. (Hairer's free estimate of h |lambda| from two stages was
             # tried instead and measured: it sees the smooth directions once the stiff
@@ -905,9 +904,6 @@ def _solve_point(
                 skip -= 1
                 h = _RK_SKIP * _RK_STAB / rho
                 use_rk = True
-        else:
-            _jac(t, y, p, data, bounds, J)
-            njac += 1
         last = False
         if t + h >= t_end or t + 1.01 * h >= t_end:
             h = t_end - t
