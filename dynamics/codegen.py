@@ -44,17 +44,100 @@ import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
 from dynamics.model import ModelError, ReducedModel, RowSum
-from dynamics.symbolic import SCALAR_HELPERS_SOURCE
+from dynamics.symbolic import SCALAR_HELPERS_SOURCE, sigmoid
 
 __all__ = ["CompiledModel", "compile_model", "generate_source", "cache_dir", "model_key"]
 
-CODEGEN_VERSION = "4"
+CODEGEN_VERSION = "5"
 
 # numpy's floating-point semantics (1/0 -> inf, not ZeroDivisionError): non-finite values are
 # then caught by the integrator's checks, and the division needs no zero test (faster).
 _NJIT_OPTS = 'cache=True, error_model="numpy"'
 
 Backend = Literal["numba", "numpy", "python"]
+
+#: Lanes of the vectorised sigmoid: a block of ``k`` sigmoids is padded to a multiple of 8
+#: (one AVX-512 vector, two AVX2 vectors of doubles).
+LANES = 8
+#: The fewest sigmoids in one block worth evaluating as lanes (one stays a scalar call).
+MIN_LANE_SIGMOIDS = 2
+
+# Written into every generated module (so numba's cache of a module never outlives a change
+# here). ``_lanes(n)`` is a work array of ``n`` doubles: on the stack in compiled code (a heap
+# array costs more than the sigmoids it serves), a numpy array when the source is interpreted
+# (backend "python"). ``_sigmoid_lanes`` evaluates the logistic sigmoid of ``w[:n]`` in place
+# with no libm call, so the loop vectorises: exp(-|x|) by Cody-Waite reduction to
+# r in [-ln2/2, ln2/2], the degree-13 Taylor polynomial (truncation below 2e-16 there) in Estrin's scheme (depth 4
+# instead of 13: the RHS is on the critical path of every stage) and
+# the power of two built from its bits; the relative error is within 3 units in the last
+# place of the exact sigmoid (measured 5.1e-16; tests/unit/test_codegen.py). NaN propagates; below x = -744 the result is
+# ~1e-323 instead of the exact < 1e-323.
+LANE_HELPERS_SOURCE = '''
+from llvmlite import ir as _ir
+from numba import types as _types
+from numba.core import cgutils as _cgutils
+from numba.extending import intrinsic as _intrinsic
+from numba.extending import overload as _overload
+
+
+def _lanes(n):
+    return np.zeros(n)
+
+
+@_intrinsic
+def _stack_f8(typingctx, n):
+    if not isinstance(n, _types.IntegerLiteral):
+        return None
+    size = n.literal_value
+
+    def codegen(context, builder, sig, args):
+        return _cgutils.alloca_once(builder, _ir.DoubleType(), size=size)
+
+    return _types.CPointer(_types.float64)(n), codegen
+
+
+@_overload(_lanes, inline="always")
+def _lanes_on_stack(n):
+    if not isinstance(n, _types.IntegerLiteral):
+        return None
+    size = n.literal_value
+    return lambda n: numba.carray(_stack_f8(size), size)
+
+
+@_intrinsic
+def _f8_from_bits(typingctx, b):
+    if b != _types.int64:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], _ir.DoubleType())
+
+    return _types.float64(_types.int64), codegen
+
+
+@numba.njit("void(f8[::1], i8)", cache=True, error_model="numpy", fastmath={"contract"})
+def _sigmoid_lanes(w, n):
+    for i in range(n):
+        x = w[i]
+        z = -abs(x)
+        z = z if z > -744.0 else -744.0
+        kf = (z * 1.4426950408889634 + 6755399441055744.0) - 6755399441055744.0
+        r = (z - kf * 6.93147180369123816490e-01) - kf * 1.90821492927058770002e-10
+        r2 = r * r
+        r4 = r2 * r2
+        q = ((1.0 + r) + (0.5 + 0.16666666666666666 * r) * r2) + (
+            (0.041666666666666664 + 0.008333333333333333 * r)
+            + (0.001388888888888889 + 0.0001984126984126984 * r) * r2) * r4 + (
+            ((2.48015873015873e-05 + 2.7557319223985893e-06 * r)
+             + (2.755731922398589e-07 + 2.505210838544172e-08 * r) * r2)
+            + (2.08767569878681e-09 + 1.6059043836821613e-10 * r) * r4) * (r4 * r4)
+        k = np.int64(kf)
+        k1 = k >> 1
+        e = q * _f8_from_bits((k1 + 1023) << 52) * _f8_from_bits((k - k1 + 1023) << 52)
+        s = 1.0 / (1.0 + e)
+        v = s if x >= 0.0 else e * s
+        w[i] = v if x == x else x
+'''
 
 
 def cache_dir() -> Path:
@@ -90,6 +173,8 @@ def model_key(model: ReducedModel) -> str:
         h.update(b"\x00")
 
     put(("codegen", CODEGEN_VERSION, "numba", numba.__version__))
+    # the helpers written into every module: a change to them must not reuse a cached module
+    put(("helpers", SCALAR_HELPERS_SOURCE, LANE_HELPERS_SOURCE, LANES, MIN_LANE_SIGMOIDS))
     put((model.name, model.kind, model.state_names, model.param_names, model.groups))
     put([sp.srepr(s) for s in model.state + model.params])
     put([sp.srepr(m) for m in model.metric])
@@ -140,9 +225,36 @@ def _emit(
     pairs = [(t, e) for t, e in pairs if not e.is_zero]
     if not pairs:
         return []
-    reps, reduced = sp.cse([e for _, e in pairs], symbols=sp.numbered_symbols(tmp_prefix), order="none")
-    lines = [f"{indent}{s} = {printer.doprint(v)}" for s, v in reps]
-    lines += [f"{indent}{t} {op} {printer.doprint(e)}" for (t, _), e in zip(pairs, reduced, strict=True)]
+    sigmoids = sorted(set().union(*(e.atoms(sigmoid) for _, e in pairs)), key=sp.default_sort_key)
+    if len(sigmoids) < MIN_LANE_SIGMOIDS or any(a.args[0].has(sigmoid) for a in sigmoids):
+        reps, reduced = sp.cse([e for _, e in pairs], symbols=sp.numbered_symbols(tmp_prefix), order="none")
+        lines = [f"{indent}{s} = {printer.doprint(v)}" for s, v in reps]
+        lines += [f"{indent}{t} {op} {printer.doprint(e)}" for (t, _), e in zip(pairs, reduced, strict=True)]
+        return lines
+    # The sigmoids of the block as lanes of one vectorised call: their arguments first (with
+    # the subexpressions they need), then _sigmoid_lanes, then everything that uses them.
+    names = [sp.Symbol(f"{tmp_prefix}sg{j}") for j in range(len(sigmoids))]
+    swap = dict(zip(sigmoids, names, strict=True))
+    exprs = [a.args[0] for a in sigmoids] + [e.xreplace(swap) for _, e in pairs]
+    reps, reduced = sp.cse(exprs, symbols=sp.numbered_symbols(tmp_prefix), order="none")
+    late: set[sp.Symbol] = set(names)
+    before, after = [], []
+    for s, v in reps:
+        if v.free_symbols & late:
+            late.add(s)
+            after.append(f"{indent}{s} = {printer.doprint(v)}")
+        else:
+            before.append(f"{indent}{s} = {printer.doprint(v)}")
+    width = -(-len(sigmoids) // LANES) * LANES
+    w = f"{tmp_prefix}w"
+    lines = before + [f"{indent}{w} = _lanes({width})  # {len(sigmoids)} sigmoids as lanes of one loop"]
+    lines += [f"{indent}{w}[{j}] = {printer.doprint(e)}" for j, e in enumerate(reduced[: len(sigmoids)])]
+    lines += [f"{indent}{w}[{j}] = 0.0" for j in range(len(sigmoids), width)]
+    lines += [f"{indent}_sigmoid_lanes({w}, {width})"]
+    lines += [f"{indent}{nm} = {w}[{j}]" for j, nm in enumerate(names)]
+    lines += after
+    rest = reduced[len(sigmoids):]
+    lines += [f"{indent}{t} {op} {printer.doprint(e)}" for (t, _), e in zip(pairs, rest, strict=True)]
     return lines
 
 
@@ -275,6 +387,7 @@ def generate_source(model: ReducedModel) -> str:
     src.append("")
     helpers = SCALAR_HELPERS_SOURCE.replace("\ndef ", f"\n@numba.njit({_NJIT_OPTS})\ndef ")
     src += helpers.strip("\n").splitlines() + ["", ""]
+    src += LANE_HELPERS_SOURCE.strip("\n").splitlines() + ["", ""]
     minv_lines = _emit(printer, [f"MINV[{i}]" for i in range(n)], [1 / m for m in model.metric], subs, "m_", "=", "    ")
 
     # ---- rhs

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from dynamics.codegen import generate_source, model_key
+from dynamics.codegen import LANE_HELPERS_SOURCE, generate_source, load_module, model_key
 from dynamics.model import ModelError, ReducedModel, RowSum
 from dynamics.symbolic import softplus
 
@@ -197,3 +197,106 @@ def test_intermediates_validation():
         RowSum(z, (x,), np.ones((2, 1)), intermediates=((z, a), (z, a * x)))
     with pytest.raises(ModelError, match="another intermediate"):
         RowSum(z, (x,), np.ones((2, 1)), intermediates=((z, a), (sp.Symbol("q"), z * 2)))
+
+
+# ----------------------------------------------------------------- sigmoids as lanes
+def _margins_model(name: str = "three-margins") -> ReducedModel:
+    """Three logistic margins: the RHS and the Jacobian each have three sigmoids."""
+    a, b, c = sp.symbols("a b c", real=True)
+    g = sp.Symbol("g", positive=True)
+    loss = softplus(-g * a * b) + softplus(-a * c) + softplus(-(b + c))
+    return ReducedModel.from_loss(name, [a, b, c], [g], loss, defaults={"g": 1.5})
+
+
+def _exact_sigmoid(x: np.ndarray) -> np.ndarray:
+    xl = x.astype(np.longdouble)  # 80-bit here: the reference has 3 more decimal digits
+    return np.asarray(1 / (1 + np.exp(-xl)), dtype=np.longdouble)
+
+
+def _lane_inputs() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return np.concatenate([
+        np.linspace(-740.0, 740.0, 20_001),
+        rng.normal(scale=5.0, size=20_000),
+        [0.0, -0.0, 1e-300, -1e-300, 0.5 * np.log(2.0), -0.5 * np.log(2.0), 36.7, -36.7],
+    ])
+
+
+#: Three units in the last place at 1: the reduced argument, the polynomial (truncation below
+#: 2e-16, Estrin's scheme rounds a little more than Horner's), 1 + e, the division and the
+#: product e * s each round once; measured 5.1e-16.
+LANE_RTOL = 3 * np.finfo(float).eps
+
+
+def _lane_errors(fn) -> tuple[float, float]:
+    """Worst relative error over normal results, and worst absolute error over subnormal ones
+    (which have no relative precision)."""
+    x = _lane_inputs()
+    w = x.copy()
+    fn(w, w.size)
+    exact = _exact_sigmoid(x)
+    normal = exact >= np.finfo(float).tiny
+    err = np.abs(w - exact)
+    return float(np.max(err[normal] / exact[normal])), float(np.max(err[~normal]))
+
+
+#: Subnormal results: two of the smallest subnormals, as the power of two and the product
+#: e * s each round to that grid.
+LANE_SUBNORMAL_ATOL = 2 * 5e-324
+
+
+def test_sigmoid_lanes_are_within_3_ulp_of_the_exact_sigmoid():
+    """The vectorised sigmoid of the generated modules (its own exp: reduction, polynomial,
+    power of two from the bits) against the sigmoid in 80-bit arithmetic."""
+    cm = _margins_model().compile()
+    lanes = load_module(cm.module_path)._sigmoid_lanes
+    rel, sub = _lane_errors(lanes)
+    assert rel < LANE_RTOL and sub <= LANE_SUBNORMAL_ATOL
+    # the edges: NaN propagates (the integrator's finiteness checks must see it), the
+    # infinities saturate, and far below -744 the result is at most ~1e-323
+    w = np.array([np.nan, np.inf, -np.inf, -800.0, 800.0, -1e308, 1e308, 0.0])
+    lanes(w, w.size)
+    assert np.isnan(w[0])
+    assert w[1] == 1.0 and w[4] == 1.0 and w[6] == 1.0
+    assert 0.0 <= w[2] < 1e-320 and 0.0 <= w[3] < 1e-320 and 0.0 <= w[5] < 1e-320
+    assert w[7] == 0.5
+
+
+def test_sigmoid_lanes_tolerance_resolves_a_dropped_polynomial_term():
+    """Negative control: the same helper with the degree-12 term dropped (a relative change of
+    up to ~6e-15 at the ends of the reduced range) fails the 3-ulp bound."""
+    import numba
+
+    term = "(2.08767569878681e-09 + 1.6059043836821613e-10 * r)"
+    assert LANE_HELPERS_SOURCE.count(term) == 1
+    src = LANE_HELPERS_SOURCE.replace(term, "(0.0 + 1.6059043836821613e-10 * r)")
+    src = src.replace("cache=True, ", "")
+    ns: dict = {"np": np, "numba": numba}
+    exec(compile(src, "<lanes-broken>", "exec"), ns)
+    rel, _ = _lane_errors(ns["_sigmoid_lanes"])
+    assert rel > LANE_RTOL
+
+
+@pytest.mark.parametrize("backend", ["numpy", "python"])
+def test_generated_sigmoid_lanes_agree_with_the_other_backends(backend):
+    m = _margins_model()
+    src = generate_source(m)
+    assert src.count("_sigmoid_lanes(b_w, 8)") == 2  # rhs and jac: 3 sigmoids padded to 8
+    cm = m.compile()
+    other = m.compile(backend)
+    rng = np.random.default_rng(3)
+    p = cm.pack({"g": 1.5})
+    for scale in (0.5, 3.0, 30.0):
+        for _ in range(5):
+            y = rng.normal(scale=scale, size=3)
+            f1, J1 = _eval(cm, y, p)
+            f2, J2 = _eval(other, y, p)
+            np.testing.assert_allclose(f1, f2, rtol=1e-13, atol=1e-300)
+            np.testing.assert_allclose(J1, J2, rtol=1e-13, atol=1e-300)
+
+
+def test_a_single_sigmoid_stays_a_scalar_call():
+    a = sp.Symbol("a", real=True)
+    src = generate_source(ReducedModel.from_loss("one-margin", [a], [], softplus(-a)))
+    assert "_sigmoid_lanes(" not in src.split("def rhs(")[1].split("def jac(")[0]
+    assert "_sigmoid(" in src.split("def rhs(")[1].split("def jac(")[0]
