@@ -12,7 +12,8 @@ module with four functions sharing one calling convention::
 :meth:`CompiledModel.pack`). ``data`` stacks the numeric tables of every
 :class:`~dynamics.model.RowSum` (rows of table ``k`` are ``data[bounds[k]:bounds[k+1]]``);
 generated code loops over them. Common subexpressions are shared (``sympy.cse``) within
-the fixed part and within each row term.
+the fixed part and within each row term. Two or more sigmoids in one block are evaluated
+together as the lanes of one vectorised loop (:data:`LANE_HELPERS_SOURCE`).
 
 The module is written to ``$DYNAMICS_CACHE_DIR`` (default ``~/.cache/dynamics``) under a
 name that hashes the model's symbolic content, and its functions are compiled by numba
