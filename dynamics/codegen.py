@@ -68,11 +68,11 @@ MIN_LANE_SIGMOIDS = 2
 # array costs more than the sigmoids it serves), a numpy array when the source is interpreted
 # (backend "python"). ``_sigmoid_lanes`` evaluates the logistic sigmoid of ``w[:n]`` in place
 # with no libm call, so the loop vectorises: exp(-|x|) by Cody-Waite reduction to
-# r in [-ln2/2, ln2/2], the degree-13 Taylor polynomial (truncation below 2e-16 there) in Estrin's scheme (depth 4
-# instead of 13: the RHS is on the critical path of every stage) and
-# the power of two built from its bits; the relative error is within 3 units in the last
-# place of the exact sigmoid (measured 5.1e-16; tests/unit/test_codegen.py). NaN propagates; below x = -744 the result is
-# ~1e-323 instead of the exact < 1e-323.
+# r in [-ln2/2, ln2/2], the degree-13 Taylor polynomial (truncation below 2e-16 there) in
+# Estrin's scheme (depth 4 instead of 13: the RHS is on the critical path of every stage),
+# and the power of two built from its bits. The relative error is within 3 units in the
+# last place of the exact sigmoid (measured 5.1e-16; tests/unit/test_codegen.py). NaN
+# propagates; below x = -744 the result is ~1e-323 instead of the exact < 1e-323.
 LANE_HELPERS_SOURCE = '''
 from llvmlite import ir as _ir
 from numba import types as _types
@@ -226,14 +226,11 @@ def _emit(
     pairs = [(t, e) for t, e in pairs if not e.is_zero]
     if not pairs:
         return []
+    # Two or more sigmoids: the lanes of one vectorised call (_sigmoid_lanes). Their arguments
+    # come first (with the subexpressions they need), then the call, then what uses them.
     sigmoids = sorted(set().union(*(e.atoms(sigmoid) for _, e in pairs)), key=sp.default_sort_key)
     if len(sigmoids) < MIN_LANE_SIGMOIDS or any(a.args[0].has(sigmoid) for a in sigmoids):
-        reps, reduced = sp.cse([e for _, e in pairs], symbols=sp.numbered_symbols(tmp_prefix), order="none")
-        lines = [f"{indent}{s} = {printer.doprint(v)}" for s, v in reps]
-        lines += [f"{indent}{t} {op} {printer.doprint(e)}" for (t, _), e in zip(pairs, reduced, strict=True)]
-        return lines
-    # The sigmoids of the block as lanes of one vectorised call: their arguments first (with
-    # the subexpressions they need), then _sigmoid_lanes, then everything that uses them.
+        sigmoids = []  # scalar _sigmoid calls, inline
     names = [sp.Symbol(f"{tmp_prefix}sg{j}") for j in range(len(sigmoids))]
     swap = dict(zip(sigmoids, names, strict=True))
     exprs = [a.args[0] for a in sigmoids] + [e.xreplace(swap) for _, e in pairs]
@@ -246,13 +243,15 @@ def _emit(
             after.append(f"{indent}{s} = {printer.doprint(v)}")
         else:
             before.append(f"{indent}{s} = {printer.doprint(v)}")
-    width = -(-len(sigmoids) // LANES) * LANES
-    w = f"{tmp_prefix}w"
-    lines = before + [f"{indent}{w} = _lanes({width})  # {len(sigmoids)} sigmoids as lanes of one loop"]
-    lines += [f"{indent}{w}[{j}] = {printer.doprint(e)}" for j, e in enumerate(reduced[: len(sigmoids)])]
-    lines += [f"{indent}{w}[{j}] = 0.0" for j in range(len(sigmoids), width)]
-    lines += [f"{indent}_sigmoid_lanes({w}, {width})"]
-    lines += [f"{indent}{nm} = {w}[{j}]" for j, nm in enumerate(names)]
+    lines = before
+    if sigmoids:
+        width = -(-len(sigmoids) // LANES) * LANES
+        w = f"{tmp_prefix}w"
+        lines += [f"{indent}{w} = _lanes({width})  # {len(sigmoids)} sigmoids as lanes of one loop"]
+        lines += [f"{indent}{w}[{j}] = {printer.doprint(e)}" for j, e in enumerate(reduced[: len(sigmoids)])]
+        lines += [f"{indent}{w}[{j}] = 0.0" for j in range(len(sigmoids), width)]
+        lines += [f"{indent}_sigmoid_lanes({w}, {width})"]
+        lines += [f"{indent}{nm} = {w}[{j}]" for j, nm in enumerate(names)]
     lines += after
     rest = reduced[len(sigmoids):]
     lines += [f"{indent}{t} {op} {printer.doprint(e)}" for (t, _), e in zip(pairs, rest, strict=True)]
