@@ -1,13 +1,29 @@
 r"""Claims: a predicted value, a measured value, a tolerance with its reason, and a verdict.
 
-Every comparison is two-sided: a claim passes when $|m - p| \le \tau$ (``rel=False``) or
+Every comparison is two-sided: a claim *holds* when $|m - p| \le \tau$ (``rel=False``) or
 $|m - p| \le \tau |p|$ (``rel=True``), elementwise for arrays (the worst element decides).
-A non-finite measurement never passes. Non-numeric predictions (an ordering, a label)
-pass only on equality, with ``tolerance = 0``.
+A non-finite measurement never holds. Non-numeric predictions (an ordering, a label)
+hold only on equality, with ``tolerance = 0``.
+
+The verdict has three values (:data:`VERDICTS`):
+
+``"pass"``
+    the prediction holds within its tolerance;
+``"finding"``
+    it does not hold, and this is known and explained: a :class:`Finding` registered for the
+    claim's id says what the numbers show, what of our own measurement was ruled out, and
+    whether it bears on the paper or only on our reconstruction;
+``"fail"``
+    it does not hold unexpectedly, or a registered finding's claim now holds (a *stale*
+    finding: its explanation no longer describes the numbers, as a strict expected failure
+    in pytest).
+
+A finding never changes whether a claim holds: it only explains a claim that does not.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,10 +33,66 @@ import numpy as np
 
 from dynamics.trajectory import to_jsonable
 
-__all__ = ["Claim", "check", "check_equal", "Source"]
+__all__ = [
+    "Claim", "Finding", "check", "check_equal", "apply_findings", "Source", "SOURCES",
+    "Verdict", "VERDICTS", "tally",
+]
 
 Source = Literal["paper", "reconstruction", "derived", "calibration"]
-SOURCES = ("paper", "reconstruction", "derived", "calibration")
+#: Where a claim comes from: ``paper`` (stated in the paper or its notes), ``reconstruction``
+#: (a detail we reconstructed), ``derived`` (a consequence we derived, or taken from another
+#: paper), ``calibration`` (a model with a closed form, checking the tool itself).
+SOURCES: tuple[str, ...] = ("paper", "reconstruction", "derived", "calibration")
+Verdict = Literal["pass", "finding", "fail"]
+VERDICTS: tuple[str, ...] = ("pass", "finding", "fail")
+BearsOn = Literal["paper", "reconstruction"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A claim registered as known not to hold, with its explanation.
+
+    Attributes
+    ----------
+    claim : str
+        The id of the claim it explains (exact match).
+    summary : str
+        One sentence: the finding, as it heads the report.
+    shows : str
+        What the numbers show (the evidence, with the values that matter).
+    ruled_out : str
+        What of our own measurement was ruled out, and how: the window, the definition, the
+        tolerance, the reconstruction choice.
+    bears_on : {"paper", "reconstruction"}
+        Whether the finding is evidence about the paper's claim, or only about how far our
+        reconstruction of its setting reaches.
+    """
+
+    claim: str
+    summary: str
+    shows: str
+    ruled_out: str
+    bears_on: BearsOn
+
+    def __post_init__(self) -> None:
+        for name in ("claim", "summary", "shows", "ruled_out"):
+            if not str(getattr(self, name)).strip():
+                raise ValueError(f"finding {self.claim!r}: {name!r} must not be empty")
+        if self.bears_on not in ("paper", "reconstruction"):
+            raise ValueError(f"finding {self.claim!r}: bears_on must be 'paper' or 'reconstruction', "
+                             f"got {self.bears_on!r}")
+
+    @property
+    def text(self) -> str:
+        """The whole explanation as one paragraph (``summary.json``'s ``finding`` field)."""
+        scope = ("bears on the paper's claim" if self.bears_on == "paper"
+                 else "bears only on our reconstruction, not on the paper")
+        return (f"{self.summary} What the numbers show: {self.shows} Ruled out: {self.ruled_out} "
+                f"This {scope}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"claim": self.claim, "summary": self.summary, "shows": self.shows,
+                "ruled_out": self.ruled_out, "bears_on": self.bears_on}
 
 
 @dataclass(frozen=True)
@@ -40,7 +112,8 @@ class Claim:
     why : str
         Why this tolerance: where the error comes from and how large it should be.
     passed : bool
-        The verdict.
+        Whether the prediction holds within the tolerance (the verdict also depends on
+        :attr:`finding`: see :attr:`verdict`).
     source : {"paper", "reconstruction", "derived", "calibration"}
         Where the claim comes from. ``"reconstruction"`` marks claims whose details were
         reconstructed rather than read in the paper.
@@ -49,6 +122,9 @@ class Claim:
         The worst |measured - predicted| (relative if ``relative``).
     details : dict
         Anything else worth keeping (fits, windows, per-element values).
+    finding : Finding or None
+        The registered explanation when the claim is known not to hold (attached by
+        :func:`apply_findings`).
     """
 
     id: str
@@ -62,24 +138,67 @@ class Claim:
     relative: bool = False
     deviation: float = math.nan
     details: dict[str, Any] = field(default_factory=dict)
+    finding: Finding | None = None
+
+    @property
+    def stale(self) -> bool:
+        """A registered finding whose claim now holds: its explanation no longer applies."""
+        return self.finding is not None and self.passed
+
+    @property
+    def verdict(self) -> Verdict:
+        """``"pass"``, ``"finding"`` or ``"fail"`` (module docstring)."""
+        if self.finding is None:
+            return "pass" if self.passed else "fail"
+        return "fail" if self.passed else "finding"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used in ``summary.json``."""
+        f = self.finding
         return to_jsonable({
             "id": self.id, "statement": self.statement, "predicted": self.predicted,
             "measured": self.measured, "tolerance": self.tolerance, "passed": self.passed,
-            "why": self.why, "source": self.source, "relative": self.relative,
-            "deviation": self.deviation, "details": self.details,
+            "verdict": self.verdict, "why": self.why, "source": self.source,
+            "relative": self.relative, "deviation": self.deviation, "details": self.details,
+            "finding": None if f is None else f.text,
+            "finding_parts": None if f is None else f.to_dict(),
+            "stale_finding": self.stale,
         })
-
-    @property
-    def verdict(self) -> str:
-        return "PASS" if self.passed else "FAIL"
 
     def __str__(self) -> str:
         rel = " (relative)" if self.relative else ""
-        return (f"[{self.verdict}] {self.id}: predicted {_short(self.predicted)}, measured "
+        head = (f"[{self.verdict.upper()}] {self.id}: predicted {_short(self.predicted)}, measured "
                 f"{_short(self.measured)}, tolerance {self.tolerance:g}{rel}")
+        if self.stale:
+            assert self.finding is not None
+            return head + f"\n    stale finding (the claim now holds): {self.finding.summary}"
+        if self.finding is not None:
+            return head + f"\n    {self.finding.text}"
+        return head
+
+
+def apply_findings(claims: Sequence[Claim], findings: Sequence[Finding]) -> tuple[list[Claim], list[Finding]]:
+    """Attach each registered finding to the claim with its id.
+
+    Returns the claims (with ``finding`` set where one is registered) and the findings whose
+    claim did not occur in ``claims`` (a renamed or no longer produced claim: reported, never
+    silently dropped). Two findings for one claim id are an error.
+    """
+    by_id: dict[str, Finding] = {}
+    for f in findings:
+        if not isinstance(f, Finding):
+            raise TypeError(f"expected a Finding, got {type(f).__name__}")
+        if f.claim in by_id:
+            raise ValueError(f"two findings are registered for claim {f.claim!r}")
+        by_id[f.claim] = f
+    out = [dataclasses.replace(c, finding=by_id[c.id]) if c.id in by_id else c for c in claims]
+    seen = {c.id for c in claims}
+    return out, [f for f in findings if f.claim not in seen]
+
+
+def tally(verdicts: Sequence[str]) -> dict[str, int]:
+    """Counts of each verdict, ``{"pass": n, "finding": m, "fail": k}``."""
+    return {v: sum(1 for x in verdicts if x == v) for v in VERDICTS}
 
 
 def _short(x: Any) -> str:

@@ -11,8 +11,9 @@
     dynamics bench [--json FILE] [--points N] [--quick]
                                                    batch-throughput benchmark (ratios)
 
-``verify`` exits 0 when every claim passes, 1 when any claim fails (or a model errors),
-and 2 on bad usage (unknown model, bad option), always with one clear line.
+``verify`` exits 0 when every claim is a pass or a registered finding, 1 when any claim
+fails (a stale finding included) or a model errors, and 2 on bad usage (unknown model, bad
+option), always with one clear line. Its closing line reads ``N pass, M findings, K fail``.
 """
 
 from __future__ import annotations
@@ -171,14 +172,29 @@ def _verify(args: argparse.Namespace) -> int:
     from dynamics.report import load_summaries
 
     index = write_index(out, load_summaries(out))
-    n_claims = sum(len(s["claims"]) for s in summaries)
-    n_pass = sum(1 for s in summaries for c in s["claims"] if c["passed"])
-    failed = [s["name"] for s in summaries if not s["passed"]]
-    print(f"{n_pass}/{n_claims} claims pass in {len(summaries)} model(s); report: {index}")
-    if failed:
-        print(f"FAILED: {', '.join(failed)}")
-        return 1
-    return 0
+    counts = {"pass": 0, "finding": 0, "fail": 0}
+    for s in summaries:
+        for c in s["claims"]:
+            counts[c["verdict"]] += 1
+            if c["verdict"] == "finding":
+                print(f"FINDING {c['id']}: {c['finding_parts']['summary']}")
+            elif c["verdict"] == "fail":
+                why = (f"stale finding, the claim now holds: {c['finding_parts']['summary']}"
+                       if c.get("stale_finding") else
+                       f"predicted {_short(c['predicted'])}, measured {_short(c['measured'])}")
+                print(f"FAIL    {c['id']}: {why}")
+        if s.get("error"):
+            print(f"ERROR   {s['name']}: {s['error']}")
+    errors = [s["name"] for s in summaries if s.get("error")]
+    print(f"{counts['pass']} pass, {counts['finding']} findings, {counts['fail']} fail"
+          + (f", {len(errors)} model error(s) ({', '.join(errors)})" if errors else "")
+          + f" in {len(summaries)} model(s); report: {index}")
+    return 1 if counts["fail"] or any(not s["passed"] for s in summaries) else 0
+
+
+def _short(x: object) -> str:
+    text = str(x)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _phase(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dynamics.claims import Claim
+    from dynamics.claims import Claim, Finding
     from dynamics.model import ReducedModel
     from dynamics.verify import VerifyContext
 
@@ -65,6 +65,10 @@ class Derivation:
         ``initial_state(compiled_model) -> ndarray``: the start that tools use when the user
         gives none (``dynamics phase``); without it they fall back to a generic one, which can
         be wrong for a model (e.g. an exactly symmetric start that never leaves a saddle).
+    findings : tuple of Finding
+        Claims known not to hold, each with its explanation (:class:`dynamics.claims.Finding`).
+        :func:`dynamics.verify.run_verify` attaches them by claim id: such a claim's verdict is
+        ``"finding"`` while it does not hold and ``"fail"`` (a stale finding) once it does.
     """
 
     name: str
@@ -74,7 +78,19 @@ class Derivation:
     reconstructed: tuple[str, ...] = ()
     settings: type | None = None
     initial_state: Callable[[Any], Any] | None = None
+    findings: tuple[Finding, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from dynamics.claims import Finding
+
+        object.__setattr__(self, "findings", tuple(self.findings))
+        ids = [f.claim for f in self.findings if isinstance(f, Finding)]
+        if len(ids) != len(self.findings):
+            raise TypeError(f"derivation {self.name!r}: findings must be dynamics.claims.Finding values")
+        if len(set(ids)) != len(ids):
+            dup = sorted({i for i in ids if ids.count(i) > 1})
+            raise ValueError(f"derivation {self.name!r}: two findings for claim(s) {dup}")
 
     def make_settings(self, overrides: dict[str, str] | None = None) -> Any:
         """The default settings with ``overrides`` (strings, converted to each field's type).

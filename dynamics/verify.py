@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dynamics.claims import Claim
+from dynamics.claims import Claim, apply_findings, tally
 from dynamics.registry import Derivation
 from dynamics.trajectory import Trajectory, library_versions, save_arrays, to_jsonable
 
@@ -60,6 +61,7 @@ class VerifyContext:
         self.config: dict[str, Any] = {"quick": quick, "seed": seed}
         self.timings: dict[str, float] = {}
         self.figures: list[str] = []
+        self.figure_info: dict[str, dict[str, Any]] = {}
         self.trajectories: list[str] = []
         self.notes: list[str] = []
         self.settings = settings
@@ -100,14 +102,28 @@ class VerifyContext:
         self.trajectories.append(npz.name)
         return npz
 
-    def save_figure(self, key: str, fig: Any) -> Path:
-        """Save a matplotlib figure as ``OUT/NAME/KEY.png`` and close it."""
+    def save_figure(self, key: str, fig: Any, *, caption: str = "", claims: Sequence[str] = ()) -> Path:
+        """Save a matplotlib figure as ``OUT/NAME/KEY.png`` (atomically) and close it.
+
+        Parameters
+        ----------
+        caption : str
+            What to look at in the figure; shown under it in the report.
+        claims : sequence of str
+            Ids of the claims the figure supports: the report shows it next to them.
+        """
         import matplotlib.pyplot as plt
 
         path = self.out_dir / f"{key}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-        plt.close(fig)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+            tmp.replace(path)
+        finally:
+            plt.close(fig)
+            tmp.unlink(missing_ok=True)
         self.figures.append(path.name)
+        self.figure_info[path.name] = {"caption": caption, "claims": list(claims)}
         return path
 
     def note(self, text: str) -> None:
@@ -126,8 +142,11 @@ def run_verify(
 ) -> dict[str, Any]:
     """Run ``d.verify`` and write ``OUT/NAME/summary.json``; return the summary.
 
-    An exception inside the derivation is recorded as an ``error`` in the summary (and
-    counts as a failure) instead of aborting the other models.
+    The derivation's registered findings are attached to its claims by id (see
+    :mod:`dynamics.claims` for the three verdicts). The summary's ``passed`` is true when
+    the model ran, returned claims and none of them is a ``"fail"``; ``counts`` holds the
+    number of claims per verdict. An exception inside the derivation is recorded as an
+    ``error`` in the summary (and counts as a failure) instead of aborting the other models.
     """
     import matplotlib
 
@@ -147,8 +166,12 @@ def run_verify(
         ctx.log(f"ERROR {error}")
         (ctx.out_dir / "error.txt").write_text(traceback.format_exc())
     ctx.timings["total"] = time.perf_counter() - t0
+    claims, unmatched = apply_findings(claims, d.findings)
     for c in claims:
         ctx.log(str(c))
+    for f in unmatched:
+        ctx.log(f"registered finding for {f.claim!r}, which this run did not produce")
+    counts = tally([c.verdict for c in claims])
     summary = {
         "name": d.name,
         "title": d.title,
@@ -156,9 +179,12 @@ def run_verify(
         "config": to_jsonable(ctx.config),
         "timings_s": to_jsonable(ctx.timings),
         "versions": library_versions(),
-        "passed": error is None and bool(claims) and all(c.passed for c in claims),
+        "passed": error is None and bool(claims) and counts["fail"] == 0,
+        "counts": counts,
         "error": error,
+        "unmatched_findings": [f.to_dict() for f in unmatched],
         "figures": ctx.figures,
+        "figure_info": ctx.figure_info,
         "trajectories": ctx.trajectories,
         "reconstructed": list(d.reconstructed),
         "notes": ctx.notes,
