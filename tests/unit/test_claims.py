@@ -46,3 +46,54 @@ def test_check_equal_and_json():
     assert not c.passed
     d = c.to_dict()
     assert set(d) >= {"id", "statement", "predicted", "measured", "tolerance", "passed", "why"}
+
+
+# --------------------------------------------------------------------------- verdicts
+from dynamics.claims import Finding, apply_findings, tally  # noqa: E402
+
+
+def _finding(claim: str = "c", bears_on: str = "paper") -> Finding:
+    return Finding(claim, "The rate is slower.", "slope -0.5 over two decades.",
+                   "the window (three windows agree) and the tolerance (10x the fit error).",
+                   bears_on)  # type: ignore[arg-type]
+
+
+def test_verdict_pass_and_fail_without_finding():
+    assert check("c", "s", 1.0, 1.05, tol=0.1, why="w").verdict == "pass"
+    assert check("c", "s", 1.0, 1.5, tol=0.1, why="w").verdict == "fail"
+
+
+def test_registered_finding_turns_a_failing_claim_into_a_finding():
+    bad = check("c", "s", 1.0, 1.5, tol=0.1, why="w")
+    (c,), unmatched = apply_findings([bad], [_finding()])
+    assert c.verdict == "finding" and not c.passed and not c.stale and unmatched == []
+    d = c.to_dict()
+    assert d["verdict"] == "finding" and "The rate is slower." in d["finding"]
+    assert "Ruled out: the window" in d["finding"] and "bears on the paper" in d["finding"]
+    assert "[FINDING]" in str(c) and "What the numbers show" in str(c)
+
+
+def test_stale_finding_is_a_fail():
+    good = check("c", "s", 1.0, 1.05, tol=0.1, why="w")
+    (c,), _ = apply_findings([good], [_finding()])
+    assert c.passed and c.stale and c.verdict == "fail"
+    assert c.to_dict()["stale_finding"] is True and "stale finding" in str(c)
+
+
+def test_finding_for_another_claim_does_not_apply_and_is_reported():
+    bad = check("c", "s", 1.0, 1.5, tol=0.1, why="w")
+    (c,), unmatched = apply_findings([bad], [_finding("other")])
+    assert c.verdict == "fail" and [f.claim for f in unmatched] == ["other"]
+
+
+def test_findings_are_validated():
+    with pytest.raises(ValueError, match="bears_on"):
+        _finding(bears_on="rumour")
+    with pytest.raises(ValueError, match="ruled_out"):
+        Finding("c", "one sentence", "numbers", " ", "paper")
+    with pytest.raises(ValueError, match="two findings"):
+        apply_findings([], [_finding(), _finding()])
+
+
+def test_tally_counts_each_verdict():
+    assert tally(["pass", "finding", "pass", "fail"]) == {"pass": 2, "finding": 1, "fail": 1}

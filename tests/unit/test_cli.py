@@ -11,7 +11,7 @@ import pytest
 import sympy as sp
 
 from dynamics import registry
-from dynamics.claims import check
+from dynamics.claims import Finding, check
 from dynamics.cli import main
 from dynamics.model import ReducedModel
 from dynamics.registry import Derivation
@@ -22,7 +22,7 @@ def _tiny_model() -> ReducedModel:
     return ReducedModel.from_loss("tiny", [a], [], a**2 / 2)
 
 
-def _tiny_derivation(name: str, predicted: float) -> Derivation:
+def _tiny_derivation(name: str, predicted: float, findings: tuple = ()) -> Derivation:
     def verify(ctx):
         from dynamics.integrate import integrate
 
@@ -36,7 +36,12 @@ def _tiny_derivation(name: str, predicted: float) -> Derivation:
         return [check(f"{name}.decay", "a(1) = exp(-1)", predicted, float(tr["a"][-1]), tol=1e-6,
                       why="LSODA at rtol 1e-8")]
 
-    return Derivation(name, f"tiny test model {name}", _tiny_model, verify)
+    return Derivation(name, f"tiny test model {name}", _tiny_model, verify, findings=findings)
+
+
+def _known(name: str) -> Finding:
+    return Finding(f"{name}.decay", "a(1) is not 0.5.", "a(1) = 0.368.",
+                   "nothing to rule out: a test fixture.", "reconstruction")
 
 
 @pytest.fixture
@@ -44,6 +49,9 @@ def tiny(monkeypatch):
     monkeypatch.setattr(registry, "_RUNTIME", {})
     registry.register(_tiny_derivation("tiny-ok", float(np.exp(-1))))
     registry.register(_tiny_derivation("tiny-bad", 0.5))  # negative control: wrong prediction
+    # a registered finding: its claim does not hold (a finding), or now holds (stale: a fail)
+    registry.register(_tiny_derivation("tiny-known", 0.5, (_known("tiny-known"),)))
+    registry.register(_tiny_derivation("tiny-stale", float(np.exp(-1)), (_known("tiny-stale"),)))
     return registry
 
 
@@ -96,6 +104,44 @@ def test_verify_writes_report_and_exit_code(tiny, tmp_path):
     assert main(["verify", "tiny-bad", "--out", str(tmp_path), "--quiet"]) == 1
     html = (tmp_path / "index.html").read_text()
     assert "tiny-bad" in html and "FAIL" in html
+
+
+@pytest.mark.parametrize(("names", "code", "closing"), [
+    (["tiny-ok"], 0, "1 pass, 0 findings, 0 fail"),
+    (["tiny-known"], 0, "0 pass, 1 findings, 0 fail"),        # a registered finding: still exit 0
+    (["tiny-stale"], 1, "0 pass, 0 findings, 1 fail"),        # its claim now holds: stale, a fail
+    (["tiny-bad"], 1, "0 pass, 0 findings, 1 fail"),          # unexpected: a fail
+    (["tiny-ok", "tiny-known", "tiny-bad"], 1, "1 pass, 1 findings, 1 fail"),
+])
+def test_verify_verdicts_and_exit_codes(tiny, tmp_path, capsys, names, code, closing):
+    assert main(["verify", *names, "--out", str(tmp_path), "--quiet"]) == code
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1].startswith(closing)
+    for n in names:
+        s = json.loads((tmp_path / n / "summary.json").read_text())
+        (c,) = s["claims"]
+        assert c["verdict"] in ("pass", "finding", "fail")
+        assert s["counts"] == {v: int(c["verdict"] == v) for v in ("pass", "finding", "fail")}
+        assert s["passed"] == (c["verdict"] != "fail")
+        if n == "tiny-known":
+            assert c["verdict"] == "finding" and "a(1) is not 0.5." in c["finding"]
+            assert "FINDING tiny-known.decay: a(1) is not 0.5." in out
+        if n == "tiny-stale":
+            assert c["verdict"] == "fail" and c["stale_finding"] and "stale finding" in out
+    html = (tmp_path / "index.html").read_text()
+    if "tiny-known" in names:
+        assert "FINDING" in html and "a(1) is not 0.5." in html
+
+
+def test_verify_model_error_exits_1_with_its_line(tiny, tmp_path, capsys):
+    def broken(ctx):
+        raise RuntimeError("the experiment broke")
+
+    registry.register(Derivation("tiny-broken", "raises", _tiny_model, broken))
+    assert main(["verify", "tiny-broken", "--out", str(tmp_path), "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert "ERROR   tiny-broken: RuntimeError: the experiment broke" in out
+    assert "1 model error(s)" in out.splitlines()[-1]
 
 
 def test_console_script_runs():
