@@ -305,7 +305,13 @@ def verify(ctx: VerifyContext) -> list[Claim]:
         ax[2].semilogy(traj.t, traj.loss, "--", label=f"GD lr={lrs[0]:g}")
         ax[2].set(xlabel="flow time t", ylabel="loss", title="loss")
         ax[2].legend(fontsize=8)
-        ctx.save_figure("modes", fig)
+        ctx.save_figure(
+            "modes", fig,
+            caption="Left: each mode strength u = ab of the flow (line) lies on the closed form "
+                    "(dashed) and crosses s/2 at the predicted half-time (dotted); GD (dots) follows. "
+                    "Middle: the GD-flow gap falls with slope 1 in the learning rate. Right: the loss.",
+            claims=("saxe2014.closed-form", "saxe2014.half-time.flow", "saxe2014.direct-follows-flow",
+                    "saxe2014.half-time.direct"))
     return claims
 
 

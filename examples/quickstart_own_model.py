@@ -123,7 +123,9 @@ def verify(ctx: VerifyContext) -> list[Claim]:
     tr = integrate(build_model(), Y0, t_max=T_MAX, n_points=100 if ctx.quick else 400)
     fit, claim = check_slope(tr)
     ctx.save_trajectory("flow", tr)
-    ctx.save_figure("loss", plot(tr, fit))
+    ctx.save_figure("loss", plot(tr, fit), claims=(claim.id,),
+                    caption="The loss on log-log axes: the fitted late slope lies on -1 - 1/ln t, "
+                            "slightly steeper than -1.")
     return [claim]
 
 
