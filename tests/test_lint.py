@@ -28,3 +28,28 @@ def test_readme_opens_with_the_two_commands():
     lines = (ROOT / "README.md").read_text().splitlines()
     assert lines[0] == "```bash" and lines[3] == "```"
     assert "dynamics verify" in lines[1] and "pytest" in lines[2]
+
+
+def _figure_calls_without(keyword: str, root: Path) -> list[str]:
+    import ast
+
+    missing = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "save_figure"
+                    and keyword not in {k.arg for k in node.keywords}):
+                missing.append(f"{path.relative_to(root.parent)}:{node.lineno}")
+    return missing
+
+
+@pytest.mark.parametrize("keyword", ["caption", "claims"])
+def test_every_report_figure_says_what_to_look_at_and_which_claims_it_supports(keyword):
+    assert _figure_calls_without(keyword, ROOT / "derivations") == []
+
+
+def test_the_figure_check_sees_a_bare_call(tmp_path):
+    """Negative control: a save_figure call without caption is reported."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "m.py").write_text("ctx.save_figure('x', fig, claims=('a',))\n")
+    assert _figure_calls_without("caption", tmp_path / "pkg") == ["pkg/m.py:1"]
