@@ -1,6 +1,6 @@
-r"""Hand-set weights: a one-hop-per-layer retrieval circuit (our construction, spec 1.3 [INFER]).
+r"""Hand-set weights: a one-hop-per-layer retrieval circuit (our construction, spec 1.3, reconstructed).
 
-This is **our construction**, a reconstruction [INFER] of the "stacked retrieval heads" of spec
+This is **our construction**, a reconstruction of the "stacked retrieval heads" of spec
 section 1.3; the paper's circuit diagram was not available. No training: every weight is set
 by hand, so that an $L$-layer :class:`~derivations.musat2025.direct.AttentionOnlyTransformer`
 answers every query of depth $k \le L - 1$ at the query position $S-1$.

@@ -1,4 +1,4 @@
-r"""The retrieval problem: multi-hop variable chains among distractor chains (spec 2.2) [INFER].
+r"""The retrieval problem: multi-hop variable chains among distractor chains (spec 2.2, reconstructed).
 
 The paper's exact format was not available; this is the spec's reconstruction (section 2.2),
 labelled so. An example holds ``n_chains`` chains $v_c \to x_{c,1} \to \dots \to x_{c,D}$, each
@@ -8,7 +8,7 @@ link written as a two-token statement ``[src, dst]`` ("dst := src"), the value s
 
 Token ids: values ``0..V-1``, variables ``V..V+X-1``, the query marker ``V+X``.
 
-Regimes (spec 2.2 [INFER]):
+Regimes (spec 2.2, reconstructed):
 
 * ``"none"``: only maximal-depth queries ($k = D$), loss at the query only;
 * ``"ic_a"``: the implicit curriculum by all-position supervision: every ``dst`` token is
@@ -17,6 +17,12 @@ Regimes (spec 2.2 [INFER]):
 
 :func:`min_layers` is the depth lower bound $\lceil\log_3(2D)\rceil$ under the paper's
 Assumption 1 (spec 1.2; the derivation there is a reconstruction, not the paper's proof).
+
+:func:`determined_labels` tells, for every supervised position, whether the tokens up to it
+(all a causal model sees there) contain the links from it back to its label. Under the
+causal mask with shuffled statements, IC-A's $k$-hop statement labels are determined only
+when its $k - 1$ ancestor statements all come earlier, i.e. when it is the last of the $k$
+statements of its chain prefix: a fraction $1/k$ of them (1/2 of the 2-hop labels).
 """
 
 from __future__ import annotations
@@ -27,13 +33,14 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["RetrievalTask", "Batch", "min_layers", "greedy_layers", "doubling_layers"]
+__all__ = ["RetrievalTask", "Batch", "min_layers", "greedy_layers", "doubling_layers", "resolve",
+           "determined_labels", "undetermined_fraction"]
 
 Regime = Literal["none", "ic_a", "ic_b"]
 
 
 def min_layers(D: int) -> int:
-    r"""Smallest $t$ with $3^t \ge 2D$, i.e. $\lceil\log_3(2D)\rceil$ (spec 1.2 [INFER]); exact in integers."""
+    r"""Smallest $t$ with $3^t \ge 2D$, i.e. $\lceil\log_3(2D)\rceil$ (spec 1.2, reconstructed); exact in integers."""
     if isinstance(D, bool) or not isinstance(D, int) or D < 1:
         raise ValueError(f"depth D must be an integer >= 1, got {D!r}")
     t = 0
@@ -79,7 +86,7 @@ class Batch:
 
 @dataclass(frozen=True)
 class RetrievalTask:
-    """Generator of retrieval examples (spec 2.2 [INFER]); every size configurable.
+    """Generator of retrieval examples (spec 2.2, reconstructed); every size configurable.
 
     Parameters
     ----------
@@ -186,3 +193,46 @@ def resolve(tokens: np.ndarray, task: RetrievalTask) -> int:
             return x
         x = src_of[x]
     raise ValueError("the chain does not end in a value")
+
+
+def determined_labels(batch: Batch, task: RetrievalTask) -> np.ndarray:
+    """Whether each supervised label is determined by the tokens at or before its position.
+
+    Returns a (B, S) bool array, ``True`` where ``batch.targets >= 0`` and following the
+    links back from the token at that position, using only statements written at or before
+    it, reaches a value. Elsewhere ``False``. A label that is not determined this way leaves
+    at least two values possible (the chain's own value statement is not yet visible), so no
+    causal model can be sure of it.
+    """
+    tok = np.asarray(batch.tokens)
+    B, S = tok.shape
+    n = (S - 2) // 2
+    out = np.zeros((B, S), dtype=bool)
+    rows, cols = np.nonzero(np.asarray(batch.targets) >= 0)
+    for b, p in zip(rows.tolist(), cols.tolist(), strict=True):
+        # statement i = [src, dst] at (2i, 2i+1), written at or before position p
+        src_of = {int(tok[b, 2 * i + 1]): int(tok[b, 2 * i]) for i in range(n) if 2 * i + 1 <= p}
+        x = int(tok[b, p])
+        for _ in range(task.depth + 1):
+            if x < task.n_values:
+                out[b, p] = True
+                break
+            if x not in src_of:
+                break
+            x = src_of[x]
+    return out
+
+
+def undetermined_fraction(task: RetrievalTask, rng: np.random.Generator, n: int) -> dict[int, float]:
+    """Fraction of the statement labels (``dst`` positions, the query excluded) with hop count
+    $k$ that are *not* determined by the preceding tokens (:func:`determined_labels`), over ``n``
+    examples of ``task``, for each $k$ present. For shuffled statements the expectation is
+    $1 - 1/k$ (the $k - 1$ ancestors must all precede the statement: it must be the last of
+    $k$ statements in a uniformly random order). Only ``"ic_a"``
+    supervises statement positions; other regimes give an empty dict."""
+    b = task.sample(rng, n)
+    det = determined_labels(b, task)
+    sup = np.asarray(b.targets) >= 0
+    sup[:, -1] = False  # the query sees every statement: always determined
+    hops = np.asarray(b.hops)
+    return {int(k): float(1.0 - det[sup & (hops == k)].mean()) for k in np.unique(hops[sup])}

@@ -1,7 +1,7 @@
-r"""An attention-only transformer for the retrieval task, trained directly (spec 2.2, 1.3, 3.3) [INFER].
+r"""An attention-only transformer for the retrieval task, trained directly (spec 2.2, 1.3, 3.3, reconstructed).
 
 The paper does not state its architecture (spec 2.1, "Not found"); this is the spec's
-recommended reproduction model (section 2.2 [INFER]): learned token and absolute position
+recommended reproduction model (section 2.2, reconstructed): learned token and absolute position
 embeddings, $L$ layers of $H$ causal softmax heads added to the residual stream, no MLP and
 no LayerNorm, and an unembedding onto the $V$ value tokens read at the supervised positions.
 
@@ -118,7 +118,7 @@ def _as_batch(batch: Batch | TaskData) -> Batch:
 
 @dataclass(frozen=True)
 class AttentionOnlyTransformer:
-    r"""Attention-only causal transformer with hand-written backward (spec 2.2 [INFER]).
+    r"""Attention-only causal transformer with hand-written backward (spec 2.2, reconstructed).
 
     Parameters
     ----------

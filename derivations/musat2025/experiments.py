@@ -1,6 +1,6 @@
 r"""Training experiments on the retrieval transformer: runs, head roles, emergence (spec 3.3, 5.5).
 
-Everything here is the spec's reconstruction [INFER] (the paper's metrics were not found):
+Everything here is the spec's reconstruction (the paper's metrics were not found):
 
 * :class:`TrainConfig`: one training setting (task sizes, model sizes, Adam, budget);
 * :func:`run_training`: one seeded run in a data regime, recording at every snapshot the
@@ -52,7 +52,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One training setting (spec 2.2 [INFER], scaled down to train on 2 cores in seconds).
+    """One training setting (spec 2.2, reconstructed, scaled down to train on 2 cores in seconds).
 
     Parameters
     ----------

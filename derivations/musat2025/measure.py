@@ -1,4 +1,4 @@
-r"""Emergence measurements for the retrieval transformer (spec 3.3, 5.5) [INFER].
+r"""Emergence measurements for the retrieval transformer (spec 3.3, 5.5, reconstructed).
 
 The paper's exact metrics were not found (spec 3.3); these are the spec's reconstruction:
 
@@ -170,7 +170,7 @@ def _check_pattern(pattern: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray,
 def link_score(
     pattern: np.ndarray, tokens: np.ndarray, target: Literal["dst", "statement"] = "dst"
 ) -> np.ndarray:
-    r"""Parent-link structural attention score per head, shape (H,) (spec 3.3 [INFER]).
+    r"""Parent-link structural attention score per head, shape (H,) (spec 3.3, reconstructed).
 
     For statement $i$ = ``[s, x]`` (positions $2i, 2i+1$) whose ``src`` $s$ is itself the
     ``dst`` of another statement $j$ (its parent link, ``tokens[2j+1] == s``), the score of the
@@ -207,7 +207,7 @@ def link_score(
 
 
 def readout_score(pattern: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-    r"""Query-readout structural attention score per head, shape (H,) (spec 3.3 [INFER]).
+    r"""Query-readout structural attention score per head, shape (H,) (spec 3.3, reconstructed).
 
     Attention from the final position $S-1$ (the queried variable $x$) onto the dst position
     $2j+1$ of the statement with ``tokens[2j+1] == x`` (the "query -> statement whose dst
@@ -260,7 +260,7 @@ def query_ancestors(tokens: np.ndarray, max_hops: int) -> np.ndarray:
 
 
 def query_hop_score(pattern: np.ndarray, tokens: np.ndarray, hop: int) -> np.ndarray:
-    r"""Query hop-$h$ structural attention score per head, shape (H,) (spec 3.3 [INFER]).
+    r"""Query hop-$h$ structural attention score per head, shape (H,) (spec 3.3, reconstructed).
 
     Attention from the final position $S-1$ onto the dst position of the statement $j_h$
     reached after ``hop`` lookups from the queried variable (:func:`query_ancestors`),

@@ -1,4 +1,4 @@
-r"""Reduced model R1 of stacked-head emergence: a nested alignment chain (spec 5.2) [INFER].
+r"""Reduced model R1 of stacked-head emergence: a nested alignment chain (spec 5.2, the spec's proposal; a reconstruction).
 
 The spec's own proposal, not the paper's: one alignment logit gap $a_i$ per stacked head
 ($i = 1..m$) and a shared read-out gain $w$. With $n$ competing keys, the attention on the
@@ -42,5 +42,5 @@ def r1_model(m: int = 3) -> ReducedModel:
     defaults = {"n": 8.0, "V": 16.0, "wd": 0.0} | {f"pi{j + 1}": 1.0 / m for j in range(m)}
     return ReducedModel.from_loss(
         f"musat2025-r1-m{m}", [*a, w], [n, V, *pi, wd], loss, observables=obs, defaults=defaults,
-        title=f"Musat 2025, reduced model R1 (nested alignment chain, m = {m}) [reconstruction, spec 5.2]",
+        title=f"Musat 2025, reduced model R1 (nested alignment chain, m = {m}; reconstruction, spec 5.2)",
     )

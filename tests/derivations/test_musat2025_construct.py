@@ -1,4 +1,4 @@
-"""musat2025 hand-set construction (our one-hop-per-layer circuit, spec 1.3 [INFER]): exact
+"""musat2025 hand-set construction (our one-hop-per-layer circuit, spec 1.3, reconstructed): exact
 answers for depths k <= L-1, chance level beyond, negative controls and input validation."""
 
 from __future__ import annotations
