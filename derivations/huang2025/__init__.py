@@ -3,12 +3,14 @@
 Sub-modules, in the order a derivation reads: :mod:`.data` (strings, labels, embeddings,
 match patterns), :mod:`.reduced` (the sympy reduced model), :mod:`.closed_forms` (phase-1
 expansion, max-margin oracle), :mod:`.direct` (the numpy transformer, CoT inference),
-:mod:`.claims` and :mod:`.verify`. Two registry names: ``huang2025-even-pairs`` and
+:mod:`.measure`, :mod:`.claims`, :mod:`.findings` (the registered findings) and
+:mod:`.verify`. Two registry names: ``huang2025-even-pairs`` and
 ``huang2025-parity``.
 """
 
 from __future__ import annotations
 
+from derivations.huang2025.findings import EVEN_PAIRS_FINDINGS, PARITY_FINDINGS
 from derivations.huang2025.reduced import reduced_model
 from derivations.huang2025.verify import RECONSTRUCTED, Setting, verify_even_pairs, verify_parity
 from dynamics.registry import Derivation
@@ -20,6 +22,7 @@ even_pairs = Derivation(
     verify=verify_even_pairs,
     reconstructed=RECONSTRUCTED,
     settings=Setting,
+    findings=EVEN_PAIRS_FINDINGS,
 )
 
 parity = Derivation(
@@ -29,6 +32,7 @@ parity = Derivation(
     verify=verify_parity,
     reconstructed=RECONSTRUCTED,
     settings=Setting,
+    findings=PARITY_FINDINGS,
 )
 
 __all__ = ["even_pairs", "parity"]

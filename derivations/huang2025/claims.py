@@ -1,25 +1,29 @@
 r"""Claims of Huang, Liang & Yang (2025), each a function of measurements and a prediction.
 
 Every function returns a :class:`~dynamics.claims.Claim`; tests call them with deliberately
-wrong predictions (negative controls). Sources: ``paper`` for what the abstract or the notes
-state ([P]/[S] in the spec), ``reconstruction`` for our reconstructions ([R]), ``derived``
-for consequences of the exact reduction.
+wrong predictions (negative controls). Sources: ``paper`` for what the abstract or the paper's
+notes state; ``reconstruction`` for details of the spec's reconstruction (and the spec's own
+runs of it); ``derived`` for consequences we derived (the exact reduction, the phase-1
+expansion, the saddle at zero) and for rates taken from another paper (Soudry et al. 2018 for
+logistic regression on separable data).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from dynamics.analysis import loglog_slope
 from dynamics.claims import Claim, check, check_equal
 
 __all__ = [
     "claim_bridge", "claim_gf_vs_gd", "claim_phase1_linear", "claim_phase1_quadratic",
-    "claim_separation", "claim_separation_scaling", "claim_late_slope", "claim_u_growth",
-    "claim_direction", "claim_direction_rate", "claim_drift", "claim_frozen", "claim_cot_inference", "claim_parity_direct",
-    "claim_cot_training", "claim_joint_embedding", "claim_cot_two_phases",
+    "claim_separation", "claim_late_slope", "claim_u_growth", "claim_u_log_onset",
+    "claim_direction", "claim_direction_rate", "claim_drift_law", "claim_drift", "claim_frozen",
+    "claim_cot_inference", "claim_parity_direct", "claim_cot_training", "claim_joint_embedding",
+    "claim_cot_two_phases", "claim_cot_phase2", "claim_saddle_stationary", "claim_saddle_escape",
 ]
 
 
@@ -48,7 +52,7 @@ def claim_phase1_linear(tau: float, p1: float, nu: float, predicted: tuple[float
     return check(
         f"huang2025.phase1-linear.{where}", "Phase 1: the first-position score grows linearly, "
         "p1 ~ tau/2, and the token score nu ~ tau/4 (tau = eta t); measured p1/tau and nu/tau early.",
-        list(predicted), [p1 / tau, nu / tau], tol=0.02, relative=True, source="reconstruction",
+        list(predicted), [p1 / tau, nu / tau], tol=0.02, relative=True, source="derived",
         why=f"leading order of the uniform-attention expansion (spec 2.3); at tau = {tau:g} the "
             "neglected terms are O(tau) relative, below 2%.", details={"tau": tau})
 
@@ -61,7 +65,7 @@ def claim_phase1_quadratic(tau: float, p_rest: np.ndarray, predicted_c: np.ndarr
         "quadratically, p_l ~ -c_l tau^2/2 with c_l = sum_{L>=max(l,2)} (1/4L)(1/4 + 1/2L) "
         "(l = 2..L_max); measured -2 p_l / tau^2 early.",
         np.asarray(predicted_c).tolist(), measured_c.tolist(), tol=0.03, relative=True,
-        source="reconstruction",
+        source="derived",
         why=f"leading order of the expansion (spec 2.3); at tau = {tau:g} the next order is O(tau) "
             "relative (a few percent at most); GD adds the t(t-1) vs t^2 factor, which the caller "
             "removes.", details={"tau": tau, "loglog_slope_of_-p": slope})
@@ -79,22 +83,11 @@ def claim_separation(separable: bool, t_sep_steps: float, observed: tuple[float,
             why="exact: feasibility is decided by a linear program on the enumerated features."),
         check(
             "huang2025.separation-time", "Training accuracy first reaches 100% after O(100) steps: "
-            f"between {observed[0]:g} and {observed[1]:g} steps at the default setting (spec 2.3 [V]).",
+            f"between {observed[0]:g} and {observed[1]:g} steps at the default setting (spec 2.3, the spec's own runs).",
             mid, t_sep_steps, tol=half, source="reconstruction",
             why="the spec's runs bracket the first 100%-accuracy step in this interval (record spacing "
                 "of its log grid); the flow's time differs from GD's by O(eta) relative."),
     ]
-
-
-def claim_separation_scaling(lams: Sequence[float], tau_sep: Sequence[float], predicted: float = 0.5) -> Claim:
-    fit = loglog_slope(np.asarray(lams, float), np.asarray(tau_sep, float))
-    return check(
-        "huang2025.separation-scaling", "The separation time scales like t_sep ~ sqrt(lambda)/eta "
-        "(spec 2.3 estimate): log-log slope of tau_sep = eta t_sep against lambda.", predicted,
-        fit.slope, tol=0.1, source="reconstruction",
-        why="the estimate tau_sep ~ sqrt(lambda log L_max / 0.06) holds up to O(1) factors; an "
-            "exponent within 0.1 of 1/2 over lambda = 1..4 would support it.",
-        details={"lambda": list(lams), "tau_sep": list(tau_sep), "stderr": fit.stderr})
 
 
 def claim_late_slope(window: tuple[float, float], slope: float, stderr: float, all_slopes: list[float],
@@ -112,37 +105,93 @@ def claim_u_growth(slope: float, uhat_norm: float) -> Claim:
     return check(
         "huang2025.u-growth", "Phase 2: ||u_t|| grows linearly in ln t with slope tending to the "
         "max-margin norm ||u_hat|| (u_hat of the attention outputs at the current W).", uhat_norm, slope,
-        tol=0.1, relative=True, source="paper",
-        why="for logistic regression on fixed separable features u_t = u_hat ln t + O(1) (Soudry et "
-            "al. 2018), so the fitted slope over a decade is within a few percent of ||u_hat||; "
-            "10% allows the remaining attention drift.")
+        tol=0.1, relative=True, source="derived",
+        why="the paper states ||u_t|| >= Omega(log t) (Theorem 4.4); the slope ||u_hat|| is Soudry et "
+            "al. 2018's: for logistic regression on fixed separable features u_t = u_hat ln t + O(1), so "
+            "the fitted slope over a decade is within a few percent of ||u_hat||; 10% allows the "
+            "remaining attention drift.")
+
+
+def claim_u_log_onset(onset_steps: float, details: dict[str, Any], predicted: float = 600.0) -> Claim:
+    return check(
+        "huang2025.u-log-onset", "||u_t|| grows logarithmically after t2 ~ 600 steps (the paper's one "
+        "number, spec 4 item 5). Onset = where the tangent to ||u|| against ln t at its steepest point "
+        "(the end of phase 1's fast growth) meets the late log-line fitted on steps "
+        f"[{details['late_window'][0]:g}, {details['late_window'][1]:g}] (extrapolated-onset construction).",
+        predicted, onset_steps, tol=0.15, relative=True, source="paper",
+        why="two spreads: the paper's value has one significant figure read off a figure (~600, i.e. "
+            "550-650: 8%); our onset is a construction on a smooth crossover, and the choice of the "
+            "late-line window moves it by up to 5% (528-576 steps for windows from [2e3, 2e4] to "
+            "[1e6, 1e7] steps). 15% covers both. Two threshold definitions are in the details (slope "
+            "within 50% of its late value; ||u|| within 5% of the late line).", details=details)
 
 
 def claim_direction(one_minus_cos: float) -> Claim:
     return check(
         "huang2025.direction", "Phase 2: u_t converges in direction to the max-margin u_hat: "
         "1 - cos(u_t, u_hat) at the end of the horizon.", 0.0, one_minus_cos, tol=0.01, source="paper",
-        why="with 1 - cos = O(1/ln t) and ln t ~ 18 at tau = 1e8, the bound allows ~0.05 times the "
-            "constant; 0.01 asks for clear convergence.")
+        why="with 1 - cos = O(1/ln^2 t) (the angle is O(1/ln t)) and ln t ~ 18 at tau = 1e8, the bound "
+            "allows ~3e-3 times the constant; 0.01 asks for clear convergence.")
 
 
-def claim_direction_rate(loglog_slope_vs_lnt: float, predicted: float = -1.0) -> Claim:
+def claim_direction_rate(slope: float, frozen_slope: float, window: tuple[float, float],
+                         details: dict[str, Any] | None = None, predicted: float = -2.0) -> Claim:
+    """The asymptotic slope is -2 whatever ``predicted`` says (a negative control passes another
+    value): the tolerance is the frozen control's distance from -2 on the same window."""
+    tol = abs(frozen_slope + 2.0) if math.isfinite(frozen_slope) else 0.0
     return check(
-        "huang2025.direction-rate", "Phase 2: 1 - cos(u_t, u_hat) shrinks like 1/ln t: log-log "
-        "slope of (1 - cos) against ln t over tau in [1e4, 1e8].", predicted, loglog_slope_vs_lnt,
-        tol=0.3, source="paper",
-        why="1/ln t gives slope -1 against ln t only asymptotically; finite-time corrections of "
-            "relative size O(ln ln t / ln t) ~ 0.3 at these times.")
+        "huang2025.direction-rate", "Phase 2: the angle theta between u_t and the max-margin u_hat(W_t) "
+        "shrinks like 1/ln t (Soudry et al. 2018), so 1 - cos = theta^2/2 shrinks like 1/ln^2 t: "
+        "log-log slope of (1 - cos) against ln tau over tau in "
+        f"[{window[0]:g}, {window[1]:g}] is -2.", predicted, slope, tol=tol, source="derived",
+        why="u_t = u_hat ln t + rho_t with rho_t converging (Soudry et al.), so theta ~ |rho_perp| / "
+            "(|u_hat| ln t + rho_par): the slope against ln ln t is -2 only asymptotically, with "
+            "finite-time terms from rho_par / (|u_hat| ln t) and the slow change of rho_perp. Their size "
+            "on this window is measured on the frozen-attention control, where Soudry's theorem applies "
+            "exactly (its slope against ln ||u|| reaches -1.997 by tau = 1e15): there the same estimator "
+            f"gives {frozen_slope:.3f}, so the tolerance is |{frozen_slope:.3f} + 2| = {tol:.3f}. The "
+            "joint run's own decade slopes (details) spread over a similar range.",
+        details={"frozen_slope": frozen_slope, **(details or {})})
 
 
-def claim_drift(rate: float, lams: Sequence[float], drifts: Sequence[float]) -> Claim:
+def _drift_details(fits: dict[float, dict[str, Any]]) -> dict[str, Any]:
+    return {f"lambda={lam:g}": fit for lam, fit in fits.items()}
+
+
+_DRIFT_WHY = (
+    "the law is the leading term only: its local growth per unit ln ln tau still rises by 12-20% "
+    "between the decades [1e3, 1e4] and [1e7, 1e8] (details), so a three-decade extrapolation can "
+    "miss the extrapolated growth by up to ~0.2 of it. The competing laws fitted on the same window "
+    "miss by 0.46-0.75 of it (D ~ ln tau overshoots by ~+0.5, a bounded D_inf - a/ln tau undershoots "
+    "by ~-0.5, D_inf - a/ln^2 tau by ~-0.75), so 0.2 still tells them apart."
+)
+
+
+def claim_drift_law(lams: Sequence[float], rel_errors: Sequence[float], fits: dict[float, dict[str, Any]],
+                    fit_window: tuple[float, float], at: float) -> Claim:
     return check(
-        "huang2025.attention-drift", "Phase 2: the attention moves only O(1): ||W_t - W_t0|| stays "
-        "bounded (Theorem 4.4); measured the growth rate d||W_t - W_t0||/d ln t over the last decade "
-        "(a bounded quantity has rate tending to 0).", 0.0, rate, tol=0.1, source="paper",
-        why="a drift converging to a limit like a power of 1/t (or 1/ln t) has a rate far below "
-            "0.1 after three decades; a rate that stays O(1) means polylog growth over the horizon.",
-        details={"lambda": list(lams), "drift_at_end": list(drifts)})
+        "huang2025.attention-drift-law", "Phase 2 (our reconstruction): the attention drift "
+        "D = ||W_t - W_t0|| grows like c ln ln tau + b, unbounded but doubly logarithmic, for lambda in "
+        f"{{{', '.join(f'{v:g}' for v in lams)}}}: the law fitted on tau in [{fit_window[0]:g}, "
+        f"{fit_window[1]:g}] predicts D at tau = {at:g}; measured the error as a fraction of the growth "
+        "it extrapolates (from the end of the fit window).",
+        [0.0] * len(lams), list(rel_errors), tol=0.2, source="derived", why=_DRIFT_WHY,
+        details={"fits": _drift_details(fits)})
+
+
+def claim_drift(lams: Sequence[float], rel_errors: Sequence[float], fits: dict[float, dict[str, Any]],
+                fit_window: tuple[float, float], at: float, extra: dict[str, Any] | None = None) -> Claim:
+    return check(
+        "huang2025.attention-drift", "Phase 2: the attention moves only O(1), ||W_t - W_t0|| stays "
+        "bounded (Theorem 4.4): a bounded law D_inf - a/ln tau fitted on tau in "
+        f"[{fit_window[0]:g}, {fit_window[1]:g}] predicts D at tau = {at:g} for lambda in "
+        f"{{{', '.join(f'{v:g}' for v in lams)}}}; measured the error as a fraction of the growth it "
+        "extrapolates.", [0.0] * len(lams), list(rel_errors), tol=0.2, source="paper",
+        why="same test and tolerance as attention-drift-law (" + _DRIFT_WHY + ") A bounded drift is "
+            "represented by the slowest-converging law of the phase-2 expansions (corrections in powers "
+            "of 1/ln tau); a bound approached more slowly, like (ln tau)^-p with p -> 0, cannot be told "
+            "from c ln ln tau (its p -> 0 limit) at any feasible horizon.",
+        details={"fits": _drift_details(fits), **(extra or {})})
 
 
 def claim_frozen(tL_rel_change: float, slope: float, tol: float) -> Claim:
@@ -198,10 +247,56 @@ def claim_joint_embedding(accuracy: float, slope: float) -> Claim:
         details={"loglog_slope_tau_50_500": slope})
 
 
-def claim_cot_two_phases(stage_kinds: list[str]) -> Claim:
+def claim_cot_two_phases(stage_kinds: list[str], reg_weight: float) -> Claim:
     return check_equal(
-        "huang2025.parity-cot-two-phases", "CoT training shows two phases: a plateau of the loss "
-        "followed by a drop (stages of -dlnL/dlnt, threshold 0.1).", ["plateau", "drop"],
-        stage_kinds[:2], source="paper",
+        "huang2025.parity-cot-two-phases", f"CoT training (EP regulariser weight {reg_weight:g}): the "
+        "loss first plateaus, then drops (the first two stages of -d ln L / d ln t, threshold 0.1). "
+        "This checks the plateau of phase 1 and the drop that ends it, not that phase 2 is reached "
+        "(that is huang2025.parity-cot-phase2).", ["plateau", "drop"], stage_kinds[:2], source="paper",
         why="stage detection on the recorded loss; the kinds are compared exactly.",
         details={"all_stages": stage_kinds})
+
+
+def claim_cot_phase2(group_acc: dict[int, float], reg_weight: float, details: dict[str, Any]) -> Claim:
+    groups = sorted(group_acc)
+    names = [f"CoT step {g}" if g > 0 else f"EP regulariser L={-g}" for g in groups]
+    return check(
+        "huang2025.parity-cot-phase2", f"CoT training (EP regulariser weight {reg_weight:g}) reaches "
+        "phase 2: every group of the objective, the CoT steps and the even-pairs regulariser lengths, "
+        "is fitted (100% training accuracy), the separability from which the O(1/t) loss and the "
+        f"max-margin limit follow; accuracy per group ({', '.join(names)}).",
+        [1.0] * len(groups), [group_acc[g] for g in groups], tol=0.0, source="paper",
+        why="accuracy is exact on the enumerated sequences; a group below 100% is not separated, and "
+            "its loss cannot fall like 1/t.",
+        details={"groups": groups, **details})
+
+
+def claim_saddle_stationary(max_grad: float, max_loss_dev: float, steps: int, with_length_1: float) -> Claim:
+    return check(
+        "huang2025.saddle-stationary", "Without the length-1 strings, zero is a stationary point (spec "
+        "1.2, P14): the gradient at theta = 0 vanishes, positives and negatives of every length L >= 2 "
+        "having the same uniform-attention features, and GD from zero stays at the loss 5 ln 2 for "
+        f"{steps} steps; measured [max |grad L(0)|, max_t |L_t - 5 ln 2|].", [0.0, 0.0],
+        [max_grad, max_loss_dev], tol=1e-12, source="derived",
+        why="an exact cancellation: only round-off remains (sums of ~120 terms of size <= 1/4, ~1e-17 "
+            "per entry); it seeds the saddle's unstable mode, which grows tenfold every ~170 steps "
+            "(huang2025.saddle-escape), so after 1000 steps it is ~1e-11 in the parameters and ~1e-22 in "
+            "the loss, whose own evaluation carries ~1e-15 of round-off: both far below 1e-12. With the length-1 strings the gradient at zero is "
+            f"{with_length_1:.3g}.", details={"max_grad_with_length_1": with_length_1})
+
+
+def claim_saddle_escape(steps_per_decade: float, mu: float, eta: float, details: dict[str, Any],
+                        predicted: float | None = None) -> Claim:
+    pred = math.log(10.0) / math.log1p(eta * mu) if predicted is None else predicted
+    return check(
+        "huang2025.saddle-escape", "Without the length-1 strings zero is a strict saddle that a small "
+        "random init eps xi escapes (spec P14): the escape step (loss 1% below 5 ln 2) grows by "
+        "ln 10 / ln(1 + eta mu) steps per decade of 1/eps, mu = -(smallest eigenvalue of the Hessian "
+        f"at 0) = {mu:.4f}; measured the slope of the escape step against log10(1/eps).",
+        pred, steps_per_decade, tol=0.05, relative=True, source="derived",
+        why="the linearised GD map at the saddle multiplies the unstable mode by 1 + eta mu per step. "
+            "The second unstable eigenvalue (details) also grows, and its share, which depends on the "
+            "random direction xi, falls only by ~0.64 per decade of eps, so the per-decade escape time "
+            "moves by up to ~6% at the largest eps (seen: 160-173 steps over seeds and thresholds) and "
+            "~3% on a fit over three decades; 5% covers it. The same xi is used at every eps, so the "
+            "offset (nonlinear exit, threshold) cancels.", details=details)

@@ -1,10 +1,10 @@
 r"""Closed forms and oracles for Huang, Liang & Yang (2025).
 
-* Phase-1 early-time expansion (spec 2.3) [R][V]: with $W \approx 0$ attention is uniform,
+* Phase-1 early-time expansion (spec 2.3, reconstructed and verified numerically): with $W \approx 0$ attention is uniform,
   $\nu \approx \tau/4$, $p_1 \approx \tau/2$ and $p_\ell \approx -c_\ell\tau^2/2$ for
   $\ell \ge 2$ with $c_\ell = \sum_{L=\max(\ell,2)}^{L_{\max}} \frac{1}{4L}\left(\frac14 +
   \frac{1}{2L}\right)$, where $\tau = \eta t$.
-* Phase-2 oracle (spec 2.4) [R]: the hard-margin max-margin direction of the attention
+* Phase-2 oracle (spec 2.4, reconstructed): the hard-margin max-margin direction of the attention
   outputs $z_n = \sum_\ell \varphi_\ell x_\ell$ at the current attention, over both token
   copies of every pattern (:func:`features`).
 """

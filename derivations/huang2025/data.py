@@ -6,13 +6,13 @@ Tokens are integers, ``0`` for ``a`` and ``1`` for ``b``. Spec references are to
 
 * Even pairs (spec 1.1): $y = +1$ iff $w_1 = w_L$ (equivalently the number of ``ab`` and
   ``ba`` is even). Parity: $y = +1$ iff the number of ``b`` is even. The sign convention is a
-  reconstruction [R].
-* The training set is every string of lengths $1..L_{\max}$ [R], each length weighted by
+  reconstruction.
+* The training set is every string of lengths $1..L_{\max}$ (reconstructed), each length weighted by
   $1/|I_L|$ (spec 1.2, 1.5).
-* Embeddings (spec 1.3, a reconstruction [R]): ``"additive"``, $x_\ell = E^w_{w_\ell} + E^p_\ell$
+* Embeddings (spec 1.3, a reconstruction, reconstructed): ``"additive"``, $x_\ell = E^w_{w_\ell} + E^p_\ell$
   with $d = 2 + L_{\max}$ (the default), or ``"joint"``, a one-hot of the (token, position)
   pair with $d = 2 L_{\max}$.
-* CoT training sequences (spec 1.7b, a reconstruction [R]): prefixes
+* CoT training sequences (spec 1.7b, a reconstruction, reconstructed): prefixes
   $(w_1..w_{L_0}, c_1..c_{k-1})$ with target $c_k = c_{k-1} \oplus w_k$, $c_0 = w_{L_0}$, and
   label $y = +1$ iff $w_k = c_{k-1}$.
 """
@@ -148,7 +148,7 @@ def parity_dataset(L_max: int = 6, embedding: Embedding = "additive") -> Dataset
 
 
 def cot_sequences(L0: int) -> list[tuple[np.ndarray, int, int]]:
-    """CoT training prefixes (spec 1.7b [R]): ``(tokens, label, step k)`` for every
+    """CoT training prefixes (spec 1.7b, reconstructed): ``(tokens, label, step k)`` for every
     $w \\in \\{0,1\\}^{L_0}$ and $k = 1..L_0-1$; label +1 iff $w_k = c_{k-1}$."""
     if L0 < 2:
         raise ValueError(f"L0 must be at least 2, got {L0}")
@@ -166,7 +166,7 @@ def cot_sequences(L0: int) -> list[tuple[np.ndarray, int, int]]:
 def cot_dataset(L0: int = 4, reg_weight: float = 0.1, reg_lengths: Sequence[int] = (1, 2, 3, 4),
                 L_max: int | None = None, embedding: Embedding = "additive") -> Dataset:
     """$\\mathcal L_{\\rm CoT} + $ ``reg_weight`` $\\cdot$ even-pairs loss on ``reg_lengths``
-    (spec 1.7b [R]). Each CoT step $k$ is a group with weight $1/2^{L_0}$ per sequence; even-pairs
+    (spec 1.7b, reconstructed). Each CoT step $k$ is a group with weight $1/2^{L_0}$ per sequence; even-pairs
     sequences carry group $-L$ and weight ``reg_weight``$/2^L$."""
     L_max = L_max if L_max is not None else 2 * L0 - 2
     if 2 * L0 - 2 > L_max:

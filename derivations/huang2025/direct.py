@@ -1,19 +1,20 @@
 r"""Direct numpy model of Huang, Liang & Yang (2025): the one-layer transformer, its exact
 symmetry reduction, and the inference-time truncated chain of thought.
 
-Spec references are to ``shared/papers/huang2025_even_pairs_parity.md``; tags as there:
-[S] the paper as read in secondary notes, [P] the abstract, [R] our reconstruction.
+Spec references are to ``shared/papers/huang2025_even_pairs_parity.md``; each item says
+whether it is the paper's (as read in its notes or abstract) or our reconstruction.
 
-* :class:`OneLayerTransformer` (spec 1.4 [S], loss 1.5 [S], init 1.6 [R]):
+* :class:`OneLayerTransformer` (spec 1.4 and the loss of 1.5: the paper as read in its notes;
+  zero init of 1.6: reconstructed):
   $\mathtt T_\theta(X) = u^\top \sum_\ell x_\ell \varphi_\ell$,
   $\varphi = \mathrm{softmax}(X^\top W x_L / \lambda)$ over the real positions, with the last
   real token as the query; trained on
   $\sum_L \frac{1}{|I_L|} \sum_{n \in I_L} \log(1 + e^{-y_n \mathtt T_n})$.
-* :func:`reduce` / :func:`full_params` (spec 2.2 [R]): the 35 scalars
+* :func:`reduce` / :func:`full_params` (spec 2.2, reconstructed): the 35 scalars
   $(\nu, p_\ell, \kappa, \delta_\ell, P_{\ell L})$ of the $a \leftrightarrow b$-symmetric
   dynamics for the additive embedding, and the inverse on the zero-gauge manifold.
-* :func:`ep_token`, :func:`cot_parity`, :func:`cot_parity_accuracy` (spec 1.7a [S], the
-  explicit algorithm [R]): parity from an even-pairs model by sliding a window of fixed
+* :func:`ep_token`, :func:`cot_parity`, :func:`cot_parity_accuracy` (spec 1.7a: the paper as
+  read in its notes; the explicit algorithm is reconstructed): parity from an even-pairs model by sliding a window of fixed
   length and appending the predicted token.
 
 Index conventions (additive embedding, ``d = 2 + L_max``): token ``a`` is coordinate 0,
@@ -54,7 +55,7 @@ _EMBEDDINGS = ("additive", "joint")
 # ------------------------------------------------------------------------------ model
 @dataclass(frozen=True)
 class OneLayerTransformer:
-    r"""One-layer, single-query softmax-attention transformer (spec 1.4 [S]).
+    r"""One-layer, single-query softmax-attention transformer (spec 1.4, the paper as read in its notes).
 
     $$ \mathtt T_\theta(X) = u^\top \sum_{\ell=1}^{L} x_\ell\,\varphi_\ell, \qquad
        \varphi = \mathrm{softmax}\bigl(X^\top W x_L / \lambda\bigr), $$
@@ -70,12 +71,12 @@ class OneLayerTransformer:
     L_max : int
         Longest sequence (at least 2); sets ``d``.
     embedding : ``"additive"`` or ``"joint"``
-        Embedding of spec 1.3 [R]: $d = 2 + L_{\max}$ or $d = 2 L_{\max}$.
+        Embedding of spec 1.3, reconstructed: $d = 2 + L_{\max}$ or $d = 2 L_{\max}$.
     lam : float
         Softmax temperature $\lambda > 0$ (not trained).
     init_scale : float
         Standard deviation of the i.i.d. normal initial entries; 0 (default) gives the zero
-        initialisation of spec 1.6 [R].
+        initialisation of spec 1.6 (reconstructed).
     """
 
     L_max: int = 6
@@ -114,7 +115,7 @@ class OneLayerTransformer:
         return SoftmaxAttention(lam=float(self.lam), value=False)
 
     def init(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Zeros (``init_scale = 0``, spec 1.6 [R]) or i.i.d. $N(0, \\mathrm{init\\_scale}^2)$."""
+        """Zeros (``init_scale = 0``, spec 1.6, reconstructed) or i.i.d. $N(0, \\mathrm{init\\_scale}^2)$."""
         d = self.d
         if self.init_scale == 0:
             return {"u": np.zeros(d), "W": np.zeros((d, d))}  # (d,), (d, d)
@@ -149,7 +150,7 @@ class OneLayerTransformer:
     def forward(
         self, params: Mapping[str, np.ndarray], data: Dataset
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        r"""Outputs, attention patterns and attention outputs (spec 1.4 [S]).
+        r"""Outputs, attention patterns and attention outputs (spec 1.4, the paper as read in its notes).
 
         Returns
         -------
@@ -167,7 +168,7 @@ class OneLayerTransformer:
         self, params: Mapping[str, np.ndarray], data: Dataset
     ) -> tuple[float, dict[str, np.ndarray]]:
         r"""$\mathcal L = \sum_n w_n \log(1 + e^{-y_n \mathtt T_n})$ and its gradients
-        (spec 1.5 [S]); the dataset weights $w_n = 1/|I_L|$ make it the sum over lengths of
+        (spec 1.5, the paper as read in its notes); the dataset weights $w_n = 1/|I_L|$ make it the sum over lengths of
         the mean loss per length. Gradients by the blocks' backward passes."""
         u = np.asarray(params["u"], dtype=float)  # (d,)
         T, cache = self._forward(params, data)  # (N,)
@@ -191,7 +192,7 @@ class OneLayerTransformer:
         return {int(g): float(ok[data.group == g].mean()) for g in np.unique(data.group)}
 
     def observables(self, params: Mapping[str, np.ndarray], data: Dataset) -> dict[str, float]:
-        """``accuracy`` (weighted), ``u_norm`` $\\|u\\|$ and ``W_norm`` $\\|W\\|_F$ (spec 2.1 [S])."""
+        """``accuracy`` (weighted), ``u_norm`` $\\|u\\|$ and ``W_norm`` $\\|W\\|_F$ (spec 2.1, the paper as read in its notes)."""
         acc = self.accuracy(params, data)
         assert isinstance(acc, float)
         return {
@@ -202,7 +203,7 @@ class OneLayerTransformer:
 
     # ---------------------------------------------------------------- reduction
     def reduce(self, params: Mapping[str, np.ndarray]) -> dict[str, float]:
-        r"""The reduced coordinates of spec 2.2 [R], in the order of :func:`reduced_names`.
+        r"""The reduced coordinates of spec 2.2 (reconstructed), in the order of :func:`reduced_names`.
 
         * $\nu = (u_a + u_b)/2$; $p_\ell = u[1+\ell]$;
         * $\kappa = \bigl((W_{aa} - W_{ab}) + (W_{bb} - W_{ba})\bigr)/2$;
@@ -236,7 +237,7 @@ class OneLayerTransformer:
         return out
 
     def full_params(self, reduced: Mapping[str, float]) -> dict[str, np.ndarray]:
-        r"""Inverse of :meth:`reduce` on the zero-gauge manifold (spec 2.2 [R]).
+        r"""Inverse of :meth:`reduce` on the zero-gauge manifold (spec 2.2, reconstructed).
 
         $u_a = u_b = \nu$, $u[1+\ell] = p_\ell$; $W_{aa} = W_{bb} = \kappa/2$,
         $W_{ab} = W_{ba} = -\kappa/2$; $W[1+\ell, a] = W[1+\ell, b] = \delta_\ell$;
@@ -271,7 +272,7 @@ class OneLayerTransformer:
 
 
 def reduced_names(L_max: int) -> tuple[str, ...]:
-    """Names of the reduced coordinates (spec 2.2 [R]) in :meth:`OneLayerTransformer.reduce`
+    """Names of the reduced coordinates (spec 2.2, reconstructed) in :meth:`OneLayerTransformer.reduce`
     order: ``nu, p1..pLmax, kappa, delta1..deltaLmax, P1_1, P1_2, P2_2, P1_3, ...``."""
     rng = range(1, L_max + 1)
     return (
@@ -321,7 +322,7 @@ def _cot_bits(
 
 
 def ep_token(model: OneLayerTransformer, params: Mapping[str, np.ndarray], w: Any) -> int:
-    r"""The even-pairs answer as a token (spec 1.7a [R]): 0 (``a``, first = last) if
+    r"""The even-pairs answer as a token (spec 1.7a, reconstructed): 0 (``a``, first = last) if
     $\mathtt T(w) > 0$, else 1 (``b``); for a trained model $w_1 \oplus w_L$."""
     arr = np.asarray(w, dtype=np.int64)  # (L,)
     if arr.ndim != 1 or arr.size < 1:
@@ -330,8 +331,8 @@ def ep_token(model: OneLayerTransformer, params: Mapping[str, np.ndarray], w: An
 
 
 def cot_parity(model: OneLayerTransformer, params: Mapping[str, np.ndarray], w: Any) -> int:
-    r"""Parity bit of ``w`` by the truncated CoT with an even-pairs model (spec 1.7a [S],
-    explicit algorithm [R]).
+    r"""Parity bit of ``w`` by the truncated CoT with an even-pairs model (spec 1.7a, the paper as
+    read in its notes; the explicit algorithm is reconstructed).
 
     $S_0 = w$; for $k = 1..L-1$: $c_k = \mathrm{EP}(S_{k-1})$ (:func:`ep_token`),
     $S_k = (S_{k-1}[2{:}], c_k)$. With an exact EP model $c_k = w_1 \oplus \dots \oplus w_k

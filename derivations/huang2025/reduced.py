@@ -1,4 +1,4 @@
-r"""The exact symmetry reduction of the one-layer transformer (spec section 2.2) [R][V].
+r"""The exact symmetry reduction of the one-layer transformer (spec section 2.2; reconstructed, verified numerically).
 
 With the additive embedding, full enumeration of the strings and an $a \leftrightarrow b$
 symmetric start (zero), gradient descent stays on a 35-dimensional manifold
@@ -20,7 +20,7 @@ $L$ (selecting $P_{\ell L}$), the label and the weight. The gradient flow is
 $\dot\theta_i = -(s_i/m_i)\, \partial_i \tilde{\mathcal L}$ in $\tau = \eta t$, with
 $s_i = \lambda$ for the attention coordinates while $\tau < \eta t_0$ (spec 1.6, 2.2).
 
-The reduction itself is the spec's reconstruction [R], verified numerically there and in our
+The reduction itself is the spec's reconstruction, verified numerically there and in our
 tests against full GD.
 """
 
@@ -106,7 +106,7 @@ def reduced_model(L_max: int = 6, table: np.ndarray | None = None, lam: float = 
     return ReducedModel.from_loss(
         name, state, [lam_s], rows, metric=metric, groups=groups, observables=obs,
         defaults={"lambda": lam},
-        title="Huang, Liang & Yang 2025: one-layer transformer on even pairs, exact symmetry reduction [R]",
+        title="Huang, Liang & Yang 2025: one-layer transformer on even pairs, exact symmetry reduction (reconstructed)",
     )
 
 

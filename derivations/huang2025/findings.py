@@ -1,0 +1,65 @@
+"""Registered findings of Huang, Liang & Yang (2025): claims known not to hold in our
+reconstruction, each with what the numbers show and what of our measurement was ruled out.
+
+Both bear on the reconstruction, not on the paper: the theorem's conditions (Theorem 4.4) and
+the CoT-training format (spec 1.7b) could not be read. The numbers are those of
+``dynamics verify huang2025-even-pairs huang2025-parity`` at the default setting; the ablations
+named in ``ruled_out`` are reproduced by the commands in docs/huang2025.md (section Findings).
+"""
+
+from __future__ import annotations
+
+from dynamics.claims import Finding
+
+FINDINGS = (
+    Finding(
+        claim="huang2025.attention-drift",
+        summary=("The attention drift ||W_t - W_t0|| does not level off in our reconstruction: it grows "
+                 "like c ln ln tau up to tau = 1e12, so the O(1) bound of Theorem 4.4 is not seen."),
+        shows=("For lambda = 1, 2, 4, 8 the bounded law D_inf - a/ln tau fitted on tau in [1e3, 1e5] "
+               "undershoots the drift at tau = 1e8 by 0.46-0.50 of its growth since 1e5, while "
+               "c ln ln tau + b fitted on the same window (c = 4.5, 7.1, 11.6, 18.7) misses it by only "
+               "0.07-0.12 (huang2025.attention-drift-law). At lambda = 2 the rate dD/d ln tau falls from "
+               "1.23 (decade 1e2-1e3) to 0.47 (1e7-1e8), but rate x ln tau does not fall: 7.1 (1e2-1e3), "
+               "8.1 (1e7-1e8), 8.8 (1e11-1e12), where a drift converging like (ln tau)^-p would have it "
+               "fall like (ln tau)^-p. In logit units the drift at 1e8 is D/lambda = 10.6, 8.6, 6.8, 5.1: a larger "
+               "lambda slows it but does not stop it."),
+        ruled_out=("Horizon: the flow is integrated to 1e12 in the run (1e16 in a check): the growth per "
+                   "unit ln ln tau keeps rising slowly, it never falls. Window: every decade from 1e2 to "
+                   "1e12 shows the same, and the fit window starts after separation for every lambda "
+                   "(tau_sep <= 67). Definition: D is the Frobenius norm of W_t - W_t0 on the zero-gauge "
+                   "manifold, so directions without gradient do not inflate it; in logit units (D/lambda) "
+                   "it grows as well; the flow agrees with direct GD (huang2025.reduction-exact, "
+                   "huang2025.flow-vs-gd). Not ruled out: a bound approached more slowly than any power of "
+                   "1/ln tau, which no feasible horizon tells from c ln ln tau, and the conditions of "
+                   "Theorem 4.4 we could not read (on lambda, the horizon, the loss)."),
+        bears_on="reconstruction",
+    ),
+    Finding(
+        claim="huang2025.parity-cot-phase2",
+        summary=("CoT training in our reconstructed format never reaches phase 2: the even-pairs "
+                 "regulariser groups of length 2 and 3 stay at 50% accuracy and the loss stalls at 0.335 "
+                 "instead of falling like 1/t."),
+        shows=("With EP regulariser weight 0.1 on lengths 1-4, after 20000 steps (tau = 2000) the three "
+               "CoT steps and the regulariser lengths 1 and 4 are at 100% accuracy, lengths 2 and 3 at "
+               "50%; the loss stalls at 0.335 (log-log slope -0.32 over tau 200-2000, -0.05 over 1000-2000), "
+               "and the group losses "
+               "of lengths 2 and 3 (0.105, 0.132) exceed chance (0.069 each): half of each group is "
+               "fitted confidently the wrong way. Phase 1's plateau and drop are there (huang2025.parity-cot-two-phases)."),
+        ruled_out=("Horizon: 60000 steps give the same accuracies and a loss of 0.328 (slope -0.045 over "
+                   "the last decade). "
+                   "Regulariser weight: 0.01 leaves lengths 2 and 3 at 50%; 1 puts CoT steps 2 and 3 at "
+                   "chance; the regulariser on lengths 1-6 leaves lengths 2, 3, 5, 6 near 50%. Definition: "
+                   "accuracy is exact on the enumerated sequences. Not ruled out: the format and the "
+                   "regulariser themselves, which the spec could not recover (1.7b); with the regulariser "
+                   "restricted to the length-1 strings every group reaches 100% and the loss keeps falling "
+                   "(slope -1.72), so this bears on our reconstruction. Making phase 2 reachable is issue "
+                   "#19."),
+        bears_on="reconstruction",
+    ),
+)
+
+#: The claims of the parity model (``huang2025-parity``); the rest belong to ``huang2025-even-pairs``.
+PARITY_CLAIMS = frozenset({"huang2025.parity-cot-phase2"})
+EVEN_PAIRS_FINDINGS = tuple(f for f in FINDINGS if f.claim not in PARITY_CLAIMS)
+PARITY_FINDINGS = tuple(f for f in FINDINGS if f.claim in PARITY_CLAIMS)
