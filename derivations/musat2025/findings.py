@@ -28,8 +28,9 @@ FINDINGS = (
         summary="IC-A as we reconstructed it does not learn the query within the budget, because it "
                 "supervises labels that a causal model cannot know and never poses an easy query at "
                 "the query position; this says nothing yet about the paper's curriculum claim.",
-        shows="Final 2-hop query accuracy: IC-A 0.50 and no curriculum 0.49, both at in-context chance "
-              "(0.5); IC-B reaches >= 0.9 in 4 of 8 seeds (1.0, 1.0, 0.92, 0.95; the others 0.57-0.85), "
+        shows="In the default run (4000 steps), final 2-hop query accuracy: IC-A 0.50 and no curriculum 0.49, both at in-context chance "
+              "(0.5); IC-B reaches >= 0.9 in 4 of 8 seeds (1.0, 1.0, 0.92, 0.95; the others 0.57-0.85; "
+              "--quick: 2 of 5), "
               "so the claim's measured value is {ic_a: no, ic_b: yes, none: no} against the predicted "
               "{yes, yes, no}. IC-A labels every dst token with its chain's value, but the statements "
               "are shuffled and attention is causal: a k-hop label is determined by the tokens up to "
@@ -55,9 +56,10 @@ FINDINGS = (
         claim="musat2025.order-seeds",
         summary="The only head roles that form in enough seeds to be compared are the previous-token "
                 "head and the hop-1 read-out head, two co-requisites of one induction-like circuit, "
-                "and their order is read off snapshots 133 steps apart with no tie tolerance, so the "
+                "and their order is read off snapshots 133 steps apart (200 with --quick) with no tie "
+                "tolerance, so the "
                 "swaps measure neither the paper's order of stacked heads nor their emergence.",
-        shows="Kendall tau over the 21 seed pairs that share two roles: 9 pairs +1, 12 pairs -1 "
+        shows="In the default run, Kendall tau over the 21 seed pairs that share two roles: 9 pairs +1, 12 pairs -1 "
               "(smallest -1). The previous-token role ('prev') comes first in 4 of the 7 seeds where "
               "both roles form. The two roles' emergence steps differ by 52-421 steps, i.e. 0.4-3.2 "
               "snapshot intervals (4 of 7 seeds within 1.5). A hop-2 retrieval role forms in 1 of 8 "
