@@ -1,29 +1,30 @@
 r"""Augmented tokens, one-layer linear attention and one step of gradient descent
 (spec 1.2, 1.3, 2, 3.1).
 
-Spec references are to ``shared/papers/sander2024_in_context_autoregressive.md``; tags as
-there: [CODE] the authors' code ``michaelsdr/ical``, [DERIVED] our derivation (not quoted
-from the paper, whose body we could not read), [R] our reconstruction or choice.
+Spec references are to ``shared/papers/sander2024_in_context_autoregressive.md``. Where a
+statement comes from is written out: "authors' code" (the repository ``michaelsdr/ical``),
+"derived" (a derivation, the spec author's or ours, not quoted from the paper, whose body we
+could not read), "reconstruction" (our choice where the sources are silent).
 
 Conventions. ``S`` holds states $s_0..s_T$, shape ``(N, T + 1, d)``. *Position* $t$
 ($0 \le t \le T-1$) reads the tokens up to $e_t$ and predicts $s_{t+1}$; its in-context
 pairs are $(s_{t'-1}, s_{t'})$, $t' = 1..t$ (position 0 has none). Predictions have shape
 ``(N, T, d)``, entry ``[:, t]`` predicting $s_{t+1}$. Losses are
 $\mathcal L = \sum_n w_n \sum_{t \in P} \|\hat s_{t+1} - s_{t+1}\|^2$ (complex modulus) over
-the positions $P$ (default all, as the authors' code trains every position [CODE
-``augmented.py``]), with the sequence weights of a :class:`~.data.SeqData`.
+the positions $P$ (default all, as the authors' code trains every position,
+``augmented.py``), with the sequence weights of a :class:`~.data.SeqData`.
 
 Parameters are real. For complex data $\partial |r|^2 = 2\,\mathrm{Re}(\bar r\,\partial r)$, so
 every gradient below is $2\,\mathrm{Re}$ of a contraction with $\bar r$.
 
-* :func:`augment` (spec 1.2 [CODE]): $e_t = (0_d, s_t, s_{t-1})$.
-* :class:`BlockLinearAttention` (spec 1.3 (A0) [DERIVED]):
+* :func:`augment` (spec 1.2, authors' code): $e_t = (0_d, s_t, s_{t-1})$.
+* :class:`BlockLinearAttention` (spec 1.3 (A0), derived):
   $\hat s_{t+1} = B\,\bigl(\sum_{t'=1}^{t} s_{t'} s_{t'-1}^*\bigr) A\,s_t$.
-* :class:`LinearAttention` (spec 1.3 M-aug [DERIVED]):
+* :class:`LinearAttention` (spec 1.3 M-aug, derived):
   $\hat s_{t+1} = V \Sigma_t K \bar e_t$, $\bar e_t = (s_t, s_{t-1})$,
   $\Sigma_t = \sum_{t' \le t} \bar e_{t'} \bar e_{t'}^*$.
 * :func:`one_step_gd_predict`, :func:`best_shared_eta`, :func:`eta_star`,
-  :func:`eta_star_shared`, :func:`isotropic_loss` (spec 2, 3.1 [DERIVED]).
+  :func:`eta_star_shared`, :func:`isotropic_loss` (spec 2, 3.1, derived).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "augment",
     "best_shared_eta",
     "block_to_linear",
+    "block_minimise",
     "eta_star",
     "eta_star_shared",
     "isotropic_loss",
@@ -186,8 +188,8 @@ def _sq_loss(
 
 # ---------------------------------------------------------------------- tokens
 def augment(S: np.ndarray) -> np.ndarray:
-    r"""Augmented tokens $e_t = (0_d, s_t, s_{t-1})$, $s_{-1} = 0$ (spec 1.2 [CODE
-    ``augmented.py``]).
+    r"""Augmented tokens $e_t = (0_d, s_t, s_{t-1})$, $s_{-1} = 0$ (spec 1.2, authors'
+    ``augmented.py``).
 
     Parameters
     ----------
@@ -210,7 +212,7 @@ def augment(S: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------- (A0) model
 @dataclass(frozen=True)
 class BlockLinearAttention:
-    r"""Block-structured linear attention, model (A0) of spec 1.3 [DERIVED].
+    r"""Block-structured linear attention, model (A0) of spec 1.3 (derived).
 
     $$ \hat s_{t+1} = c_t \sum_{t'=1}^{t} \bigl(s_{t'-1}^* A\, s_t\bigr)\, B\, s_{t'}
        = c_t\, B\, \Bigl(\sum_{t'=1}^{t} s_{t'} s_{t'-1}^*\Bigr) A\, s_t, $$
@@ -226,13 +228,13 @@ class BlockLinearAttention:
     d : int
         State dimension; parameters are ``{"A": (d, d), "B": (d, d)}``, real.
     positions : sequence of int, optional
-        Positions $t$ in the loss; default all $0..T-1$ [CODE: every position is trained].
+        Positions $t$ in the loss; default all $0..T-1$ (the authors' code trains every position).
     scale : ``"none"`` or ``"1/t"``
         $c_t = 1$ or $c_t = 1/t$ ($c_0$ irrelevant). Whether the paper normalises the
-        attention is unknown (spec 1.3); ``"none"`` (default) is our reconstruction [R].
+        attention is unknown (spec 1.3); ``"none"`` (default) is our reconstruction.
     init_mode : ``"normal"`` or ``"identity"``
         Initial $A, B$: iid $\mathrm{init\_scale}\cdot N(0, 1)$ (the authors' theory
-        scripts use 0.1 [CODE ``unitary.py``]) or $\mathrm{init\_scale}\cdot I$.
+        scripts use 0.1, authors' ``unitary.py``) or $\mathrm{init\_scale}\cdot I$.
     init_scale : float
 
     Notes
@@ -242,7 +244,9 @@ class BlockLinearAttention:
     $\alpha\beta \to 3d/(2n + 3d - 4)$. With the authors' fixed $s_0 = \mathbf 1/\sqrt d$,
     the pair $t' = 1$ exposes the known $s_0$. GD then leaves isotropy for
     $A, B = a I + c (J - I)$ with $c < 0$, which beats every single GD step. For
-    $d = 2$: loss 2.62482 against 2.78571, $\alpha\beta = 0.4569$ against 0.4286.
+    $d = 2$: loss 2.62482 against 2.78571, $\alpha\beta = 0.4569$ against 0.4286; with
+    $A, B$ restricted to diagonal matrices the optimum is GD's again. This is the registered
+    finding on claim ``sander2024.block-equals-gd.fixed`` (:mod:`.findings`).
     """
 
     d: int
@@ -334,8 +338,8 @@ class BlockLinearAttention:
 # ---------------------------------------------------------------------- M-aug model
 @dataclass(frozen=True)
 class LinearAttention:
-    r"""Unconstrained one-layer linear attention on augmented tokens (spec 1.3 M-aug
-    [DERIVED]).
+    r"""Unconstrained one-layer linear attention on augmented tokens (spec 1.3 M-aug,
+    derived).
 
     $T(e)_t = e_t + \sum_{t' \le t} (e_{t'}^* W^{KQ} e_t)\, W^{PV} e_{t'}$ read on its first
     block; only the $d \times 2d$ block $V$ of $W^{PV}$ and the $2d \times 2d$ block $K$ of
@@ -355,7 +359,7 @@ class LinearAttention:
     positions : sequence of int, optional
         Positions in the loss; default all.
     scale : ``"none"`` or ``"1/(t+1)"``
-        $c_t = 1$ (default, [R]) or one over the number of tokens attended to.
+        $c_t = 1$ (default, reconstruction) or one over the number of tokens attended to.
     init_mode : ``"normal"`` or ``"identity"``
         iid $\mathrm{init\_scale}\cdot N(0,1)$ entries, or the block embedding of
         $A = B = \mathrm{init\_scale}\cdot I$.
@@ -467,7 +471,7 @@ class LinearAttention:
 
 def block_to_linear(A: np.ndarray, B: np.ndarray) -> dict[str, np.ndarray]:
     r"""Embed block parameters into :class:`LinearAttention`: $V = [B, 0]$,
-    $K = [[0, 0], [A, 0]]$ (spec 1.3 [DERIVED]); both models then predict the same."""
+    $K = [[0, 0], [A, 0]]$ (spec 1.3, derived); both models then predict the same."""
     A = np.asarray(A, dtype=float)  # (d, d)
     B = np.asarray(B, dtype=float)  # (d, d)
     d = A.shape[0]
@@ -483,7 +487,7 @@ def block_to_linear(A: np.ndarray, B: np.ndarray) -> dict[str, np.ndarray]:
 # ---------------------------------------------------------------------- one-step GD
 def one_step_gd_predict(S: np.ndarray, eta: float) -> np.ndarray:
     r"""One step of GD from $W_0 = 0$ on $\frac12\sum_{t'=1}^{t}\|s_{t'} - W s_{t'-1}\|^2$,
-    then $\hat s_{t+1} = \hat W s_t$ (spec 2 [DERIVED]):
+    then $\hat s_{t+1} = \hat W s_t$ (spec 2, derived):
 
     $$ \hat s_{t+1} = \eta \sum_{t'=1}^{t} s_{t'}\, s_{t'-1}^*\, s_t. $$
 
@@ -520,7 +524,7 @@ def one_step_gd_loss(
 def best_shared_eta(
     S: np.ndarray, weights: np.ndarray, positions: Sequence[int] | None = None
 ) -> float:
-    r"""The least-squares step shared by all positions in $P$ (spec 3.1 [DERIVED]):
+    r"""The least-squares step shared by all positions in $P$ (spec 3.1, derived):
 
     $$ \eta = \frac{\mathrm{Re}\sum_n w_n \sum_{t\in P} g_{n,t}^* s_{n,t+1}}
                    {\sum_n w_n \sum_{t\in P} \|g_{n,t}\|^2}, \qquad
@@ -544,14 +548,14 @@ def best_shared_eta(
 def eta_star(d: int, t: int) -> float:
     r"""Optimal one-step-GD step for one position with $t$ pairs, commuting unitary $W$,
     $\|s_0\| = 1$ spread evenly: $\eta^\star_t = d/(t + d - 1)$, with loss
-    $(d-1)/(t+d-1)$ (spec 3.1 (A1) [DERIVED + VERIFIED there])."""
+    $(d-1)/(t+d-1)$ (spec 3.1 (A1), derived and checked numerically there)."""
     if d < 1 or t < 1:
         raise ValueError(f"need d >= 1 and t >= 1, got d={d}, t={t}")
     return d / (t + d - 1)
 
 
 def eta_star_shared(d: int, n: int) -> float:
-    r"""Optimal step shared by positions $t = 0..n-1$ (spec 3.1 [DERIVED]):
+    r"""Optimal step shared by positions $t = 0..n-1$ (spec 3.1, derived):
     $\eta^\star = 3d/(2n + 3d - 4)$, the minimiser of :func:`isotropic_loss`. Here $n$ is
     the number of positions, i.e. ``T`` of the data."""
     if d < 1 or n < 2:
@@ -563,7 +567,53 @@ def isotropic_loss(d: int, n: int, eta: float) -> float:
     r"""$\mathcal L(x) = \sum_{t=0}^{n-1}\bigl[(t x - 1)^2 + t(d-1)x^2\bigr]$,
     $x = \eta/d$: the loss of (A0) at $A = \alpha I$, $B = \beta I$, $\eta = \alpha\beta$,
     summed over all positions, for commuting unitary $W$ and $|s_{0,i}|^2 = 1/d$
-    (spec 3.1 (A1) [DERIVED])."""
+    (spec 3.1 (A1), derived)."""
     x = float(eta) / d
     t = np.arange(n)  # (n,)
     return float(np.sum((t * x - 1.0) ** 2 + t * (d - 1) * x**2))
+
+
+# ---------------------------------------------------------------------- polishing
+def block_minimise(
+    model: BlockLinearAttention,
+    data: SeqData,
+    params: Mapping[str, Any],
+    diagonal: bool = False,
+) -> tuple[dict[str, np.ndarray], float, float]:
+    r"""Minimise the loss of :class:`BlockLinearAttention` from ``params`` with L-BFGS
+    (``scipy``, gtol $10^{-12}$): a check that a GD end state is a minimum, and, from random
+    starts, a search for lower minima. With ``diagonal=True`` only the diagonals of $A$ and
+    $B$ move (basis-diagonal parameters, spec 3.1 (A1)); their off-diagonal entries are set
+    to 0.
+
+    Returns
+    -------
+    params : dict
+        ``{"A": (d, d), "B": (d, d)}`` at the end.
+    loss : float
+    grad_max : float
+        Largest absolute gradient entry there (of the moving entries).
+    """
+    from scipy.optimize import minimize
+
+    d = model.d
+    A0 = _check_square(params["A"], d, "A")  # (d, d)
+    B0 = _check_square(params["B"], d, "B")  # (d, d)
+
+    def unpack(x: np.ndarray) -> dict[str, np.ndarray]:
+        if diagonal:
+            return {"A": np.diag(x[:d]), "B": np.diag(x[d:])}
+        return {"A": x[: d * d].reshape(d, d), "B": x[d * d :].reshape(d, d)}
+
+    def f(x: np.ndarray) -> tuple[float, np.ndarray]:
+        loss, g = model.loss_and_grad(unpack(x), data)
+        if diagonal:
+            return loss, np.concatenate([np.diag(g["A"]), np.diag(g["B"])])
+        return loss, np.concatenate([g["A"].ravel(), g["B"].ravel()])
+
+    x0 = (np.concatenate([np.diag(A0), np.diag(B0)]) if diagonal
+          else np.concatenate([A0.ravel(), B0.ravel()]))
+    res = minimize(f, x0, jac=True, method="L-BFGS-B",
+                   options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 5000})
+    loss, g = f(res.x)
+    return unpack(res.x), float(loss), float(np.max(np.abs(g)))

@@ -1,20 +1,21 @@
 r"""Autoregressive sequences $s_{t+1} = W s_t$ with a random context matrix $W$ per
 sequence, by Monte Carlo or by exact quadrature over the angles (spec 1.1, 3.5).
 
-Spec references are to ``shared/papers/sander2024_in_context_autoregressive.md``; tags as
-there: [CODE] the authors' code ``michaelsdr/ical``, [DERIVED] our derivation, [R] our
-reconstruction or choice.
+Spec references are to ``shared/papers/sander2024_in_context_autoregressive.md``. Where a
+statement comes from is written out: "authors' code" (the repository ``michaelsdr/ical``),
+"derived" (a derivation, the spec author's or ours, not quoted from the paper, whose body we
+could not read), "reconstruction" (our choice where the sources are silent).
 
 Every generator returns ``S`` of shape ``(N, T + 1, d)`` holding the states
 $s_0, \dots, s_T$ of ``N`` sequences: complex for ``kind="unitary"``, real otherwise.
 Three laws of $W$ (:func:`sample_W`):
 
 * ``"unitary"``: $W = \mathrm{diag}(e^{i\theta_1}, \dots, e^{i\theta_d})$, $\theta_k$ iid
-  $U[0, 2\pi)$ (spec 1.1, 3.1-3.2 [DERIVED]; commuting, $Q = I$);
+  $U[0, 2\pi)$ (spec 1.1, 3.1-3.2, derived; commuting, $Q = I$);
 * ``"rotation"``: $W = \mathrm{blockdiag}(R(\theta_1), \dots, R(\theta_{d/2}))$ with
-  $2 \times 2$ rotations, $\theta_m$ iid $U[0, 2\pi)$ (spec 1.1, 3.3 [DERIVED]);
-* ``"haar"``: Haar measure on $O(d)$ via ``scipy.stats.ortho_group`` (spec 1.1 [CODE
-  ``augmented.py``]; non-commuting).
+  $2 \times 2$ rotations, $\theta_m$ iid $U[0, 2\pi)$ (spec 1.1, 3.3, derived);
+* ``"haar"``: Haar measure on $O(d)$ via ``scipy.stats.ortho_group`` (spec 1.1, authors'
+  ``augmented.py``; non-commuting).
 
 A :class:`SeqData` couples ``S`` with per-sequence weights summing to 1: uniform for
 Monte Carlo (:func:`mc_data`), the quadrature weights for the exact grid
@@ -91,11 +92,11 @@ def sample_W(kind: str, d: int, N: int, rng: np.random.Generator) -> np.ndarray:
     ----------
     kind : ``"unitary"``, ``"rotation"`` or ``"haar"``
         ``"unitary"``: complex diagonal $\mathrm{diag}(e^{i\theta_k})$, $\theta_k$ iid
-        $U[0, 2\pi)$ [DERIVED, the law under which the authors' reduced losses are
-        population losses, spec 3.2]. ``"rotation"``: real block-diagonal $2 \times 2$
-        rotations by iid $U[0, 2\pi)$ angles [DERIVED, spec 3.3]; ``d`` must be even.
+        $U[0, 2\pi)$ (derived: the law under which the authors' reduced losses are
+        population losses, spec 3.2). ``"rotation"``: real block-diagonal $2 \times 2$
+        rotations by iid $U[0, 2\pi)$ angles (derived, spec 3.3); ``d`` must be even.
         ``"haar"``: Haar-orthogonal $O(d)$ by ``scipy.stats.ortho_group`` drawn with
-        ``rng`` [CODE ``augmented.py``]; these do not commute.
+        ``rng``, authors' ``augmented.py``; these do not commute.
     d, N : int
         Dimension and number of matrices (both >= 1).
     rng : numpy.random.Generator
@@ -133,7 +134,7 @@ def initial_state(
     d, N : int
     mode : ``"fixed"`` or ``"random_phase"``
         ``"fixed"``: $s_0 = \mathbf 1/\sqrt d$ for every sequence, as in the authors'
-        ``augmented.py`` [CODE]. ``"random_phase"`` [R]: a rotation-invariant law,
+        ``augmented.py``, authors' code. ``"random_phase"`` (reconstruction): a rotation-invariant law,
         ``"unitary"``: $s_{0,k} = e^{i\varphi_k}/\sqrt d$ with $\varphi_k$ iid
         $U[0, 2\pi)$; ``"rotation"``: each 2-block of $\mathbf 1/\sqrt d$ rotated by an iid
         uniform angle; ``"haar"``: a uniform random unit vector.
@@ -219,7 +220,7 @@ def sequences(
 
 # ---------------------------------------------------------------------- quadrature
 def default_n_phase(kind: str) -> int:
-    r"""Phase-grid size that makes :func:`quadrature` exact in the $s_0$ phases [DERIVED].
+    r"""Phase-grid size that makes :func:`quadrature` exact in the $s_0$ phases (derived).
 
     The losses of the augmented models (:mod:`.augmented`) are, in each phase, trigonometric
     polynomials of degree at most 3 (``"unitary"``: every monomial of a prediction has
@@ -241,7 +242,7 @@ def quadrature(
     s0_mode: str = "fixed",
     n_phase: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Exact quadrature over the angles of $W$ (spec 3.5, 6 [DERIVED]).
+    r"""Exact quadrature over the angles of $W$ (spec 3.5, 6, derived).
 
     The independent angles ($d$ of them for ``"unitary"``, $d/2$ for ``"rotation"``) run over
     the uniform tensor grid $\theta = 2\pi k / n$, $k = 0..n-1$, $n$ = ``n_angles``, with
@@ -249,7 +250,7 @@ def quadrature(
     weighted sum is the exact expectation of every trigonometric polynomial whose degree in
     each angle is below ``n_angles``.
 
-    Degrees of the losses of :mod:`.augmented` [DERIVED] (the gradients have the same):
+    Degrees of the losses of :mod:`.augmented`, derived (the gradients have the same):
 
     * ``"unitary"``: block model at most $3T - 4$, unconstrained linear attention at most
       $3T - 3$ (only $T$ for diagonal $A, B$): ``n_angles >= 3 * T`` is always exact;
@@ -261,7 +262,7 @@ def quadrature(
     exact for degree below ``n_phase`` in each phase (default :func:`default_n_phase`,
     enough for the augmented models). For ``"unitary"`` with ``n_phase >= 4`` the phases
     cancel every monomial pair of high $\theta$-degree: ``n_angles >= T`` is then exact for
-    the block model [DERIVED] and, checked numerically at $T = 6$ against a finer grid, for
+    the block model (derived) and, checked numerically at $T = 6$ against a finer grid, for
     the unconstrained linear attention (``n_angles = T - 1`` is not).
 
     Parameters
@@ -449,6 +450,6 @@ def quadrature_data(
     s0_mode: str = "fixed",
     n_phase: int | None = None,
 ) -> SeqData:
-    """:func:`quadrature` wrapped as :class:`SeqData` (spec 3.5 [DERIVED])."""
+    """:func:`quadrature` wrapped as :class:`SeqData` (spec 3.5, derived)."""
     S, w = quadrature(kind, d, T, n_angles, s0_mode, n_phase)  # (G, T+1, d), (G,)
     return SeqData(S, w)

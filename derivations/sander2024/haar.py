@@ -2,12 +2,13 @@ r"""Non-commuting Haar-orthogonal $W$: a multi-layer linear attention on augment
 one-step-GD baselines, and small layer / head sweeps (spec 1.1, 1.3 M-torch-aug, 5 Figs. 5
 and 7).
 
-Spec references are to ``shared/papers/sander2024_in_context_autoregressive.md``; tags as
-there: [CODE] the authors' code ``michaelsdr/ical``, [DERIVED] our derivation, [R] our
-reconstruction or choice.
+Spec references are to ``shared/papers/sander2024_in_context_autoregressive.md``. Where a
+statement comes from is written out: "authors' code" (the repository ``michaelsdr/ical``),
+"derived" (a derivation, the spec author's or ours, not quoted from the paper, whose body we
+could not read), "reconstruction" (our choice where the sources are silent).
 
-* :class:`MultiLayerLinearAttention`: a **simplified** version of M-torch-aug (spec 1.3
-  [CODE ``augmented.py``], simplified [R]). Kept: augmented tokens, $L$ residual layers of
+* :class:`MultiLayerLinearAttention`: a **simplified** version of M-torch-aug (spec 1.3;
+  authors' ``augmented.py``, simplified: a reconstruction). Kept: augmented tokens, $L$ residual layers of
   causal linear attention (no softmax), prediction read from the scratch block. Dropped:
   the biases, the $1/\sqrt E$ score scale (absorbed in $K_l$), the LayerNorm on each
   attention output, the separate Q/K/V/``fc_out`` matrices (merged into $K_l = W_Q^\top
@@ -86,7 +87,7 @@ def _positive_int(x: Any, name: str) -> int:
 @dataclass(frozen=True)
 class MultiLayerLinearAttention:
     r"""$L$ residual layers of causal linear attention on augmented tokens (spec 1.3
-    M-torch-aug [CODE ``augmented.py``], simplified [R], see the module docstring).
+    M-torch-aug, authors' ``augmented.py``, simplified (reconstruction), see the module docstring).
 
     Tokens $x^{(0)}_t = e_t = (0_d, s_t, s_{t-1}) \in \mathbb R^{3d}$ (:func:`augment`),
     $t = 0..T-1$. Layer $l = 0..L-1$:
@@ -97,7 +98,7 @@ class MultiLayerLinearAttention:
     with full $K_l, V_l \in \mathbb R^{3d \times 3d}$ and no normalisation. The prediction
     of $s_{t+1}$ is the first $d$ coordinates (the scratch block) of $x^{(L)}_t$. For
     $L = 1$ this is :class:`~.augmented.LinearAttention` with $V = (V_0)_{1,23}$,
-    $K = (K_0)_{23,23}$ [DERIVED]: the scratch block is 0 in the input.
+    $K = (K_0)_{23,23}$ (derived): the scratch block is 0 in the input.
 
     Loss: $\sum_n w_n \sum_{t \in P}\|\hat s_{t+1} - s_{t+1}\|^2$ (weighted mean over
     sequences, sum over positions).
@@ -110,9 +111,9 @@ class MultiLayerLinearAttention:
     L : int
         Number of layers.
     init_scale : float
-        Initial entries iid $\mathrm{init\_scale}\cdot\mathcal N(0, 1)$ [R].
+        Initial entries iid $\mathrm{init\_scale}\cdot\mathcal N(0, 1)$ (reconstruction).
     positions : sequence of int, optional
-        Positions in the loss; default all $0..T-1$ [CODE: every position is trained].
+        Positions in the loss; default all $0..T-1$ (the authors' code trains every position).
     """
 
     d: int
@@ -261,7 +262,7 @@ def _gd_terms(S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def per_position_etas(data: SeqData) -> np.ndarray:
-    r"""Least-squares one-step-GD step for each position separately [DERIVED]:
+    r"""Least-squares one-step-GD step for each position separately (derived):
     $\eta_t = \sum_n w_n g_{n,t}^\top s_{n,t+1} / \sum_n w_n \|g_{n,t}\|^2$ (0 at
     position 0, which has no pair). Shape (T,)."""
     data = _check_data(data)
@@ -351,7 +352,7 @@ def sweep_layers(
     init_scale: float = 0.1,
 ) -> SweepResult:
     r""":class:`MultiLayerLinearAttention` for each $L$ in ``layers``, trained by full-batch
-    Adam (lr $10^{-2}$ [CODE ``augmented.py``]) on ``N`` Monte-Carlo Haar sequences with
+    Adam (lr $10^{-2}$, authors' ``augmented.py``) on ``N`` Monte-Carlo Haar sequences with
     $s_0 = \mathbf 1/\sqrt d$, all positions in the loss (spec 5, Fig. 5; the authors'
     sweep is not public, so no target numbers). The test set has ``N_test`` (default
     ``N``) independent sequences."""

@@ -1,4 +1,4 @@
-r"""Exact expectations over uniform phases by monomial expansion (spec 3.1, 3.5) [DERIVED].
+r"""Exact expectations over uniform phases by monomial expansion (spec 3.1, 3.5; derived).
 
 With $\lambda_k = e^{i\theta_k}$, $\theta_k$ iid uniform, $\mathbb E \prod_k \lambda_k^{m_k} =
 \mathbf 1[m = 0]$. A quantity that is a polynomial in the $\lambda$'s and their conjugates is

@@ -1,22 +1,23 @@
 r"""Direct numpy models of Sander et al. (2024), non-augmented tokens: the diagonal multi-head
 linear attention with a positional weight matrix (N0) and the PE-only attention of Fig. 6.
 
-Spec references are to ``shared/papers/sander2024_in_context_autoregressive.md``; tags as
-there: [CODE] the authors' repository ``michaelsdr/ical``, [DERIVED] the spec author's
-derivation (not quoted from the paper), [RECALL] unverified memory of the paper.
+Spec references are to ``shared/papers/sander2024_in_context_autoregressive.md``. Where a
+statement comes from is written out: "authors' code" (the repository ``michaelsdr/ical``),
+"derived" (a derivation, the spec author's or ours, not quoted from the paper, whose body we
+could not read), "reconstruction" (our choice where the sources are silent).
 
-* :class:`DiagonalMultiHead` (spec 1.3 eq. (N0) [CODE ``unitary.py``/``pe_only.py``],
-  loss 1.4 [CODE theory scripts], init 1.5 [CODE ``unitary.py``]): at row $t$ (last key
+* :class:`DiagonalMultiHead` (spec 1.3 eq. (N0) (authors' ``unitary.py``/``pe_only.py``),
+  loss 1.4, authors' theory scripts, init 1.5, authors' ``unitary.py``): at row $t$ (last key
   $n = t+1$, query $q = t$, keys $j = 0..t+1$) the prediction of $s_{t+2}$ is
   $\hat s_i = \sum_j P_{t,j} \sum_k C_{ik}\,\bar s_{q,k}\,s_{j,k}\,s_{j,i}$, $C = B^\top A$.
-* :func:`n1_loss` (spec 3.2 eq. (N1) [DERIVED]): its exact population loss on commuting
+* :func:`n1_loss` (spec 3.2 eq. (N1), derived): its exact population loss on commuting
   unitary data with unit-modulus $s_0$, a numpy oracle.
 * :func:`min_loss_formula`, :func:`conserved`, :func:`head_offdiag_ratio`,
-  :func:`c_scale` (spec 3.2, 3.3, 6 [DERIVED]): global minima, invariants of the gradient
+  :func:`c_scale` (spec 3.2, 3.3, 6, derived): global minima, invariants of the gradient
   flow, and the structure of the minimisers.
 * :class:`PEOnly`, :func:`pe_only_data`, :func:`pe_only_quadrature`,
-  :func:`pe_only_population_loss`, :func:`oscillation_frequency` (spec 3.4 [CODE
-  ``pe_only.py`` + DERIVED]): (N0) with $d = 1$, $a = b = 1$ and only $P$ trained.
+  :func:`pe_only_population_loss`, :func:`oscillation_frequency` (spec 3.4; authors'
+  ``pe_only.py``, and derived): (N0) with $d = 1$, $a = b = 1$ and only $P$ trained.
 
 Data convention (both models): a mapping with ``"S"``, the sequences $s_0..s_T$ of shape
 ``(N, T+1, d)`` (complex for unitary $W$, real for rotation blocks or Haar $W$), and
@@ -64,7 +65,7 @@ Reduction = Literal["mean", "sum"]
 
 # ------------------------------------------------------------------------ helpers
 def pe_mask(T: int) -> np.ndarray:
-    r"""Boolean mask of the effective PE entries (spec 1.3 [CODE]): ``P[t, j]`` with
+    r"""Boolean mask of the effective PE entries (spec 1.3, authors' code): ``P[t, j]`` with
     $t \le T-2$ and $j \le t+1$.
 
     Returns
@@ -144,7 +145,7 @@ def _n0_loss_and_grads(
 @dataclass(frozen=True)
 class DiagonalMultiHead:
     r"""Diagonal multi-head linear attention with a positional weight matrix, eq. (N0) of
-    spec 1.3 [CODE ``unitary.py``, ``pe_only.py``; query convention DERIVED].
+    spec 1.3 (authors' ``unitary.py``, ``pe_only.py``; the query convention derived).
 
     $$\hat s_{t+2} = \sum_{h=1}^{H}\sum_{j=0}^{t+1} P_{t,j}\,
       \big(\bar s_t^\top \mathrm{diag}(a_h)\, s_j\big)\,\mathrm{diag}(b_h)\, s_j,
@@ -152,7 +153,7 @@ class DiagonalMultiHead:
 
     i.e. $\hat s_{t+2,i} = \sum_j P_{t,j}\sum_k C_{ik}\,\bar s_{t,k}\, s_{j,k}\, s_{j,i}$ with
     $C = B^\top A$: the previous token $s_t$ is the query, $s_{t+1}$ the most recent key.
-    Loss (spec 1.4, the theory scripts' convention [CODE]): the sum over rows
+    Loss (spec 1.4, the theory scripts' convention, authors' code): the sum over rows
     $t = 0..T-2$ of the weighted mean over sequences of $\lVert\hat s_{t+2} - s_{t+2}\rVert^2$.
 
     Parameters ``{"A": (H, d), "B": (H, d), "P": (T, T)}``, all real; only the entries of
@@ -169,7 +170,7 @@ class DiagonalMultiHead:
         are predicted.
     init_scale : float
         Standard deviation of the i.i.d. normal initial entries of ``A``, ``B``, ``P``
-        (0.1 in the authors' ``unitary.py``/``orthogonal.py``, spec 1.5 [CODE]).
+        (0.1 in the authors' ``unitary.py``/``orthogonal.py``, spec 1.5, authors' code).
     """
 
     d: int = 2
@@ -201,7 +202,7 @@ class DiagonalMultiHead:
     def init(self, rng: np.random.Generator, scale: float | None = None) -> dict[str, np.ndarray]:
         r"""I.i.d. $\mathcal N(0, \mathrm{scale}^2)$ entries for ``A``, ``B`` and all of ``P``
         (masked entries included, as in the authors' code; they never move).
-        ``scale`` defaults to ``init_scale`` (0.1, spec 1.5 [CODE])."""
+        ``scale`` defaults to ``init_scale`` (0.1, spec 1.5, authors' code)."""
         s = self.init_scale if scale is None else float(scale)
         A = s * rng.standard_normal((self.H, self.d))  # (H, d)
         B = s * rng.standard_normal((self.H, self.d))  # (H, d)
@@ -242,7 +243,7 @@ class DiagonalMultiHead:
         self, params: Mapping[str, np.ndarray], batch: Any
     ) -> tuple[float, dict[str, np.ndarray]]:
         r"""$\mathcal L = \sum_{t=0}^{T-2} \sum_n w_n \lVert\hat s^{(n)}_{t+2} -
-        s^{(n)}_{t+2}\rVert^2$ (spec 1.4 [CODE theory scripts]) and its hand-written gradient.
+        s^{(n)}_{t+2}\rVert^2$ (spec 1.4, authors' theory scripts) and its hand-written gradient.
 
         With $G_C = \partial\mathcal L/\partial C$: $\nabla_A = B\,G_C$,
         $\nabla_B = A\,G_C^\top$; $\nabla_P$ is zero outside :func:`pe_mask`.
@@ -306,8 +307,8 @@ def C_matrix(params: Mapping[str, np.ndarray]) -> np.ndarray:
 
 
 def head_offdiag_ratio(params: Mapping[str, np.ndarray]) -> float:
-    r"""$\lVert\mathrm{offdiag}(AB^\top)\rVert_F / \lVert AB^\top\rVert_F$ (spec 3.2, 6.3
-    [DERIVED]): 0 iff the heads are bi-orthogonal, $\langle a_h, b_{h'}\rangle = 0$ for
+    r"""$\lVert\mathrm{offdiag}(AB^\top)\rVert_F / \lVert AB^\top\rVert_F$ (spec 3.2, 6.3,
+    derived): 0 iff the heads are bi-orthogonal, $\langle a_h, b_{h'}\rangle = 0$ for
     $h \ne h'$; 0 for a zero matrix."""
     A = np.asarray(params["A"], dtype=float)  # (H, d)
     B = np.asarray(params["B"], dtype=float)  # (H, d)
@@ -320,7 +321,7 @@ def head_offdiag_ratio(params: Mapping[str, np.ndarray]) -> float:
 
 
 def c_scale(params: Mapping[str, np.ndarray], kind: Kind = "unitary") -> float:
-    r"""The scale $c$ of the minimiser's $C = B^\top A$ (spec 3.2, 3.3 [DERIVED]).
+    r"""The scale $c$ of the minimiser's $C = B^\top A$ (spec 3.2, 3.3, derived).
 
     ``"unitary"``: $C = c\,\Pi$ with $\Pi$ an orthogonal projector, so
     $c = \lVert C\rVert_F^2 / \mathrm{tr}\,C$. ``"rotation"``:
@@ -340,8 +341,8 @@ def c_scale(params: Mapping[str, np.ndarray], kind: Kind = "unitary") -> float:
 
 
 def conserved(params: Mapping[str, np.ndarray]) -> dict[str, float]:
-    r"""Quantities conserved by the gradient flow of (N0) on *any* data (spec 3.2, 6.5
-    [DERIVED]; GD drifts by $O(\eta)$).
+    r"""Quantities conserved by the gradient flow of (N0) on *any* data (spec 3.2, 6.5,
+    derived; GD drifts by $O(\eta)$).
 
     They come from the continuous symmetries of the model:
 
@@ -375,7 +376,7 @@ def conserved(params: Mapping[str, np.ndarray]) -> dict[str, float]:
 
 def min_loss_formula(kind: Kind, d: int, H: int, T: int) -> float:
     r"""Global minimum of the population loss of (N0), summed over the $T-1$ rows (spec 3.2,
-    3.3 [DERIVED + VERIFIED]).
+    3.3; derived, checked numerically).
 
     * ``"unitary"`` (complex diagonal $W$, unit-modulus $s_0$): $(T-1)(d - \min(H, d))$;
     * ``"rotation"`` (real $2\times 2$ rotation blocks, $s_0 = \mathbf 1$):
@@ -389,7 +390,7 @@ def min_loss_formula(kind: Kind, d: int, H: int, T: int) -> float:
 
 
 def n1_loss(C: np.ndarray, P: np.ndarray, T: int) -> float:
-    r"""The reduced population loss (N1) of spec 3.2 [DERIVED + VERIFIED], summed over rows.
+    r"""The reduced population loss (N1) of spec 3.2 (derived, checked numerically), summed over rows.
 
     $$\mathcal L = \sum_{t=0}^{T-2}\Big[\Big(\sum_{j \ne q} p_j^2\Big)\lVert C\rVert_F^2
       + p_q^2\,\lVert C\mathbf 1\rVert^2 - 2\,p_n\,\mathrm{tr}\,C + d\Big],
@@ -425,7 +426,7 @@ def n1_loss(C: np.ndarray, P: np.ndarray, T: int) -> float:
 # ---------------------------------------------------------------------- PE-only
 @dataclass(frozen=True)
 class PEOnly:
-    r"""PE-only linear attention (spec 1.3 M-PE-only, 3.4 [CODE ``pe_only.py``]): (N0) with
+    r"""PE-only linear attention (spec 1.3 M-PE-only, 3.4, authors' ``pe_only.py``): (N0) with
     $d = 1$ (complex), one head and $a = b = 1$, so row $t$ predicts
     $\hat s_{t+2} = \sum_{j \le t+1} P_{t,j}\,\bar s_t\, s_j^2$; parameters ``{"P": (T, T)}``
     masked by :func:`pe_mask` (group ``"pe"``).
@@ -499,7 +500,7 @@ class PEOnly:
 
 
 def pe_only_data(mu: float, T: int, N: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    r"""Monte-Carlo PE-only data (spec 1.1, 3.4 [CODE ``pe_only.py``]): $s_t = \lambda^t$,
+    r"""Monte-Carlo PE-only data (spec 1.1, 3.4, authors' ``pe_only.py``): $s_t = \lambda^t$,
     $t = 0..T$, with $\lambda = e^{i\theta/\mu}$, $\theta \sim U(0, 2\pi)$, $s_0 = 1$, no
     noise.
 
@@ -560,7 +561,7 @@ def _pe_only_sequences(
 
 
 def pe_only_population_loss(P: np.ndarray, mu: float, reduction: Reduction = "mean") -> float:
-    r"""Closed-form population loss of :class:`PEOnly` (spec 3.4 [DERIVED]), an oracle.
+    r"""Closed-form population loss of :class:`PEOnly` (spec 3.4, derived), an oracle.
 
     With $\phi = \theta/\mu \sim U[0, a)$, $a = 2\pi/\mu$, row $t$ has features
     $e^{i(2j - t)\phi}$ and target $e^{i(t+2)\phi}$, so
@@ -588,7 +589,7 @@ def pe_only_population_loss(P: np.ndarray, mu: float, reduction: Reduction = "me
 
 
 def pe_only_profile(P: np.ndarray, t: int | None = None) -> np.ndarray:
-    r"""The plotted PE profile of row $t$ (spec 3.4 [CODE ``pe_only.py``]): ``P[t, :t+1]``,
+    r"""The plotted PE profile of row $t$ (spec 3.4, authors' ``pe_only.py``): ``P[t, :t+1]``,
     the super-diagonal $P_{t,t+1}$ (the main weight) dropped, as the authors' plots of
     ``(P * tril(ones))[:-1, :-1][-1]`` do. Default row $t = T-2$, the last used one.
 
@@ -655,7 +656,7 @@ def train_until(
     max_steps: int = 100_000,
 ) -> tuple[dict[str, np.ndarray], int, float]:
     r"""Full-batch GD until the loss falls below ``tol`` (the early stopping of
-    ``pe_only.py``, spec 1.5 [CODE]), at most ``max_steps`` updates.
+    ``pe_only.py``, spec 1.5, authors' code), at most ``max_steps`` updates.
 
     The loss is evaluated before each update; the loop stops, without updating, at the
     first state with loss $<$ ``tol`` (the authors' loop does one extra update).
@@ -680,3 +681,244 @@ def train_until(
         if not math.isfinite(loss):
             raise FloatingPointError(f"loss became non-finite at step {k}; lower lr")
     return theta, k, float(loss)
+
+
+# ------------------------------------------------------- heads beyond H = d (many seeds)
+def n1_gd_batch(
+    d: int,
+    H: int,
+    T: int,
+    K: int,
+    rng: np.random.Generator,
+    scale: float = 0.05,
+    lr: float = 0.05,
+    tol: float = 1e-10,
+    chunk: int = 250,
+    max_steps: int = 20_000,
+) -> dict[str, np.ndarray]:
+    r"""Full-batch GD on the reduced loss (N1) (:func:`n1_loss`) from ``K`` independent
+    initialisations at once, until every run is within ``tol`` of the minimum
+    :func:`min_loss_formula` (checked every ``chunk`` steps) or ``max_steps``.
+
+    Initial $A, B \in \mathbb R^{H \times d}$ and the effective PE entries are i.i.d.
+    $\mathcal N(0, \mathrm{scale}^2)$, as :meth:`DiagonalMultiHead.init`. The gradient is
+    the exact form of spec 3.2: $G_C = \sum_t (2 S_t C + 2 p_{t,q}^2 C\mathbf 1\mathbf 1^\top
+    - 2 p_{t,n} I)$, $\nabla_A = B G_C$, $\nabla_B = A G_C^\top$, and per PE entry
+    $2 p \lVert C\rVert_F^2$ ($j \ne q, n$), $2 p_q \lVert C\mathbf 1\rVert^2$,
+    $2 p_n \lVert C\rVert_F^2 - 2\,\mathrm{tr}\,C$.
+
+    Returns
+    -------
+    dict
+        ``A``, ``B`` (K, H, d); ``P`` (K, T-1, T) (row $t$ uses entries $0..t+1$);
+        ``loss`` (K,); ``steps`` (int); ``converged`` (K,) bool.
+    """
+    for name, v in (("d", d), ("H", H), ("K", K)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if isinstance(T, bool) or not isinstance(T, int | np.integer) or T < 2:
+        raise ValueError(f"T must be an integer >= 2, got {T!r}")
+    mask = pe_mask(T)[: T - 1].astype(float)  # (T-1, T)
+    q = np.eye(T - 1, T)  # (T-1, T)   p_{t,t}: the query key
+    n = np.eye(T - 1, T, k=1)  # (T-1, T)   p_{t,t+1}: the most recent key
+    other = mask - q - n  # (T-1, T)
+    A = scale * rng.standard_normal((K, H, d))  # (K, H, d)
+    B = scale * rng.standard_normal((K, H, d))  # (K, H, d)
+    P = scale * rng.standard_normal((K, T - 1, T)) * mask  # (K, T-1, T)
+    eye = np.eye(d)  # (d, d)
+    ones = np.ones((d, d))  # (d, d)
+    floor = min_loss_formula("unitary", d, H, T)
+
+    def loss_of(A: np.ndarray, B: np.ndarray, P: np.ndarray) -> np.ndarray:
+        C = np.einsum("khi,khj->kij", B, A)  # (K, d, d)
+        fro = np.sum(C**2, axis=(1, 2))  # (K,)
+        c1 = np.sum(C.sum(axis=2) ** 2, axis=1)  # (K,)
+        tr = np.trace(C, axis1=1, axis2=2)  # (K,)
+        S = np.sum(P**2 * (other + n), axis=(1, 2))  # (K,)
+        pq2 = np.sum(P**2 * q, axis=(1, 2))  # (K,)
+        pn = np.sum(P * n, axis=(1, 2))  # (K,)
+        return S * fro + pq2 * c1 - 2.0 * pn * tr + (T - 1) * d  # (K,)
+
+    steps = 0
+    loss = loss_of(A, B, P)
+    while steps < max_steps and np.max(loss - floor) > tol:
+        for _ in range(chunk):
+            C = np.einsum("khi,khj->kij", B, A)  # (K, d, d)
+            fro = np.sum(C**2, axis=(1, 2))  # (K,)
+            c1 = np.sum(C.sum(axis=2) ** 2, axis=1)  # (K,)
+            tr = np.trace(C, axis1=1, axis2=2)  # (K,)
+            S = np.sum(P**2 * (other + n), axis=(1, 2))  # (K,)   sum over j != q
+            pq2 = np.sum(P**2 * q, axis=(1, 2))  # (K,)
+            pn = np.sum(P * n, axis=(1, 2))  # (K,)
+            GC = (2.0 * S[:, None, None] * C + 2.0 * pq2[:, None, None] * (C @ ones)
+                  - 2.0 * pn[:, None, None] * eye)  # (K, d, d)
+            gA = np.einsum("khi,kij->khj", B, GC)  # (K, H, d)
+            gB = np.einsum("khj,kij->khi", A, GC)  # (K, H, d)
+            gP = (2.0 * P * (other + n) * fro[:, None, None] + 2.0 * P * q * c1[:, None, None]
+                  - 2.0 * n * tr[:, None, None])  # (K, T-1, T)
+            A, B, P = A - lr * gA, B - lr * gB, P - lr * gP
+        steps += chunk
+        loss = loss_of(A, B, P)
+        if not np.all(np.isfinite(loss)):
+            raise FloatingPointError("n1_gd_batch diverged; lower lr")
+    return {"A": A, "B": B, "P": P, "loss": loss, "steps": steps,
+            "converged": loss - floor <= tol}
+
+
+def offdiag_ratio_batch(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    r""":func:`head_offdiag_ratio` for a batch: $A, B$ of shape (K, H, d); returns (K,)."""
+    M = np.einsum("khi,kgi->khg", A, B)  # (K, H, H)   A B^T
+    diag = np.einsum("khh->kh", M)  # (K, H)
+    off2 = np.sum(M**2, axis=(1, 2)) - np.sum(diag**2, axis=1)  # (K,)
+    return np.sqrt(np.maximum(off2, 0.0) / np.sum(M**2, axis=(1, 2)))  # (K,)
+
+
+def leverage_offdiag_r2(A: np.ndarray) -> np.ndarray:
+    r"""The squared off-diagonal ratio a balanced minimiser would have: with $B = \pm A$ and
+    $B^\top A = c I_d$, $A B^\top = c\,UU^\top$ ($U$ an orthonormal basis of the column space
+    of $A$), so $r^2 = 1 - \sum_h \ell_h^2 / d$ with the leverage scores
+    $\ell_h = \lVert U^\top e_h\rVert^2$ (derived). ``A``: (K, H, d); returns (K,)."""
+    U, _ = np.linalg.qr(A)  # (K, H, d)
+    lev = np.sum(U**2, axis=2)  # (K, H)
+    d = A.shape[2]
+    return 1.0 - np.sum(lev**2, axis=1) / d  # (K,)
+
+
+def haar_offdiag_r2_mean(d: int, H: int) -> float:
+    r"""$\mathbb E\,r^2 = (H - d)/(H + 2)$ for $H \ge d$ (derived): the expected squared
+    off-diagonal ratio of $AB^\top = c\,UU^\top$ when the column space of $U$ is uniform
+    (Haar) on the Grassmannian of $d$-planes in $\mathbb R^H$.
+
+    Why uniform: (N1) depends on $A, B$ only through $C = B^\top A$, invariant under
+    $(A, B) \mapsto (OA, OB)$, $O \in O(H)$, and the i.i.d. normal initialisation is
+    $O(H)$-invariant, so the law of the trained $(A, B)$ is $O(H)$-invariant. Each leverage
+    score is then $\mathrm{Beta}(d/2, (H-d)/2)$, with $\mathbb E\ell = d/H$ and
+    $\mathrm{Var}\,\ell = 2d(H-d)/(H^2(H+2))$, so
+    $\mathbb E\sum_h\ell_h^2/d = d/H + 2(H-d)/(H(H+2))$ and $\mathbb E r^2 = (H-d)/(H+2)$.
+    """
+    if H < d:
+        raise ValueError(f"need H >= d, got d={d}, H={H}")
+    return (H - d) / (H + 2)
+
+
+def haar_offdiag_r2_sd(d: int, H: int, rng: np.random.Generator, n: int = 100_000) -> float:
+    r"""Standard deviation of $r^2 = 1 - \sum_h\ell_h^2/d$ for a Haar-uniform $d$-plane in
+    $\mathbb R^H$, by sampling that law exactly (``n`` planes from the QR of Gaussian
+    matrices); $n = 10^5$ gives it to about 0.3 %."""
+    U, _ = np.linalg.qr(rng.standard_normal((n, H, d)))  # (n, H, d)
+    lev = np.sum(U**2, axis=2)  # (n, H)
+    return float(np.std(1.0 - np.sum(lev**2, axis=1) / d))
+
+
+# ------------------------------------------------------- PE-only: steps to the threshold
+def _pe_row_moments(
+    mu: float, T: int, theta: np.ndarray | None, weights: np.ndarray | None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    r"""Per row $t$ the Gram matrix $G_{jl} = \mathrm{Re}\,\mathbb E\,e^{i(e_l - e_j)\phi}$
+    and $b_j = \mathrm{Re}\,\mathbb E\,e^{i(t + 2 - e_j)\phi}$, $e_j = 2j - t$, $\phi =
+    \theta/\mu$. Both only need the moments $c_k = \mathrm{Re}\,\mathbb E e^{ik\phi}$,
+    $k = 0..2T$: in closed form, $\sin(ka)/(ka)$ with $a = 2\pi/\mu$ (population,
+    ``theta=None``), or as weighted means of $\cos(k\theta/\mu)$ over the angles
+    ``theta``. $G_t$ is Toeplitz: $G_{jl} = c_{2|l - j|}$, $b_j = c_{2(t + 1 - j)}$."""
+    ks = np.arange(2 * T + 1, dtype=float)  # (2T+1,)
+    if theta is None:
+        x = ks * (2.0 * np.pi / mu)  # (2T+1,)
+        c = np.where(ks == 0, 1.0, np.sin(x) / np.where(ks == 0, 1.0, x))  # (2T+1,)
+    else:
+        phi = np.asarray(theta, dtype=float).ravel() / mu  # (N,)
+        w = (np.full(phi.size, 1.0 / phi.size) if weights is None
+             else np.asarray(weights, dtype=float) / np.sum(weights))  # (N,)
+        c = np.cos(ks[:, None] * phi[None, :]) @ w  # (2T+1,)
+    out = []
+    for t in range(T - 1):
+        j = np.arange(t + 2)  # (t+2,)
+        G = c[2 * np.abs(j[None, :] - j[:, None])]  # (t+2, t+2)
+        b = c[2 * (t + 1 - j)]  # (t+2,)
+        out.append((G, b))
+    return out
+
+
+def pe_only_spectra(
+    mu: float, T: int, theta: np.ndarray | None = None, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Eigenvalues $\lambda_i$ and squared projections $\beta_i^2 = (u_i^\top b_t)^2$ of
+    every row's quadratic $\ell_t(p) = p^\top G_t p - 2 b_t^\top p + 1$ of :class:`PEOnly`,
+    concatenated over rows $t = 0..T-2$ (negative round-off eigenvalues set to 0).
+    Population moments (closed form) when ``theta`` is None, else the weighted empirical
+    moments of those angles. Returns two arrays of shape (M,), $M = \sum_t (t+2)$."""
+    lams, betas = [], []
+    for G, b in _pe_row_moments(mu, T, theta, weights):
+        lam, U = np.linalg.eigh(G)  # (m,), (m, m)
+        lams.append(np.maximum(lam, 0.0))
+        betas.append((U.T @ b) ** 2)
+    return np.concatenate(lams), np.concatenate(betas)
+
+
+def pe_only_gd_loss_curve(
+    spectra: tuple[np.ndarray, np.ndarray],
+    T: int,
+    lr: float,
+    steps: np.ndarray,
+    reduction: Reduction = "mean",
+) -> np.ndarray:
+    r"""The loss of GD from $P = 0$ on :class:`PEOnly` after ``steps`` updates, in closed
+    form (derived) from the row spectra of :func:`pe_only_spectra`. With
+    $h = 2\,\mathrm{lr}/Z$ ($Z = T - 1$ for ``"mean"``, 1 for ``"sum"``), row $t$'s
+    coordinates along the eigenvectors $u_i$ of $G_t$ move as
+    $(\beta_i/\lambda_i)(1 - (1 - h\lambda_i)^k)$, so
+
+    $$ \mathcal L_k = \frac1Z\Big[(T - 1) - \sum_{t,i} \beta_i^2\,
+       \frac{1 - (1 - h\lambda_i)^{2k}}{\lambda_i}\Big] $$
+
+    (evaluated with ``expm1``/``log1p``, stable for $\lambda_i \to 0$, where the fraction
+    tends to $2hk$).
+
+    Returns
+    -------
+    ndarray, shape like ``steps``
+    """
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    lam, beta2 = spectra  # (M,), (M,)
+    Z = float(T - 1) if reduction == "mean" else 1.0
+    h = 2.0 * lr / Z
+    k = np.asarray(steps, dtype=float)  # (S,)
+    x = np.log1p(-h * lam + 0j)  # (M,)  complex when h lam > 1 (an alternating mode)
+    frac = np.real(-np.expm1(2.0 * k[..., None] * x))  # (S, M)  1 - (1 - h lam)^{2k}
+    pos = lam > 0
+    g = np.where(pos, frac / np.where(pos, lam, 1.0), 2.0 * h * k[..., None])  # (S, M)
+    return ((T - 1) - g @ beta2) / Z
+
+
+def pe_only_steps_to(
+    spectra: tuple[np.ndarray, np.ndarray],
+    T: int,
+    lr: float,
+    tol: float = 1e-3,
+    reduction: Reduction = "mean",
+    max_steps: int = 100_000,
+) -> int:
+    r"""The number of GD updates from $P = 0$ after which the loss first falls below ``tol``
+    (the stopping rule of the authors' ``pe_only.py``, counted as :func:`train_until` does),
+    from :func:`pe_only_gd_loss_curve` (derived, no training). If every $h\lambda_i < 2$ the
+    loss decreases monotonically in $k$ (each factor $(1 - h\lambda_i)^2 < 1$), so the first
+    crossing is found by bisection. Returns ``max_steps + 1`` if it is not reached (or if GD
+    diverges, $h\lambda_i \ge 2$)."""
+    if np.max(2.0 * lr / (T - 1 if reduction == "mean" else 1) * spectra[0]) >= 2.0:
+        return max_steps + 1
+
+    def f(k: int) -> float:
+        return float(pe_only_gd_loss_curve(spectra, T, lr, np.array([k]), reduction)[0])
+
+    if f(0) < tol:
+        return 0
+    if f(max_steps) >= tol:
+        return max_steps + 1
+    lo, hi = 0, max_steps  # f(lo) >= tol, f(hi) < tol
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if f(mid) < tol:
+            hi = mid
+        else:
+            lo = mid
+    return hi

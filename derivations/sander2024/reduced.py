@@ -6,9 +6,9 @@ error of the model's prediction, expanded into phase monomials
 The boxed formulas (A1) and (N1) are written out separately (:func:`a1_formula`,
 :func:`n1_formula`) only so that tests can compare them with the derivation.
 
-* Augmented tokens, block-structured linear attention (A0) [DERIVED]:
+* Augmented tokens, block-structured linear attention (A0) (derived):
   $\hat s_{t+1} = B\big(\sum_{t'=1}^{t} s_{t'} s_{t'-1}^*\big) A s_t$.
-* Non-augmented, diagonal multi-head with positional weights (N0) [DERIVED]:
+* Non-augmented, diagonal multi-head with positional weights (N0) (derived):
   $\hat s_{n+1,i} = \sum_j p_j \sum_k C_{ik}\,\bar s_{q,k} s_{j,k} s_{j,i}$, $q = n-1$, $C = B^\top A$.
 """
 
@@ -58,7 +58,7 @@ def a1_formula(d: int, t: int, a: Sequence[sp.Expr], b: Sequence[sp.Expr], w: Se
 def augmented_shared_model(d: int = 5, n: int = 50) -> ReducedModel:
     r"""$\mathcal L(\alpha, \beta) = \sum_{t=0}^{n-1}\ell_t(\alpha\mathbf 1, \beta\mathbf 1)$ with
     $s_0 = \mathbf 1/\sqrt d$ (the authors' code), positions sharing $A = \alpha I$, $B = \beta I$
-    (spec 3.1) [DERIVED]. Observables: ``eta`` $= \alpha\beta$ (the one-step GD step size),
+    (spec 3.1) (derived). Observables: ``eta`` $= \alpha\beta$ (the one-step GD step size),
     ``balance`` $= \alpha^2 - \beta^2$ (conserved)."""
     alpha, beta = sp.symbols("alpha beta", real=True)
     r = [1 / sp.sqrt(d)] * d
@@ -72,7 +72,7 @@ def augmented_shared_model(d: int = 5, n: int = 50) -> ReducedModel:
 
 def augmented_diagonal_model(d: int = 3, t: int = 4) -> ReducedModel:
     r"""Single-position loss $\ell_t(a, b)$ over diagonal $A = \mathrm{diag}(a)$, $B = \mathrm{diag}(b)$,
-    $s_0 = \mathbf 1/\sqrt d$ (spec 3.1) [DERIVED]."""
+    $s_0 = \mathbf 1/\sqrt d$ (spec 3.1) (derived)."""
     a = sp.symbols(f"a1:{d + 1}", real=True)
     b = sp.symbols(f"b1:{d + 1}", real=True)
     loss = augmented_position_loss(d, t, a, b, [1 / sp.sqrt(d)] * d)
@@ -142,7 +142,7 @@ def nonaug_names(d: int, H: int, T: int) -> list[str]:
 
 def nonaug_model(d: int = 2, H: int = 2, T: int = 4) -> ReducedModel:
     r"""The (N0) population loss $\sum_{t=0}^{T-2} \ell_{t+1}(B^\top A, P_{t,0:t+1})$ as a flow on
-    $(A, B, P)$ (commuting unitary $W$, $s_0 = \mathbf 1$) [DERIVED by monomial expansion].
+    $(A, B, P)$ (commuting unitary $W$, $s_0 = \mathbf 1$) (derived by monomial expansion).
 
     Meant for small $d, H, T$ (the Hessian is generated symbolically). Observables: ``trC``
     and ``Q`` $= \lVert A\rVert_F^2 + \lVert B\rVert_F^2 - 2\lVert P\rVert_F^2$ (conserved, spec 3.2).

@@ -1,11 +1,18 @@
 r"""Claims and the registered derivation ``sander2024`` (Sander et al. 2024).
 
-What is checked in this version: the sympy monomial derivations of (A1) and (N1) against the
-closed forms; the augmented reduced flows (optimal one-step GD step sizes, conservation of
-$\alpha^2 - \beta^2$); the (N0) reduced flow for small sizes (minimum loss across $H$, head
-orthogonality, one-hot positional weights with $c\,P_{t,t+1} = 1$, the conserved quantity).
-The paper's body was not available: every claim here is labelled ``derived`` (our derivation,
-checked numerically in the spec) and the setup comes from the authors' public code.
+What is checked: the sympy monomial derivations of (A1) and (N1) against the closed forms; the
+augmented reduced flows (optimal one-step GD step sizes, conservation of $\alpha^2 - \beta^2$);
+the trained block-structured attention against one step of GD for two laws of $s_0$, with the
+scope of that statement (basis-diagonal parameters, the unconstrained attention); the (N0)
+reduced flow for small sizes (minimum loss across $H$, head orthogonality for $H \le d$ and the
+law of the off-diagonal ratio for $H > d$, one-hot positional weights with $c\,P_{t,t+1} = 1$,
+the conserved quantity); real rotation blocks; the PE-only runs of Fig. 6 (frequency order and
+the number of GD steps to loss $< 10^{-3}$).
+
+The paper's body was not available: the setup comes from the authors' public code and the
+reduced losses are derivations (spec 3). Each claim's source says which: ``paper`` for the
+paper's own statements (from its abstract: one GD step, orthogonal heads), ``derived`` for the
+constants, rates and laws we or the spec derived. Registered findings: :mod:`.findings`.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from derivations.sander2024.findings import FINDINGS
 from derivations.sander2024.reduced import (
     a1_formula,
     augmented_diagonal_model,
@@ -33,7 +41,14 @@ from dynamics.trajectory import Trajectory
 from dynamics.verify import VerifyContext
 
 __all__ = ["Setting", "claim_derivation", "claim_eta_single", "claim_eta_shared", "claim_balance",
-           "claim_min_loss", "claim_scale", "claim_heads", "claim_pe", "claim_conserved", "verify", "derivation"]
+           "claim_min_loss", "claim_scale", "claim_heads", "claim_heads_not_orthogonal", "heads_tolerance",
+           "claim_pe", "claim_pe_steps", "claim_conserved", "claim_block_gd", "claim_block_diagonal",
+           "claim_unconstrained", "verify", "derivation"]
+
+IMBALANCE_R2 = 0.005
+"""Allowance of :func:`heads_tolerance` for the finite initialisation (scale 0.05): the largest
+per-seed shift of r^2 from its balanced value measured over 512 seeds at (d, H) = (2, 3) and
+(3, 5) was 0.0045."""
 
 RECONSTRUCTED = (
     "the paper's body was not read: models and losses come from the authors' public code (spec 1) "
@@ -116,18 +131,13 @@ def claim_min_loss(Hs: list[int], losses: list[float], d: int, T: int) -> Claim:
             "loss after t = 1e4 is far below 1e-6.")
 
 
-def claim_heads(ratios_le_d: list[float], ratios_gt_d: list[float]) -> list[Claim]:
-    return [
-        check("sander2024.heads-orthogonal", "For H <= d the heads become orthogonal: A B^T = c I_H "
-              "(off-diagonal norm ratio of A B^T).", [0.0] * len(ratios_le_d), ratios_le_d, tol=1e-4,
-              source="derived",
-              why="at the minimiser B^T A = c Pi with rank H forces A B^T = c I_H exactly; the flow "
-                  "is converged to ~1e-8 in C."),
-        check("sander2024.heads-not-orthogonal", "For H > d the heads are not orthogonal (ratio well "
-              "above 0).", [0.5] * len(ratios_gt_d), ratios_gt_d, tol=0.45, source="derived",
-              why="only B^T A = c I_d holds; A B^T has rank d < H and cannot be diagonal with equal "
-                  "entries, so the ratio is O(1) (any value in (0.05, 0.95) counts)."),
-    ]
+def claim_heads(ratios_le_d: list[float]) -> Claim:
+    return check(
+        "sander2024.heads-orthogonal", "For H <= d the heads become orthogonal (spec 0: 'orthogonality "
+        "between heads'): A B^T = c I_H (off-diagonal norm ratio of A B^T).", [0.0] * len(ratios_le_d),
+        ratios_le_d, tol=1e-4, source="paper",
+        why="at the minimiser B^T A = c Pi with rank H forces A B^T = c I_H exactly (spec 3.2, derived); the "
+            "flow is converged to ~1e-8 in C, so the ratio is ~1e-8; 1e-4 absorbs a slower run.")
 
 
 def claim_pe(cP: list[float], others: float) -> Claim:
@@ -194,23 +204,46 @@ def claim_pe_frequency(mus: list[float], freqs: list[float]) -> Claim:
     order = [m for _, m in sorted(zip(freqs, mus, strict=True), reverse=True)]
     return check_equal(
         "sander2024.pe-frequency", "PE-only attention: the oscillation frequency of the learned "
-        f"positional profile grows as mu shrinks (mu sorted by decreasing frequency, mu = {mus}).",
-        sorted(mus), order, source="paper",
-        why="exact ordering of measured FFT peak frequencies (spec 3.4: the first gradient step is "
-            "sinc(4 pi m / mu)).", details={"mu": mus, "frequency": freqs})
+        f"positional profile grows as mu shrinks (mu sorted by decreasing frequency, mu = {mus}; spec 3.4, "
+        "derived from the first gradient step, proportional to sinc(4 pi m / mu); the authors' Fig. 6 shows "
+        "the profiles, its text was not read).",
+        sorted(mus), order, source="derived",
+        why="an ordering, compared exactly: neighbouring FFT peak frequencies are at least 0.0038 cycles per "
+            "position apart (0.066, 0.032, 0.027, 0.023; details), seven times the FFT resolution "
+            "1/(64 L) = 5.4e-4 (L = 29), so the order is not a resolution artefact.",
+        details={"mu": mus, "frequency": freqs})
 
 
-def claim_block_gd(mode: str, eta: float, pred_dev: float, loss: float, d: int, n: int, source: str = "paper") -> Claim:
+def claim_block_gd(mode: str, eta: float, pred_dev: float, loss: float, d: int, n: int,
+                   details: dict | None = None) -> Claim:
+    from derivations.sander2024.augmented import eta_star_shared, isotropic_loss
+
+    law = ("the authors' fixed s_0 = 1/sqrt(d), as in augmented.py" if mode == "fixed"
+           else "random-phase s_0, a rotation-invariant law (reconstruction)")
+    return check(
+        f"sander2024.block-equals-gd.{mode}", "The trained block-structured linear attention (A0) is one "
+        f"step of GD on the inner least squares (spec 0, 4 Thm. B; {law}; complex unitary W, d = {d}, "
+        f"{n} positions): alpha*beta equals the best shared step 3d/(2n+3d-4) (our derivation, spec 3.1), "
+        "the loss equals one-step GD's, and the predictions equal one-step GD's (max |difference|).",
+        [eta_star_shared(d, n), isotropic_loss(d, n, eta_star_shared(d, n)), 0.0], [eta, loss, pred_dev],
+        tol=1e-3, source="paper",
+        why="GD on exact-quadrature data (lr 0.1, 1000-2000 steps) ends with gradient entries below 1e-14 "
+            "(details: grad_max), so eta, the loss and the predictions are converged to ~1e-12; 1e-3 only "
+            "absorbs a slower run. A structural difference (a different minimiser) is 0.03 or more.",
+        details=details)
+
+
+def claim_block_diagonal(loss_diag: float, d: int, n: int, details: dict | None = None) -> Claim:
     from derivations.sander2024.augmented import eta_star_shared, isotropic_loss
 
     return check(
-        f"sander2024.block-equals-gd.{mode}", f"The trained block-structured linear attention (A0) is one "
-        f"step of GD on the inner least squares (s_0 {mode.replace('_', ' ')}): alpha*beta = 3d/(2n+3d-4), "
-        "the loss equals one-step GD's, and predictions equal one-step GD's (max |difference|).",
-        [eta_star_shared(d, n), isotropic_loss(d, n, eta_star_shared(d, n)), 0.0], [eta, loss, pred_dev],
-        tol=1e-3, source=source,  # type: ignore[arg-type]
-        why="GD on exact-quadrature data for 1000-2000 steps converges to ~1e-6 in eta; a mismatch of "
-            "0.03 or more (as with fixed s_0) is structural, not numerical.")
+        "sander2024.block-equals-gd.fixed-diagonal", "Scope of the GD statement: with the authors' fixed "
+        f"s_0 = 1/sqrt(d) but basis-diagonal A, B (spec 3.1 (A1); d = {d}, {n} positions), the lowest "
+        "loss of the block model is one-step GD's with the best shared step (lowest over L-BFGS restarts).",
+        isotropic_loss(d, n, eta_star_shared(d, n)), loss_diag, tol=1e-8, source="derived",
+        why="L-BFGS to gradient 1e-12 on a polynomial loss evaluated by exact quadrature: the minimum is "
+            "found to ~1e-12; 1e-8 leaves room for round-off, far below the 0.16 gap of the full block model.",
+        details=details)
 
 
 def claim_unconstrained(gd_fixed: float, la_fixed: float, gd_random: float, la_random_min: float) -> Claim:
@@ -224,6 +257,51 @@ def claim_unconstrained(gd_fixed: float, la_fixed: float, gd_random: float, la_r
             "(2.23-2.55 vs 2.79 at d=2, T=6), i.e. 0.2 +- 0.12; with random phases the gap is 0 up "
             "to Adam jitter (1e-5).",
         details={"gd_fixed": gd_fixed, "la_fixed": la_fixed, "gd_random": gd_random, "la_random_min": la_random_min})
+
+
+def heads_tolerance(sds: list[float], K: int, imbalance: float = IMBALANCE_R2) -> float:
+    """Tolerance of :func:`claim_heads_not_orthogonal`: three standard errors of a mean of ``K``
+    draws of the Haar law (largest over the sizes) plus the shift ``imbalance`` that the finite
+    initialisation can cause per seed."""
+    return 3.0 * max(sds) / float(np.sqrt(K)) + imbalance
+
+
+def claim_heads_not_orthogonal(sizes: list[tuple[int, int]], mean_r2: list[float], tol: float, K: int,
+                               predicted: list[float] | None = None, details: dict | None = None) -> Claim:
+    from derivations.sander2024.nonaugmented import haar_offdiag_r2_mean
+
+    pred = predicted if predicted is not None else [haar_offdiag_r2_mean(d, H) for d, H in sizes]
+    return check(
+        "sander2024.heads-not-orthogonal", "For H > d the heads are not orthogonal: A B^T = c U U^T is a "
+        "rank-d projector, and the squared off-diagonal ratio r^2 = ||offdiag(A B^T)||^2 / ||A B^T||^2, "
+        f"averaged over {K} random initialisations, equals (H-d)/(H+2), its mean for a uniformly random "
+        f"head subspace ((d, H) = {sizes}; derived from the O(H) symmetry, see nonaugmented."
+        "haar_offdiag_r2_mean).", pred, mean_r2, tol=tol, source="derived",
+        why=f"the mean of {K} seeds has the Haar law's standard error sd/sqrt(K) (sd = 0.087 for (2, 3), "
+            "0.061 for (3, 5), computed from the exact law in every run): three of them, plus "
+            f"{IMBALANCE_R2} for the finite init (scale 0.05 leaves A A^T - B B^T ~ 1e-3, which moved r^2 "
+            "of single seeds by at most 0.0045 from the balanced value, over 2 x 512 seeds). Any value "
+            "in [0, (H-d)/H] is possible for one seed, so no per-seed prediction is made.",
+        details=details)
+
+
+def claim_pe_steps(mus: list[float], predicted: list[int], measured: list[int],
+                   details: dict | None = None) -> Claim:
+    return check(
+        "sander2024.pe-steps", "PE-only attention (spec 3.4, Fig. 6; the authors' loss, GD from P = 0 at "
+        f"lr 0.5, stop at loss < 1e-3): the number of GD updates to loss < 1e-3 for mu = {mus} equals the "
+        "count from the spectrum of the population loss (a quadratic in each PE row). The spec gives no "
+        "step counts (it gives the stopping rule, lr 0.5 and the cap of 1e5 steps; the authors' script "
+        "prints only the loss), so the prediction is ours; our counts lie far below the cap.",
+        [float(x) for x in predicted], [float(x) for x in measured], tol=0.0, source="derived",
+        why="both sides are GD from 0 on the same quadratic: the trained side on Gauss-quadrature data (exact "
+            "to ~1e-13 relative), the predicted side from the eigenvalues of the closed-form Gram matrices. "
+            "A count can only move if the loss at the crossing lies within round-off of 1e-3; the smallest "
+            "relative distance from 1e-3 on either side of the crossing is recorded (details: margin, "
+            "~4e-5 at mu = 200), so the count is exact and the tolerance is 0 steps. The authors' runs used "
+            "1000 unseeded Monte-Carlo sequences; the spread of their count over such draws is recorded "
+            "(details: mc_*), the allowance a published count would need.",
+        details=details)
 
 
 # ------------------------------------------------------------------------------ verify
@@ -309,16 +387,23 @@ def verify(ctx: VerifyContext) -> list[Claim]:
         ax.plot(Hs, losses, "o", ms=8, label="reduced flow, t = 1e4")
         ax.set(xlabel="heads H", ylabel="minimum loss", title=f"(N0) unitary W, d = {d}, T = {T}")
         ax.legend(fontsize=8)
-        ctx.save_figure("min_loss_vs_heads", fig)
-        claims += claim_heads(ratios_le, ratios_gt)
+        ctx.save_figure(
+            "min_loss_vs_heads", fig, claims=("sander2024.min-loss-unitary",),
+            caption="The minimum loss of the (N0) reduced flow against the number of heads H (dots) sits on "
+                    "(T-1)(d - min(H, d)) (dashed): each head serves one coordinate, and heads beyond d add "
+                    "nothing.")
+        claims.append(claim_heads(ratios_le))
         claims.append(claim_pe(cP, others))
         claims.append(claim_conserved(qdrift))
+        ctx.config["n0_flow_offdiag_ratio_H_gt_d"] = ratios_gt
+    with ctx.stage("non-augmented (N0): head structure for H > d over many seeds"):
+        claims.append(_heads_many_seeds(ctx, ratios_gt))
     with ctx.stage("non-augmented (N0): numpy model against the reduced flow"):
         claims += _n0_direct(ctx, s)
     with ctx.stage("non-augmented (N0): real rotation blocks"):
         claims.append(_rotation(ctx, s))
     with ctx.stage("PE-only attention against mu"):
-        claims.append(_pe_only(ctx, s))
+        claims += _pe_only(ctx, s)
     with ctx.stage("beyond commuting W: Haar-orthogonal, loss against layers and heads"):
         _haar_report(ctx)
     return claims
@@ -343,7 +428,12 @@ def _haar_report(ctx: VerifyContext) -> None:
             a_.text(res.values[-1], res.baselines_test[key], f" {key}", fontsize=7, va="bottom")
         a_.set(xlabel=xlabel, ylabel="loss (sum over positions)", title=title)
         a_.legend(fontsize=8)
-    ctx.save_figure("haar_layers_heads", fig)
+    ctx.save_figure(
+        "haar_layers_heads", fig, claims=(),
+        caption="Reported, not a claim (the paper's Figs. 5 and 7 numbers are unknown). Left: the augmented "
+                "attention's test loss falls with the number of layers and passes below the one-step-GD "
+                "baselines (grey lines: zero predictor, best shared step, best step per position). Right: the "
+                "(N0) model's loss saturates at H = d and stays far above the GD baselines.")
     ctx.config["haar"] = {
         "layers": {"L": list(lay.values), "train": list(lay.train), "test": list(lay.test),
                    "baselines_test": dict(lay.baselines_test)},
@@ -358,10 +448,16 @@ def _haar_report(ctx: VerifyContext) -> None:
 
 
 def _augmented_direct(ctx: VerifyContext) -> list[Claim]:
+    """Block model against one-step GD for both laws of s_0, the measurement checks behind the
+    fixed-s_0 finding (findings.py), the basis-diagonal scope claim, the unconstrained control,
+    and one figure for the four claims."""
+    import matplotlib.pyplot as plt
+
     from derivations.sander2024.augmented import (
         BlockLinearAttention,
         LinearAttention,
         best_shared_eta,
+        block_minimise,
         one_step_gd_loss,
         one_step_gd_predict,
     )
@@ -370,15 +466,45 @@ def _augmented_direct(ctx: VerifyContext) -> list[Claim]:
 
     d, T = 2, 6
     claims = []
+    runs = {}
+    fixed_data = None
     for mode, n_angles in (("random_phase", T), ("fixed", 3 * T - 3)):
         data = quadrature_data("unitary", d, T, n_angles, mode)
         model = BlockLinearAttention(d, init_mode="identity", init_scale=0.1)
         tr, p = train(model, model.init(ctx.rng(0)), data, lr=0.1, steps=1000 if mode == "random_phase" else 2000)
         eta = float(model.observables(p)["eta"])
         dev = float(np.max(np.abs(model.predict(p, data.S) - one_step_gd_predict(data.S, eta))))
-        claims.append(claim_block_gd(mode, eta, dev, float(tr.loss[-1]), d, T,
-                                     source="paper" if mode == "random_phase" else "reconstruction"))
+        # measurement checks: the baseline, convergence, other minima, the grid, the normalisation
+        gd_eta = best_shared_eta(data.S, data.weights)
+        gd_loss = one_step_gd_loss(data.S, data.weights, gd_eta)
+        _, g = model.loss_and_grad(p, data)
+        _, polished, _ = block_minimise(model, data, p)
+        rng = ctx.rng(40 if mode == "fixed" else 41)
+        restarts = [block_minimise(model, data, {"A": 0.5 * rng.standard_normal((d, d)),
+                                                 "B": 0.5 * rng.standard_normal((d, d))})[1] for _ in range(8)]
+        iso = np.sqrt(gd_eta) * np.eye(d)
+        fine = quadrature_data("unitary", d, T, 4 * T + 1, mode)
+        per_position = 1.0 + sum(
+            one_step_gd_loss(data.S, data.weights, best_shared_eta(data.S, data.weights, [t]), [t]) for t in range(1, T))
+        details = {
+            "gd_eta": gd_eta, "gd_loss": gd_loss, "grad_max": float(max(np.max(np.abs(v)) for v in g.values())),
+            "lbfgs_from_end": polished, "restarts_min": float(min(restarts)), "restarts_max": float(max(restarts)),
+            "block_at_isotropy_minus_gd": float(model.loss_and_grad({"A": iso, "B": iso}, data)[0] - gd_loss),
+            "fine_grid_loss_minus_loss": float(model.loss_and_grad(p, fine)[0] - tr.loss[-1]),
+            "per_position_gd_loss": float(per_position), "A": p["A"].tolist(), "B": p["B"].tolist(),
+        }
+        claims.append(claim_block_gd(mode, eta, dev, float(tr.loss[-1]), d, T, details=details))
         ctx.save_trajectory(f"augmented_block_{mode}", tr)
+        runs[mode] = (tr, p, gd_loss, per_position)
+        if mode == "fixed":
+            fixed_data, fixed_model = data, model
+    assert fixed_data is not None
+    diag = [block_minimise(fixed_model, fixed_data, {"A": np.diag(0.5 + 0.3 * r), "B": np.diag(0.5 - 0.3 * r)},
+                           diagonal=True) for r in ctx.rng(42).standard_normal((3, d))]
+    claims.append(claim_block_diagonal(min(x[1] for x in diag), d, T,
+                                       details={"diagonal_losses": [x[1] for x in diag],
+                                                "A": [np.diag(x[0]["A"]).tolist() for x in diag],
+                                                "B": [np.diag(x[0]["B"]).tolist() for x in diag]}))
     fixed = quadrature_data("rotation", d, T, 6 * T)
     gd_fixed = one_step_gd_loss(fixed.S, fixed.weights, best_shared_eta(fixed.S, fixed.weights))
     la = LinearAttention(d, init_scale=0.1)
@@ -387,11 +513,93 @@ def _augmented_direct(ctx: VerifyContext) -> list[Claim]:
     gd_rnd = one_step_gd_loss(rnd.S, rnd.weights, best_shared_eta(rnd.S, rnd.weights))
     tr_r, _ = train(la, None, rnd, lr=0.01, steps=3000, optimizer="adam", rng=ctx.rng(8))
     claims.append(claim_unconstrained(float(gd_fixed), float(tr_f.loss.min()), float(gd_rnd), float(tr_r.loss.min())))
-    ctx.note("Finding: with the authors' fixed s_0 = 1/sqrt(d), GD on the block model leaves isotropy "
-             "(A, B = a I + c (J - I), c < 0) and beats every single GD step, so 'trained model = one GD "
-             "step' holds with random-phase s_0 (claim block-equals-gd.random_phase) but not with fixed s_0 "
-             "(claim block-equals-gd.fixed, reported as not supported).")
+
+    fig, ax = plt.subplots(1, 3, figsize=(15, 4), gridspec_kw={"width_ratios": [2.2, 1, 1]})
+    for (tr, lr, gd, label, style) in (
+            (runs["random_phase"][0], 0.1, runs["random_phase"][2], "block (A0), random-phase s_0, GD", "-"),
+            (runs["fixed"][0], 0.1, runs["fixed"][2], "block (A0), fixed s_0, GD", "-"),
+            (tr_r, 0.01, gd_rnd, "unconstrained, random-phase s_0, Adam", "--"),
+            (tr_f, 0.01, gd_fixed, "unconstrained, fixed s_0 (rotations), Adam", "--")):
+        steps = np.maximum(tr.t / lr, 1.0)
+        ax[0].semilogx(steps, tr.loss / gd - 1.0, style, label=label)
+    ax[0].axhline(0.0, color="k", lw=1)
+    ax[0].text(1.2, 0.01, "best single GD step (shared by all positions)", fontsize=8)
+    ax[0].axhline(runs["fixed"][3] / runs["fixed"][2] - 1.0, color="gray", ls=":", lw=1)
+    ax[0].text(1.2, runs["fixed"][3] / runs["fixed"][2] - 1.0 + 0.01, "GD with a separate step per position",
+               fontsize=8, color="gray")
+    ax[0].set(xlabel="training step", ylabel="loss / one-step-GD loss - 1", ylim=(-0.25, 0.5),
+              title=f"trained attention against one GD step (d = {d}, {T} positions)")
+    ax[0].legend(fontsize=7, loc="upper right")
+    p_fixed = runs["fixed"][1]
+    for a_, key in ((ax[1], "A"), (ax[2], "B")):
+        M = p_fixed[key]
+        im = a_.imshow(M, cmap="coolwarm", vmin=-np.max(np.abs(M)), vmax=np.max(np.abs(M)))
+        for (i, j), v in np.ndenumerate(M):
+            a_.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize=9)
+        a_.set(title=f"{key} after training, fixed s_0", xticks=[], yticks=[])
+        fig.colorbar(im, ax=a_)
+    ctx.save_figure(
+        "augmented_vs_gd", fig,
+        claims=("sander2024.block-equals-gd.random_phase", "sander2024.block-equals-gd.fixed",
+                "sander2024.block-equals-gd.fixed-diagonal", "sander2024.unconstrained-vs-gd"),
+        caption="Left: the loss of each trained model relative to the best single GD step (0 = one GD step). "
+                "With random-phase s_0 the block model ends exactly at 0 (it is one GD step) and the "
+                "unconstrained model only reaches it; with the authors' fixed s_0 the block model ends 6% "
+                "below (the finding) and the unconstrained one lower still. Right: the fixed-s_0 block "
+                "matrices have negative off-diagonal entries, i.e. they leave isotropy; restricted to "
+                "diagonal matrices the optimum is GD's again (claim fixed-diagonal).")
     return claims
+
+
+def _heads_many_seeds(ctx: VerifyContext, flow_ratios: list[float]) -> Claim:
+    """heads-not-orthogonal: the off-diagonal ratio over many seeds against the Haar law."""
+    import matplotlib.pyplot as plt
+
+    from derivations.sander2024.nonaugmented import (
+        haar_offdiag_r2_mean,
+        haar_offdiag_r2_sd,
+        leverage_offdiag_r2,
+        n1_gd_batch,
+        offdiag_ratio_batch,
+    )
+
+    K = 256 if ctx.quick else 512
+    sizes = [(2, 3), (3, 5)]
+    means, sds, samples, info = [], [], [], {}
+    for i, (d, H) in enumerate(sizes):
+        run = n1_gd_batch(d, H, 4, K, ctx.rng(50 + i), scale=0.05, lr=0.05)
+        r2 = offdiag_ratio_batch(run["A"], run["B"]) ** 2
+        bal = leverage_offdiag_r2(run["A"])
+        sd = haar_offdiag_r2_sd(d, H, ctx.rng(60 + i))
+        means.append(float(np.mean(r2)))
+        sds.append(sd)
+        samples.append(r2)
+        info[f"d{d}_H{H}"] = {"haar_mean": haar_offdiag_r2_mean(d, H), "haar_sd": sd, "mean_r2": float(np.mean(r2)),
+                              "sem": float(np.std(r2) / np.sqrt(K)), "steps": int(run["steps"]),
+                              "converged": int(np.sum(run["converged"])),
+                              "imbalance_shift_max": float(np.max(np.abs(r2 - bal))),
+                              "imbalance_shift_mean": float(np.mean(r2 - bal)),
+                              "range": [float(np.min(r2)), float(np.max(r2))]}
+    info["K"] = K
+    info["single_reduced_flow_ratio_d2_H3"] = flow_ratios
+    tol = heads_tolerance(sds, K)
+    fig, ax = plt.subplots(1, len(sizes), figsize=(11, 3.8))
+    for a_, (d, H), r2 in zip(ax, sizes, samples, strict=True):
+        U, _ = np.linalg.qr(ctx.rng(70).standard_normal((20_000, H, d)))
+        haar = 1.0 - np.sum(np.sum(U**2, axis=2) ** 2, axis=1) / d
+        bins = np.linspace(0.0, (H - d) / H, 31)
+        a_.hist(haar, bins=bins, density=True, histtype="step", color="k", label="uniform head subspace (Haar)")
+        a_.hist(r2, bins=bins, density=True, alpha=0.5, label=f"GD on (N1), {K} seeds")
+        a_.axvline(haar_offdiag_r2_mean(d, H), color="k", ls="--", label="(H-d)/(H+2)")
+        a_.axvline(float(np.mean(r2)), color="C0", label="mean over seeds")
+        a_.set(xlabel="r^2 = ||offdiag(A B^T)||^2 / ||A B^T||^2", ylabel="density", title=f"d = {d}, H = {H}, T = 4")
+        a_.legend(fontsize=7)
+    ctx.save_figure(
+        "heads_offdiag", fig, claims=("sander2024.heads-not-orthogonal",),
+        caption="For H > d the heads cannot be orthogonal, and how far from orthogonal they end depends on the "
+                "seed: the histogram of r^2 over seeds follows the law of a uniformly random head subspace "
+                "(black), and its mean (blue line) matches (H-d)/(H+2) (dashed). r^2 = 0 would be orthogonal heads.")
+    return claim_heads_not_orthogonal(sizes, means, tol, K, details=info)
 
 
 def _unit_quadrature(kind: str, d: int, T: int, n: int) -> dict[str, np.ndarray]:
@@ -455,7 +663,12 @@ def _n0_direct(ctx: VerifyContext, s: Setting) -> list[Claim]:
         fig.colorbar(im, ax=a_)
     fig.suptitle("(N0): loss of direct GD vs the reduced flow (left); A, B, B^T A and P at convergence, "
                  "d = 3, H = 3, T = 4 (the paper's Fig. 3 structure)", y=1.03)
-    ctx.save_figure("n0_structure", fig)
+    ctx.save_figure(
+        "n0_structure", fig, claims=("sander2024.n0-gd-map", "sander2024.heads-orthogonal", "sander2024.pe-one-hot"),
+        caption="Left: the loss of direct GD on the numpy (N0) model and of the reduced flow lie on one curve "
+                "(d = 2, H = 2, T = 4). Right, an illustration at d = 3, H = 3, T = 4 of the structure the claims "
+                "measure at d = 2: B^T A is c I (diagonal, equal entries), and P has a single non-zero "
+                "diagonal, the most recent key P[t, t+1] (the authors' Fig. 3, left).")
     ctx.config["n0_d3_final_loss"] = m3.loss_and_grad(p3, data3)[0]
     return claims
 
@@ -477,34 +690,68 @@ def _rotation(ctx: VerifyContext, s: Setting) -> Claim:
     return claim_rotation(Hs, losses, ratios, d, T)
 
 
-def _pe_only(ctx: VerifyContext, s: Setting) -> Claim:
+def _pe_only(ctx: VerifyContext, s: Setting) -> list[Claim]:
     import matplotlib.pyplot as plt
 
     from derivations.sander2024.nonaugmented import (
         PEOnly,
         oscillation_frequency,
+        pe_only_gd_loss_curve,
         pe_only_profile,
         pe_only_quadrature,
+        pe_only_spectra,
+        pe_only_steps_to,
         train_until,
     )
 
-    T = 30
+    T, lr, tol = 30, 0.5, 1e-3
     mus = [50.0, 100.0, 200.0, 300.0]
-    freqs, profiles = [], []
+    freqs, profiles, steps, predicted, margins, spectra = [], [], [], [], [], []
+    mc: dict[str, list[float]] = {"mc_min": [], "mc_median": [], "mc_max": [], "mc_sd": []}
     model = PEOnly(T=T)
+    rng = ctx.rng(80)
     for mu in mus:
         data = pe_only_quadrature(mu, T)
-        P, steps, loss = train_until(model, model.init(ctx.rng(0)), data, lr=0.5, tol=1e-3)
+        P, k, loss = train_until(model, model.init(ctx.rng(0)), data, lr=lr, tol=tol)
         prof = pe_only_profile(P["P"])
         profiles.append(prof)
         freqs.append(float(oscillation_frequency(prof)))
-    fig, ax = plt.subplots(figsize=(7, 4))
+        steps.append(k)
+        sp = pe_only_spectra(mu, T)
+        spectra.append(sp)
+        kp = pe_only_steps_to(sp, T, lr, tol)
+        predicted.append(kp)
+        around = pe_only_gd_loss_curve(sp, T, lr, np.array([kp - 1, kp]))
+        margins.append(float(np.min(np.abs(around / tol - 1.0))))
+        # the authors' protocol: 1000 unseeded Monte-Carlo sequences; the spread of the count over draws
+        counts = [pe_only_steps_to(pe_only_spectra(mu, T, rng.uniform(0.0, 2.0 * np.pi, 1000)), T, lr, tol)
+                  for _ in range(50)]
+        mc["mc_min"].append(float(np.min(counts)))
+        mc["mc_median"].append(float(np.median(counts)))
+        mc["mc_max"].append(float(np.max(counts)))
+        mc["mc_sd"].append(float(np.std(counts)))
+    fig, ax = plt.subplots(1, 2, figsize=(13, 4))
     for mu, prof, f in zip(mus, profiles, freqs, strict=True):
-        ax.plot(prof, label=f"mu = {mu:g} (frequency {f:.3f})")
-    ax.set(xlabel="key position j", ylabel="P[T-2, j]", title="PE-only attention: learned profiles (super-diagonal dropped)")
-    ax.legend(fontsize=8)
-    ctx.save_figure("pe_profiles", fig)
-    return claim_pe_frequency(mus, freqs)
+        ax[0].plot(prof, label=f"mu = {mu:g} (frequency {f:.3f})")
+    ax[0].set(xlabel="key position j", ylabel="P[T-2, j]",
+              title="PE-only attention: learned profiles (super-diagonal dropped)")
+    ax[0].legend(fontsize=8)
+    for i, (mu, sp, k) in enumerate(zip(mus, spectra, steps, strict=True)):
+        ks = np.arange(0, int(1.15 * max(predicted)))
+        ax[1].semilogy(ks, pe_only_gd_loss_curve(sp, T, lr, ks), color=f"C{i}", label=f"mu = {mu:g}: {k} steps")
+        ax[1].plot([k], [tol], "o", color=f"C{i}", mfc="none")
+    ax[1].axhline(tol, color="k", lw=1, ls=":")
+    ax[1].set(xlabel="GD step", ylabel="loss (the authors' mean)", ylim=(tol / 5, 2),
+              title="loss from the spectrum (lines) and where training stops (circles)")
+    ax[1].legend(fontsize=8)
+    ctx.save_figure(
+        "pe_profiles", fig, claims=("sander2024.pe-frequency", "sander2024.pe-steps"),
+        caption="Left: the last row of the learned positional weights oscillates, faster for smaller mu (wider "
+                "spread of angles), as in the authors' Fig. 6. Right: the loss of GD from P = 0 predicted from "
+                "the spectrum of the population loss (lines) crosses 1e-3 (dotted) exactly where the trained "
+                "model stops (circles); fewer steps are needed for larger mu.")
+    details = {"mu": mus, "margin": margins, "lr": lr, "tol": tol, **mc}
+    return [claim_pe_frequency(mus, freqs), claim_pe_steps(mus, predicted, steps, details=details)]
 
 
 derivation = Derivation(
@@ -514,4 +761,5 @@ derivation = Derivation(
     verify=verify,
     reconstructed=RECONSTRUCTED,
     settings=Setting,
+    findings=FINDINGS,
 )

@@ -265,3 +265,76 @@ def test_pe_only_frequency_grows_as_mu_shrinks():
         assert oscillation_frequency(prof, "sign") > 0
         assert abs(p["P"][T_ - 2, T_ - 1] - 1.0) > 0.3
     assert freq[50.0] > 1.2 * freq[200.0]
+
+
+# ------------------------------------------------------- many seeds and step counts
+def test_n1_gd_batch_step_is_the_gradient_of_n1():
+    """One update of the batched GD equals A - lr grad n1_loss (central differences)."""
+    from derivations.sander2024.nonaugmented import n1_gd_batch
+
+    d, H, T_, K, s, lr = 2, 3, 4, 2, 0.3, 1e-3
+    rng = np.random.default_rng(7)
+    A0 = s * rng.standard_normal((K, H, d))
+    B0 = s * rng.standard_normal((K, H, d))
+    P0 = s * rng.standard_normal((K, T_ - 1, T_)) * pe_mask(T_)[: T_ - 1]
+    out = n1_gd_batch(d, H, T_, K, np.random.default_rng(7), scale=s, lr=lr, tol=-1.0, chunk=1, max_steps=1)
+    assert out["steps"] == 1
+    for k in range(K):
+        x0 = np.concatenate([A0[k].ravel(), B0[k].ravel(), P0[k].ravel()])
+
+        def f(x, k=k):
+            A = x[: H * d].reshape(H, d)
+            B = x[H * d : 2 * H * d].reshape(H, d)
+            P = np.zeros((T_, T_))
+            P[: T_ - 1] = x[2 * H * d :].reshape(T_ - 1, T_)
+            return n1_loss(B.T @ A, P, T_)
+
+        g = np.array([(f(x0 + 1e-6 * e) - f(x0 - 1e-6 * e)) / 2e-6 for e in np.eye(x0.size)])
+        g[2 * H * d :] *= pe_mask(T_)[: T_ - 1].ravel()
+        x1 = np.concatenate([out["A"][k].ravel(), out["B"][k].ravel(), out["P"][k].ravel()])
+        np.testing.assert_allclose(x1, x0 - lr * g, atol=1e-10)
+        assert out["loss"][k] == pytest.approx(f(x1), rel=1e-12)
+
+
+def test_haar_offdiag_mean_and_balanced_identity():
+    from derivations.sander2024.nonaugmented import (
+        haar_offdiag_r2_mean,
+        leverage_offdiag_r2,
+        offdiag_ratio_batch,
+    )
+
+    rng = np.random.default_rng(0)
+    for d, H in ((2, 3), (2, 6), (4, 5)):
+        U, _ = np.linalg.qr(rng.standard_normal((40_000, H, d)))
+        r2 = leverage_offdiag_r2(U)
+        assert abs(r2.mean() - haar_offdiag_r2_mean(d, H)) < 4 * r2.std() / 200
+        assert abs(r2.mean() - (H - d) / H) > 0.03  # the uniform-leverage value is not the mean
+        # balanced minimiser A = B = sqrt(c) U: the ratio of A B^T is the leverage formula
+        np.testing.assert_allclose(offdiag_ratio_batch(U[:50], U[:50]) ** 2, r2[:50], atol=1e-12)
+    with pytest.raises(ValueError):
+        haar_offdiag_r2_mean(3, 2)
+
+
+def test_pe_only_loss_curve_matches_gd_and_monte_carlo_counts():
+    """The closed-form GD loss curve equals the loss of actual GD iterates, with population
+    moments on quadrature data and with empirical moments on Monte-Carlo data."""
+    from derivations.sander2024.nonaugmented import (
+        pe_only_gd_loss_curve,
+        pe_only_spectra,
+        pe_only_steps_to,
+    )
+
+    T_, mu, lr = 8, 20.0, 0.5
+    model = PEOnly(T=T_)
+    p = model.init(None)
+    losses = []
+    for _ in range(30):
+        loss, g = model.loss_and_grad(p, pe_only_quadrature(mu, T_))
+        losses.append(loss)
+        p = {"P": p["P"] - lr * g["P"]}
+    curve = pe_only_gd_loss_curve(pe_only_spectra(mu, T_), T_, lr, np.arange(30))
+    np.testing.assert_allclose(curve, losses, rtol=1e-10)
+    data = pe_only_data(mu, T_, 200, np.random.default_rng(1))
+    sp_mc = pe_only_spectra(mu, T_, data["theta"])
+    k_mc = pe_only_steps_to(sp_mc, T_, lr, tol=1e-2)
+    assert train_until(model, model.init(None), data, lr=lr, tol=1e-2)[1] == k_mc

@@ -153,7 +153,7 @@ def test_entropy_estimate_agrees_with_teacher_cross_entropy_on_a_set():
 
 
 def test_default_teacher_entropy_matches_spec():
-    """Spec 1.1 [S]: 0.59 nats at tau = 0.1, m = 1.7 (one teacher draw; paper 0.52-0.59)."""
+    """Spec 1.1 (the spec's own simulation): 0.59 nats at tau = 0.1, m = 1.7 (one teacher draw; paper 0.52-0.59)."""
     assert 0.5 < Teacher().expected_entropy(n=1000) < 0.65
 
 

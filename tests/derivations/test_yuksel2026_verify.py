@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from derivations.yuksel2026 import verify as V
 
@@ -56,10 +57,54 @@ def test_structural_stages_and_boundaries() -> None:
     assert not V.claim_tf_stages(V._stage_sequence(skip), V._kl_minima_order(skip)).passed
 
 
+def _two_drops(shift: float = 0.0, noise: float = 0.0, every: int = 20):  # type: ignore[no-untyped-def]
+    """A run whose ln(excess) is flat (slowly creeping) until 350 + shift, falls linearly by 1
+    until 450 + shift, creeps again until 550 + shift and falls by 1 until 650 + shift: its
+    loss-drop onsets are 350 + shift and 550 + shift by construction. The span masses move
+    mid-drop (heads' argmax flips at ~400 and ~600), as in the transformer runs."""
+    from types import SimpleNamespace
+
+    steps = np.arange(0, 1001, every)
+    t = steps - shift
+    y = np.where(t < 350, 0.0, -0.01 * np.minimum(t - 350, 100))
+    y = y + np.where(t < 550, 0.0, -0.01 * np.minimum(t - 550, 100))
+    y = y - 1e-6 * t + 3.0 * (t < 100) * (100 - t) / 100  # plateau creep; the first fall before 100
+    y = y + noise * np.random.default_rng(0).standard_normal(t.size)
+    sm = np.array([[NEW] * 3 if x < 400 else ([MID, NEW, NEW] if x < 600 else [MID, OLD, NEW]) for x in t])
+    return SimpleNamespace(steps=steps, val_excess=np.exp(y), span_mass=sm)
+
+
+def test_drop_onsets_tangent_construction() -> None:
+    """The extrapolated onset recovers the designed onsets between records; the structural
+    (argmax) boundaries come mid-drop, 50 steps later."""
+    rec = _two_drops()
+    assert V._boundaries(rec) == [400.0, 600.0]
+    assert V._onsets(rec) == pytest.approx([350.0, 550.0], abs=0.5)
+    shifted = _two_drops(shift=37.0)  # onsets between records
+    assert V._onsets(shifted) == pytest.approx([387.0, 587.0], abs=0.5)
+    # record-to-record noise of 0.2% in the excess moves the onsets by a few steps only
+    assert V._onsets(_two_drops(noise=2e-3)) == pytest.approx([350.0, 550.0], abs=3.0)
+    assert V._onsets(_two_drops(every=40)) == pytest.approx([350.0, 550.0], abs=0.5)
+    # no second drop inside the run: nan
+    from types import SimpleNamespace
+
+    r = _two_drops()
+    cut = SimpleNamespace(steps=r.steps[:26], val_excess=r.val_excess[:26], span_mass=r.span_mass[:26])
+    on = V._onsets(cut)
+    assert on[0] == pytest.approx(350.0, abs=0.5) and np.isnan(on[1])
+
+
 def test_transformer_claims_two_sided() -> None:
-    assert V.claim_tf_boundaries([340.0, 600.0]).passed
-    assert not V.claim_tf_boundaries([424.0, 757.0]).passed
-    assert not V.claim_tf_boundaries([340.0, float("nan")]).passed
+    assert V.claim_tf_boundaries([374.0, 581.0]).passed  # the main run's onsets
+    tol = V.BOUNDARY_TOL
+    assert V.claim_tf_boundaries([330.0 + tol - 1, 575.0 - tol + 1]).passed
+    assert not V.claim_tf_boundaries([330.0 + tol + 1, 575.0]).passed
+    assert not V.claim_tf_boundaries([330.0, 575.0 - tol - 1]).passed
+    assert not V.claim_tf_boundaries([400.0, 740.0]).passed  # the structural (argmax) boundaries
+    assert not V.claim_tf_boundaries([374.0, float("nan")]).passed
+    # the designed run: onsets 350 / 550 hold, the same run 120 steps later does not
+    assert V.claim_tf_boundaries(V._onsets(_two_drops())).passed
+    assert not V.claim_tf_boundaries(V._onsets(_two_drops(shift=120.0))).passed
     assert V.claim_tf_levels([0.99, 0.34]).passed and not V.claim_tf_levels([0.5, 0.34]).passed
     assert V.claim_tf_competitive(0.005, True).passed
     assert not V.claim_tf_competitive(0.1, True).passed and not V.claim_tf_competitive(0.0, False).passed
