@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -566,7 +567,10 @@ def _heads_many_seeds(ctx: VerifyContext, flow_ratios: list[float]) -> Claim:
 
     K = 256 if ctx.quick else 512
     sizes = [(2, 3), (3, 5)]
-    means, sds, samples, info = [], [], [], {}
+    means: list[float] = []
+    sds: list[float] = []
+    samples: list[np.ndarray] = []
+    info: dict[str, Any] = {}
     for i, (d, H) in enumerate(sizes):
         run = n1_gd_batch(d, H, 4, K, ctx.rng(50 + i), scale=0.05, lr=0.05)
         r2 = offdiag_ratio_batch(run["A"], run["B"]) ** 2
