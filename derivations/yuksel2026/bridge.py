@@ -1,4 +1,4 @@
-r"""Direct bridge test (spec 5.3 [D]): plain GD on the regression variant against the
+r"""Direct bridge test (spec 5.3, derived): plain GD on the regression variant against the
 $J^2$ form of Eq. 4.
 
 Spec: ``shared/papers/yuksel2026_sparse_attention_markov.md``, sections 3.1-3.2 (Eq. 4 and

@@ -1,5 +1,5 @@
 r"""The minimal transformer of Yüksel et al. (2026) in numpy, its AdamW trainer and its metrics
-(spec 2.1 [C: ``conf/experiments/full_disection.yaml``, ``src/model.py``]).
+(spec 2.1, read from the authors' code: ``conf/experiments/full_disection.yaml``, ``src/model.py``).
 
 Model. The input at position $u$ is $z_u = [e_{x_u}; e_u] \in \mathbb R^D$, $D = d + P$ with $P$
 = ``n_pos`` input positions (token one-hot and absolute-position one-hot, no learned
@@ -124,7 +124,7 @@ def _scatter_rows(index: np.ndarray, values: np.ndarray, n_rows: int) -> np.ndar
 
 @dataclass(frozen=True)
 class MinimalTransformer:
-    r"""One attention layer on one-hot token and position inputs (spec 2.1 [C]).
+    r"""One attention layer on one-hot token and position inputs (spec 2.1, the authors' code).
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 r"""Equation (4) of Yüksel et al. (2026) and its closed low-dimensional form (spec section 3).
 
-**The full system** (the authors' equation, read from their Fig. 10 notebook [C]). Head
+**The full system** (the authors' equation, read from their Fig. 10 notebook). Head
 $k = 1..h$ has a value vector $V_k \in \mathbb R^K$ over the $K$ orthonormal teacher features
 and an attention distribution $s_k$ on the simplex over $T$ positions. Pattern $j$ sits at
 position $p_j$ (singleton intervals, $p_j = j$ by default as in Fig. 10) with strength $g_j$:
@@ -44,7 +44,7 @@ at $T = 10$ (a dense straight-line Jacobian of 39 x 39 entries) and is not usabl
 $T = 40$; this route compiles $h = 3, K = 3, T = 40$ (129 coordinates) in ~20 s cold
 (6 s for $h = 1$) and loads it from the content-hash cache in under a second.
 
-**The closed form** (:func:`closed_model`, spec 3.3 [D]): when the $T - K$ background
+**The closed form** (:func:`closed_model`, spec 3.3, derived): when the $T - K$ background
 positions of a head start equal they stay equal (they are exchangeable), and per head only
 $V_k$, $S_{k,i} = s_k(p_i)$ and the common background mass $\beta_k$ move: $h(2K + 1)$
 coordinates, with $T$ entering only through the runtime multiplicity ``nb`` $= T - K$. It is

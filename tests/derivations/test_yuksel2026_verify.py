@@ -94,17 +94,30 @@ def test_drop_onsets_tangent_construction() -> None:
     assert on[0] == pytest.approx(350.0, abs=0.5) and np.isnan(on[1])
 
 
+def test_boundary_tolerances_derived() -> None:
+    """The tolerances are the quadrature sums of the documented parts, and the teacher-draw part
+    dominates; none is the spec's suggested 60 / 100."""
+    parts = np.array(list(V.BOUNDARY_SPREAD.values()))  # (sources, 2)
+    assert V.BOUNDARY_TOL == pytest.approx(np.sqrt((parts**2).sum(axis=0)), abs=0.5)
+    assert V.BOUNDARY_TOL == (56.0, 110.0)
+    assert np.argmax(parts[:, 0]) == 0 and np.argmax(parts[:, 1]) == 0
+
+
 def test_transformer_claims_two_sided() -> None:
-    assert V.claim_tf_boundaries([374.0, 581.0]).passed  # the main run's onsets
-    tol = V.BOUNDARY_TOL
-    assert V.claim_tf_boundaries([330.0 + tol - 1, 575.0 - tol + 1]).passed
-    assert not V.claim_tf_boundaries([330.0 + tol + 1, 575.0]).passed
-    assert not V.claim_tf_boundaries([330.0, 575.0 - tol - 1]).passed
-    assert not V.claim_tf_boundaries([400.0, 740.0]).passed  # the structural (argmax) boundaries
-    assert not V.claim_tf_boundaries([374.0, float("nan")]).passed
-    # the designed run: onsets 350 / 550 hold, the same run 120 steps later does not
-    assert V.claim_tf_boundaries(V._onsets(_two_drops())).passed
-    assert not V.claim_tf_boundaries(V._onsets(_two_drops(shift=120.0))).passed
+    b1, b2 = V.claim_tf_boundary(1, 374.0), V.claim_tf_boundary(2, 581.0)  # the main run's onsets
+    assert b1.passed and b2.passed and b1.id == "yuksel2026.tf-boundary-1" and b1.source == "paper"
+    t1, t2 = V.BOUNDARY_TOL
+    assert V.claim_tf_boundary(1, 330.0 - t1 + 1).passed and V.claim_tf_boundary(2, 575.0 + t2 - 1).passed
+    assert not V.claim_tf_boundary(1, 330.0 + t1 + 1).passed
+    assert not V.claim_tf_boundary(2, 575.0 - t2 - 1).passed
+    # the structural (argmax) boundaries of the main run, mid-drop, fail both
+    assert not V.claim_tf_boundary(1, 400.0).passed and not V.claim_tf_boundary(2, 740.0).passed
+    assert not V.claim_tf_boundary(2, float("nan")).passed
+    # the designed run: onsets 350 / 550 hold, the same run 150 steps later does not
+    on = V._onsets(_two_drops())
+    assert all(V.claim_tf_boundary(k, on[k - 1]).passed for k in (1, 2))
+    late = V._onsets(_two_drops(shift=150.0))
+    assert not any(V.claim_tf_boundary(k, late[k - 1]).passed for k in (1, 2))
     assert V.claim_tf_levels([0.99, 0.34]).passed and not V.claim_tf_levels([0.5, 0.34]).passed
     assert V.claim_tf_competitive(0.005, True).passed
     assert not V.claim_tf_competitive(0.1, True).passed and not V.claim_tf_competitive(0.0, False).passed
