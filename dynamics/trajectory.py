@@ -12,12 +12,15 @@ import json
 import math
 import os
 import platform
+import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.lib.npyio import NpzFile
 
 __all__ = [
     "Trajectory",
@@ -26,7 +29,21 @@ __all__ = [
     "to_jsonable",
     "save_arrays",
     "load_arrays",
+    "TrajectoryFileError",
+    "TRAJECTORY_FORMAT",
+    "ARRAYS_FORMAT",
 ]
+
+#: Format tag written to a trajectory's JSON (name/version); :meth:`Trajectory.load` reads
+#: this version and earlier ones (files from before the tag existed included).
+TRAJECTORY_FORMAT = "dynamics.Trajectory/1"
+#: Format tag of :func:`save_arrays` files; :func:`load_arrays` reads this version and older.
+ARRAYS_FORMAT = "dynamics.arrays/1"
+
+
+class TrajectoryFileError(ValueError):
+    """A saved trajectory or array file is unreadable, foreign, truncated or from a newer
+    format version. The message names the file and what is wrong."""
 
 
 def flow_time(step: np.ndarray | int | float, lr: float) -> np.ndarray:
@@ -87,6 +104,109 @@ def _npz_json_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     if p.suffix in (".npz", ".json"):
         p = p.with_suffix("")
     return p.with_name(p.name + ".npz"), p.with_name(p.name + ".json")
+
+
+def _tmp_name(path: Path) -> Path:
+    """A per-process temporary name next to ``path`` (hidden, so never taken for a result)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def _write_npz_atomic(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "wb") as fh:  # a file object: numpy appends no suffix
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = _tmp_name(path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+_REMEDY = "delete it (and its .npz/.json partner) and rerun what wrote it"
+
+
+def _read_doc(js: Path, expect: str) -> dict[str, Any]:
+    """The JSON half of a saved pair, with its format tag checked against ``expect``
+    (``"dynamics.Trajectory"`` or ``"dynamics.arrays"``); a missing tag is an old file."""
+    try:
+        doc = json.loads(js.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TrajectoryFileError(
+            f"{js}: not valid JSON ({exc}); the file is truncated or was not written by dynamics: {_REMEDY}"
+        ) from None
+    except OSError as exc:
+        raise TrajectoryFileError(f"{js}: cannot be read: {exc.strerror or exc}") from None
+    if not isinstance(doc, dict):
+        raise TrajectoryFileError(f"{js}: expected a JSON object, got {type(doc).__name__}: {_REMEDY}")
+    fmt = doc.get("format")
+    if fmt is None:
+        return doc  # written before the format tag existed
+    current = TRAJECTORY_FORMAT if expect == "dynamics.Trajectory" else ARRAYS_FORMAT
+    name, _, ver = str(fmt).partition("/")
+    if name != expect:
+        hint = (" (a saved-arrays file: read it with dynamics.trajectory.load_arrays)"
+                if name == "dynamics.arrays" else
+                " (a trajectory: read it with Trajectory.load)" if name == "dynamics.Trajectory" else "")
+        raise TrajectoryFileError(f"{js}: format {fmt!r} is not {current!r}{hint}")
+    try:
+        version = int(ver)
+    except ValueError:
+        raise TrajectoryFileError(f"{js}: unreadable format version in {fmt!r}") from None
+    supported = int(current.partition("/")[2])
+    if version > supported:
+        raise TrajectoryFileError(
+            f"{js}: format version {version} is newer than this dynamics reads ({supported}); "
+            "upgrade dynamics to load it"
+        )
+    return doc
+
+
+def _read_npz(npz: Path, keys: Sequence[str] | None) -> dict[str, np.ndarray]:
+    """Arrays ``keys`` (all when None) of ``npz``, never unpickling; one clear error otherwise."""
+    try:
+        data = np.load(npz, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        # numpy suggests pickle for any file that is neither npy nor zip: not the problem here
+        raise TrajectoryFileError(
+            f"{npz}: not a readable .npz archive (truncated, corrupt or not written by dynamics; "
+            f"{type(exc).__name__}): {_REMEDY}"
+        ) from None
+    if not isinstance(data, NpzFile):
+        raise TrajectoryFileError(f"{npz}: holds a single array, not an .npz archive: {_REMEDY}")
+    with data:
+        files = list(data.files)
+        want = files if keys is None else list(keys)
+        missing = [k for k in want if k not in files]
+        if missing:
+            raise TrajectoryFileError(
+                f"{npz}: missing array(s) {missing} (has {files}); the .npz and .json do not "
+                f"belong together or the file is foreign: {_REMEDY}"
+            )
+        try:
+            return {k: np.array(data[k]) for k in want}
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise TrajectoryFileError(
+                f"{npz}: an array cannot be read (truncated or corrupt archive; "
+                f"{type(exc).__name__}): {_REMEDY}"
+            ) from None
+
+
+def _str_list(doc: dict[str, Any], key: str, js: Path) -> list[str]:
+    v = doc.get(key)
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise TrajectoryFileError(
+            f"{js}: field {key!r} must be a list of names, got {v!r:.80}; "
+            f"not a dynamics trajectory file: {_REMEDY}"
+        )
+    return v
 
 
 @dataclass(frozen=True)
@@ -208,40 +328,50 @@ class Trajectory:
             arrays[f"coord/{n}"] = self.y[:, i]
         for k, v in self.observables.items():
             arrays[k if k == "loss" else f"obs/{k}"] = v
-        tmp = npz.with_name(npz.name + ".tmp.npz")
-        np.savez(tmp, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, npz)
+        _write_npz_atomic(npz, arrays)
         doc = {
-            "format": "dynamics.Trajectory/1",
+            "format": TRAJECTORY_FORMAT,
             "names": list(self.names),
             "observables": list(self.observables),
             "stats": to_jsonable(self.stats),
             "meta": to_jsonable(self.meta),
             "versions": library_versions(),
         }
-        tmpj = js.with_name(js.name + ".tmp")
-        tmpj.write_text(json.dumps(doc, indent=2))
-        os.replace(tmpj, js)
+        _write_text_atomic(js, json.dumps(doc, indent=2))
         return npz, js
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Trajectory:
-        """Load a trajectory written by :meth:`save` (give ``PATH``, ``PATH.npz`` or ``PATH.json``)."""
+        """Load a trajectory written by :meth:`save` (give ``PATH``, ``PATH.npz`` or ``PATH.json``).
+
+        Raises
+        ------
+        FileNotFoundError
+            If either file is missing.
+        TrajectoryFileError
+            (a ``ValueError``) naming the file and the problem: not JSON / not an npz
+            (truncated or foreign), a different format or a newer format version, missing
+            fields or arrays, or arrays that do not form a trajectory.
+        """
         npz, js = _npz_json_paths(path)
         if not npz.exists():
             raise FileNotFoundError(f"no trajectory data file {npz}")
         if not js.exists():
             raise FileNotFoundError(f"no trajectory metadata file {js}")
-        doc = json.loads(js.read_text())
-        with np.load(npz) as data:
-            obs = {
-                k: np.array(data["loss" if k == "loss" else f"obs/{k}"]) for k in doc["observables"]
-            }
-            t = np.array(data["t"])
-            y = np.array(data["y"])
-        return cls(
-            t, y, tuple(doc["names"]), obs, dict(doc.get("stats", {})), dict(doc.get("meta", {}))
-        )
+        doc = _read_doc(js, "dynamics.Trajectory")
+        names = _str_list(doc, "names", js)
+        observables = _str_list(doc, "observables", js)
+        keys = {"t": "t", "y": "y"}
+        keys.update({f"obs:{k}": "loss" if k == "loss" else f"obs/{k}" for k in observables})
+        data = _read_npz(npz, list(dict.fromkeys(keys.values())))
+        obs = {k: data[keys[f"obs:{k}"]] for k in observables}
+        stats, meta = doc.get("stats", {}), doc.get("meta", {})
+        if not isinstance(stats, dict) or not isinstance(meta, dict):
+            raise TrajectoryFileError(f"{js}: 'stats' and 'meta' must be JSON objects: {_REMEDY}")
+        try:
+            return cls(data["t"], data["y"], tuple(names), obs, dict(stats), dict(meta))
+        except ValueError as exc:
+            raise TrajectoryFileError(f"{npz}: the saved arrays do not form a trajectory ({exc}): {_REMEDY}") from None
 
 
 def save_arrays(
@@ -263,28 +393,39 @@ def save_arrays(
         if a.dtype == object:
             raise ValueError(f"array {k!r} has dtype object; only numeric/str arrays can be saved")
         clean[k] = a
-    tmp = npz.with_name(npz.name + ".tmp.npz")
-    np.savez(tmp, **clean)  # type: ignore[arg-type]
-    os.replace(tmp, npz)
+    _write_npz_atomic(npz, clean)
     doc = {
-        "format": "dynamics.arrays/1",
+        "format": ARRAYS_FORMAT,
         "arrays": sorted(clean),
         "meta": to_jsonable(dict(meta or {})),
         "versions": library_versions(),
     }
-    tmpj = js.with_name(js.name + ".tmp")
-    tmpj.write_text(json.dumps(doc, indent=2))
-    os.replace(tmpj, js)
+    _write_text_atomic(js, json.dumps(doc, indent=2))
     return npz, js
 
 
 def load_arrays(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Load what :func:`save_arrays` wrote: ``(arrays, doc)`` with ``doc["meta"]`` and versions."""
+    """Load what :func:`save_arrays` wrote: ``(arrays, doc)`` with ``doc["meta"]`` and versions.
+
+    Raises :class:`FileNotFoundError` if a file is missing and :class:`TrajectoryFileError`
+    (a ``ValueError``) naming the file when it is truncated, foreign, of another format or
+    a newer format version, or when the .npz lacks arrays the .json lists.
+    """
     npz, js = _npz_json_paths(path)
     for p in (npz, js):
         if not p.exists():
             raise FileNotFoundError(f"no saved result file {p}")
-    doc = json.loads(js.read_text())
-    with np.load(npz) as data:
-        arrays = {k: np.array(data[k]) for k in data.files}
+    doc = _read_doc(js, "dynamics.arrays")
+    meta = doc.get("meta", {})
+    if not isinstance(meta, dict):
+        raise TrajectoryFileError(f"{js}: 'meta' must be a JSON object, got {type(meta).__name__}: {_REMEDY}")
+    listed = doc.get("arrays")
+    if listed is not None:
+        listed = _str_list(doc, "arrays", js)
+    arrays = _read_npz(npz, None)
+    if listed is not None and set(listed) - set(arrays):
+        raise TrajectoryFileError(
+            f"{npz}: lacks array(s) {sorted(set(listed) - set(arrays))} that {js.name} lists; the "
+            f"two files do not belong together: {_REMEDY}"
+        )
     return arrays, doc

@@ -81,3 +81,32 @@ def test_save_arrays_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-de
         load_arrays(tmp_path / "missing")
     with pytest.raises(ValueError, match="dtype object"):
         save_arrays(tmp_path / "bad", {"x": np.array([{}, 1], dtype=object)})
+
+
+def test_save_writes_format_version_and_old_files_still_load(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from dynamics.trajectory import TRAJECTORY_FORMAT
+
+    tr = _tr()
+    _, js = tr.save(tmp_path / "run")
+    doc = json.loads(js.read_text())
+    assert doc["format"] == TRAJECTORY_FORMAT == "dynamics.Trajectory/1"
+    del doc["format"]  # a file from before the tag existed
+    js.write_text(json.dumps(doc))
+    back = Trajectory.load(tmp_path / "run")
+    np.testing.assert_array_equal(back.y, tr.y)
+
+
+def test_interrupted_save_keeps_the_old_file_and_no_temporary(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    tr = _tr()
+    npz, _ = tr.save(tmp_path / "run")
+    before = npz.read_bytes()
+
+    def boom(fh, **arrays):  # type: ignore[no-untyped-def]
+        fh.write(b"PK\x03\x04 partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(KeyboardInterrupt):
+        tr.save(tmp_path / "run")
+    assert npz.read_bytes() == before  # the complete old file, not a partial one
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "run.npz"]
