@@ -120,7 +120,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             d = registry.get(args.name)
         except registry.UnknownModelError as exc:
             return _usage_error(str(exc))
-        print(d.model().describe(latex=args.latex))
+        except registry.DerivationLoadError as exc:
+            print(f"dynamics: error: {exc}", file=sys.stderr)
+            return 1
+        try:
+            text = d.model().describe(latex=args.latex)
+        except Exception as exc:  # a broken model builder: one line, not a traceback
+            print(f"dynamics: error: model {args.name!r} cannot be built: {type(exc).__name__}: {exc}",
+                  file=sys.stderr)
+            return 1
+        print(text)
         return 0
     if args.cmd == "verify":
         return _verify(args)
@@ -147,7 +156,10 @@ def _verify(args: argparse.Namespace) -> int:
         overrides[key.strip()] = value.strip()
     if overrides and not args.names:
         return _usage_error("--set needs the model name(s) it applies to")
-    derivs = []
+    from dynamics.verify import output_dir_problem, record_error
+
+    # a model whose plugin fails to load is that model's error, not the end of the run
+    derivs: list[registry.Derivation | registry.DerivationLoadError] = []
     settings = {}
     for n in names:
         try:
@@ -155,17 +167,27 @@ def _verify(args: argparse.Namespace) -> int:
             settings[n] = d.make_settings(overrides)
         except (registry.UnknownModelError, registry.SettingsError) as exc:
             return _usage_error(str(exc))
+        except registry.DerivationLoadError as exc:
+            derivs.append(exc)
+            continue
         derivs.append(d)
+    # every destination is checked before any work starts: OUT itself and each OUT/NAME
     out = Path(args.out)
-    problem = _make_out_dir(out)
-    if problem:
-        return _usage_error(problem)
+    for dest in [out] + [out / d.name for d in derivs]:
+        problem = output_dir_problem(dest)
+        if problem:
+            return _usage_error(problem)
     from tqdm import tqdm
 
     summaries = []
     bar = tqdm(derivs, desc="verify", unit="model", disable=args.quiet, file=sys.stderr)
     for d in bar:
         bar.set_postfix_str(d.name)
+        if isinstance(d, registry.DerivationLoadError):
+            if not args.quiet:
+                print(f"[{d.name}] ERROR {d}", file=sys.stderr, flush=True)
+            summaries.append(record_error(d.name, out, str(d)))
+            continue
         summaries.append(run_verify(d, out, quick=args.quick, seed=args.seed, verbose=not args.quiet,
                                     settings=settings[d.name]))
     # the index covers every model in OUT (earlier runs of other models included)
@@ -273,16 +295,45 @@ def _bench(args: argparse.Namespace) -> int:
     points = args.points if args.points is not None else (32 if args.quick else 256)
     if points < 1:
         return _usage_error(f"--points must be >= 1, got {points}")
-    if args.json:
-        target = Path(args.json)
+    import json
+    import os
+
+    target = Path(args.json) if args.json else None
+    if target is not None:
+        # checked before the (minutes-long) benchmark, so its result is never lost to a bad path
         if target.is_dir():
             return _usage_error(f"--json {target} is a directory")
         if not target.parent.is_dir():
             return _usage_error(f"--json {target}: directory {target.parent} does not exist")
+        probe = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            probe.write_bytes(b"")
+        except OSError as exc:
+            return _usage_error(f"--json {target}: cannot write into {target.parent}: "
+                                f"{exc.strerror or exc}")
+        finally:
+            try:
+                probe.unlink(missing_ok=True)
+            except OSError:
+                pass
     from dynamics.bench import run
 
-    run(points, quick=args.quick, json_path=args.json,
-        progress=lambda line: print(line, flush=True))
+    result = run(points, quick=args.quick, json_path=None,
+                 progress=lambda line: print(line, flush=True))
+    if target is not None:
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "w") as fh:
+                json.dump(result, fh, indent=2, default=float)
+                fh.write("\n")
+            os.replace(tmp, target)
+        except OSError as exc:  # the results are on stdout above; say so rather than lose them
+            print(f"dynamics: error: cannot write --json {target}: {exc.strerror or exc} "
+                  "(the results are printed above)", file=sys.stderr)
+            return 1
+        finally:
+            tmp.unlink(missing_ok=True)
+        print(f"wrote {target}", flush=True)
     return 0
 
 

@@ -19,7 +19,15 @@ if TYPE_CHECKING:
     from dynamics.model import ReducedModel
     from dynamics.verify import VerifyContext
 
-__all__ = ["Derivation", "SettingsError", "UnknownModelError", "register", "names", "get"]
+__all__ = [
+    "Derivation",
+    "DerivationLoadError",
+    "SettingsError",
+    "UnknownModelError",
+    "register",
+    "names",
+    "get",
+]
 
 GROUP = "dynamics.derivations"
 
@@ -38,6 +46,21 @@ class UnknownModelError(KeyError):
 
     def __str__(self) -> str:
         return f"unknown model {self.name!r}; registered models: {', '.join(self.known) or '(none)'}"
+
+
+class DerivationLoadError(RuntimeError):
+    """A registered name whose plugin fails to import, or whose entry point is not a
+    :class:`Derivation`. ``str()`` is one line naming the model, the entry point and the cause."""
+
+    def __init__(self, name: str, target: str, problem: str):
+        super().__init__(name, target, problem)
+        self.name = name
+        self.target = target
+        self.problem = problem
+
+    def __str__(self) -> str:
+        return (f"model {self.name!r} cannot be loaded: entry point {self.target!r} {self.problem} "
+                "(fix or uninstall the package that registers it)")
 
 
 @dataclass(frozen=True)
@@ -154,13 +177,24 @@ def names() -> list[str]:
 
 
 def get(name: str) -> Derivation:
-    """The derivation registered as ``name``; :class:`UnknownModelError` if none."""
+    """The derivation registered as ``name``.
+
+    Raises :class:`UnknownModelError` if none is, and :class:`DerivationLoadError` if its
+    entry point fails to import (any exception of the plugin's import) or does not give a
+    :class:`Derivation`.
+    """
     if name in _RUNTIME:
         return _RUNTIME[name]
     eps = _entry_points()
     if name not in eps:
         raise UnknownModelError(name, names())
-    obj = eps[name].load()
+    ep = eps[name]
+    try:
+        obj = ep.load()
+    except Exception as exc:  # a broken plugin: ImportError, SyntaxError, AttributeError, ...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise DerivationLoadError(name, ep.value, f"fails to import: {type(exc).__name__}"
+                                  + (f": {first}" if first else "")) from exc
     if not isinstance(obj, Derivation):
-        raise TypeError(f"entry point {name!r} gives {type(obj).__name__}, not a Derivation")
+        raise DerivationLoadError(name, ep.value, f"gives a {type(obj).__name__}, not a dynamics Derivation")
     return obj

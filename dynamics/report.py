@@ -23,6 +23,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -144,11 +145,48 @@ def _value(x: Any) -> str:
     return _esc(text)
 
 
+def _summary_problem(doc: Any) -> str | None:
+    """What makes a parsed ``summary.json`` unusable for the report, or None."""
+    if not isinstance(doc, dict):
+        return f"a JSON {type(doc).__name__}, not an object"
+    if not isinstance(doc.get("name"), str):
+        return "no model name"
+    claims = doc.get("claims", [])
+    if not isinstance(claims, list) or not all(isinstance(c, dict) and isinstance(c.get("id"), str)
+                                               for c in claims):
+        return "its claims are not a list of claims with ids"
+    for key in ("figures", "trajectories", "notes", "reconstructed", "unmatched_findings"):
+        if not isinstance(doc.get(key, []), list):
+            return f"{key!r} is not a list"
+    for key in ("figure_info", "timings_s", "config"):
+        if not isinstance(doc.get(key, {}), dict):
+            return f"{key!r} is not an object"
+    return None
+
+
 def load_summaries(out_dir: Path) -> list[dict[str, Any]]:
-    """Every ``OUT/*/summary.json``, sorted by name."""
+    """Every ``OUT/*/summary.json``, sorted by name.
+
+    A summary that cannot be read (truncated, not JSON, not a summary) does not stop the
+    report: it is skipped with one warning line on stderr naming the file, and stands in the
+    list as a model error ("summary unreadable: ...; rerun dynamics verify NAME"), so the
+    report notes it.
+    """
     out = []
     for p in sorted(Path(out_dir).glob("*/summary.json")):
-        out.append(json.loads(p.read_text()))
+        try:
+            doc = json.loads(p.read_text())
+            problem = _summary_problem(doc)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            problem = f"{type(exc).__name__}: {getattr(exc, 'strerror', None) or exc}"
+        if problem is None:
+            out.append(doc)
+            continue
+        name = p.parent.name
+        print(f"dynamics: warning: skipping unreadable {p} ({problem}); "
+              f"rerun `dynamics verify {name}` to rewrite it", file=sys.stderr)
+        out.append({"name": name, "title": "", "claims": [], "passed": False, "unreadable": True,
+                    "error": f"summary unreadable ({p}: {problem}); rerun dynamics verify {name}"})
     return out
 
 

@@ -19,7 +19,70 @@ from dynamics.claims import Claim, apply_findings, tally
 from dynamics.registry import Derivation
 from dynamics.trajectory import Trajectory, library_versions, save_arrays, to_jsonable
 
-__all__ = ["VerifyContext", "run_verify"]
+__all__ = ["VerifyContext", "run_verify", "record_error", "output_dir_problem"]
+
+
+def output_dir_problem(path: Path) -> str | None:
+    """Why results cannot be written into directory ``path`` (creating it and its parents if
+    needed), or None when they can: checked by creating and removing a probe file, so a
+    read-only directory, a path under ``/proc`` or an existing file in the way is found
+    before any work starts."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        return f"{path} exists and is not a directory (remove it or choose another --out)"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"cannot create output directory {path}: {exc.strerror or exc} (choose another --out)"
+    probe = path / f".write-probe.{os.getpid()}.tmp"
+    try:
+        probe.write_bytes(b"")
+    except OSError as exc:
+        return f"cannot write into output directory {path}: {exc.strerror or exc} (choose another --out)"
+    finally:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
+    return None
+
+
+def _write_summary(out_dir: Path, summary: dict[str, Any]) -> None:
+    """``OUT/NAME/summary.json`` through a per-process temporary name, then renamed."""
+    path = out_dir / "summary.json"
+    tmp = path.with_name(f".summary.json.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(summary, indent=2))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def record_error(name: str, out_root: Path, error: str, *, title: str = "") -> dict[str, Any]:
+    """Write and return the summary of a model that could not run at all (e.g. its plugin
+    fails to load): no claims, ``passed`` false and ``error`` set, so the report and the
+    exit code count it as a model error while the other models go on."""
+    out_dir = Path(out_root) / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary: dict[str, Any] = {
+        "name": name,
+        "title": title,
+        "claims": [],
+        "config": {},
+        "timings_s": {"total": 0.0},
+        "versions": library_versions(),
+        "passed": False,
+        "counts": tally([]),
+        "error": error,
+        "unmatched_findings": [],
+        "figures": [],
+        "figure_info": {},
+        "trajectories": [],
+        "reconstructed": [],
+        "notes": [],
+    }
+    _write_summary(out_dir, summary)
+    return summary
 
 
 class VerifyContext:
@@ -191,8 +254,5 @@ def run_verify(
     }
     if error is None and not claims:
         summary["error"] = "the derivation returned no claims"
-    path = ctx.out_dir / "summary.json"
-    tmp = path.with_name(".summary.json.tmp")
-    tmp.write_text(json.dumps(summary, indent=2))
-    tmp.replace(path)
+    _write_summary(ctx.out_dir, summary)
     return summary
