@@ -24,6 +24,7 @@ compiled model serves a whole phase diagram.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -133,22 +134,43 @@ class Expression:
     rows: tuple[RowSum, ...] = ()
 
     @classmethod
-    def of(cls, x: sp.Expr | RowSum | Expression | Iterable[sp.Expr | RowSum] | float) -> Expression:
-        """Build from an expression, a RowSum, or a list of them (summed)."""
+    def of(
+        cls,
+        x: sp.Expr | RowSum | Expression | Iterable[sp.Expr | RowSum] | float,
+        what: str = "expression",
+    ) -> Expression:
+        """Build from an expression, a RowSum, or a list of them (summed).
+
+        Each part must be a real scalar expression: a matrix, a nested list, a complex value
+        (one containing ``I``), a relation or a non-finite constant raises :class:`ModelError`
+        naming ``what`` (e.g. ``"loss"``).
+        """
         if isinstance(x, Expression):
             return x
+        _refuse_matrix(x, what)
         items: list[Any]
-        if isinstance(x, RowSum) or isinstance(x, sp.Basic) or isinstance(x, int | float):
+        if isinstance(x, RowSum | sp.Basic | numbers.Number | str):
             items = [x]
         else:
-            items = list(x)
+            try:
+                items = list(x)  # type: ignore[arg-type]
+            except TypeError:
+                raise ModelError(f"{what} must be a real scalar sympy expression, got "
+                                 f"{type(x).__name__} {x!r:.80}") from None
         base: sp.Expr = sp.Integer(0)
         rows: list[RowSum] = []
         for it in items:
+            _refuse_matrix(it, what)
             if isinstance(it, RowSum):
+                _check_real_scalar(it.full_term, f"{what} (RowSum {it.label!r} term)")
                 rows.append(it)
             else:
-                base = base + sp.sympify(it)
+                try:
+                    e = sp.sympify(it, strict=not isinstance(it, str))
+                except (sp.SympifyError, TypeError) as exc:
+                    raise ModelError(f"{what} must be a real scalar sympy expression, got "
+                                     f"{type(it).__name__} {it!r:.80} ({exc})") from None
+                base = base + _check_real_scalar(e, what)
         return cls(base, tuple(rows))
 
     def free_symbols(self) -> set[sp.Symbol]:
@@ -161,6 +183,34 @@ class Expression:
         return self.base + sp.Add(*[r.expand() for r in self.rows])
 
 
+def _refuse_matrix(x: Any, what: str) -> None:
+    if isinstance(x, sp.MatrixBase | np.ndarray) or getattr(x, "is_Matrix", False):
+        shape = getattr(x, "shape", "?")
+        raise ModelError(
+            f"{what} must be a real scalar expression, got a matrix/array of shape {shape}; "
+            "reduce it to a scalar explicitly (e.g. sum of squares of its entries)"
+        )
+    if isinstance(x, list | tuple) and any(isinstance(i, list | tuple | sp.MatrixBase | np.ndarray)
+                                           for i in x):
+        raise ModelError(f"{what} must be a real scalar expression (or a flat list of terms to sum), "
+                         "got a nested list")
+
+
+def _check_real_scalar(e: Any, what: str) -> sp.Expr:
+    """``e`` if it is a real scalar sympy expression, else :class:`ModelError` naming ``what``."""
+    if getattr(e, "is_Matrix", False):
+        _refuse_matrix(e, what)
+    if isinstance(e, sp.core.relational.Relational | sp.logic.boolalg.BooleanFunction
+                  | sp.logic.boolalg.BooleanAtom) or not isinstance(e, sp.Expr):
+        raise ModelError(f"{what} must be a real scalar expression, got {type(e).__name__} {e!r:.80}")
+    if e.has(sp.I):
+        raise ModelError(f"{what} is complex (it contains I): {str(e):.80}; model expressions "
+                         "must be real (use e.g. re(), im() or abs()**2 explicitly)")
+    if e.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise ModelError(f"{what} contains a non-finite constant (oo, zoo or nan): {str(e):.80}")
+    return e
+
+
 def _symbols(xs: Sequence[sp.Symbol] | sp.Symbol, what: str) -> tuple[sp.Symbol, ...]:
     if isinstance(xs, sp.Symbol):
         xs = (xs,)
@@ -170,7 +220,29 @@ def _symbols(xs: Sequence[sp.Symbol] | sp.Symbol, what: str) -> tuple[sp.Symbol,
             raise ModelError(f"{what} must be sympy Symbols, got {s!r} ({type(s).__name__})")
     if len(set(out)) != len(out):
         raise ModelError(f"{what} contain duplicates: {[str(s) for s in out]}")
+    names = [str(s) for s in out]
+    same = sorted({n for n in names if names.count(n) > 1})
+    if same:
+        raise ModelError(
+            f"{what} contain distinct symbols with the same name {same} (e.g. created with different "
+            "assumptions); names identify coordinates and parameters, so create each symbol once"
+        )
     return out
+
+
+def _real(v: Any, what: str) -> float:
+    """``float(v)`` for a real number (Python, numpy or sympy; 0-d arrays too), else
+    :class:`ModelError` naming ``what`` and what was given."""
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        v = v[()]
+    if isinstance(v, str | bytes | complex | np.complexfloating) or not (
+        isinstance(v, numbers.Real | np.number) or (isinstance(v, sp.Basic) and v.is_number)
+    ):
+        raise ModelError(f"{what} must be a number (a real scalar), got {type(v).__name__} {v!r:.60}")
+    try:
+        return float(v)
+    except (TypeError, ValueError):  # e.g. a complex sympy number
+        raise ModelError(f"{what} must be a number (a real scalar), got {type(v).__name__} {v!r:.60}") from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -242,7 +314,7 @@ class ReducedModel:
         """
         state_t = _symbols(state, "state symbols")
         params_t = _symbols(params, "parameter symbols")
-        lossx = Expression.of(loss)
+        lossx = Expression.of(loss, "loss")
         return cls._build(
             name, state_t, params_t, "loss", lossx, None, metric, groups, observables,
             defaults, title, description,
@@ -269,11 +341,16 @@ class ReducedModel:
         """
         state_t = _symbols(state, "state symbols")
         params_t = _symbols(params, "parameter symbols")
-        fld = tuple(sp.sympify(f) for f in field)
+        if isinstance(field, sp.MatrixBase | np.ndarray) and min(getattr(field, "shape", (1, 1))) > 1:
+            # a column or row of components is fine, a matrix is not
+            raise ModelError(f"field must be one expression per state symbol, got a matrix of shape {field.shape}")
+        fld = tuple(
+            _check_real_scalar(sp.sympify(f), f"field component {i}") for i, f in enumerate(field)
+        )
         if len(fld) != len(state_t):
             raise ModelError(f"field has {len(fld)} components for {len(state_t)} state symbols")
         return cls._build(
-            name, state_t, params_t, "field", Expression.of(loss), fld, None, groups,
+            name, state_t, params_t, "field", Expression.of(loss, "loss"), fld, None, groups,
             observables, defaults, title, description,
         )
 
@@ -300,6 +377,12 @@ class ReducedModel:
         overlap = set(state) & set(params)
         if overlap:
             raise ModelError(f"symbols are both state and parameter: {sorted(map(str, overlap))}")
+        overlap_names = {str(s) for s in state} & {str(p) for p in params}
+        if overlap_names:
+            raise ModelError(
+                f"a state coordinate and a parameter share the name(s) {sorted(overlap_names)}; "
+                "names identify values (--set, params=, y0=), so rename one of them"
+            )
         n = len(state)
         # metric
         if metric is None:
@@ -341,15 +424,22 @@ class ReducedModel:
                 raise ModelError(f"observable name must be an identifier, got {k!r}")
             if k in {str(s) for s in state}:
                 raise ModelError(f"observable {k!r} has the name of a state coordinate")
-            obs[k] = Expression.of(v)
+            obs[k] = Expression.of(v, f"observable {k!r}")
         # free symbols
         known = set(state) | set(params)
         exprs: list[tuple[str, set[sp.Symbol]]] = [(f"observable {k!r}", e.free_symbols()) for k, e in obs.items()]
         exprs += [(f"metric of {s}", m.free_symbols) for s, m in zip(state, metric_t, strict=True)]
         if fld is not None:
             exprs += [(f"field component {s}", f.free_symbols) for s, f in zip(state, fld, strict=True)]
+        by_name = {str(s): s for s in known}
         for what, fs in exprs:
             stray = fs - known
+            twins = sorted(str(s) for s in stray if str(s) in by_name)
+            if twins:
+                raise ModelError(
+                    f"{what} uses a symbol named {twins[0]!r} that is not the declared one "
+                    f"({by_name[twins[0]]!r} has other assumptions); use the same sympy Symbol object"
+                )
             if stray:
                 raise ModelError(
                     f"{what} uses symbols that are neither state nor parameters: "
@@ -492,10 +582,7 @@ class ReducedModel:
                 v = self.defaults[p]
             else:
                 raise ModelError(f"no value for parameter {p!r} of model {self.name!r} (and no default)")
-            try:
-                fv = float(v)
-            except (TypeError, ValueError):
-                raise ModelError(f"parameter {p!r} must be a number, got {v!r}") from None
+            fv = _real(v, f"parameter {p!r} of model {self.name!r}")
             if not math.isfinite(fv):
                 raise ModelError(f"parameter {p!r} is not finite: {v!r}")
             out[i] = fv
@@ -511,13 +598,27 @@ class ReducedModel:
             missing = [n for n in names if n not in values]
             if missing:
                 raise ModelError(f"initial value missing for coordinate(s) {missing}")
-            y = np.array([float(values[n]) for n in names])
+            y = np.array([_real(values[n], f"initial value of coordinate {n!r}") for n in names])
         else:
-            y = np.asarray(values, dtype=float).copy()
-            if y.shape != (self.n_state,):
-                raise ModelError(f"state must have shape ({self.n_state},), got {y.shape}")
-        if not np.all(np.isfinite(y)):
-            raise ModelError("state contains non-finite values")
+            if isinstance(values, str | bytes):
+                raise ModelError(f"state must be {self.n_state} numbers (coordinates "
+                                 f"{list(self.state_names)}), got a string {values!r:.60}")
+            try:
+                arr = np.asarray(values)
+            except ValueError:  # ragged
+                arr = np.asarray(values, dtype=object)
+            if arr.ndim == 1 and arr.size == self.n_state and arr.dtype.kind not in "biuf":
+                y = np.array([_real(v, f"initial value of coordinate {n!r}")
+                              for n, v in zip(self.state_names, arr, strict=True)])
+            elif arr.shape != (self.n_state,):
+                raise ModelError(f"state must have shape ({self.n_state},) for coordinates "
+                                 f"{list(self.state_names)}, got shape {arr.shape}")
+            else:
+                y = arr.astype(float)
+        bad = [n for n, v in zip(self.state_names, y, strict=True) if not math.isfinite(v)]
+        if bad:
+            raise ModelError(f"initial value of coordinate(s) {bad} is non-finite: "
+                             f"{[float(y[self.state_names.index(n)]) for n in bad]}")
         return y
 
     # --------------------------------------------------------------- compile

@@ -92,3 +92,50 @@ def test_describe_lists_equations(toy):
     assert "da/dt" in text and "sum_data[" in text and "table data: 4 rows" in text
     tex = toy.describe(latex=True)
     assert r"\frac{da}{dt}" in tex and r"\sum_{data}" in tex
+
+
+def test_same_named_symbols_are_refused_at_construction():
+    a = sp.Symbol("a", real=True)
+    a_pos = sp.Symbol("a", positive=True)  # a different symbol with the same name
+    s = sp.Symbol("s", positive=True)
+    with pytest.raises(ModelError, match=r"same name \['a'\]"):
+        ReducedModel.from_loss("m", [a, a_pos], [s], s * a * a_pos)
+    with pytest.raises(ModelError, match=r"state coordinate and a parameter share the name\(s\) \['a'\]"):
+        ReducedModel.from_loss("m", [a], [a_pos], a_pos * a**2)
+    with pytest.raises(ModelError, match="symbol named 'a' that is not the declared one"):
+        ReducedModel.from_loss("m", [a], [s], s * a_pos**2)
+    # negative control: distinct names are fine
+    ReducedModel.from_loss("m", [a], [s], s * a**2)
+
+
+@pytest.mark.parametrize("loss, words", [
+    (lambda a, s: sp.I * a**2, "complex"),
+    (lambda a, s: (1 + 2j) * a**2, "complex"),
+    (lambda a, s: sp.Matrix([a**2, s * a]), "matrix"),
+    (lambda a, s: np.array([a**2, s * a]), "matrix"),
+    (lambda a, s: a > 1, "real scalar expression"),
+    (lambda a, s: sp.oo * a, "non-finite"),
+])
+def test_loss_must_be_a_real_scalar(loss, words):
+    a = sp.Symbol("a", real=True)
+    s = sp.Symbol("s", positive=True)
+    with pytest.raises(ModelError, match=f"loss .*{words}"):
+        ReducedModel.from_loss("m", [a], [s], loss(a, s))
+    with pytest.raises(ModelError, match=f"observable 'o' .*{words}"):
+        ReducedModel.from_loss("m", [a], [s], a**2, observables={"o": loss(a, s)})
+
+
+def test_state_and_params_name_the_coordinate_and_what_was_given(toy):
+    with pytest.raises(ModelError, match=r"coordinate 'b' must be a number .*got str 'x'"):
+        toy.state_vector({"a": 1, "b": "x", "c": 3})
+    with pytest.raises(ModelError, match=r"coordinate 'a' must be a number .*got complex"):
+        toy.state_vector([1j, 2.0, 3.0])
+    with pytest.raises(ModelError, match=r"coordinate\(s\) \['b'\] is non-finite"):
+        toy.state_vector({"a": 1, "b": np.inf, "c": 3})
+    with pytest.raises(ModelError, match=r"parameter 's' .*must be a number .*got list"):
+        toy.param_vector({"s": [1.0, 2.0]})
+    with pytest.raises(ModelError, match=r"parameter 's' .*must be a number .*got complex"):
+        toy.param_vector({"s": 2j})
+    # numpy and sympy reals are numbers
+    assert toy.param_vector({"s": np.float32(2.0), "k": sp.Rational(1, 2)}).tolist() == [2.0, 0.5]
+    assert toy.state_vector([np.int64(1), 2.0, np.array(3.0)]).tolist() == [1, 2, 3]
