@@ -3,7 +3,8 @@ r"""Phase diagrams: sweep one or two parameters, classify every integrated traje
 :func:`sweep` integrates a reduced model at every point of a 1-D or 2-D grid of parameter
 (or initial-state) values, classifies each trajectory into an integer class with a few
 measured quantities, and returns a :class:`PhaseResult` (saved as ``.npz`` + ``.json``
-through :func:`dynamics.trajectory.save_arrays`).
+with the description embedded in the ``.npz``; every file written under a
+per-process temporary name and renamed; ``OUT.lock`` keeps a second sweep out of ``OUT``).
 
 - **Axes**: :class:`Axis` ``(param, lo, hi, n, log)``, parsed from ``"PARAM=LO:HI:N[:log]"``.
   ``param`` is a model parameter or a state coordinate (then it sets that coordinate of the
@@ -32,14 +33,17 @@ through :func:`dynamics.trajectory.save_arrays`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
+import json
 import math
 import os
 import sys
+import tempfile
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -48,7 +52,7 @@ import numpy as np
 
 from dynamics.analysis import detect_stages, first_crossing, loglog_slope
 from dynamics.schedule import Schedule
-from dynamics.trajectory import Trajectory, _npz_json_paths, load_arrays, save_arrays
+from dynamics.trajectory import Trajectory, _npz_json_paths, library_versions, to_jsonable
 
 if TYPE_CHECKING:
     from dynamics.codegen import CompiledModel
@@ -57,6 +61,9 @@ if TYPE_CHECKING:
 __all__ = [
     "Axis",
     "AxisError",
+    "PhaseFileError",
+    "SweepBusyError",
+    "MAX_POINTS",
     "PhaseResult",
     "sweep",
     "make_classifier",
@@ -78,10 +85,23 @@ STATUS_NAMES = {PENDING: "pending", OK: "ok", FAILED: "failed"}
 FORMAT = "dynamics.phase/1"
 TARGET_TASK_S = 0.1
 SPAWN_S = 2.0  # below this estimated serial time, local processes cost more than they save
+MAX_POINTS = 10**6  # largest sweep (base grid plus refinement) accepted
+# the configuration keys that identify a sweep (a resume must match all of them)
+_IDENTITY = ("model", "spec", "x", "y", "fixed", "y0", "params", "classify", "t_max",
+             "n_points", "rtol", "atol", "schedule")
 
 
 class AxisError(ValueError):
     """A bad axis specification or an axis naming an unknown parameter."""
+
+
+class PhaseFileError(ValueError):
+    """A phase result file that cannot be read, is incomplete, or whose two halves
+    (``.npz`` arrays, ``.json`` description) do not belong together."""
+
+
+class SweepBusyError(ValueError):
+    """Another sweep is writing to the same output path (its lock file is held)."""
 
 
 # ------------------------------------------------------------------------------------ axes
@@ -247,6 +267,10 @@ class SlopeClassifier:
     fast: float = -2.0
     spec: str = "slope"
 
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.flat) and math.isfinite(self.fast) and self.fast < self.flat):
+            raise ValueError(f"slope bins need finite fast < flat, got {self.fast!r}, {self.flat!r}")
+
     def labels(self) -> dict[int, str]:
         return {
             0: f"flat (slope > {self.flat:g})",
@@ -285,6 +309,10 @@ class LearnableClassifier:
     fraction: float = 0.1
     spec: str = "learnable"
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.fraction, int | float) and 0 < self.fraction < 1):
+            raise ValueError(f"the fraction must be in (0, 1), got {self.fraction!r}")
+
     def labels(self) -> dict[int, str]:
         return {0: "not learned", 1: "learned"}
 
@@ -320,6 +348,10 @@ class OrderClassifier:
             raise ValueError(f"order needs distinct observable names, got {self.observables!r}")
         if len(self.observables) > 6:
             raise ValueError("order supports at most 6 observables")
+        if self.level is not None and not (
+            isinstance(self.level, int | float) and math.isfinite(self.level)
+        ):
+            raise ValueError(f"the level must be a finite number, got {self.level!r}")
 
     def _sequences(self) -> list[tuple[int, ...]]:
         n = len(self.observables)
@@ -839,20 +871,81 @@ class PhaseResult:
             "config": self.config,
             "counts": {STATUS_NAMES[s]: int(np.sum(self.status == s)) for s in STATUS_NAMES},
         }
-        return save_arrays(path, arrays, meta)
+        return _save_pair(path, arrays, meta)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> PhaseResult:
-        """Load what :meth:`save` (or :func:`sweep` with ``out=``) wrote."""
-        arrays, doc = load_arrays(path)
-        meta = doc.get("meta", {})
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a phase-diagram file (format {meta.get('format')!r})")
-        xa = Axis(**meta["x_axis"])
-        ya = Axis(**meta["y_axis"]) if meta.get("y_axis") else None
+        """Load what :meth:`save` (or :func:`sweep` with ``out=``) wrote.
+
+        The arrays are checked against the axes and the configuration (a base grid of
+        ``nx * ny`` points, indices inside the axes, stored axis values equal to the axes',
+        one entry per point in every array), and the ``.json`` description against the one
+        stored in the ``.npz``. Raises :class:`PhaseFileError` (a ``ValueError``) naming the
+        file for a missing, truncated, foreign or mismatched file.
+        """
+        npz, js = _npz_json_paths(path)
+        remedy = "delete both files (or use another output path) to start the sweep afresh"
+
+        def bad(what: str, f: Path = npz) -> PhaseFileError:
+            return PhaseFileError(f"{f}: {what}; {remedy}")
+
+        if not npz.exists():
+            if js.exists():
+                raise bad(f"the arrays file is missing (only {js.name} exists)", js)
+            raise PhaseFileError(f"no phase result {npz} (nor {js.name})")
+        try:
+            with np.load(npz, allow_pickle=False) as data:
+                arrays = {k: np.array(data[k]) for k in data.files}
+        except Exception as exc:
+            raise bad(f"not a readable phase result ({type(exc).__name__}: "
+                      f"{str(exc).splitlines()[0] if str(exc) else 'damaged'})") from None
+        embedded = arrays.pop("meta_json", None)
+        meta: Any = None
+        if embedded is not None:
+            try:
+                meta = json.loads(str(embedded))
+            except ValueError:
+                raise bad("its embedded description is not valid JSON") from None
+        side: Any = None
+        if js.exists():
+            try:
+                side = json.loads(js.read_text()).get("meta")
+            except (ValueError, OSError, AttributeError) as exc:
+                if meta is None:
+                    raise bad(f"not a readable phase description ({type(exc).__name__})",
+                              js) from None
+                side = None  # a damaged sidecar: the npz carries its own description
+        elif meta is None:
+            raise bad(f"its description {js.name} is missing")
+        if meta is None:
+            meta = side
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            fmt = meta.get("format") if isinstance(meta, dict) else None
+            raise bad(f"not a phase-diagram file (format {fmt!r}, expected {FORMAT!r})",
+                      js if embedded is None else npz)
+        if isinstance(side, dict) and side is not meta:
+            sc, mc = side.get("config", {}), meta.get("config", {})
+            diff = [k for k in ("x_axis", "y_axis") if side.get(k) != meta.get(k)]
+            if isinstance(sc, dict) and isinstance(mc, dict):
+                diff += [k for k in _IDENTITY if sc.get(k) != mc.get(k)]
+            if diff:
+                raise bad(f"does not belong with {js.name} (they differ in {', '.join(diff)})")
+        try:
+            xa = Axis(**meta["x_axis"])
+            ya = Axis(**meta["y_axis"]) if meta.get("y_axis") else None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise bad(f"bad or missing axis description ({type(exc).__name__}: {exc})") from None
+        missing = [k for k in ("ix", "iy", "level", "classes", "status", "errors")
+                   if k not in arrays]
+        if missing:
+            raise bad(f"incomplete: no array(s) {missing}")
         n = arrays["ix"].size
+        problem = _check_arrays(arrays, xa, ya, meta.get("config", {}), n)
+        if problem:
+            raise bad(problem)
         errors = [str(e) for e in arrays["errors"]][:n] if n else []
         quantities = {k[2:]: arrays[k].astype(float) for k in arrays if k.startswith("q/")}
+        labels_raw = meta.get("labels", {})
         return cls(
             xa,
             ya,
@@ -863,9 +956,9 @@ class PhaseResult:
             arrays["status"].astype(int),
             errors,
             quantities,
-            {int(k): v for k, v in meta.get("labels", {}).items()},
-            dict(meta.get("config", {})),
-            arrays["seconds"].astype(float),
+            {int(k): str(v) for k, v in labels_raw.items()} if isinstance(labels_raw, dict) else {},
+            dict(meta.get("config") or {}),
+            arrays["seconds"].astype(float) if "seconds" in arrays else np.zeros(n),
         )
 
     # ---------------------------------------------------------------------- plot
@@ -906,7 +999,8 @@ class PhaseResult:
                 ax[0].scatter(xs[bad], np.full(bad.sum(), -0.5), marker="x", color="0.4")
             ax[0].set(ylabel="class", title=title)
             ax[0].set_yticks(present, [self.label(c)[:18] for c in present], fontsize=7)
-            ax[0].legend(handles=handles, fontsize=8, loc="best")
+            if handles:
+                ax[0].legend(handles=handles, fontsize=8, loc="best")
             qname = quantity or next(iter(self.quantities), None)
             if qname is not None:
                 qv = self.quantities[qname][order]
@@ -923,17 +1017,23 @@ class PhaseResult:
             idx = np.full(g.shape, np.nan)
             for k, c in enumerate(present):
                 idx[g == c] = k
-            cm = ListedColormap([colour[c] for c in present] or ["white"])
-            norm = BoundaryNorm(np.arange(len(present) + 1) - 0.5, max(1, len(present)))
             ax0.set_facecolor("0.6")
-            ax0.pcolormesh(
-                _edges(xs, xa.log),
-                _edges(ys, ya.log),
-                np.ma.masked_invalid(idx).T,
-                cmap=cm,
-                norm=norm,
-                shading="flat",
-            )
+            if present:
+                cm = ListedColormap([colour[c] for c in present])
+                norm = BoundaryNorm(np.arange(len(present) + 1) - 0.5, len(present))
+                ax0.pcolormesh(
+                    _edges(xs, xa.log),
+                    _edges(ys, ya.log),
+                    np.ma.masked_invalid(idx).T,
+                    cmap=cm,
+                    norm=norm,
+                    shading="flat",
+                )
+            else:  # nothing succeeded: an all-grey diagram over the axes' extent
+                ex, ey = _edges(xs, xa.log), _edges(ys, ya.log)
+                ax0.set(xlim=(ex[0], ex[-1]), ylim=(ey[0], ey[-1]))
+                ax0.text(0.5, 0.5, "no point succeeded", transform=ax0.transAxes,
+                         ha="center", va="center")
             ref = (self.level > 0) & ok
             if np.any(ref):
                 px, py = self.x[ref], ya.value(self.iy[ref])
@@ -951,13 +1051,137 @@ class PhaseResult:
                 ax0.set_xscale("log")
             if ya.log:
                 ax0.set_yscale("log")
-            ax0.legend(handles=handles, fontsize=8, loc="best")
+            if handles:
+                ax0.legend(handles=handles, fontsize=8, loc="best")
         fig.tight_layout()
         if path is not None:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path, dpi=110)
-            plt.close(fig)
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fmt = target.suffix.lstrip(".").lower() or "png"
+            try:
+                with _atomic(target) as f:  # a killed run never leaves a partial figure
+                    fig.savefig(f, dpi=110, format=fmt)
+            finally:
+                plt.close(fig)
         return fig
+
+
+# --------------------------------------------------------------------------------- files
+def _check_arrays(
+    arrays: Mapping[str, np.ndarray], xa: Axis, ya: Axis | None, config: Any, n: int
+) -> str | None:
+    """What is wrong with a loaded sweep's arrays given its axes and configuration, or None."""
+    for k, v in arrays.items():
+        if k in ("errors", "x_values", "y_values"):
+            continue
+        if v.shape != (n,):
+            return f"array {k!r} has shape {v.shape}, expected ({n},) (one entry per point)"
+    if arrays["errors"].ndim != 1 or arrays["errors"].size < n:
+        return f"array 'errors' has {arrays['errors'].size} entries for {n} points"
+    try:
+        ix, iy = arrays["ix"].astype(float), arrays["iy"].astype(float)
+        level, status = arrays["level"].astype(int), arrays["status"].astype(int)
+        classes = arrays["classes"].astype(int)
+    except (TypeError, ValueError):
+        return "non-numeric point arrays"
+    ny = 1 if ya is None else ya.n
+    if not (np.all(np.isfinite(ix)) and np.all(np.isfinite(iy))):
+        return "non-finite grid indices"
+    if np.any(ix < 0) or np.any(ix > xa.n - 1) or np.any(iy < 0) or np.any(iy > ny - 1):
+        return f"grid indices outside the axes ({xa}" + (f", {ya})" if ya else ")")
+    if ya is None and np.any(iy != 0):
+        return "a 1-D sweep with y indices"
+    if np.any(level < 0) or np.any(~np.isin(status, list(STATUS_NAMES))):
+        return "invalid level or status values"
+    if np.any((status == OK) & (classes < 0)):
+        return "points marked ok without a class"
+    base = level == 0
+    cells = {(float(a), float(b)) for a, b in zip(ix[base], iy[base], strict=True)}
+    expect = {(float(a), float(b)) for a in range(xa.n) for b in range(ny)}
+    if int(base.sum()) != xa.n * ny or cells != expect:
+        return (f"its {int(base.sum())} base-grid points do not match the axes "
+                f"({xa.n} x {ny} = {xa.n * ny} points)")
+    for name, ax, idx in (("x", xa, ix), ("y", ya, iy)):
+        if ax is None:
+            continue
+        if name in arrays and not np.allclose(arrays[name], ax.value(idx), rtol=1e-9, atol=0):
+            return f"its {name} values do not match the axis {ax}"
+        vals = arrays.get(f"{name}_values")
+        if vals is not None and (vals.shape != (ax.n,) or not np.allclose(vals, ax.values)):
+            return f"its {name} grid values do not match the axis {ax}"
+    if isinstance(config, dict):
+        for key, ax in (("x", xa), ("y", ya)):
+            if key in config and config[key] != (None if ax is None else ax.to_dict()):
+                return f"its configured {key} axis differs from the stored axis"
+    return None
+
+
+def _save_pair(
+    path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]
+) -> tuple[Path, Path]:
+    """``PATH.npz`` (with the description embedded) then ``PATH.json``, each written to a
+    temporary name private to this process and renamed (so neither an interrupted write nor
+    a second process saving to the same path leaves a partial or mixed file)."""
+    npz, js = _npz_json_paths(path)
+    npz.parent.mkdir(parents=True, exist_ok=True)
+    clean = {k: np.asarray(v) for k, v in arrays.items()}
+    doc = {
+        "format": "dynamics.arrays/1",
+        "arrays": sorted(clean),
+        "meta": to_jsonable(dict(meta)),
+        "versions": library_versions(),
+    }
+    clean["meta_json"] = np.array(json.dumps(doc["meta"]))
+    with _atomic(npz) as f:
+        np.savez(f, **clean)  # type: ignore[arg-type]
+    with _atomic(js) as f:
+        f.write(json.dumps(doc, indent=2).encode())
+    return npz, js
+
+
+@contextlib.contextmanager
+def _atomic(target: Path) -> Iterator[Any]:
+    """A binary file object on a per-process temporary name beside ``target``, renamed to
+    ``target`` on success and removed on failure."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".{os.getpid()}.tmp",
+                               dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def _out_lock(out: str | os.PathLike[str] | None) -> Iterator[None]:
+    """Hold ``OUT.lock`` (``fcntl.flock``) for the sweep; :class:`SweepBusyError` if another
+    process holds it. A no-op without ``out`` or where ``fcntl`` is missing."""
+    if out is None:
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    npz, _ = _npz_json_paths(out)
+    lock = npz.with_suffix(".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise SweepBusyError(
+                f"{npz}: another sweep is writing to it (lock {lock} is held); wait for it "
+                "to finish or use another output path"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def _edges(v: np.ndarray, log: bool) -> np.ndarray:
@@ -1124,6 +1348,19 @@ def sweep(
         raise ValueError(f"refine must be an integer >= 0, got {refine!r}")
     if not (isinstance(t_max, int | float) and math.isfinite(t_max) and t_max > 0):
         raise ValueError(f"t_max must be a positive finite number, got {t_max!r}")
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if isinstance(tol, bool) or not isinstance(tol, int | float) or not (
+            math.isfinite(tol) and tol > 0
+        ):
+            raise ValueError(f"{name} must be a positive finite number, got {tol!r}")
+    if isinstance(n_points, bool) or not isinstance(n_points, int | np.integer) or n_points < 2:
+        raise ValueError(f"n_points must be an integer >= 2, got {n_points!r}")
+    size = xa.n * (ya.n if ya is not None else 1)
+    if size > MAX_POINTS:
+        raise ValueError(
+            f"a sweep of {size:,} points is larger than the cap of {MAX_POINTS:,} "
+            "(dynamics.phase.MAX_POINTS); use fewer points per axis or split the sweep"
+        )
     _get_solver(solver)
     classifier = make_classifier(classify)
     spec, cm = _model_spec(model)
@@ -1176,8 +1413,34 @@ def sweep(
     t_eval = log_grid(float(t_max), n=n_points)
     labels = _labels(classifier)
 
+    with _out_lock(out):
+        return _sweep_locked(
+            xa, ya, config, out, labels, solver_name, t_eval, base_y0, base_p, pnames, snames,
+            m.name, refine,
+            lambda save: _Runner(spec, cm, classifier, solver_name, t_eval, rtol, atol,
+                                 workers, scheduler, progress, save, schedule),
+        )
+
+
+def _sweep_locked(
+    xa: Axis,
+    ya: Axis | None,
+    config: dict[str, Any],
+    out: str | os.PathLike[str] | None,
+    labels: dict[int, str],
+    solver_name: str,
+    t_eval: np.ndarray,
+    base_y0: np.ndarray,
+    base_p: np.ndarray,
+    pnames: list[str],
+    snames: list[str],
+    model_name: str,
+    refine: int,
+    make_runner: Callable[[Callable[[], None]], _Runner],
+) -> PhaseResult:
+    """The body of :func:`sweep`, run while holding the output's lock."""
     res: PhaseResult | None = None
-    if out is not None and _npz_json_paths(out)[0].exists():
+    if out is not None and any(p.exists() for p in _npz_json_paths(out)):
         res = PhaseResult.load(out)
         new = _jsonish(config)
         diff = sorted(k for k in new if res.config.get(k) != new[k])
@@ -1200,25 +1463,16 @@ def sweep(
             res.save(out)
 
     save()
-    runner = _Runner(
-        spec,
-        cm,
-        classifier,
-        solver_name,
-        t_eval,
-        rtol,
-        atol,
-        workers,
-        scheduler,
-        progress,
-        save,
-        schedule,
-    )
+    runner = make_runner(save)
     try:
         for rnd in range(refine + 1):
             if rnd > 0:
                 cx, cy = _refine_candidates(res, 2.0 ** -(rnd - 1))
                 if cx.size == 0:
+                    break
+                if res.n_points + cx.size > MAX_POINTS:
+                    print(f"dynamics.phase: refinement stopped before round {rnd}: it would "
+                          f"pass the cap of {MAX_POINTS:,} points", file=sys.stderr)
                     break
                 res.add_points(cx, cy, rnd)
                 save()
@@ -1236,7 +1490,7 @@ def sweep(
                 else:
                     y0s[:, snames.index(ax.param)] = vals
             runner.run(
-                res, todo, y0s, ps, desc=f"phase {m.name}" + (f" refine {rnd}" if rnd else "")
+                res, todo, y0s, ps, desc=f"phase {model_name}" + (f" refine {rnd}" if rnd else "")
             )
     finally:
         runner.close()
