@@ -327,8 +327,9 @@ def _bench(args: argparse.Namespace) -> int:
                 json.dump(result, fh, indent=2, default=float)
                 fh.write("\n")
             os.replace(tmp, target)
-        except OSError as exc:  # the results are on stdout above; say so rather than lose them
-            print(f"dynamics: error: cannot write --json {target}: {exc.strerror or exc} "
+        except (OSError, TypeError, ValueError) as exc:  # the results are printed above: say so
+            why = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
+            print(f"dynamics: error: cannot write --json {target}: {why} "
                   "(the results are printed above)", file=sys.stderr)
             return 1
         finally:

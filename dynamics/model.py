@@ -608,8 +608,9 @@ class ReducedModel:
             except ValueError:  # ragged
                 arr = np.asarray(values, dtype=object)
             if arr.ndim == 1 and arr.size == self.n_state and arr.dtype.kind not in "biuf":
+                items = list(arr) if isinstance(values, np.ndarray) else list(values)
                 y = np.array([_real(v, f"initial value of coordinate {n!r}")
-                              for n, v in zip(self.state_names, arr, strict=True)])
+                              for n, v in zip(self.state_names, items, strict=True)])
             elif arr.shape != (self.n_state,):
                 raise ModelError(f"state must have shape ({self.n_state},) for coordinates "
                                  f"{list(self.state_names)}, got shape {arr.shape}")

@@ -91,9 +91,22 @@ class GradCheckResult:
 
 
 def _loss_of(out: Any) -> float:
+    """The scalar loss from ``f``'s return value; a clear ValueError for anything else."""
     if isinstance(out, tuple):
+        if not out:
+            raise ValueError("check_grad: f returned an empty tuple; expected loss or (loss, grads)")
         out = out[0]
-    return float(out)
+    a = np.asarray(out)
+    if a.ndim != 0:
+        raise ValueError(
+            f"check_grad needs a scalar loss, but f returned an array of shape {a.shape}; "
+            "reduce it (e.g. .sum() or .mean()) or check one component at a time"
+        )
+    if a.dtype.kind == "c":
+        raise ValueError(f"check_grad needs a real loss, but f returned the complex value {a[()]!r}")
+    if a.dtype.kind not in "biuf":
+        raise ValueError(f"check_grad needs a real scalar loss, but f returned {type(out).__name__} {out!r:.60}")
+    return float(a)
 
 
 def check_grad(
@@ -150,7 +163,10 @@ def check_grad(
         out = f({k: v.copy() for k, v in work.items()})
         if not (isinstance(out, tuple) and len(out) == 2):
             raise ValueError("f returned only a loss; pass the analytic grads via grads=")
+        _loss_of(out)  # a vector or complex loss: say so before comparing anything
         grads = out[1]
+    else:
+        _loss_of(f({k: v.copy() for k, v in work.items()}))
     assert grads is not None
     if set(grads) != set(work):
         raise ValueError(f"grads keys {sorted(grads)} do not match params keys {sorted(work)}")
