@@ -47,15 +47,19 @@ def output_dir_problem(path: Path) -> str | None:
     return None
 
 
-def _write_summary(out_dir: Path, summary: dict[str, Any]) -> None:
-    """``OUT/NAME/summary.json`` through a per-process temporary name, then renamed."""
-    path = out_dir / "summary.json"
-    tmp = path.with_name(f".summary.json.{os.getpid()}.tmp")
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``path`` through a per-process temporary name in its directory, then rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(json.dumps(summary, indent=2))
+        tmp.write_text(text)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _write_summary(out_dir: Path, summary: dict[str, Any]) -> None:
+    """``OUT/NAME/summary.json``, atomically."""
+    _write_atomic(out_dir / "summary.json", json.dumps(summary, indent=2))
 
 
 def record_error(name: str, out_root: Path, error: str, *, title: str = "") -> dict[str, Any]:
@@ -227,7 +231,7 @@ def run_verify(
     except Exception as exc:  # recorded, reported, counted as failure
         error = f"{type(exc).__name__}: {exc}"
         ctx.log(f"ERROR {error}")
-        (ctx.out_dir / "error.txt").write_text(traceback.format_exc())
+        _write_atomic(ctx.out_dir / "error.txt", traceback.format_exc())
     ctx.timings["total"] = time.perf_counter() - t0
     claims, unmatched = apply_findings(claims, d.findings)
     for c in claims:

@@ -293,8 +293,14 @@ def test_saves_use_per_process_temporary_names(tmp_path, monkeypatch):
     _traj().save(tmp_path / "tr")
     save_arrays(tmp_path / "arr", {"x": np.zeros(2)})
     run_verify(_derivation("good-a"), tmp_path, verbose=False)
+
+    def fails(ctx):  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom")
+
+    s = run_verify(Derivation("failing", "raises", _model, fails), tmp_path, verbose=False)
+    assert s["error"] == "RuntimeError: boom" and "boom" in (tmp_path / "failing" / "error.txt").read_text()
     dsts = {d for _, d in renamed}
-    assert {"tr.npz", "tr.json", "arr.npz", "arr.json", "summary.json"} <= dsts
+    assert {"tr.npz", "tr.json", "arr.npz", "arr.json", "summary.json", "error.txt"} <= dsts
     for src, dst in renamed:
         assert str(os.getpid()) in src and src.startswith(".") and src != dst
     assert not [p for p in tmp_path.rglob("*") if ".tmp" in p.name]
