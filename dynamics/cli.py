@@ -112,7 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 d = registry.get(name)
                 print(f"{name:24s} {d.title}")
-            except Exception as exc:  # a broken plugin must not hide the others
+            except registry.DerivationLoadError as exc:  # a broken plugin must not hide the others
+                print(f"{name:24s} (failed to load: entry point {exc.target!r} {exc.problem})")
+            except Exception as exc:
                 print(f"{name:24s} (failed to load: {type(exc).__name__}: {exc})")
         return 0
     if args.cmd == "show":
