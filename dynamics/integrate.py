@@ -176,14 +176,17 @@ def integrate(
         For unknown parameters, bad initial state, or bad options.
     """
     t_start = time.perf_counter()
+    # options first (before any compiling): one line naming the argument
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if isinstance(v, bool) or not isinstance(v, int | float) or not (math.isfinite(v) and v > 0):
+            raise ModelError(f"{name} must be a positive finite number, got {v!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int | np.integer) or max_steps < 1:
+        raise ModelError(f"max_steps must be a positive integer, got {max_steps!r}")
     cm = _as_compiled(model, backend)
     m = cm.model
     y = m.state_vector(y0)
     schedule = schedule or Schedule.constant()
     schedule.check_groups(m.group_names)
-    for name, v in (("rtol", rtol), ("atol", atol)):
-        if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
-            raise ModelError(f"{name} must be a positive number, got {v!r}")
     if method != "auto" and method != "odeint" and method not in IVP_METHODS:
         raise ModelError(f"unknown method {method!r}; choose 'auto', 'odeint' or one of {list(IVP_METHODS)}")
     if method == "odeint" and events:
@@ -254,6 +257,11 @@ class _Abort(Exception):
     pass
 
 
+#: odeint is stopped after this many right-hand-side calls in a row without reaching a later
+#: time (a healthy LSODA step makes a handful of calls at one time, a Jacobian update a few).
+_STALL_CALLS = 10_000
+
+
 def _check_finite(yt: np.ndarray, tt: np.ndarray) -> None:
     bad = ~np.all(np.isfinite(yt), axis=1)
     if np.any(bad):
@@ -267,27 +275,54 @@ def _odeint_piece(cm: CompiledModel, p: np.ndarray, y: np.ndarray, grid: np.ndar
     rhs, jac, data, bounds, n = cm.rhs, cm.jac, cm.data, cm.bounds, cm.n_state
     f_out, j_out = np.empty(n), np.empty((n, n))
 
+    # the furthest time reached with a finite state, and the calls since it last advanced:
+    # LSODA can sit at one time for millions of calls (a step size collapsed to nothing) and
+    # reports a non-finite state as "illegal input" at the wrong time
+    reach = [float(grid[0]), 0, 20 * max_steps * (grid.size - 1)]
+
     # odeint copies what the callbacks return, so one output buffer each is reused: this
     # skips an allocation per call and leaves the compiled call as the only real work
     def f(yv: np.ndarray, t: float) -> np.ndarray:
         rhs(t, yv, p, data, bounds, f_out)
+        if not (math.isfinite(yv.sum()) and math.isfinite(f_out.sum())):
+            what = "state" if not np.all(np.isfinite(yv)) else "right-hand side"
+            raise _Abort(f"the {what} became non-finite near t = {t:.6g} (last time reached "
+                         f"with a finite state: t = {reach[0]:.6g}); a blow-up: check the "
+                         "parameter values")
+        if t > reach[0]:
+            reach[0] = t
+            reach[1] = 0
+        else:
+            reach[1] += 1
+            if reach[1] > _STALL_CALLS:
+                raise _Abort(f"time stopped advancing at t = {reach[0]:.6g} ({_STALL_CALLS} "
+                             "right-hand-side calls without progress: the step size collapsed, "
+                             "a blow-up or a flow too fast at these parameter values)")
+        reach[2] -= 1
+        if reach[2] < 0:
+            raise _Abort(f"more than {20 * max_steps * (grid.size - 1)} right-hand-side calls "
+                         f"(reached t = {reach[0]:.6g}); raise max_steps")
         return f_out
 
     def J(yv: np.ndarray, t: float) -> np.ndarray:
         jac(t, yv, p, data, bounds, j_out)
         return j_out
 
-    with _quiet_fortran(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yt, info = odeint(f, y, grid, Dfun=J, rtol=rtol, atol=atol, full_output=True,
-                          mxstep=max_steps, printmessg=False)
+    try:
+        with _quiet_fortran(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yt, info = odeint(f, y, grid, Dfun=J, rtol=rtol, atol=atol, full_output=True,
+                              mxstep=max_steps, printmessg=False)
+    except _Abort as exc:
+        raise IntegrationError(f"odeint (LSODA) failed: {exc}") from None
     if info["message"] != "Integration successful.":
-        tcur = np.asarray(info.get("tcur", []), dtype=float)
-        done = np.nonzero(np.asarray(info.get("nst", []))[: grid.size - 1] > 0)[0]
-        where = f"after t = {float(grid[done[-1] + 1]) if done.size else float(grid[0]):.6g}"
-        if tcur.size and np.isfinite(tcur[-1]) and grid[0] <= tcur[-1] <= grid[-1]:
-            where = f"at t = {float(tcur[-1]):.6g}"
-        raise IntegrationError(f"odeint (LSODA) failed {where}: {info['message']}")
+        # info's per-interval counters and tcur are garbage past the failing interval: the
+        # furthest time a call saw (with a finite state) is where it really got to
+        msg = str(info["message"])
+        if "Illegal input" in msg:
+            msg = ("the step size underflowed (LSODA reports 'illegal input'): the flow is too "
+                   "fast to follow in double precision at these parameter values")
+        raise IntegrationError(f"odeint (LSODA) failed at t = {reach[0]:.6g}: {msg}")
     _check_finite(yt, grid)
     stats["nsteps"] += int(info["nst"][-1])
     stats["nfev"] += int(info["nfe"][-1])
