@@ -76,9 +76,11 @@ none).
 
 Failures
 --------
-Each point gets a status (:data:`STATUS`): ``0`` ok, ``1`` max_steps, ``2`` non-finite
-(state or derivative became inf/nan, or the Newton matrix was singular), ``3``
-step-size underflow. A failed point keeps the output it reached; the rest of its grid is
+Each point gets a status (:data:`STATUS`, explained by :data:`STATUS_REASON`): ``0`` ok,
+``1`` max_steps, ``2`` non-finite (state or derivative became inf/nan, or the Newton matrix
+was singular), ``3`` step-size underflow, ``4`` unresolved unstable direction (Rosenbrock
+steps that would have damped a strongly growing direction were rejected down to the
+smallest step: see the check in the kernel). A failed point keeps the output it reached; the rest of its grid is
 ``nan``. One bad point never stops the others.
 
 Compilation and caching
@@ -121,15 +123,29 @@ __all__ = [
     "MAX_STEPS",
     "NON_FINITE",
     "STEP_UNDERFLOW",
+    "UNSTABLE",
+    "STATUS_REASON",
 ]
 
-OK, MAX_STEPS, NON_FINITE, STEP_UNDERFLOW = 0, 1, 2, 3
+OK, MAX_STEPS, NON_FINITE, STEP_UNDERFLOW, UNSTABLE = 0, 1, 2, 3, 4
 #: Per-point status codes.
 STATUS = {
     OK: "ok",
     MAX_STEPS: "max_steps",
     NON_FINITE: "non-finite",
     STEP_UNDERFLOW: "step-size underflow",
+    UNSTABLE: "unresolved unstable direction",
+}
+#: What each failure status means, for error messages (a sweep records this text).
+STATUS_REASON = {
+    OK: "ok",
+    MAX_STEPS: "the step budget (max_steps) ran out; raise max_steps or t_max is too long",
+    NON_FINITE: "the state or its derivative became inf/nan (a blow-up, or a singular Newton"
+    " matrix); check the parameter values",
+    STEP_UNDERFLOW: "the step size fell below the resolution of t (the flow is too fast to"
+    " follow); check the parameter values",
+    UNSTABLE: "a strongly unstable direction (h Re(lambda) >> 1) could not be followed down to"
+    " the smallest step; the parameter values make the flow grow too fast to integrate",
 }
 
 # ----------------------------------------------------------------------------- RODAS4
@@ -869,10 +885,12 @@ def _solve_point(
         d1 = math.sqrt(d1 / n)
         h = 1e-6 if (d0 < 1e-5 or d1 < 1e-5) else 0.01 * d0 / d1
         h = min(h, 1e-3 * (t_end - t) + 1e-300)
-        h = max(h, 1e-12 * max(abs(t), 1.0))
+        # (no absolute floor: a flow with a rate of 1e30 needs a first step near 1e-32)
+        h = max(h, 1e-12 * abs(t) + 1e-300)
     h = min(h, hmax)
     rejected = False
     nonfinite_attempt = False
+    unstable_attempt = False
     switching = mode == 0 or mode == 3
     # the last accepted step: method (-1 none, 0 DOP853, 1 Rosenbrock), size, error
     meth_last = -1
@@ -928,7 +946,12 @@ def _solve_point(
             last = True
         hmin = 1e-14 * max(abs(t), 1e-300) + 1e-300
         if h < 4.0 * 2.220446049250313e-16 * abs(t) or h <= hmin:
-            st = NON_FINITE if nonfinite_attempt else STEP_UNDERFLOW
+            if unstable_attempt:
+                st = UNSTABLE
+            elif nonfinite_attempt:
+                st = NON_FINITE
+            else:
+                st = STEP_UNDERFLOW
             break
         nst += 1
         r5 = mode >= 2
@@ -960,10 +983,29 @@ def _solve_point(
                     E[a, b] = -J[a, b]
                 E[a, a] += fac
             ok = _lu(E, perm)
-        if ok and not use_rk and r5:
+        # A Rosenbrock step along a strongly unstable direction (h gamma lambda > 1) damps it
+        # (L-stability: R(z) -> 0 also for z -> +inf) and its error estimate does not see it
+        # (both solutions are damped alike): a trajectory that should grow stays put and is
+        # reported as a success. Test (O(n), on the first stage the step computes anyway):
+        # k1 = (I/(h gamma) - J)^-1 f pointing against f, f . k1 < 0 in the error weights.
+        # In J's eigenbasis f . k1 = sum f_i^2 / (1/(h gamma) - lambda_i): negative only when
+        # f lies mostly along eigenvalues beyond 1/(h gamma); it cannot happen where J's
+        # symmetric part is negative semi-definite. (The sign of det(I/(h gamma) - J), also
+        # O(n) from the LU, was tried and rejected: it also flags unstable directions that f
+        # has no component along, e.g. next to a valley of the loss with a curvature of 1e30,
+        # and held the step at 1e-16 for 100000 steps.) The step is rejected and h shrunk
+        # until the growth is resolved; if h underflows, the status says so.
+        unstable = False
+        if ok and not use_rk and r5 and not unstable:
             # ---- Rodas5P: stages in K[0:8]
             hinv = 1.0 / h
             _lu_solve(E, perm, f0, K[0])
+            qf = 0.0
+            for j in range(n):
+                sc = atol + rtol * abs(y[j])
+                qf += K[0, j] * f0[j] / (sc * sc)
+            unstable = qf < 0.0
+        if ok and not use_rk and r5 and not unstable:
             for sg in range(1, 8):
                 if sg < 6:
                     _p5_arg(sg, y, Kf, ytmp)
@@ -979,12 +1021,18 @@ def _solve_point(
             nrhs += 7
             err = _wrms(k6, y, ynew, rtol, atol)
             ok = math.isfinite(err)
-        elif ok and not use_rk:
+        elif ok and not use_rk and not r5 and not unstable:
+            _lu_solve(E, perm, f0, k1)
+            qf = 0.0
+            for j in range(n):
+                sc = atol + rtol * abs(y[j])
+                qf += k1[j] * f0[j] / (sc * sc)
+            unstable = qf < 0.0
+        if ok and not use_rk and not r5 and not unstable:
             hc21, hc31, hc32 = _C21 / h, _C31 / h, _C32 / h
             hc41, hc42, hc43 = _C41 / h, _C42 / h, _C43 / h
             hc51, hc52, hc53, hc54 = _C51 / h, _C52 / h, _C53 / h, _C54 / h
             hc61, hc62, hc63, hc64, hc65 = _C61 / h, _C62 / h, _C63 / h, _C64 / h, _C65 / h
-            _lu_solve(E, perm, f0, k1)
             for j in range(n):
                 ytmp[j] = y[j] + _A21 * k1[j]
             _rhs(t, ytmp, p, data, bounds, dy)
@@ -1020,6 +1068,11 @@ def _solve_point(
             nrhs += 5
             err = _wrms(k6, y, ynew, rtol, atol)
             ok = math.isfinite(err)
+        if unstable:
+            unstable_attempt = True
+            rejected = True
+            h *= 0.2
+            continue
         if not ok:
             nonfinite_attempt = True
             rejected = True
@@ -1039,6 +1092,7 @@ def _solve_point(
                     h *= 0.2
                     continue
             nonfinite_attempt = False
+            unstable_attempt = False
             t_new = t_end if last else t + h
             if r5 and not use_rk and kout < n_t and t_eval[kout] <= t_new:
                 # Rodas5P dense output (grid points only; crossings use the Hermite cubic)
@@ -1196,6 +1250,7 @@ _KERNEL_IMPORTS = (
         "_N_SAMPLES",
         "_lu",
         "_lu_solve",
+        "UNSTABLE",
         "_hermite",
         "_interp",
         "_RK_STAB",
@@ -1421,6 +1476,7 @@ class BatchResult:
         stats = {
             "method": f"batch-{self.stats.get('method', 'auto')}",
             "status": STATUS[int(self.status[i])],
+            "reason": STATUS_REASON[int(self.status[i])],
             "nsteps": int(self.n_steps[i]),
             "nfev": int(self.n_rhs[i]),
             "njev": int(self.n_jac[i]),
