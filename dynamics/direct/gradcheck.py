@@ -158,7 +158,13 @@ def check_grad(
     if not params:
         raise ValueError("check_grad needs at least one parameter")
 
-    work = {k: np.array(v, dtype=float, copy=True) for k, v in params.items()}
+    work: dict[str, np.ndarray] = {}
+    for k, v in params.items():
+        try:
+            work[k] = np.array(v, dtype=float, copy=True)
+        except (TypeError, ValueError):
+            raise ValueError(f"check_grad: parameter {k!r} must be a real float array, got "
+                             f"{type(v).__name__} {v!r:.60}") from None
     if grads is None:
         out = f({k: v.copy() for k, v in work.items()})
         if not (isinstance(out, tuple) and len(out) == 2):

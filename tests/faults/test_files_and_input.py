@@ -488,6 +488,13 @@ def test_check_grad_vector_loss_with_explicit_grads_is_a_clear_error():
         check_grad(lambda p: p["w"] ** 2, {"w": np.ones(3)}, grads={"w": 2 * np.ones(3)})
 
 
+def test_check_grad_bad_parameter_type_is_named():
+    from dynamics.direct.gradcheck import check_grad
+
+    with pytest.raises(ValueError, match=r"parameter 'w' must be a real float array, got str"):
+        check_grad(lambda p: (0.0, {"w": p["w"]}), {"w": "abc"})
+
+
 def test_check_grad_scalar_loss_still_works():  # negative control, and it can fail
     from dynamics.direct.gradcheck import check_grad
 
