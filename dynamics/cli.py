@@ -222,75 +222,113 @@ def _short(x: object) -> str:
 
 
 def _phase(args: argparse.Namespace) -> int:
+    """``dynamics phase``. Ctrl-C (exit 130) and SIGTERM (exit 143) save the points done so
+    far and stop; a second sweep into the same ``--out`` is refused (exit 2)."""
     import math
+    import signal
+    import threading
 
-    from dynamics import registry
-    from dynamics.phase import OK, Axis, AxisError, sweep
-
-    try:
-        registry.get(args.name)
-    except registry.UnknownModelError as exc:
-        return _usage_error(str(exc))
-    fixed: dict[str, float] = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        try:
-            if not sep or not key.strip():
-                raise ValueError
-            fixed[key.strip()] = float(value)
-            if not math.isfinite(fixed[key.strip()]):
-                raise ValueError
-        except ValueError:
-            return _usage_error(f"--set expects PARAM=NUMBER, got {item!r}")
-    if args.workers is not None and args.workers < 1:
-        return _usage_error(f"--workers must be >= 1, got {args.workers}")
-    if args.refine < 0:
-        return _usage_error(f"--refine must be >= 0, got {args.refine}")
-    if not (math.isfinite(args.t_max) and args.t_max > 0):
-        return _usage_error(f"--t-max must be positive and finite, got {args.t_max}")
-    schedule = None
-    if args.schedule is not None:
-        from dynamics.schedule import Schedule
-
-        try:
-            schedule = Schedule.parse(args.schedule)
-        except ValueError as exc:
-            return _usage_error(f"--schedule: {exc}")
-    try:
-        xa = Axis.parse(args.x)
-        ya = Axis.parse(args.y) if args.y else None
-    except AxisError as exc:
-        return _usage_error(str(exc))
     out = Path(args.out)
-    problem = _make_out_dir(out)
-    if problem:
-        return _usage_error(problem)
+    terminated: list[int] = []
+
+    def on_term(signum: int, frame: object) -> None:
+        terminated.append(signum)
+        raise KeyboardInterrupt  # saved and stopped like Ctrl-C
+
+    def run() -> int:
+        from dynamics import registry
+        from dynamics.phase import OK, Axis, AxisError, sweep
+
+        try:
+            registry.get(args.name)
+        except registry.UnknownModelError as exc:
+            return _usage_error(str(exc))
+        fixed: dict[str, float] = {}
+        for item in args.set:
+            key, sep, value = item.partition("=")
+            try:
+                if not sep or not key.strip():
+                    raise ValueError
+                fixed[key.strip()] = float(value)
+                if not math.isfinite(fixed[key.strip()]):
+                    raise ValueError
+            except ValueError:
+                return _usage_error(f"--set expects PARAM=NUMBER, got {item!r}")
+        if args.workers is not None and args.workers < 1:
+            return _usage_error(f"--workers must be >= 1, got {args.workers}")
+        if args.refine < 0:
+            return _usage_error(f"--refine must be >= 0, got {args.refine}")
+        if not (math.isfinite(args.t_max) and args.t_max > 0):
+            return _usage_error(f"--t-max must be positive and finite, got {args.t_max}")
+        schedule = None
+        if args.schedule is not None:
+            from dynamics.schedule import Schedule
+
+            try:
+                schedule = Schedule.parse(args.schedule)
+            except ValueError as exc:
+                return _usage_error(f"--schedule: {exc}")
+        try:
+            xa = Axis.parse(args.x)
+            ya = Axis.parse(args.y) if args.y else None
+        except AxisError as exc:
+            return _usage_error(str(exc))
+        problem = _make_out_dir(out)
+        if problem:
+            return _usage_error(problem)
+        started[0] = True
+        try:
+            res = sweep(args.name, xa, ya, fixed=fixed, classify=args.classify,
+                        t_max=args.t_max, out=out / "phase", workers=args.workers,
+                        scheduler=args.scheduler, refine=args.refine, progress=not args.quiet,
+                        schedule=schedule)
+        except KeyboardInterrupt:
+            raise
+        except ValueError as exc:  # bad parameter, classifier, a different sweep in --out,
+            if terminated:  # a damaged file, or another sweep writing to --out
+                raise KeyboardInterrupt from None
+            return _usage_error(str(exc))
+        except Exception as exc:  # e.g. no Dask scheduler at the address
+            if terminated:  # workers killed by the same SIGTERM before ours was handled
+                raise KeyboardInterrupt from None
+            print(f"dynamics: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+        try:
+            res.plot(out / "phase.png")
+        except OSError as exc:
+            print(f"dynamics: warning: could not write {out / 'phase.png'}: {exc}",
+                  file=sys.stderr)
+        n_ok = int((res.status == OK).sum())
+        n_bad = res.n_points - n_ok
+        counts: dict[str, int] = {}
+        for c in res.classes[res.status == OK]:
+            counts[res.label(c)] = counts.get(res.label(c), 0) + 1
+        summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+        print(f"{res.n_points} points ({summary}); {n_bad} failed; "
+              f"{out / 'phase.npz'}, {out / 'phase.png'}")
+        if n_bad:
+            first = next(e for e, s in zip(res.errors, res.status, strict=True) if s != OK)
+            print(f"first failure: {first}", file=sys.stderr)
+        return 0 if n_ok else 1
+
+    started = [False]
+    main_thread = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, on_term) if main_thread else None
     try:
-        res = sweep(args.name, xa, ya, fixed=fixed, classify=args.classify, t_max=args.t_max,
-                    out=out / "phase", workers=args.workers, scheduler=args.scheduler,
-                    refine=args.refine, progress=not args.quiet, schedule=schedule)
+        return run()
     except KeyboardInterrupt:
-        print(f"dynamics: interrupted; partial result in {out / 'phase.npz'} (rerun to resume)",
-              file=sys.stderr)
-        return 130
-    except ValueError as exc:  # bad parameter, classifier or a different sweep in --out
-        return _usage_error(str(exc))
-    except Exception as exc:  # e.g. no Dask scheduler at the address
-        print(f"dynamics: error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    res.plot(out / "phase.png")
-    n_ok = int((res.status == OK).sum())
-    n_bad = res.n_points - n_ok
-    counts: dict[str, int] = {}
-    for c in res.classes[res.status == OK]:
-        counts[res.label(c)] = counts.get(res.label(c), 0) + 1
-    summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
-    print(f"{res.n_points} points ({summary}); {n_bad} failed; "
-          f"{out / 'phase.npz'}, {out / 'phase.png'}")
-    if n_bad:
-        first = next(e for e, s in zip(res.errors, res.status, strict=True) if s != OK)
-        print(f"first failure: {first}", file=sys.stderr)
-    return 0 if n_ok else 1
+        code = 143 if terminated else 130
+        what = "terminated" if terminated else "interrupted"
+        if started[0] and (out / "phase.npz").exists():
+            print(f"dynamics: {what}; partial result in {out / 'phase.npz'} (rerun to resume)",
+                  file=sys.stderr)
+        else:
+            print(f"dynamics: {what} before the sweep started; nothing was written",
+                  file=sys.stderr)
+        return code
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, old if old is not None else signal.SIG_DFL)
 
 
 def _bench(args: argparse.Namespace) -> int:

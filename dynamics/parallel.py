@@ -14,10 +14,12 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import signal
+import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-__all__ = ["map_processes", "default_workers", "keep_freed_memory"]
+__all__ = ["map_processes", "default_workers", "keep_freed_memory", "die_with_parent"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -48,10 +50,41 @@ def keep_freed_memory() -> None:
         pass
 
 
-def _worker_init() -> None:
-    """Worker start-up: Ctrl-C is the parent's to handle (it stops the pool), then
-    :func:`keep_freed_memory`."""
+def die_with_parent(parent: int) -> None:
+    """End this process when process ``parent`` (its parent) ends, however it ends.
+
+    On Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` has the kernel kill this process when its
+    parent dies (even by ``kill -9``). As a fallback (other systems, or a failed prctl) a
+    daemon thread checks every 0.5 s that the parent is still this process's parent and
+    exits at once when it is not. If the parent is already gone, exits now.
+    """
+    import ctypes
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # died before the prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="dynamics-parent-watch", daemon=True).start()
+
+
+def _worker_init(parent: int | None = None) -> None:
+    """Worker start-up: Ctrl-C is the parent's to handle (it stops the pool); die with the
+    parent (:func:`die_with_parent`); then :func:`keep_freed_memory`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        die_with_parent(parent)
     keep_freed_memory()
 
 
@@ -86,7 +119,8 @@ def map_processes(
     Ctrl-C to the whole process group reaches only the parent) and a failed job stop the pool
     at once: jobs not yet started are cancelled and the workers are terminated and reaped, so
     nothing keeps running after the exception propagates. Results already passed to
-    ``progress`` stay delivered.
+    ``progress`` stay delivered. The workers also die with this process if it is killed
+    (``kill -9``, or a signal it does not handle): :func:`die_with_parent`.
     """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
@@ -103,7 +137,8 @@ def map_processes(
     results: dict[int, R] = {}
     try:
         pool = cf.ProcessPoolExecutor(
-            n, mp_context=mp.get_context("spawn"), initializer=_worker_init
+            n, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+            initargs=(os.getpid(),),
         )
         try:
             futs = {pool.submit(fn, x): i for i, x in enumerate(items)}

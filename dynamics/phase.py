@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import itertools
 import json
 import math
@@ -897,8 +898,8 @@ class PhaseResult:
             with np.load(npz, allow_pickle=False) as data:
                 arrays = {k: np.array(data[k]) for k in data.files}
         except Exception as exc:
-            raise bad(f"not a readable phase result ({type(exc).__name__}: "
-                      f"{str(exc).splitlines()[0] if str(exc) else 'damaged'})") from None
+            raise bad(f"not a readable phase result: damaged, truncated or not written by "
+                      f"dynamics ({type(exc).__name__})") from None
         embedded = arrays.pop("meta_json", None)
         meta: Any = None
         if embedded is not None:
@@ -1116,6 +1117,13 @@ def _check_arrays(
     return None
 
 
+@functools.cache
+def _versions() -> dict[str, str]:
+    """:func:`~dynamics.trajectory.library_versions`, read once per process (reading package
+    metadata costs milliseconds, and a sweep saves after every chunk)."""
+    return library_versions()
+
+
 def _save_pair(
     path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]
 ) -> tuple[Path, Path]:
@@ -1129,7 +1137,7 @@ def _save_pair(
         "format": "dynamics.arrays/1",
         "arrays": sorted(clean),
         "meta": to_jsonable(dict(meta)),
-        "versions": library_versions(),
+        "versions": _versions(),
     }
     clean["meta_json"] = np.array(json.dumps(doc["meta"]))
     with _atomic(npz) as f:
@@ -1139,6 +1147,10 @@ def _save_pair(
     return npz, js
 
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 @contextlib.contextmanager
 def _atomic(target: Path) -> Iterator[Any]:
     """A binary file object on a per-process temporary name beside ``target``, renamed to
@@ -1146,6 +1158,7 @@ def _atomic(target: Path) -> Iterator[Any]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".{os.getpid()}.tmp",
                                dir=target.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # as an ordinary open() would create it
         with os.fdopen(fd, "wb") as f:
             yield f
         os.replace(tmp, target)
