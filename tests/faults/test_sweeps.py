@@ -353,9 +353,15 @@ def _assert_all_gone(procs: list[psutil.Process]) -> None:
     assert not alive, f"workers survived their parent: {[p.pid for p in alive]}"
 
 
-def test_kill_9_of_the_sweep_leaves_no_worker(tmp_path: Path) -> None:
+def test_kill_9_of_the_sweep_leaves_no_worker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     proc, workers = _start_sweep(tmp_path)
     assert all(w.is_running() for w in workers)  # negative control: they were alive
+    # a second sweep into the same --out while the first runs: one line, exit 2
+    assert main([*SIGNAL_ARGS, "--out", str(tmp_path)]) == 2
+    _one_line_naming(capsys, "another sweep")
+    assert proc.poll() is None  # and the first goes on
     proc.kill()
     proc.wait(timeout=30)
     _assert_all_gone(workers)

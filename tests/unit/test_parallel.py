@@ -27,6 +27,27 @@ def test_map_processes_matches_serial_and_sets_one_thread() -> None:
     assert [r[0] for r in map_processes(_square_with_env, [3, 1, 2], workers=1)] == [9, 1, 4]
 
 
+def _parent_watch(x: int) -> tuple[int, bool, int]:
+    import ctypes
+    import signal
+    import threading
+
+    sig = ctypes.c_int(0)
+    ctypes.CDLL("libc.so.6").prctl(2, ctypes.byref(sig), 0, 0, 0)  # PR_GET_PDEATHSIG
+    names = {t.name for t in threading.enumerate()}
+    return os.getppid(), "dynamics-parent-watch" in names, sig.value == signal.SIGKILL
+
+
+@pytest.mark.skipif(not os.uname().sysname == "Linux", reason="prctl is Linux-only")
+def test_workers_are_set_to_die_with_their_parent() -> None:
+    """Each worker has PR_SET_PDEATHSIG = SIGKILL and a watchdog thread on this process
+    (the kill -9 case itself: tests/faults/test_sweeps.py)."""
+    out = map_processes(_parent_watch, [0, 1], workers=2)
+    assert all(r == (os.getpid(), True, True) for r in out), out
+    # negative control: this (test) process has no watchdog thread
+    assert _parent_watch(0)[1] is False
+
+
 def test_map_processes_errors() -> None:
     with pytest.raises(RuntimeError, match="job 1 of 2 failed: ValueError: negative input"):
         map_processes(_square_with_env, [1, -1], workers=2)
