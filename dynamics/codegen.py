@@ -47,9 +47,9 @@ from sympy.printing.pycode import PythonCodePrinter
 from dynamics.model import ModelError, ReducedModel, RowSum
 from dynamics.symbolic import SCALAR_HELPERS_SOURCE, sigmoid
 
-__all__ = ["CompiledModel", "compile_model", "generate_source", "cache_dir", "model_key"]
+__all__ = ["CacheError", "CompiledModel", "compile_model", "generate_source", "cache_dir", "model_key"]
 
-CODEGEN_VERSION = "5"
+CODEGEN_VERSION = "6"
 
 # numpy's floating-point semantics (1/0 -> inf, not ZeroDivisionError): non-finite values are
 # then caught by the integrator's checks, and the division needs no zero test (faster).
@@ -163,9 +163,13 @@ def _row_slots(model: ReducedModel) -> list[RowSum]:
     return slots
 
 
-def model_key(model: ReducedModel) -> str:
-    """Content hash of everything the generated code depends on (not the table values)."""
+def model_key(model: ReducedModel, plan: _ShiftPlan | None = None) -> str:
+    """Content hash of everything the generated code depends on (of the table values, only
+    which blocks they allow to be evaluated at shifted softmax logits)."""
     import numba
+
+    if plan is None:
+        plan = _shift_plan(model)
 
     h = hashlib.sha256()
 
@@ -187,7 +191,115 @@ def model_key(model: ReducedModel) -> str:
              [(sp.srepr(z), sp.srepr(e)) for z, e in r.intermediates]))
     for k, e in model.observables.items():
         put(("obs", k, sp.srepr(e.base), [slots.index(r) for r in e.rows]))
+    put(("shift", plan))
     return h.hexdigest()[:20]
+
+
+# --------------------------------------------------------------------------- softmax shift
+# A block of generated code (the fixed part, or one table's rows) whose expressions do not
+# change when a group of state coordinates is shifted by a common constant (softmax logits:
+# exp(th_p) / sum_q exp(th_q) and everything derived from it) is evaluated at the shifted
+# coordinates ``u_i = s_i - max_group s``: its exponentials are then at most 1, so the RHS
+# and the Jacobian stay finite and exact to rounding for logits of any size (without the
+# shift they overflow from logits of about 180-360). Groups are the state coordinates that
+# appear together as ``exp(state)`` terms of one sum; the invariance is checked numerically
+# per block (and per table row) at build time, so the shift is applied only where it is exact.
+_SHIFT_POINTS = 2
+_SHIFT_RTOL = 1e-9
+
+
+@dataclass(frozen=True)
+class _ShiftPlan:
+    """State-index groups shifted by their maximum, and which of them each block uses."""
+
+    groups: tuple[tuple[int, ...], ...] = ()
+    base: tuple[int, ...] = ()  # group numbers used by the fixed part of rhs/jac
+    rows: tuple[tuple[int, ...], ...] = ()  # per slot (rhs/jac and obs rows)
+    obs: tuple[int, ...] = ()  # by the fixed part of obs
+
+    def used(self) -> tuple[int, ...]:
+        return tuple(sorted(set(self.base).union(self.obs, *self.rows)))
+
+
+def _exp_groups(model: ReducedModel) -> list[tuple[int, ...]]:
+    """Candidate groups: state coordinates that appear as ``exp(state)`` terms of one sum."""
+    index = {s: i for i, s in enumerate(model.state)}
+    exprs: list[sp.Expr] = [model.loss.base] if model.kind == "loss" else list(model.vector_field or ())
+    for r in _row_slots(model):
+        exprs += [r.term] + [e for _, e in r.intermediates]
+    exprs += [o.base for o in model.observables.values()]
+    found: list[set[int]] = []
+    for e in exprs:
+        for add in sp.sympify(e).atoms(sp.Add):
+            g = set()
+            for term in add.args:
+                for a in term.atoms(sp.exp):
+                    if a.args[0] in index and (term == a or (term.is_Mul and a in term.args)):
+                        g.add(index[a.args[0]])
+            if len(g) >= 2:
+                found.append(g)
+    merged: list[set[int]] = []
+    for g in found:  # union of overlapping groups
+        for m in [m for m in merged if m & g]:
+            merged.remove(m)
+            g = g | m
+        merged.append(g)
+    return sorted(tuple(sorted(g)) for g in merged)
+
+
+def _invariant(model: ReducedModel, exprs: Sequence[sp.Expr], group: Sequence[int],
+               row_symbols: Sequence[sp.Symbol] = (), table: np.ndarray | None = None) -> bool:
+    """Whether every expr is unchanged (numerically, at random points and every table row)
+    when the state coordinates in ``group`` are shifted by a common constant."""
+    exprs = [sp.sympify(e) for e in exprs]
+    gset = {model.state[i] for i in group}
+    if not any(e.free_symbols & gset for e in exprs):
+        return False  # nothing to gain
+    if any(sp.sympify(m).free_symbols & gset for m in model.metric):
+        return False
+    args = list(model.state) + list(model.params) + list(row_symbols)
+    mods = [{"softplus": lambda x: np.logaddexp(0.0, x), "sigmoid": _np_sigmoid}, "numpy"]
+    try:
+        f = sp.lambdify(args, list(exprs), modules=mods)
+    except Exception:  # noqa: BLE001  (an expression numpy cannot evaluate: no shift)
+        return False
+    rng = np.random.default_rng(1234)
+    rows = np.zeros((1, 0)) if table is None or not len(row_symbols) else np.asarray(table, dtype=float)
+    cols = [rows[:, j] for j in range(len(row_symbols))]
+    for _ in range(_SHIFT_POINTS):
+        x = rng.uniform(-1.0, 1.0, model.n_state)
+        q = rng.uniform(0.5, 1.5, len(model.params))
+        xs = x.copy()
+        xs[list(group)] += rng.uniform(0.5, 2.0) * rng.choice([-1.0, 1.0])
+        with np.errstate(all="ignore"):
+            try:
+                a = [np.broadcast_to(np.asarray(v, dtype=float), (rows.shape[0],)) for v in f(*x, *q, *cols)]
+                b = [np.broadcast_to(np.asarray(v, dtype=float), (rows.shape[0],)) for v in f(*xs, *q, *cols)]
+            except Exception:  # noqa: BLE001
+                return False
+        for u, v in zip(a, b, strict=True):
+            if not (np.all(np.isfinite(u)) and np.all(np.abs(u - v) <= _SHIFT_RTOL * (1.0 + np.abs(u)))):
+                return False
+    return True
+
+
+def _shift_plan(model: ReducedModel) -> _ShiftPlan:
+    """Which blocks of the generated code are evaluated at max-shifted coordinates."""
+    groups = _exp_groups(model)
+    if not groups:
+        return _ShiftPlan()
+    slots = _row_slots(model)
+    if model.kind == "loss":
+        base_exprs: list[sp.Expr] = [model.loss.base]
+    else:
+        base_exprs = list(model.vector_field or ())
+    base = tuple(g for g, grp in enumerate(groups) if _invariant(model, base_exprs, grp))
+    rows = tuple(
+        tuple(g for g, grp in enumerate(groups) if _invariant(model, [r.full_term], grp, r.row_symbols, r.table))
+        for r in slots)
+    obs_exprs = [o.base for o in model.observables.values()]
+    obs = tuple(g for g, grp in enumerate(groups) if _invariant(model, obs_exprs, grp))
+    return _ShiftPlan(tuple(groups), base, rows, obs)
 
 
 # --------------------------------------------------------------------------- printing
@@ -212,6 +324,29 @@ class _Block:
     lines: list[str] = field(default_factory=list)
 
 
+def _shift_logsumexp(e: sp.Expr) -> sp.Expr:
+    r"""``log(sum_i c_i exp(a_i))`` (two or more exponentials) as
+    ``m + log(sum_i c_i exp(a_i - m))`` with ``m = max_i a_i``: no overflow for large ``a_i``."""
+
+    def lse(x: sp.Expr) -> sp.Expr | None:
+        if not isinstance(x, sp.log) or not isinstance(x.args[0], sp.Add):
+            return None
+        parts = []
+        for term in x.args[0].args:
+            c, rest = term.as_independent(sp.exp, as_Add=False)
+            if not isinstance(rest, sp.exp):
+                return None
+            parts.append((c, rest.args[0]))
+        if len(parts) < 2:
+            return None
+        m = sp.Max(*[a for _, a in parts], evaluate=False)
+        return m + sp.log(sp.Add(*[c * sp.exp(a - m, evaluate=False) for c, a in parts]), evaluate=False)
+
+    if not e.has(sp.log):
+        return e
+    return e.replace(lambda x: lse(x) is not None, lse)
+
+
 def _emit(
     printer: _Printer,
     targets: Sequence[str],
@@ -222,7 +357,7 @@ def _emit(
     indent: str,
 ) -> list[str]:
     """Lines assigning (or adding) each non-zero expr to its target, with CSE."""
-    pairs = [(t, sp.sympify(e).xreplace(subs)) for t, e in zip(targets, exprs, strict=True)]
+    pairs = [(t, _shift_logsumexp(sp.sympify(e).xreplace(subs))) for t, e in zip(targets, exprs, strict=True)]
     pairs = [(t, e) for t, e in pairs if not e.is_zero]
     if not pairs:
         return []
@@ -299,8 +434,10 @@ def _chain(model: ReducedModel, rs: RowSum) -> _Chain:
     return _Chain(inner, F1, F2, nz, second)
 
 
-def generate_source(model: ReducedModel) -> str:
+def generate_source(model: ReducedModel, plan: _ShiftPlan | None = None) -> str:
     """The generated Python module for ``model`` (numba-decorated)."""
+    if plan is None:
+        plan = _shift_plan(model)
     printer = _printer()
     n = model.n_state
     n_par = len(model.params)
@@ -317,13 +454,28 @@ def generate_source(model: ReducedModel) -> str:
     for i, q in enumerate(model.params):
         subs[q] = sp.Symbol(f"q{i}")
 
+    def shifted(gs: Sequence[int]) -> dict[sp.Symbol, sp.Symbol]:
+        """``subs`` with the coordinates of the groups ``gs`` at their shifted values."""
+        out = dict(subs)
+        for g in gs:
+            for i in plan.groups[g]:
+                out[model.state[i]] = sp.Symbol(f"u{i}")
+        return out
+
     def unpack_lines(indent: str) -> list[str]:
         out = [f"{indent}s{i} = y[{i}]" for i in range(n)]
         out += [f"{indent}q{i} = p[{i}]" for i in range(n_par)]
+        for g in plan.used():
+            idx = plan.groups[g]
+            out.append(f"{indent}# softmax logits {', '.join(model.state_names[i] for i in idx)}: "
+                       "shifted by their maximum (exp <= 1)")
+            out.append(f"{indent}mx{g} = s{idx[0]}")
+            out += [f"{indent}mx{g} = max(mx{g}, s{i})" for i in idx[1:]]
+            out += [f"{indent}u{i} = s{i} - mx{g}" for i in idx]
         return out
 
     def row_subs(k: int, rs: RowSum) -> dict[sp.Symbol, sp.Symbol]:
-        rsubs = dict(subs)
+        rsubs = shifted(plan.rows[k]) if plan.rows else dict(subs)
         for j, c in enumerate(rs.row_symbols):
             rsubs[c] = sp.Symbol(f"c{j}")
         for a, (z, _) in enumerate(rs.intermediates):
@@ -400,7 +552,7 @@ def generate_source(model: ReducedModel) -> str:
     ]
     src += unpack_lines("    ")
     src += [f"    {a} = 0.0" for a in acc]
-    src += _emit(printer, acc, base, subs, "b_", "+=", "    ")
+    src += _emit(printer, acc, base, shifted(plan.base), "b_", "+=", "    ")
     if chains:
         src += ["    G = np.zeros(N_STATE)  # gradient of the chain-rule tables", "    MINV = np.empty(N_STATE)"]
         src += minv_lines
@@ -439,7 +591,8 @@ def generate_source(model: ReducedModel) -> str:
     src += unpack_lines("    ")
     keep = [m for m, nz in enumerate(nonzero) if nz]
     src += [f"    {jacc[m]} = 0.0" for m in keep]
-    src += _emit(printer, [jacc[m] for m in keep], [flat(jbase)[m] for m in keep], subs, "b_", "+=", "    ")
+    src += _emit(printer, [jacc[m] for m in keep], [flat(jbase)[m] for m in keep], shifted(plan.base), "b_", "+=",
+                 "    ")
     for k in plain_slots:
         src += plain_rows(k, slots[k], [jacc[m] for m in keep], [flat(jrows[k])[m] for m in keep])
     if chains:
@@ -487,7 +640,8 @@ def generate_source(model: ReducedModel) -> str:
     ]
     src += unpack_lines("    ")
     src += [f"    {o} = 0.0" for o in oacc]
-    src += _emit(printer, oacc, [model.observables[k].base for k in obs_names], subs, "b_", "+=", "    ")
+    src += _emit(printer, oacc, [model.observables[k].base for k in obs_names], shifted(plan.obs), "b_", "+=",
+                 "    ")
     for k, rs in enumerate(slots):
         targets = [oacc[m] for m, o in enumerate(obs_names) if any(r is rs for r in model.observables[o].rows)]
         if targets:
@@ -516,21 +670,93 @@ def generate_source(model: ReducedModel) -> str:
         "    return out",
         "",
     ]
-    return "\n".join(src)
+    return _with_hash("\n".join(src))
 
 
 # --------------------------------------------------------------------------- loading
+class CacheError(ModelError):
+    """The cache directory cannot be used (one line naming it and the remedy)."""
+
+
+#: The last line of every generated module: the SHA-256 of everything before it, so a
+#: truncated or edited module in the cache is detected and regenerated.
+_HASH_PREFIX = "# content-sha256: "
+
+
+def _with_hash(src: str) -> str:
+    body = src if src.endswith("\n") else src + "\n"
+    return f"{body}{_HASH_PREFIX}{hashlib.sha256(body.encode()).hexdigest()}\n"
+
+
+def _intact(path: Path) -> bool:
+    """Whether the generated module at ``path`` is complete (its content hash matches)."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return False
+    i = text.rfind("\n" + _HASH_PREFIX)
+    if i < 0 or not text.endswith("\n"):
+        return False
+    body, digest = text[: i + 1], text[i + 1 + len(_HASH_PREFIX) : -1]
+    return hashlib.sha256(body.encode()).hexdigest() == digest
+
+
+def _warn(msg: str) -> None:
+    print(f"dynamics: warning: {msg}", file=sys.stderr, flush=True)
+
+
+def _cache_root() -> Path:
+    """:func:`cache_dir`, created; :class:`CacheError` if it (or a parent) is a file."""
+    d = cache_dir()
+    var = "DYNAMICS_CACHE_DIR" if os.environ.get("DYNAMICS_CACHE_DIR") else "the default cache directory"
+    for q in (d, *d.parents):
+        if q.exists() and not q.is_dir():
+            raise CacheError(f"{var} {str(d)!r} cannot be used: {str(q)!r} is a file, not a directory; "
+                             "set DYNAMICS_CACHE_DIR to a directory (or unset it)")
+    return d
+
+
+_TEMP_CACHE: list[Path] = []
+
+
+def _temp_cache() -> Path:
+    """A per-process temporary cache directory (removed at exit), for an unwritable cache."""
+    if not _TEMP_CACHE:
+        import atexit
+        import shutil
+        import tempfile
+
+        d = Path(tempfile.mkdtemp(prefix="dynamics-cache-"))
+        atexit.register(shutil.rmtree, d, True)
+        _TEMP_CACHE.append(d)
+    return _TEMP_CACHE[0]
+
+
+def _clear_numba_cache(path: Path) -> None:
+    """Remove numba's cache files (index and data) of the generated module at ``path``."""
+    pyc = path.parent / "__pycache__"
+    for f in pyc.glob(f"{path.stem}.*.nb[ic]") if pyc.is_dir() else ():
+        try:
+            f.unlink()
+        except FileNotFoundError:
+            pass
+
+
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load_module(path: str | os.PathLike[str]) -> ModuleType:
     """Import a generated module from its file (what sweep workers do)."""
     path = Path(path)
-    modname = "_dynamics_gen_" + path.stem.replace("-", "_").replace(".", "_")
+    modname = _modname(path)
     if modname in sys.modules:
         return sys.modules[modname]
     spec = importlib.util.spec_from_file_location(modname, path)
@@ -755,7 +981,18 @@ class CompiledModel:
         slots = _row_slots(self.model)
         new = []
         for k, rs in enumerate(slots):
-            new.append(RowSum(rs.term, rs.row_symbols, tables[k], rs.label) if k in tables else rs)
+            new.append(RowSum(rs.term, rs.row_symbols, tables[k], rs.label, rs.intermediates) if k in tables else rs)
+        if self.backend != "numpy" and _exp_groups(self.model):
+            # the generated code evaluates some tables at shifted softmax logits, which was
+            # checked to be exact for the tables it was built with: check the new ones
+            plan = _shift_plan(self.model)
+            for k in tables:
+                for g in plan.rows[k]:
+                    if not _invariant(self.model, [new[k].full_term], plan.groups[g], new[k].row_symbols, new[k].table):
+                        raise ModelError(
+                            f"the new table {k} ({slots[k].label}) changes the loss under a common shift of the softmax "
+                            f"logits {[self.model.state_names[i] for i in plan.groups[g]]}, which the generated code "
+                            "assumes: compile a model built with this table instead")
         data, bounds = _pack_tables(new)
         return dataclasses.replace(self, data=data, bounds=bounds)
 
@@ -771,20 +1008,9 @@ def compile_model(model: ReducedModel, backend: Backend = "numba") -> CompiledMo
         rhs, jac, obs, obs_batch = _numpy_functions(model, slots)
         return CompiledModel(model, backend, rhs, jac, obs, obs_batch, *_ode_wrappers(rhs, jac, model.n_state),
                              data, bounds, None, {"cache": "none", "seconds": time.perf_counter() - t0, "key": ""})
-    key = model_key(model)
-    path = cache_dir() / f"{model.name.replace('-', '_').replace('.', '_')}_{key}.py"
-    hit = path.exists()
-    if not hit:
-        _write_atomic(path, generate_source(model))
-    try:
-        mod = load_module(path)
-    except Exception as exc:  # a corrupt cache file: regenerate once
-        if not hit:
-            raise ModelError(f"generated code for model {model.name!r} failed to compile: {exc}") from exc
-        sys.modules.pop("_dynamics_gen_" + path.stem, None)
-        _write_atomic(path, generate_source(model))
-        hit = False
-        mod = load_module(path)
+    plan = _shift_plan(model)
+    key = model_key(model, plan)
+    mod, path, hit = _load_cached(model, plan, key)
     rhs, jac, obs, obs_batch, rhs_ode, jac_ode = (getattr(mod, k) for k in _GENERATED)
     if backend == "python":
         rhs, jac, obs, obs_batch = (f.py_func for f in (rhs, jac, obs, obs_batch))
@@ -794,6 +1020,75 @@ def compile_model(model: ReducedModel, backend: Backend = "numba") -> CompiledMo
 
 
 _GENERATED = ("rhs", "jac", "obs", "obs_batch", "rhs_ode", "jac_ode")
+
+
+def _modname(path: Path) -> str:
+    return "_dynamics_gen_" + path.stem.replace("-", "_").replace(".", "_")
+
+
+def _load_cached(model: ReducedModel, plan: _ShiftPlan, key: str) -> tuple[ModuleType, Path, bool]:
+    """The generated module of ``model`` from the cache: written if missing, rewritten if
+    incomplete (content hash) or if it fails to import; numba's cache files of a module
+    that fails to load are removed and rebuilt. An unwritable cache directory falls back to
+    a temporary one (one warning line). Returns (module, path, cache hit)."""
+    name = f"{model.name.replace('-', '_').replace('.', '_')}_{key}.py"
+    root = _cache_root()
+    path = root / name
+    source: list[str] = []
+
+    def src() -> str:
+        if not source:
+            source.append(generate_source(model, plan))
+        return source[0]
+
+    def write(p: Path) -> Path:
+        try:
+            _write_atomic(p, src())
+            return p
+        except OSError as exc:
+            if p.parent in _TEMP_CACHE:
+                raise CacheError(f"cannot write generated code to the temporary directory {str(p.parent)!r}: "
+                                 f"{exc.strerror or exc}") from exc
+            _warn(f"cache directory {str(p.parent)!r} is not writable ({exc.strerror or exc}); building model "
+                  f"{model.name!r} in a temporary directory (set DYNAMICS_CACHE_DIR to a writable directory "
+                  "to keep builds)")
+            return write(_temp_cache() / name)
+
+    loaded = sys.modules.get(_modname(path))
+    if loaded is not None and getattr(loaded, "__file__", None):
+        return loaded, Path(loaded.__file__), True  # (possibly from a temporary directory)
+    hit, fresh = False, False
+    if path.exists() and not _intact(path):
+        _warn(f"cached module {str(path)!r} is incomplete or altered; regenerating it")
+        path, fresh = write(path), True
+    elif path.exists():
+        hit = True
+    else:
+        path, fresh = write(path), True
+    try:
+        return load_module(path), path, hit
+    except Exception as exc:  # noqa: BLE001  (corrupt numba cache, or a module that does not import)
+        first = exc
+    # recovery: numba's cache files first (the module itself may be intact), then the module
+    stale = (path.parent / "__pycache__").is_dir() and any((path.parent / "__pycache__").glob(f"{path.stem}.*.nb[ic]"))
+    if fresh and not stale:
+        raise ModelError(f"generated code for model {model.name!r} failed to compile ({path}): "
+                         f"{type(first).__name__}: {first}") from first
+    _warn(f"cached build of model {model.name!r} failed to load ({type(first).__name__}: {first}); rebuilding it")
+    _clear_numba_cache(path)
+    try:
+        return load_module(path), path, False
+    except Exception as exc:  # noqa: BLE001
+        first = exc
+    if not fresh:
+        _clear_numba_cache(path)
+        path = write(path)
+        try:
+            return load_module(path), path, False
+        except Exception as exc:  # noqa: BLE001
+            first = exc
+    raise ModelError(f"generated code for model {model.name!r} failed to compile ({path}): "
+                     f"{type(first).__name__}: {first}") from first
 
 
 def _ode_wrappers(rhs: Callable[..., None], jac: Callable[..., None],

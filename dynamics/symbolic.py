@@ -14,13 +14,17 @@ __all__ = ["softplus", "sigmoid", "logistic_loss"]
 
 
 class sigmoid(sp.Function):  # noqa: N801  (sympy functions are lower-case)
-    r"""$\sigma(x) = 1/(1 + e^{-x})$, with $\sigma' = \sigma(1-\sigma)$."""
+    r"""$\sigma(x) = 1/(1 + e^{-x})$, with $\sigma' = \sigma(1-\sigma) = \sigma(x)\,\sigma(-x)$.
+
+    The derivative is written as $\sigma(x)\sigma(-x)$: $1 - \sigma(x)$ rounds to 0 from
+    $x \approx 37$, while $\sigma(-x)$ keeps its relative precision down to $e^{-745}$.
+    """
 
     nargs = 1
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
-        s = sigmoid(self.args[0])
-        return s * (1 - s)
+        x = self.args[0]
+        return sigmoid(x) * sigmoid(-x)
 
     @classmethod
     def eval(cls, x: sp.Expr) -> sp.Expr | None:

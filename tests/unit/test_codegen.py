@@ -300,3 +300,143 @@ def test_a_single_sigmoid_stays_a_scalar_call():
     src = generate_source(ReducedModel.from_loss("one-margin", [a], [], softplus(-a)))
     assert "_sigmoid_lanes(" not in src.split("def rhs(")[1].split("def jac(")[0]
     assert "_sigmoid(" in src.split("def rhs(")[1].split("def jac(")[0]
+
+
+# ----------------------------------------------------------------- extreme logits (mpmath)
+def _mp_truth(model: ReducedModel, y, p_values):
+    """-grad L / M and its Jacobian from the textbook expressions (sigmoid and softplus
+    rewritten to exp and log) in 1000-digit mpmath arithmetic: no overflow, and the
+    cancellations of the textbook forms (down to e^-1400 ~ 1e-608 relative at logits of
+    700) are resolved."""
+    import mpmath
+
+    loss = model.loss.expand().rewrite(sp.exp).rewrite(sp.log)
+    rhs = [-sp.diff(loss, s) / m for s, m in zip(model.state, model.metric, strict=True)]
+    jac = [[sp.diff(f, s) for s in model.state] for f in rhs]
+    fn = sp.lambdify(list(model.state) + list(model.params), [rhs, jac], modules="mpmath")
+    with mpmath.workdps(1000):
+        f, J = fn(*[mpmath.mpf(float(v)) for v in list(y) + list(p_values)])
+        return np.array([float(v) for v in f]), np.array([[float(v) for v in row] for row in J])
+
+
+def _assert_matches_truth(f, J, f_true, J_true, rtol=1e-10):
+    scale = max(1.0, float(np.max(np.abs(f_true))))
+    np.testing.assert_allclose(f, f_true, rtol=rtol, atol=1e-13 * scale)
+    jscale = max(1.0, float(np.max(np.abs(J_true))))
+    np.testing.assert_allclose(J, J_true, rtol=rtol, atol=1e-13 * jscale)
+
+
+def _softmax_model(name: str = "softmax3") -> ReducedModel:
+    """Three logits x, values v: 1/2 (v . softmax(x) - g)^2 plus the cross-entropy of class 1."""
+    x = sp.symbols("x1:4", real=True)
+    v = sp.symbols("v1:4", real=True)
+    g = sp.Symbol("g", positive=True)
+    S = sum(sp.exp(xi) for xi in x)
+    pr = [sp.exp(xi) / S for xi in x]
+    loss = (sum(vi * pi for vi, pi in zip(v, pr, strict=True)) - g) ** 2 / 2 + sp.log(S) - x[0]
+    return ReducedModel.from_loss(name, [*x, *v], [g], loss, defaults={"g": 0.7},
+                                  observables={"p1": pr[0], "ce": sp.log(S) - x[0]})
+
+
+_SOFTMAX_LOGITS = [[0.3, -0.2, 0.1], [250.0, 249.0, 247.5], [700.0, 699.3, 698.1], [700.0, 0.0, -700.0],
+                   [-700.0, -699.0, -701.5], [360.0, 0.0, 0.0]]
+
+
+@pytest.mark.parametrize("backend", ["numba", "python"])
+def test_softmax_rhs_and_jacobian_stay_exact_up_to_logits_of_700(backend):
+    m = _softmax_model()
+    cm = m.compile(backend)
+    p = cm.pack({"g": 0.7})
+    assert "shifted by their maximum" in generate_source(m)
+    for logits in _SOFTMAX_LOGITS:
+        y = np.array([*logits, 0.4, -1.1, 2.0])
+        f, J = _eval(cm, y, p)
+        _assert_matches_truth(f, J, *_mp_truth(m, y, [0.7]))
+        o = cm.observables(y[None, :], p)
+        lse = np.logaddexp.reduce(np.array(logits)) - logits[0]
+        assert np.isfinite(o["ce"][0]) and o["ce"][0] == pytest.approx(lse, rel=1e-12, abs=1e-12)
+        assert o["p1"][0] == pytest.approx(np.exp(-lse), rel=1e-12, abs=1e-300)
+
+
+def test_softmax_truth_catches_the_unshifted_generated_code(tmp_path):
+    """Negative control: the same model generated without the max shift goes wrong at 700
+    (and already at 250 in the Jacobian), and the mpmath comparison sees it."""
+    from dynamics.codegen import _ShiftPlan
+
+    m = _softmax_model("softmax3-unshifted")
+    path = tmp_path / "softmax3_unshifted.py"
+    path.write_text(generate_source(m, _ShiftPlan()))
+    assert "shifted by their maximum" not in path.read_text()
+    mod = load_module(path)
+    cm = m.compile()
+    p = cm.pack({"g": 0.7})
+    for logits in ([700.0, 699.3, 698.1], [250.0, 249.0, 247.5]):
+        y = np.array([*logits, 0.4, -1.1, 2.0])
+        f = np.empty(6)
+        J = np.empty((6, 6))
+        mod.rhs(0.0, y, p, cm.data, cm.bounds, f)
+        mod.jac(0.0, y, p, cm.data, cm.bounds, J)
+        with pytest.raises(AssertionError):
+            _assert_matches_truth(f, J, *_mp_truth(m, y, [0.7]))
+
+
+def test_shift_is_not_applied_where_it_would_change_the_result():
+    """A loss that is not invariant under a common shift of the logits (a penalty on x1)
+    is generated without the shift, and still agrees with mpmath at moderate logits."""
+    x = sp.symbols("x1:3", real=True)
+    S = sp.exp(x[0]) + sp.exp(x[1])
+    m = ReducedModel.from_loss("softmax-penalised", list(x), [], sp.exp(x[0]) / S + x[0] ** 2 / 2)
+    assert "shifted by their maximum" not in generate_source(m)
+    cm = m.compile()
+    y = np.array([3.0, -2.0])
+    _assert_matches_truth(*_eval(cm, y, cm.pack()), *_mp_truth(m, y, []))
+
+
+def _logistic_model() -> ReducedModel:
+    a, b = sp.symbols("a b", real=True)
+    g = sp.Symbol("g", positive=True)
+    return ReducedModel.from_loss("logistic2", [a, b], [g], softplus(-g * a * b) + softplus(-(a - 2 * b)) / 2,
+                                  defaults={"g": 1.0})
+
+
+_LOGISTIC_POINTS = [[0.5, -0.3], [1.0, 700.0], [-1.0, 700.0], [1.0, -700.0], [-1.0, -700.0], [1.0, 250.0],
+                    [350.0, -1.0], [700.0, 0.9]]
+
+
+@pytest.mark.parametrize("backend", ["numba", "python", "numpy"])
+def test_logistic_rhs_and_jacobian_stay_exact_at_margins_of_700(backend):
+    """Sigmoid factors at margins up to +-1400, including sigma' = sigma(x) sigma(-x) where
+    sigma(1 - sigma) would round to 0: relative precision down to ~1e-300."""
+    m = _logistic_model()
+    cm = m.compile(backend)
+    p = cm.pack({"g": 1.0})
+    for y in map(np.array, _LOGISTIC_POINTS):
+        f, J = _eval(cm, y, p)
+        f_true, J_true = _mp_truth(m, y, [1.0])
+        np.testing.assert_allclose(f, f_true, rtol=1e-10, atol=1e-320)
+        np.testing.assert_allclose(J, J_true, rtol=1e-10, atol=1e-320)
+
+
+def test_logistic_truth_catches_the_naive_sigmoid_derivative(monkeypatch):
+    """Negative control: with the textbook sigma' = sigma (1 - sigma) (the form before the
+    fix), the Jacobian evaluated in doubles is 0 at a margin of 700 where the true value is
+    ~1e-299, and the comparison above fails."""
+    from scipy.special import expit
+    from sympy.core.cache import clear_cache
+
+    from dynamics.symbolic import sigmoid
+
+    clear_cache()  # sympy caches derivatives: none may be reused across the patch
+    monkeypatch.setattr(sigmoid, "fdiff", lambda self, argindex=1: sigmoid(self.args[0]) * (1 - sigmoid(self.args[0])))
+    try:
+        m = _logistic_model()
+        fn = sp.lambdify(list(m.state) + list(m.params), m.jacobian_base, modules=[{"sigmoid": expit}, "numpy"])
+    finally:
+        monkeypatch.undo()
+        clear_cache()
+    y = np.array([1.0, -700.0])
+    J = np.array(fn(*y, 1.0), dtype=float)
+    _, J_true = _mp_truth(m, y, [1.0])
+    assert J[0, 0] == 0.0 and abs(J_true[0, 0]) > 1e-300
+    with pytest.raises(AssertionError):
+        np.testing.assert_allclose(J, J_true, rtol=1e-10, atol=1e-320)
