@@ -284,7 +284,10 @@ def _odeint_piece(cm: CompiledModel, p: np.ndarray, y: np.ndarray, grid: np.ndar
     # skips an allocation per call and leaves the compiled call as the only real work
     def f(yv: np.ndarray, t: float) -> np.ndarray:
         rhs(t, yv, p, data, bounds, f_out)
-        if not (math.isfinite(yv.sum()) and math.isfinite(f_out.sum())):
+        # one dot product: nan or inf if any entry is (a finite one can overflow: re-checked)
+        if not math.isfinite(yv @ f_out) and not (
+            np.all(np.isfinite(yv)) and np.all(np.isfinite(f_out))
+        ):
             what = "state" if not np.all(np.isfinite(yv)) else "right-hand side"
             raise _Abort(f"the {what} became non-finite near t = {t:.6g} (last time reached "
                          f"with a finite state: t = {reach[0]:.6g}); a blow-up: check the "
