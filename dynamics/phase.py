@@ -1182,8 +1182,14 @@ def _out_lock(out: str | os.PathLike[str] | None) -> Iterator[None]:
         return
     npz, _ = _npz_json_paths(out)
     lock = npz.with_suffix(".lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise ValueError(
+            f"cannot write the sweep output {npz} ({exc.strerror or type(exc).__name__}: "
+            f"{lock}); choose a writable output path"
+        ) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -1475,7 +1481,13 @@ def _sweep_locked(
             res.config["wall_s"] = wall0 + (time.perf_counter() - t_start)
             res.save(out)
 
-    save()
+    try:
+        save()  # before any work: an unwritable destination is found now
+    except OSError as exc:
+        raise ValueError(
+            f"cannot write the sweep output {_npz_json_paths(out or '')[0]} "
+            f"({exc.strerror or type(exc).__name__}); choose a writable output path"
+        ) from None
     runner = make_runner(save)
     try:
         for rnd in range(refine + 1):

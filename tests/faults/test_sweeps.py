@@ -252,6 +252,13 @@ def test_second_sweep_into_the_same_out_is_refused(
     assert PhaseResult.load(tmp_path / "phase").complete
 
 
+def test_unwritable_output_is_a_value_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(ValueError, match="cannot write the sweep output.*choose a writable"):
+        sweep("saxe2014", "s1=0.5:4:3", t_max=10, out=tmp_path / "file" / "phase",
+              workers=1, progress=False)
+
+
 # -------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     ("extra", "words"),
