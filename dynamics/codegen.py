@@ -1055,8 +1055,9 @@ def _load_cached(model: ReducedModel, plan: _ShiftPlan, key: str) -> tuple[Modul
             return write(_temp_cache() / name)
 
     loaded = sys.modules.get(_modname(path))
-    if loaded is not None and getattr(loaded, "__file__", None):
-        return loaded, Path(loaded.__file__), True  # (possibly from a temporary directory)
+    loaded_file = getattr(loaded, "__file__", None)
+    if loaded is not None and loaded_file:
+        return loaded, Path(loaded_file), True  # (possibly from a temporary directory)
     hit, fresh = False, False
     if path.exists() and not _intact(path):
         _warn(f"cached module {str(path)!r} is incomplete or altered; regenerating it")

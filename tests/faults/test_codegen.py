@@ -214,3 +214,23 @@ def test_unwritable_cache_dir_builds_in_a_temporary_directory(tmp_path, monkeypa
     assert not str(cm.module_path).startswith(ro) and cm.module_path.exists()
     assert cm.module_path.parent in codegen._TEMP_CACHE
     _assert_works(cm)
+    again = compile_model(m)  # the same process: the module built in the temporary directory
+    assert again.module_path == cm.module_path and again.module_path.exists()
+    assert capfd.readouterr().err == ""
+
+
+def test_cli_with_cache_dir_that_is_a_file_prints_one_line_and_exits_2(tmp_path):
+    import os
+    import subprocess
+    from pathlib import Path
+
+    f = tmp_path / "cache-is-a-file"
+    f.write_text("x")
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, DYNAMICS_CACHE_DIR=str(f), PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-m", "dynamics", "phase", "saxe2014", "--x", "s1=0.5:4:2", "--t-max", "1",
+                        "--out", str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=120)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 2, r.stderr
+    assert len(lines) == 1 and "DYNAMICS_CACHE_DIR" in lines[0] and str(f) in lines[0], r.stderr
+    assert f.read_text() == "x"

@@ -440,3 +440,32 @@ def test_logistic_truth_catches_the_naive_sigmoid_derivative(monkeypatch):
     assert J[0, 0] == 0.0 and abs(J_true[0, 0]) > 1e-300
     with pytest.raises(AssertionError):
         np.testing.assert_allclose(J, J_true, rtol=1e-10, atol=1e-320)
+
+
+def test_log_sum_exp_is_evaluated_with_the_max_shift():
+    """A log-sum-exp that is not shift-invariant (no logit shift applies) still evaluates at
+    logits of 700 (naively exp(700) * e overflows in the sum at ~709)."""
+    x = sp.symbols("x1:3", real=True)
+    m = ReducedModel.from_loss("lse2", list(x), [], sp.log(sp.exp(x[0]) + sp.exp(x[1])) + x[0] ** 2 / 2)
+    src = generate_source(m)
+    assert "shifted by their maximum" not in src and "max(" in src.split("def obs(")[1]
+    cm = m.compile()
+    for y in ([700.0, 709.9], [0.3, -0.1], [-745.0, -700.0]):
+        o = cm.observables(np.array([y]), cm.pack())["loss"][0]
+        assert o == pytest.approx(np.logaddexp(*y) + y[0] ** 2 / 2, rel=1e-14)
+
+
+def test_with_tables_refuses_a_table_that_breaks_the_logit_shift():
+    """A softmax RowSum selected by one-hot rows is shift-invariant; rows that do not sum to
+    one are not, so the compiled (shifted) code cannot be reused with them."""
+    x = sp.symbols("x1:3", real=True)
+    e = sp.symbols("e1:3", real=True)
+    a, nrm = sp.symbols("a n", real=True)
+    rs = RowSum(sp.exp(a) / nrm, e, np.eye(2), intermediates=((a, e[0] * x[0] + e[1] * x[1]),
+                                                           (nrm, sp.exp(x[0]) + sp.exp(x[1]))))
+    m = ReducedModel.from_loss("softmax-rows", list(x), [], [rs, (x[0] - x[1]) ** 2 / 4])
+    cm = m.compile()
+    assert "shifted by their maximum" in generate_source(m)
+    cm.with_tables({0: np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]])})  # still one-hot: fine
+    with pytest.raises(ModelError, match="common shift of the softmax logits"):
+        cm.with_tables({0: 2 * np.eye(2)})
