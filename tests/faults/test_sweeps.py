@@ -102,6 +102,18 @@ def test_legacy_npz_checked_against_the_axes(tmp_path: Path) -> None:
         PhaseResult.load(tmp_path / "b" / "phase")
 
 
+def test_legacy_npz_with_the_same_size_but_other_values_is_refused(tmp_path: Path) -> None:
+    _result(4).save(tmp_path / "a" / "phase")
+    other = _result(4)
+    other.x_axis = Axis("s1", 1.0, 2.0, 4)
+    other.config["x"] = other.x_axis.to_dict()
+    other.save(tmp_path / "b" / "phase")
+    _strip_embedded(tmp_path / "a" / "phase.npz")
+    shutil.copy(tmp_path / "a" / "phase.npz", tmp_path / "b" / "phase.npz")
+    with pytest.raises(PhaseFileError, match="x values do not match"):
+        PhaseResult.load(tmp_path / "b" / "phase")
+
+
 def test_arrays_that_disagree_with_the_axes_are_refused(tmp_path: Path) -> None:
     res = _result(5)
     res.ix = res.ix.copy()
