@@ -20,6 +20,19 @@ name that hashes the model's symbolic content, and its functions are compiled by
 with ``cache=True`` and explicit signatures. A second build of the same model, in the same
 or a new process, skips differentiation and compilation and imports the cached module.
 
+Extreme values: state coordinates that enter as softmax logits (``exp(state)`` terms of one
+sum) are evaluated shifted by their maximum in every block of code whose expressions are
+unchanged by a common shift of them (checked numerically per block and per table row at
+build time), ``log`` of a sum of exponentials is printed with the max shift, and
+``sigmoid' = sigmoid(x) sigmoid(-x)``: the RHS and the Jacobian stay exact to rounding for
+logits of 700 and more (tests/unit/test_codegen.py, tests/faults/test_codegen.py).
+
+Cache faults: the last line of a generated module is the SHA-256 of the rest; a module that
+is incomplete or altered, or that fails to import, is regenerated, and numba cache files
+that fail to load are removed and rebuilt (one warning line each). ``DYNAMICS_CACHE_DIR``
+(or a parent) that is a file raises :class:`CacheError` naming it; an unwritable cache
+directory falls back to a per-process temporary directory, removed at exit (one warning).
+
 Backends: ``"numba"`` (default), ``"python"`` (the same generated source, interpreted:
 for debugging) and ``"numpy"`` (an independent path through ``sympy.lambdify`` evaluated
 with numpy, vectorised over table rows: for checking the generated code, and the
