@@ -243,6 +243,9 @@ def _phase(args: argparse.Namespace) -> int:
             registry.get(args.name)
         except registry.UnknownModelError as exc:
             return _usage_error(str(exc))
+        except registry.DerivationLoadError as exc:  # a broken plugin: one line, not a traceback
+            print(f"dynamics: error: {exc}", file=sys.stderr)
+            return 1
         fixed: dict[str, float] = {}
         for item in args.set:
             key, sep, value = item.partition("=")

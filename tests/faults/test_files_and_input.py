@@ -347,6 +347,13 @@ def test_show_of_a_broken_plugin_is_one_line_exit_1(models, capsys, name, words)
     assert name in line and words in line
 
 
+@pytest.mark.parametrize("name", ["broken-import", "not-a-derivation"])
+def test_phase_of_a_broken_plugin_is_one_line_exit_1(models, capsys, tmp_path, name):
+    assert main(["phase", name, "--x", "s1=0.5:2:2", "--out", str(tmp_path / "ph"), "--quiet"]) == 1
+    assert name in _one_line(capsys.readouterr().err)
+    assert not (tmp_path / "ph").exists()  # refused before any work
+
+
 def test_show_unknown_is_exit_2_and_good_is_exit_0(models, capsys):  # negative controls
     assert main(["show", "nope"]) == 2
     assert "unknown model" in _one_line(capsys.readouterr().err)
