@@ -33,17 +33,6 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _make_out_dir(out: Path) -> str | None:
-    """Create ``--out`` (and its parents); the reason when it cannot be, else None."""
-    if out.exists() and not out.is_dir():
-        return f"--out {out} exists and is not a directory"
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return f"cannot create output directory {out}: {exc.strerror}"
-    return None
-
-
 def _usage_error(msg: str) -> int:
     print(f"dynamics: error: {msg}", file=sys.stderr)
     return 2
@@ -276,7 +265,9 @@ def _phase(args: argparse.Namespace) -> int:
             ya = Axis.parse(args.y) if args.y else None
         except AxisError as exc:
             return _usage_error(str(exc))
-        problem = _make_out_dir(out)
+        from dynamics.verify import output_dir_problem
+
+        problem = output_dir_problem(out)
         if problem:
             return _usage_error(problem)
         started[0] = True
