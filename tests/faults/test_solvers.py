@@ -158,3 +158,13 @@ def test_integrate_max_steps_is_honoured(blowup):
 def test_solve_batch_refuses_bad_options(modes, kw, name):
     with pytest.raises(ValueError, match=f"^{name} must be"):
         solve_batch(modes, np.full(4, 0.01), _pack(modes, [(2.0, 1.0)]), [0.0, 1.0], **kw)
+
+
+@pytest.mark.parametrize("kw, name", [({"rtol": -1.0}, "rtol"), ({"atol": float("nan")}, "atol")])
+def test_sweep_refuses_bad_tolerances_before_any_work(modes, kw, name, tmp_path):
+    """sweep(rtol=-1) used to run with every point failed; now one ValueError, no file."""
+    from dynamics.phase import sweep
+
+    with pytest.raises(ValueError, match=name):
+        sweep(modes, "s1=0.5:4:2", t_max=1.0, out=tmp_path / "p", progress=False, **kw)
+    assert not any(tmp_path.iterdir())
