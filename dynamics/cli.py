@@ -89,7 +89,19 @@ def _parser() -> _Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``dynamics`` console script; returns the exit code."""
+    """Entry point of the ``dynamics`` console script; returns the exit code.
+
+    Ctrl-C outside the commands' own handling (e.g. while the libraries are still being
+    imported) prints one line and exits 130, never a traceback.
+    """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("dynamics: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     from dynamics import registry
 

@@ -530,7 +530,9 @@ def batch_solver(
             tr = res.trajectory(i)
             if int(res.status[i]) != 0:
                 reached = f" (reached t = {tr.t[-1]:.6g})" if len(tr) else ""
-                out.append(RuntimeError(f"batch solver failed: {status[i]}{reached}"))
+                reason = tr.stats.get("reason", "")
+                out.append(RuntimeError(f"batch solver failed: {status[i]}{reached}"
+                                        + (f": {reason}" if reason else "")))
             else:
                 out.append(tr)
         except Exception as exc:

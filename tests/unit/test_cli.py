@@ -255,3 +255,14 @@ def test_phase_schedule_flag_matches_the_api_and_bad_specs_are_one_line(tmp_path
         assert main([*argv, "--schedule", spec, "--out", str(tmp_path / "b")]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and words in err[0], err
+
+
+def test_ctrl_c_outside_a_command_is_one_line_exit_130(monkeypatch, capsys):
+    import dynamics.cli as cli
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_main", interrupted)
+    assert cli.main(["list"]) == 130
+    assert capsys.readouterr().err.strip() == "dynamics: interrupted"
