@@ -24,6 +24,15 @@ def toy_model(name: str = "toy-rows") -> ReducedModel:
     )
 
 
+def rhs_and_jacobian(cm, y, p):
+    """The compiled right-hand side and Jacobian of ``cm`` at state ``y``, packed params ``p``."""
+    out = np.empty(cm.n_state)
+    cm.rhs(0.0, y, p, cm.data, cm.bounds, out)
+    J = np.empty((cm.n_state, cm.n_state))
+    cm.jac(0.0, y, p, cm.data, cm.bounds, J)
+    return out, J
+
+
 @pytest.fixture(scope="session")
 def toy() -> ReducedModel:
     return toy_model()

@@ -17,14 +17,7 @@ import sympy as sp
 from dynamics import codegen
 from dynamics.codegen import CacheError, compile_model
 from dynamics.model import ReducedModel
-
-
-def _eval(cm, y, p):
-    out = np.empty(cm.n_state)
-    cm.rhs(0.0, y, p, cm.data, cm.bounds, out)
-    J = np.empty((cm.n_state, cm.n_state))
-    cm.jac(0.0, y, p, cm.data, cm.bounds, J)
-    return out, J
+from tests.conftest import rhs_and_jacobian as _eval
 
 
 def _mp_truth(model: ReducedModel, y, p_values):

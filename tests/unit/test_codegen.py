@@ -14,14 +14,7 @@ import sympy as sp
 from dynamics.codegen import LANE_HELPERS_SOURCE, generate_source, load_module, model_key
 from dynamics.model import ModelError, ReducedModel, RowSum
 from dynamics.symbolic import softplus
-
-
-def _eval(cm, y, p):
-    out = np.empty(cm.n_state)
-    cm.rhs(0.0, y, p, cm.data, cm.bounds, out)
-    J = np.empty((cm.n_state, cm.n_state))
-    cm.jac(0.0, y, p, cm.data, cm.bounds, J)
-    return out, J
+from tests.conftest import rhs_and_jacobian as _eval
 
 
 def test_jacobian_matches_central_differences(toy_numba):
