@@ -601,8 +601,8 @@ def verify_parity(ctx: VerifyContext) -> list[Claim]:
         pacc = model.accuracy_by_group(pparams, pdata)
         ax[0].bar([L + 0.2 for L in Ls], [pacc[L] for L in Ls], width=0.4, label="direct parity training")
         ax[0].axhline(0.5, color="k", ls=":")
-        ax[0].set(xlabel="length", ylabel="parity accuracy", title="parity", ylim=(0, 1.05))
-        ax[0].legend(fontsize=8)
+        ax[0].set(xlabel="length", ylabel="parity accuracy", title="parity", ylim=(0, 1.2))
+        ax[0].legend(fontsize=8, ncol=2, loc="upper center")  # above the bars
         ax[1].loglog(ep.t[1:], ep.loss[1:], label="even pairs")
         ax[1].loglog(par.t[1:], par.loss[1:], label="parity (no CoT)")
         ax[1].set(xlabel="tau", ylabel="loss", title="direct training")
