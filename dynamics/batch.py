@@ -111,6 +111,7 @@ import numba
 import numpy as np
 
 from dynamics.codegen import CompiledModel, load_module
+from dynamics.options import Crossing
 from dynamics.schedule import Schedule
 from dynamics.trajectory import Trajectory
 
@@ -1395,18 +1396,6 @@ def _wrapper(cm: CompiledModel) -> ModuleType:
 
 
 # ----------------------------------------------------------------------------- public API
-@dataclass(frozen=True)
-class Crossing:
-    """Coordinate or observable ``name`` crossing ``level``.
-
-    ``direction``: +1 upward crossings only, -1 downward only, 0 either.
-    """
-
-    name: str
-    level: float
-    direction: int = 0
-
-
 @dataclass(frozen=True, eq=False)
 class BatchResult:
     """Output of :func:`solve_batch`.
