@@ -24,6 +24,7 @@ import math
 import os
 import sys
 import time
+import types
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -385,3 +386,19 @@ def _ivp_piece(cm: CompiledModel, p: np.ndarray, y: np.ndarray, grid: np.ndarray
     stats["nfev"] += int(sol.nfev)
     stats["njev"] += int(sol.njev)
     return tt, yt, terminated
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as its function :func:`integrate`.
+
+    ``dynamics.integrate`` names both this module and (in ``import dynamics as dy``) the
+    function a user calls; the import system binds the package attribute to the module, so
+    the module forwards calls: ``dy.integrate(model, y0, t_max=...)`` and
+    ``dy.integrate.Event`` both work whatever was imported first.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Trajectory:
+        return integrate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
