@@ -4,22 +4,33 @@
   ``logistic_loss``, ``cross_entropy``, ``mse``, each with its backward pass.
 * :mod:`~dynamics.direct.gradcheck`: ``check_grad`` / ``assert_grad_ok`` against central
   finite differences.
-* :mod:`~dynamics.direct.train`: the ``DirectModel`` protocol and ``train`` (GD, SGD,
-  Adam; per-group schedules in flow time), returning a :class:`~dynamics.Trajectory`.
+* :mod:`~dynamics.direct.train`: the ``DirectModel`` protocol and ``train``, the one training
+  loop (GD, SGD, Adam, AdamW; gradient clipping; full data, minibatches or a fresh-sample
+  ``sampler``; per-group schedules in flow time), returning a :class:`~dynamics.Trajectory`.
+* :mod:`~dynamics.direct.optimizers`: the update rules and ``clip_by_global_norm``.
+* :mod:`~dynamics.direct.record`: ``record_steps``, the ``Callback`` protocol and the
+  ``Snapshots`` callback (parameter copies at the recorded steps).
 """
 
 from dynamics.direct.gradcheck import GradCheckResult, assert_grad_ok, check_grad
 from dynamics.direct.layers import Linear, SoftmaxAttention, cross_entropy, logistic_loss, mse
-from dynamics.direct.train import DirectModel, record_steps, sample_batch, train
+from dynamics.direct.optimizers import clip_by_global_norm, global_norm
+from dynamics.direct.record import Callback, Snapshots, record_steps
+from dynamics.direct.train import DirectModel, Sampler, sample_batch, train
 
 __all__ = [
+    "Callback",
     "DirectModel",
     "GradCheckResult",
     "Linear",
+    "Sampler",
+    "Snapshots",
     "SoftmaxAttention",
     "assert_grad_ok",
     "check_grad",
+    "clip_by_global_norm",
     "cross_entropy",
+    "global_norm",
     "logistic_loss",
     "mse",
     "record_steps",

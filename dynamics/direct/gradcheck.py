@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from dynamics.validate import nonnegative_float, positive_float, positive_int
+
 __all__ = ["GradCheckResult", "assert_grad_ok", "check_grad"]
 
 
@@ -147,14 +149,13 @@ def check_grad(
     -------
     GradCheckResult
     """
-    if not (math.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps must be positive and finite, got {eps!r}")
-    if not (math.isfinite(rtol) and rtol >= 0 and math.isfinite(atol) and atol >= 0):
-        raise ValueError(f"rtol and atol must be finite and >= 0, got rtol={rtol!r}, atol={atol!r}")
+    eps = positive_float("eps", eps)
+    rtol = nonnegative_float("rtol", rtol)
+    atol = nonnegative_float("atol", atol)
     if rtol == 0 and atol == 0:
         raise ValueError("rtol and atol cannot both be 0")
-    if max_entries is not None and (isinstance(max_entries, bool) or int(max_entries) < 1):
-        raise ValueError(f"max_entries must be a positive integer or None, got {max_entries!r}")
+    if max_entries is not None:
+        max_entries = positive_int("max_entries", max_entries)
     if not params:
         raise ValueError("check_grad needs at least one parameter")
 

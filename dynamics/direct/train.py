@@ -1,28 +1,44 @@
-r"""Direct training of a small numpy model by GD, SGD or Adam, recorded as a Trajectory.
+r"""The one training loop for small numpy models: GD, SGD, Adam or AdamW, recorded as a
+Trajectory.
 
 The trainer speaks the same language as the integrator: time is flow time
 $t = \eta \cdot \mathrm{step}$ (:func:`dynamics.trajectory.flow_time`), the state is
 recorded in the model's named reduced coordinates (``model.reduce``), and a
 :class:`~dynamics.schedule.Schedule` multiplies each parameter's step by its group's factor
 at that flow time. So a direct run overlays the reduced gradient flow with no conversion.
+
+Batches come from one of three places: the full ``data`` every step, minibatches of
+``batch_size`` rows drawn from ``data``, or a ``sampler(rng, step)`` giving fresh examples
+every step (online training). The update rules live in :mod:`dynamics.direct.optimizers`,
+the recording grid and the snapshot callback in :mod:`dynamics.direct.record`.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from dynamics.direct.batches import Sampler, leading_dim, sample_batch
+from dynamics.direct.optimizers import GD, Adam, AdamW, DecayScale, clip_by_global_norm, global_norm
+from dynamics.direct.record import Callback, record_steps
 from dynamics.schedule import Schedule
 from dynamics.trajectory import Trajectory, flow_time
+from dynamics.validate import (
+    int_at_least,
+    nonnegative_float,
+    one_of,
+    positive_float,
+    positive_int,
+)
 
-__all__ = ["DirectModel", "record_steps", "sample_batch", "train"]
+__all__ = ["DirectModel", "Sampler", "sample_batch", "train"]
 
-Optimizer = Literal["gd", "sgd", "adam"]
-_OPTIMIZERS = ("gd", "sgd", "adam")
+Optimizer = Literal["gd", "sgd", "adam", "adamw"]
+_OPTIMIZERS = ("gd", "sgd", "adam", "adamw")
 
 
 @runtime_checkable
@@ -60,93 +76,6 @@ class DirectModel(Protocol):
 
 
 # ------------------------------------------------------------------------ helpers
-def record_steps(
-    steps: int, record: str | int | Sequence[int] | np.ndarray = "log", n_record: int = 200
-) -> np.ndarray:
-    """The iteration counts at which :func:`train` records the state.
-
-    Parameters
-    ----------
-    steps : int
-        Number of updates; states exist at steps ``0..steps``.
-    record : ``"log"``, ``"all"``, int or array of ints
-        ``"log"``: step 0 and about ``n_record - 1`` log-spaced steps in ``[1, steps]``
-        (unique integers, so fewer early on), always including ``steps``.
-        ``"all"``: every step. An int ``k``: every ``k``-th step plus ``steps``.
-        An array: exactly those steps (sorted, duplicates removed).
-    n_record : int
-        Target number of records for ``"log"`` (at least 2).
-
-    Returns
-    -------
-    ndarray of int, sorted and unique.
-
-    Examples
-    --------
-    >>> record_steps(1000, "log", 5).tolist()
-    [0, 1, 10, 100, 1000]
-    >>> record_steps(10, 4).tolist()
-    [0, 4, 8, 10]
-    """
-    if isinstance(record, str):
-        if record == "all":
-            return np.arange(steps + 1)
-        if record != "log":
-            raise ValueError(
-                f"record must be 'log', 'all', an int or an array of steps, got {record!r}"
-            )
-        if isinstance(n_record, bool) or not isinstance(n_record, int | np.integer) or n_record < 2:
-            raise ValueError(f"n_record must be an integer >= 2, got {n_record!r}")
-        if steps == 0:
-            return np.zeros(1, dtype=int)
-        logs = np.rint(np.geomspace(1, steps, int(n_record) - 1)).astype(int)
-        return np.unique(np.concatenate([[0], logs, [steps]]))
-    if isinstance(record, bool):
-        raise ValueError(
-            f"record must be 'log', 'all', an int or an array of steps, got {record!r}"
-        )
-    if isinstance(record, int | np.integer):
-        if record < 1:
-            raise ValueError(f"record every k steps needs k >= 1, got {record}")
-        return np.unique(np.concatenate([np.arange(0, steps + 1, int(record)), [steps]]))
-    arr = np.asarray(record)
-    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"record steps must be a non-empty 1-D array of integers, got {record!r}")
-    if arr.min() < 0 or arr.max() > steps:
-        raise ValueError(
-            f"record steps must lie in [0, steps={steps}], got {arr.min()}..{arr.max()}"
-        )
-    return np.unique(arr)
-
-
-def sample_batch(data: Any, rng: np.random.Generator, batch_size: int) -> Any:
-    """Draw a minibatch from ``data`` for SGD (and minibatch Adam).
-
-    ``data`` either has a method ``sample(rng, batch_size)`` returning the batch object
-    that ``loss_and_grad`` accepts, or is a mapping of arrays with a common leading
-    dimension ``N``: then ``batch_size`` distinct rows are drawn uniformly without
-    replacement (fresh each step) and the same keys are returned holding those rows.
-    """
-    sample = getattr(data, "sample", None)
-    if callable(sample):
-        return sample(rng, batch_size)
-    n = _leading_dim(data)
-    idx = rng.choice(n, size=batch_size, replace=False)  # (batch_size,)
-    return {k: np.asarray(v)[idx] for k, v in data.items()}
-
-
-def _leading_dim(data: Any) -> int:
-    if not isinstance(data, Mapping) or not data:
-        raise ValueError(
-            "minibatch training needs data with a sample(rng, batch_size) method or a "
-            f"non-empty dict of arrays; got {type(data).__name__}"
-        )
-    sizes = {k: np.shape(v)[0] if np.ndim(v) > 0 else None for k, v in data.items()}
-    if None in sizes.values() or len(set(sizes.values())) != 1:
-        raise ValueError(f"data arrays must share a leading dimension to sample rows, got {sizes}")
-    return int(next(iter(sizes.values())))  # type: ignore[arg-type]
-
-
 def _check_finite_params(params: Mapping[str, Any], where: str) -> dict[str, np.ndarray]:
     if not isinstance(params, Mapping) or not params:
         raise ValueError(f"{where} must be a non-empty dict of arrays, got {type(params).__name__}")
@@ -185,63 +114,98 @@ def _finite_or_raise(loss: float, step: int, what: str) -> None:
 def train(
     model: DirectModel,
     params: Mapping[str, np.ndarray] | None,
-    data: Any,
+    data: Any = None,
     *,
     lr: float,
     steps: int,
     optimizer: Optimizer = "gd",
     schedule: Schedule | None = None,
     batch_size: int | None = None,
+    sampler: Sampler | None = None,
     rng: np.random.Generator | None = None,
     record: str | int | Sequence[int] | np.ndarray = "log",
     n_record: int = 200,
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
+    weight_decay: float | Mapping[str, float] = 0.0,
+    decay_scale: DecayScale = "lr",
+    clip_norm: float | None = None,
+    callbacks: Sequence[Callback] = (),
     progress: bool = False,
     meta: Mapping[str, Any] | None = None,
 ) -> tuple[Trajectory, dict[str, np.ndarray]]:
     r"""Train ``model`` from ``params`` for ``steps`` updates and record its reduced state.
 
     Update of parameter $\theta$ in group $g$ at step $k$, flow time $t_k = \eta k$, with
-    schedule factor $c_g(t_k)$:
+    schedule factor $c_g(t_k)$ (rules in :mod:`dynamics.direct.optimizers`):
 
     * ``"gd"``: $\theta \leftarrow \theta - \eta\, c_g(t_k)\, \nabla L(\theta)$ on the full
       ``data``;
-    * ``"sgd"``: the same with the gradient of a minibatch of ``batch_size`` rows;
+    * ``"sgd"``: the same with the gradient of a minibatch (``batch_size`` rows of ``data``,
+      or one ``sampler`` call);
     * ``"adam"``: $m \leftarrow \beta_1 m + (1-\beta_1) g$,
       $v \leftarrow \beta_2 v + (1-\beta_2) g^2$,
       $\theta \leftarrow \theta - \eta\, c_g(t_k)\,\hat m / (\sqrt{\hat v} + \epsilon)$ with
       bias-corrected $\hat m = m / (1-\beta_1^{k+1})$, $\hat v = v/(1-\beta_2^{k+1})$;
-      full batch unless ``batch_size`` is given.
+    * ``"adamw"``: Adam plus decoupled weight decay
+      $\theta \leftarrow \theta(1 - \eta c_g \lambda_g)$ before the Adam step, PyTorch's
+      ``AdamW`` (``decay_scale="schedule"``: $\theta(1 - c_g\lambda_g)$, Loshchilov & Hutter's
+      form).
+
+    With ``clip_norm`` $= c$, every gradient is first multiplied by
+    $\min(1, c/(\lVert g\rVert + 10^{-6}))$, $\lVert g\rVert$ the global norm over all
+    parameters (PyTorch's ``clip_grad_norm_``). Adam and AdamW are full batch unless
+    ``batch_size`` or ``sampler`` is given.
 
     Parameters
     ----------
     model : DirectModel
     params : dict of str to ndarray, or None
-        Initial parameters (copied, never modified); ``None`` draws ``model.init(rng)``.
+        Initial parameters (copied, never modified); ``None`` draws ``model.init(rng)``
+        (before any batch).
     data : Any
         The full data set, passed as-is to ``model.loss_and_grad`` for full-batch steps
         and for the recorded ``"loss"``. For minibatches it must have a method
         ``sample(rng, batch_size)`` or be a dict of arrays with a common leading
         dimension, whose rows are sampled without replacement (:func:`sample_batch`).
+        Must be ``None`` with a ``sampler``.
     lr : float
         Learning rate $\eta > 0$.
     steps : int
         Number of updates ($\ge 0$); the last state is at flow time $\eta \cdot$ ``steps``.
-    optimizer : ``"gd"``, ``"sgd"`` or ``"adam"``
+    optimizer : ``"gd"``, ``"sgd"``, ``"adam"`` or ``"adamw"``
     schedule : Schedule, optional
         Per-group step factors in flow time; every group it names must be a group of
         some parameter (``"default"`` for parameters not in ``model.groups``).
     batch_size : int, optional
-        Minibatch size: required for ``"sgd"``, optional for ``"adam"``, not allowed
-        for ``"gd"``.
+        Minibatch size: required for ``"sgd"`` without a sampler, optional for ``"adam"``
+        and ``"adamw"``, not allowed for ``"gd"``.
+    sampler : callable, optional
+        ``sampler(rng, step) -> batch``: fresh examples for update ``step`` (online
+        training), called once per update in step order with the trainer's ``rng``, and
+        once more at the final step if it is recorded (after the last update, so that extra
+        draw never changes the run). Not with ``data`` or ``batch_size``; needs ``rng``
+        and an optimizer other than ``"gd"``.
     rng : numpy.random.Generator, optional
-        Required when sampling minibatches or when ``params`` is ``None``.
+        Required when sampling (``batch_size`` or ``sampler``) or when ``params`` is
+        ``None``. Draw order: ``model.init`` (if ``params`` is None), then the batches.
     record : ``"log"``, ``"all"``, int or array of steps
-        When to record, see :func:`record_steps`.
+        When to record, see :func:`~dynamics.direct.record.record_steps`.
     n_record : int
         Target number of records for ``record="log"``.
-    betas, eps : Adam hyper-parameters.
+    betas, eps : Adam / AdamW hyper-parameters.
+    weight_decay : float or dict of group to float
+        AdamW's $\lambda \ge 0$: one value for every parameter, or one per group (groups
+        not named get 0). Only with ``optimizer="adamw"``.
+    decay_scale : ``"lr"`` or ``"schedule"``
+        Whether AdamW's decay step is $\eta c_g \lambda$ (PyTorch, default) or
+        $c_g \lambda$ (Loshchilov & Hutter).
+    clip_norm : float, optional
+        Bound $c > 0$ on the global gradient norm; ``None`` (default) does not clip.
+    callbacks : sequence of callables
+        Each is called as ``callback(step, params, info)`` at every recorded step (see
+        :class:`~dynamics.direct.record.Callback`); :class:`~dynamics.direct.record.Snapshots`
+        keeps parameter copies.
     progress : bool
         Show a ``tqdm`` progress bar.
     meta : dict, optional
@@ -252,9 +216,11 @@ def train(
     -------
     trajectory : Trajectory
         ``t`` $= \eta\cdot$ step at the recorded steps; ``names`` the keys of
-        ``model.reduce``; observables ``"loss"`` (full-data loss of the state at that
-        step, before its update) and those of ``model.observables``; ``stats`` with
-        ``optimizer, lr, steps, batch_size, wall_time, n_records, record_steps``.
+        ``model.reduce``; observables ``"loss"`` and those of ``model.observables``;
+        ``stats`` with ``optimizer, lr, steps, batch_size, wall_time, n_records,
+        n_loss_evals, record_steps``. The recorded ``"loss"`` is the full-data loss of the
+        state at that step (before its update); with a ``sampler`` it is the loss on that
+        step's fresh batch, and ``model.observables`` also sees that batch.
     final_params : dict of str to ndarray
         Parameters after ``steps`` updates.
 
@@ -266,48 +232,58 @@ def train(
         If the loss or a gradient becomes non-finite; the message names the step.
     """
     # ---------------------------------------------------------- validate up front
-    if (
-        isinstance(lr, bool)
-        or not isinstance(lr, int | float)
-        or not (math.isfinite(lr) and lr > 0)
-    ):
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-    lr = float(lr)
-    if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    steps = int(steps)
+    lr = positive_float("lr", lr)
+    steps = int_at_least("steps", steps, 0)
     if optimizer not in _OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {_OPTIMIZERS}")
     if batch_size is not None:
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, int | np.integer)
-            or batch_size < 1
-        ):
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        batch_size = int(batch_size)
+        batch_size = positive_int("batch_size", batch_size)
+    if sampler is not None:
+        if not callable(sampler):
+            raise ValueError(f"sampler must be callable(rng, step), got {type(sampler).__name__}")
+        if batch_size is not None:
+            raise ValueError(
+                "give either a sampler or a batch_size (rows drawn from data), not both"
+            )
+        if data is not None:
+            raise ValueError("with a sampler, data must be None: the sampler draws every batch")
+        if optimizer == "gd":
+            raise ValueError("optimizer 'gd' is full batch; use 'sgd' (or 'adam') with a sampler")
     if optimizer == "gd" and batch_size is not None:
         raise ValueError("optimizer 'gd' is full batch; use 'sgd' (or 'adam') for minibatches")
-    if optimizer == "sgd" and batch_size is None:
-        raise ValueError("optimizer 'sgd' needs a batch_size")
+    if optimizer == "sgd" and batch_size is None and sampler is None:
+        raise ValueError("optimizer 'sgd' needs a batch_size (or a sampler)")
     minibatch = batch_size is not None
+    online = sampler is not None
     if rng is not None and not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    if rng is None and (minibatch or params is None):
-        why = "sampling minibatches" if minibatch else "drawing initial params (params=None)"
+    if rng is None and (minibatch or online or params is None):
+        why = (
+            "sampling minibatches"
+            if minibatch or online
+            else "drawing initial params (params=None)"
+        )
         raise ValueError(f"{why} needs rng=np.random.default_rng(seed)")
     if minibatch:
         assert batch_size is not None
         if not callable(getattr(data, "sample", None)):
-            n = _leading_dim(data)
+            n = leading_dim(data)
             if batch_size > n:
                 raise ValueError(f"batch_size {batch_size} exceeds the {n} rows of data")
     b1, b2 = (float(b) for b in betas)
-    if optimizer == "adam":
+    if optimizer in ("adam", "adamw"):
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
             raise ValueError(f"Adam betas must lie in [0, 1), got {betas!r}")
-        if not (math.isfinite(eps) and eps > 0):
-            raise ValueError(f"Adam eps must be positive and finite, got {eps!r}")
+        eps = positive_float("eps", eps)
+    decay_scale = one_of("decay_scale", decay_scale, ("lr", "schedule"))
+    decay_by_group = _check_weight_decay(weight_decay, optimizer)
+    if clip_norm is not None:
+        clip_norm = positive_float("clip_norm", clip_norm)
+    if isinstance(callbacks, str) or not isinstance(callbacks, Sequence):
+        raise ValueError(f"callbacks must be a list of callables, got {type(callbacks).__name__}")
+    for cb in callbacks:
+        if not callable(cb):
+            raise ValueError(f"callbacks must be callables(step, params, info), got {cb!r:.60}")
     if schedule is not None and not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be a dynamics.Schedule, got {type(schedule).__name__}")
     rec = record_steps(steps, record, n_record)
@@ -333,6 +309,16 @@ def train(
             f"the model's groups are {sorted(present)}"
         )
     group_names = sorted(present)
+    if isinstance(decay_by_group, dict):
+        bad = sorted(set(decay_by_group) - present)
+        if bad:
+            raise ValueError(
+                f"weight_decay names group(s) {bad} that no parameter belongs to; "
+                f"the model's groups are {sorted(present)}"
+            )
+        decay = {k: decay_by_group.get(group_of[k], 0.0) for k in theta}
+    else:
+        decay = dict.fromkeys(theta, decay_by_group)
 
     obs_fn = getattr(model, "observables", None)
     if obs_fn is not None and not callable(obs_fn):
@@ -340,32 +326,39 @@ def train(
     names = tuple(str(k) for k in model.reduce(theta))
     if not names:
         raise ValueError("model.reduce(params) returned no coordinates")
-    obs_names: tuple[str, ...] = ()
-    if obs_fn is not None:
-        obs_names = tuple(str(k) for k in obs_fn(theta, data))
-        clash = sorted(set(obs_names) & (set(names) | {"loss"}))
-        if clash:
-            raise ValueError(
-                f"model.observables names {clash} clash with 'loss' or reduced coordinates"
-            )
+    # online: the observables' names are read at the first record, on that step's batch
+    # (drawing a batch here would shift the sampler's random stream)
+    obs_names: tuple[str, ...] | None = (
+        None if online else _observable_names(obs_fn, theta, data, names)
+    )
+
+    if optimizer == "adam":
+        opt: GD | Adam | AdamW = Adam((b1, b2), eps)
+    elif optimizer == "adamw":
+        opt = AdamW((b1, b2), eps, decay, decay_scale)
+    else:
+        opt = GD()
 
     # -------------------------------------------------------------------- loop
     ys = np.empty((rec.size, len(names)))  # (R, n)
-    obs = {k: np.empty(rec.size) for k in ("loss",) + obs_names}  # each (R,)
-    m = {k: np.zeros_like(v) for k, v in theta.items()} if optimizer == "adam" else {}
-    v2 = {k: np.zeros_like(v) for k, v in theta.items()} if optimizer == "adam" else {}
+    obs: dict[str, np.ndarray] = {}  # each (R,), allocated at the first record
     n_evals = 0
     i_rec = 0
     t_start = time.perf_counter()
 
-    def record_state(i: int, k: int, full_loss: float) -> None:
+    def record_state(i: int, k: int, full_loss: float, batch: Any) -> None:
+        nonlocal obs_names
         red = model.reduce(theta)
         if tuple(red) != names:
             raise ValueError(f"model.reduce keys changed at step {k}: {tuple(red)} != {names}")
         ys[i] = [float(red[n]) for n in names]
+        if obs_names is None:
+            obs_names = _observable_names(obs_fn, theta, batch, names)
+        if not obs:
+            obs.update({n: np.full(rec.size, np.nan) for n in ("loss",) + obs_names})
         obs["loss"][i] = full_loss
         if obs_fn is not None:
-            o = obs_fn(theta, data)
+            o = obs_fn(theta, batch)
             for n in obs_names:
                 obs[n][i] = float(o[n])
 
@@ -377,51 +370,61 @@ def train(
     try:
         for k in range(steps + 1):
             recording = i_rec < rec.size and rec[i_rec] == k
-            full_loss = math.nan
-            if minibatch:
+            full_loss = batch_loss = math.nan
+            grads: Mapping[str, np.ndarray] | None = None
+            batch: Any = data
+            if online:
+                if k < steps or recording:
+                    assert sampler is not None and rng is not None
+                    batch = sampler(rng, k)
+                    loss, grads = model.loss_and_grad(theta, batch)
+                    n_evals += 1
+                    batch_loss = full_loss = float(loss)
+                    _finite_or_raise(batch_loss, k, "the batch loss")
+            elif minibatch:
                 if recording:
                     full_loss = float(model.loss_and_grad(theta, data)[0])
                     n_evals += 1
                     _finite_or_raise(full_loss, k, "the full-data loss")
-                if k == steps:
-                    grads: Mapping[str, np.ndarray] = {}
-                else:
+                if k < steps:
                     assert rng is not None and batch_size is not None
-                    batch = sample_batch(data, rng, batch_size)
-                    loss, grads = model.loss_and_grad(theta, batch)
+                    loss, grads = model.loss_and_grad(theta, sample_batch(data, rng, batch_size))
                     n_evals += 1
-                    _finite_or_raise(float(loss), k, "the minibatch loss")
+                    batch_loss = float(loss)
+                    _finite_or_raise(batch_loss, k, "the minibatch loss")
             else:
                 loss, grads = model.loss_and_grad(theta, data)
                 n_evals += 1
-                full_loss = float(loss)
+                batch_loss = full_loss = float(loss)
                 _finite_or_raise(full_loss, k, "the loss")
+            if grads is not None and k == 0:
+                _check_grads(grads, theta, k)
+            norm = math.nan
+            if grads is not None and (clip_norm is not None or (recording and callbacks)):
+                norm = global_norm(grads)
             if recording:
-                record_state(i_rec, k, full_loss)
+                record_state(i_rec, k, full_loss, batch)
                 i_rec += 1
+                if callbacks:
+                    info = {
+                        "t": float(flow_time(k, lr)),
+                        "loss": full_loss,
+                        "batch_loss": batch_loss,
+                        "grad_norm": norm,
+                    }
+                    for cb in callbacks:
+                        cb(k, theta, info)
             if k == steps:
                 break
-            if k == 0:
-                _check_grads(grads, theta, k)
+            assert grads is not None
             for name, g in grads.items():
                 if not np.all(np.isfinite(g)):
                     raise FloatingPointError(f"gradient of {name!r} became non-finite at step {k}")
-
+            if clip_norm is not None:
+                grads, _ = clip_by_global_norm(grads, clip_norm)
             t = float(flow_time(k, lr))
             fac = dict(zip(group_names, sched.factor_vector(group_names, t), strict=True))
-            if optimizer == "adam":
-                c1, c2 = 1.0 - b1 ** (k + 1), 1.0 - b2 ** (k + 1)
-                for name, g in grads.items():
-                    g = np.asarray(g, dtype=float)
-                    m[name] = b1 * m[name] + (1.0 - b1) * g
-                    v2[name] = b2 * v2[name] + (1.0 - b2) * g * g
-                    step_ = (m[name] / c1) / (np.sqrt(v2[name] / c2) + eps)
-                    theta[name] = theta[name] - lr * fac[group_of[name]] * step_
-            else:
-                for name, g in grads.items():
-                    theta[name] = theta[name] - lr * fac[group_of[name]] * np.asarray(
-                        g, dtype=float
-                    )
+            opt.update(theta, grads, k, lr, {n: fac[group_of[n]] for n in theta})
             if bar is not None:
                 bar.update(1)
     finally:
@@ -439,7 +442,7 @@ def train(
         "n_loss_evals": n_evals,
         "record_steps": rec,
     }
-    config = {
+    config: dict[str, Any] = {
         "model": type(model).__name__,
         "optimizer": optimizer,
         "lr": lr,
@@ -450,9 +453,49 @@ def train(
         "record": record if isinstance(record, str | int) else "custom",
         "n_record": n_record,
     }
-    if optimizer == "adam":
+    if optimizer in ("adam", "adamw"):
         config.update(betas=[b1, b2], eps=eps)
+    if optimizer == "adamw":
+        config.update(weight_decay=decay_by_group, decay_scale=decay_scale)
+    if clip_norm is not None:
+        config.update(clip_norm=clip_norm)
+    if online:
+        config.update(sampler=getattr(sampler, "__qualname__", type(sampler).__name__))
     tr_meta: dict[str, Any] = {"train": config}
     tr_meta.update(dict(meta or {}))
     traj = Trajectory(flow_time(rec, lr), ys, names, obs, stats, tr_meta)
     return traj, theta
+
+
+def _observable_names(
+    obs_fn: Callable[..., Mapping[str, float]] | None,
+    theta: Any,
+    batch: Any,
+    names: tuple[str, ...],
+) -> tuple[str, ...]:
+    """Names of ``model.observables``, checked not to clash with ``"loss"`` or ``names``."""
+    if obs_fn is None:
+        return ()
+    obs_names = tuple(str(k) for k in obs_fn(theta, batch))
+    clash = sorted(set(obs_names) & (set(names) | {"loss"}))
+    if clash:
+        raise ValueError(
+            f"model.observables names {clash} clash with 'loss' or reduced coordinates"
+        )
+    return obs_names
+
+
+def _check_weight_decay(weight_decay: Any, optimizer: str) -> float | dict[str, float]:
+    """AdamW's decay as one float or a dict group -> float, all finite and >= 0."""
+    if isinstance(weight_decay, Mapping):
+        out = {
+            str(g): nonnegative_float("weight_decay[" + repr(g) + "]", v)
+            for g, v in weight_decay.items()
+        }
+        used = any(v != 0.0 for v in out.values())
+    else:
+        out = nonnegative_float("weight_decay", weight_decay)  # type: ignore[assignment]
+        used = out != 0.0
+    if used and optimizer != "adamw":
+        raise ValueError(f"weight_decay needs optimizer='adamw', got optimizer={optimizer!r}")
+    return out

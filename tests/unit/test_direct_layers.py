@@ -266,3 +266,23 @@ def test_gradcheck_does_not_modify_params_and_validates_keys() -> None:
         check_grad(f, p, {"v": before})
     with pytest.raises(ValueError, match="pass the analytic grads"):
         check_grad(f, p)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"eps": 0.0}, "eps"),
+        ({"eps": float("nan")}, "eps"),
+        ({"rtol": -1e-3}, "rtol"),
+        ({"atol": float("inf")}, "atol"),
+        ({"rtol": 0.0, "atol": 0.0}, "cannot both be 0"),
+        ({"max_entries": 0}, "max_entries"),
+        ({"max_entries": True}, "max_entries"),
+    ],
+)
+def test_gradcheck_bad_settings_name_the_argument(kwargs: dict[str, Any], name: str) -> None:
+    def f(q: Arrays) -> tuple[float, Arrays]:
+        return float(np.sum(q["w"] ** 2)), {"w": 2.0 * q["w"]}
+
+    with pytest.raises(ValueError, match=name):
+        check_grad(f, {"w": np.ones(2)}, **kwargs)
