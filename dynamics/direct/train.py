@@ -131,6 +131,7 @@ def train(
     decay_scale: DecayScale = "lr",
     clip_norm: float | None = None,
     callbacks: Sequence[Callback] = (),
+    stop_when: Callable[[int, float], bool] | None = None,
     progress: bool = False,
     meta: Mapping[str, Any] | None = None,
 ) -> tuple[Trajectory, dict[str, np.ndarray]]:
@@ -206,6 +207,12 @@ def train(
         Each is called as ``callback(step, params, info)`` at every recorded step (see
         :class:`~dynamics.direct.record.Callback`); :class:`~dynamics.direct.record.Snapshots`
         keeps parameter copies.
+    stop_when : callable, optional
+        ``stop_when(step, loss) -> bool``, asked before every update with the loss of the
+        batch that update would use (the full-data loss for full-batch training). When it
+        returns True, training ends there without that update (early stopping, e.g.
+        ``lambda k, loss: loss < tol``); that state is recorded as the last one and
+        ``stats["steps_done"]`` counts the updates done.
     progress : bool
         Show a ``tqdm`` progress bar.
     meta : dict, optional
@@ -218,7 +225,7 @@ def train(
         ``t`` $= \eta\cdot$ step at the recorded steps; ``names`` the keys of
         ``model.reduce``; observables ``"loss"`` and those of ``model.observables``;
         ``stats`` with ``optimizer, lr, steps, batch_size, wall_time, n_records,
-        n_loss_evals, record_steps``. The recorded ``"loss"`` is the full-data loss of the
+        n_loss_evals, record_steps, steps_done, stopped``. The recorded ``"loss"`` is the full-data loss of the
         state at that step (before its update); with a ``sampler`` it is the loss on that
         step's fresh batch, and ``model.observables`` also sees that batch.
     final_params : dict of str to ndarray
@@ -284,6 +291,8 @@ def train(
     for cb in callbacks:
         if not callable(cb):
             raise ValueError(f"callbacks must be callables(step, params, info), got {cb!r:.60}")
+    if stop_when is not None and not callable(stop_when):
+        raise ValueError(f"stop_when must be callable(step, loss), got {type(stop_when).__name__}")
     if schedule is not None and not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be a dynamics.Schedule, got {type(schedule).__name__}")
     rec = record_steps(steps, record, n_record)
@@ -340,10 +349,12 @@ def train(
         opt = GD()
 
     # -------------------------------------------------------------------- loop
-    ys = np.empty((rec.size, len(names)))  # (R, n)
+    ys = np.empty((rec.size + 1, len(names)))  # (R + 1, n): one spare row for an early stop
     obs: dict[str, np.ndarray] = {}  # each (R,), allocated at the first record
     n_evals = 0
     i_rec = 0
+    done: list[int] = []  # the steps recorded
+    stopped = False
     t_start = time.perf_counter()
 
     def record_state(i: int, k: int, full_loss: float, batch: Any) -> None:
@@ -355,7 +366,7 @@ def train(
         if obs_names is None:
             obs_names = _observable_names(obs_fn, theta, batch, names)
         if not obs:
-            obs.update({n: np.full(rec.size, np.nan) for n in ("loss",) + obs_names})
+            obs.update({n: np.full(rec.size + 1, np.nan) for n in ("loss",) + obs_names})
         obs["loss"][i] = full_loss
         if obs_fn is not None:
             o = obs_fn(theta, batch)
@@ -399,12 +410,20 @@ def train(
                 _finite_or_raise(full_loss, k, "the loss")
             if grads is not None and k == 0:
                 _check_grads(grads, theta, k)
+            if stop_when is not None and k < steps and bool(stop_when(k, batch_loss)):
+                stopped = True
+                if not recording and minibatch:
+                    full_loss = float(model.loss_and_grad(theta, data)[0])
+                    n_evals += 1
+                    _finite_or_raise(full_loss, k, "the full-data loss")
+                recording = True
             norm = math.nan
             if grads is not None and (clip_norm is not None or (recording and callbacks)):
                 norm = global_norm(grads)
             if recording:
                 record_state(i_rec, k, full_loss, batch)
                 i_rec += 1
+                done.append(k)
                 if callbacks:
                     info = {
                         "t": float(flow_time(k, lr)),
@@ -414,7 +433,7 @@ def train(
                     }
                     for cb in callbacks:
                         cb(k, theta, info)
-            if k == steps:
+            if k == steps or stopped:
                 break
             assert grads is not None
             for name, g in grads.items():
@@ -431,6 +450,10 @@ def train(
         if bar is not None:
             bar.close()
     wall = time.perf_counter() - t_start
+    n_rec = len(done)
+    ys = ys[:n_rec]
+    obs = {n: v[:n_rec] for n, v in obs.items()}
+    rec = np.array(done, dtype=rec.dtype)
 
     stats = {
         "optimizer": optimizer,
@@ -441,6 +464,8 @@ def train(
         "n_records": int(rec.size),
         "n_loss_evals": n_evals,
         "record_steps": rec,
+        "steps_done": k,
+        "stopped": stopped,
     }
     config: dict[str, Any] = {
         "model": type(model).__name__,

@@ -6,7 +6,8 @@ as a plain reference (the textbook update, a few lines) and the trainer must mat
 * yuksel2026 ``train``: AdamW (PyTorch's decoupled decay) with global-norm clipping, fresh
   batches, training loss and gradient norm recorded every few steps;
 * yuksel2026 ``bridge.train_gd``: full-batch GD recorded at chosen steps (and GD on a fresh
-  batch every step).
+  batch every step);
+* sander2024 ``nonaugmented.train_until``: full-batch GD until the loss falls below a tolerance.
 """
 
 from __future__ import annotations
@@ -310,6 +311,49 @@ def test_gd_on_a_fresh_batch_every_step_matches_the_bridge_fresh_mode() -> None:
     assert_params_close(final, theta)
 
 
+# ------------------------------------------- sander2024: GD with early stopping
+def until_reference(model: Regression, p0: Arrays, data: Arrays, lr: float, tol: float,
+                    max_steps: int) -> tuple[Arrays, int, float]:  # fmt: skip
+    """sander2024's loop: stop, without updating, at the first state with loss < tol."""
+    theta = copy(p0)
+    loss, grads = model.loss_and_grad(theta, data)
+    k = 0
+    while loss >= tol and k < max_steps:
+        for name, g in grads.items():
+            theta[name] = theta[name] - lr * g
+        k += 1
+        loss, grads = model.loss_and_grad(theta, data)
+    return theta, k, loss
+
+
+@pytest.mark.parametrize("max_steps", [500, 20])  # stops early / runs out of steps
+def test_early_stopping_matches_the_train_until_loop(max_steps: int) -> None:
+    model, lr, tol = Regression(), 0.1, 0.02
+    p0 = model.init(np.random.default_rng(10))
+    data = fresh(np.random.default_rng(11), n=40)
+    want, k, loss = until_reference(model, p0, data, lr, tol, max_steps)
+    tr, got = train(model, p0, data, lr=lr, steps=max_steps, record=[0, max_steps],
+                    stop_when=lambda step, loss: loss < tol)  # fmt: skip
+    assert_params_close(got, want)
+    assert tr.stats["steps_done"] == k and tr.stats["stopped"] == (k < max_steps)
+    assert tr.stats["record_steps"].tolist() == [0, k]
+    assert tr.loss[-1] == pytest.approx(loss, rel=1e-12)
+    assert tr.t[-1] == pytest.approx(lr * k, rel=1e-15)
+    if k < max_steps:
+        assert loss < tol <= tr.loss[0]
+
+
+def test_early_stop_with_minibatches_records_the_full_data_loss() -> None:
+    model = Regression()
+    p0 = model.init(np.random.default_rng(12))
+    data = fresh(np.random.default_rng(13), n=40)
+    tr, final = train(model, p0, data, lr=0.05, steps=100, optimizer="sgd", batch_size=8,
+                      rng=np.random.default_rng(0), record=10,
+                      stop_when=lambda step, loss: step == 15)  # fmt: skip
+    assert tr.stats["record_steps"].tolist() == [0, 10, 15]
+    assert tr.loss[-1] == pytest.approx(model.loss_and_grad(final, data)[0], rel=1e-15)
+
+
 # ---------------------------------------------------------------- callbacks
 def test_callbacks_see_every_recorded_step_after_its_record() -> None:
     seen: list[tuple[int, float, float, float]] = []
@@ -358,6 +402,7 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "callback not callable": ({"callbacks": [3]}, "callbacks"),
     "callbacks a function": ({"callbacks": sampler}, "callbacks"),
+    "stop_when not callable": ({"stop_when": 0.01}, "stop_when"),
 }
 
 
