@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from dynamics import codegen
 from dynamics.codegen import CacheError, compile_model
+from dynamics.codegen import cache as codegen_cache
+from dynamics.codegen import emit as codegen_emit
 from dynamics.model import ReducedModel
 from tests.conftest import rhs_and_jacobian as _eval
 
@@ -89,7 +90,7 @@ def _small(name: str) -> ReducedModel:
 
 def _forget(cm) -> None:
     """Drop the loaded module, as a new process would not have it."""
-    sys.modules.pop(codegen._modname(cm.module_path), None)
+    sys.modules.pop(codegen_cache._modname(cm.module_path), None)
 
 
 def _assert_works(cm) -> None:
@@ -141,13 +142,13 @@ def test_negative_control_an_intact_module_is_a_silent_hit(tmp_path, monkeypatch
     monkeypatch.setenv("DYNAMICS_CACHE_DIR", str(tmp_path))
     m = _small("cache-intact")
     cm = compile_model(m)
-    assert codegen._intact(cm.module_path)
+    assert codegen_cache._intact(cm.module_path)
     _forget(cm)
     capfd.readouterr()
     assert compile_model(m).build["cache"] == "hit" and capfd.readouterr().err == ""
     text = cm.module_path.read_text()
     cm.module_path.write_text(text.replace("N_PARAMS = 1", "N_PARAMS = 2"))  # same length, altered
-    assert not codegen._intact(cm.module_path)
+    assert not codegen_cache._intact(cm.module_path)
 
 
 def test_module_that_fails_to_import_is_rewritten(tmp_path, monkeypatch, capfd):
@@ -156,8 +157,8 @@ def test_module_that_fails_to_import_is_rewritten(tmp_path, monkeypatch, capfd):
     cm = compile_model(m)
     good = cm.module_path.read_text()
     _forget(cm)
-    cm.module_path.write_text(codegen._with_hash("raise ImportError('a broken cached module')\n"))
-    assert codegen._intact(cm.module_path)  # its hash matches: only the import can tell
+    cm.module_path.write_text(codegen_emit._with_hash("raise ImportError('a broken cached module')\n"))
+    assert codegen_cache._intact(cm.module_path)  # its hash matches: only the import can tell
     capfd.readouterr()
     cm2 = compile_model(m)
     line = _one_warning(capfd.readouterr().err)
@@ -191,21 +192,21 @@ def test_unwritable_cache_dir_builds_in_a_temporary_directory(tmp_path, monkeypa
         ro = "/proc/dynamics-cache-test"
     else:  # EACCES on every write into the configured directory
         ro = str(tmp_path / "ro")
-        real = codegen._write_atomic
+        real = codegen_cache._write_atomic
 
         def deny(path, text):
             if str(path).startswith(ro):
                 raise PermissionError(13, "Permission denied", str(path))
             real(path, text)
 
-        monkeypatch.setattr(codegen, "_write_atomic", deny)
+        monkeypatch.setattr(codegen_cache, "_write_atomic", deny)
     monkeypatch.setenv("DYNAMICS_CACHE_DIR", ro)
     capfd.readouterr()
     cm = compile_model(m)
     line = _one_warning(capfd.readouterr().err)
     assert ro in line and "not writable" in line and "temporary directory" in line
     assert not str(cm.module_path).startswith(ro) and cm.module_path.exists()
-    assert cm.module_path.parent in codegen._TEMP_CACHE
+    assert cm.module_path.parent in codegen_cache._TEMP_CACHE
     _assert_works(cm)
     again = compile_model(m)  # the same process: the module built in the temporary directory
     assert again.module_path == cm.module_path and again.module_path.exists()

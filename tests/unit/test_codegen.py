@@ -354,7 +354,7 @@ def test_softmax_rhs_and_jacobian_stay_exact_up_to_logits_of_700(backend):
 def test_softmax_truth_catches_the_unshifted_generated_code(tmp_path):
     """Negative control: the same model generated without the max shift goes wrong at 700
     (and already at 250 in the Jacobian), and the mpmath comparison sees it."""
-    from dynamics.codegen import _ShiftPlan
+    from dynamics.codegen.shift import _ShiftPlan
 
     m = _softmax_model("softmax3-unshifted")
     path = tmp_path / "softmax3_unshifted.py"
@@ -462,3 +462,28 @@ def test_with_tables_refuses_a_table_that_breaks_the_logit_shift():
     cm.with_tables({0: np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]])})  # still one-hot: fine
     with pytest.raises(ModelError, match="common shift of the softmax logits"):
         cm.with_tables({0: 2 * np.eye(2)})
+
+
+# The generated text of four small models, pinned. A change here changes every user's
+# generated modules: it must bump CODEGEN_VERSION (dynamics/codegen/emit.py) and be explained
+# in the commit (what the new text does better); a refactor of the generator must leave it.
+_PINNED_SOURCES = {
+    "toy": "44435580b082b087529c884e5664912083d7008e4f77862e92cd76cfed80aeac",  # rows, metric, groups
+    "toy_chain": "d63618718696577b59630af58279d7ea337ff5d9fd57d45888c4a8d294b15c3c",  # chain rule
+    "margins": "3d30f4c06af62b6f6fedaf235da0530770e894b13459a978903352ebaf60ee22",  # sigmoid lanes
+    "softmax": "b8e47884f11b0692d75f733dfdb12c1130176d44023dff97cf76b203e6f1bb14",  # logit shift, lse
+}
+
+
+@pytest.mark.parametrize("name", sorted(_PINNED_SOURCES))
+def test_generated_source_text_is_pinned(name):
+    import hashlib
+
+    from dynamics.codegen import CODEGEN_VERSION
+    from tests.conftest import toy_chain_model, toy_model
+
+    build = {"toy": toy_model, "toy_chain": toy_chain_model, "margins": _margins_model,
+             "softmax": _softmax_model}[name]
+    src = generate_source(build())
+    assert CODEGEN_VERSION == "6", "CODEGEN_VERSION changed: re-pin the hashes below it"
+    assert hashlib.sha256(src.encode()).hexdigest() == _PINNED_SOURCES[name]
