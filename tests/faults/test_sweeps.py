@@ -10,6 +10,7 @@ check that the good case still passes each check.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -36,6 +37,8 @@ from dynamics.phase import (
     SweepBusyError,
     sweep,
 )
+
+sweep_module = importlib.import_module("dynamics.phase.sweep")  # the module, not the function
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO),
@@ -326,7 +329,7 @@ def test_all_failed_2d_sweep_through_the_cli(
     def boom(tr: object) -> int:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(phase, "make_classifier", lambda c: boom)
+    monkeypatch.setattr(sweep_module, "make_classifier", lambda c: boom)
     argv = ["phase", "saxe2014", "--x", "s1=0.5:4:2", "--y", "s2=1:2:2", "--t-max", "10",
             "--out", str(tmp_path), "--quiet", "--workers", "1"]
     assert main(argv) == 1
@@ -416,7 +419,7 @@ def test_ctrl_c_during_start_up_is_one_line(
     def interrupted(*a: object, **k: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(phase, "_model_spec", interrupted)
+    monkeypatch.setattr(sweep_module, "_model_spec", interrupted)
     argv = ["phase", "saxe2014", "--x", "s1=0.5:4:3", "--t-max", "10", "--out", str(tmp_path),
             "--quiet"]
     assert main(argv) == 130

@@ -210,7 +210,7 @@ def test_phase_interrupt_exits_130_and_names_the_partial_file(tmp_path, capsys, 
     from dynamics import phase
     from dynamics.phase import OK, PENDING, PhaseResult
 
-    real = phase._classify_one
+    real = phase.execute._classify_one
     seen = []
 
     def interrupting(classifier, tr):
@@ -219,7 +219,7 @@ def test_phase_interrupt_exits_130_and_names_the_partial_file(tmp_path, capsys, 
         seen.append(1)
         return real(classifier, tr)
 
-    monkeypatch.setattr(phase, "_classify_one", interrupting)
+    monkeypatch.setattr(phase.execute, "_classify_one", interrupting)
     argv = ["phase", "saxe2014", "--x", "s1=0.5:3:8", "--classify", "learnable", "--t-max", "30",
             "--out", str(tmp_path), "--workers", "1", "--quiet"]
     assert main(argv) == 130
@@ -227,7 +227,7 @@ def test_phase_interrupt_exits_130_and_names_the_partial_file(tmp_path, capsys, 
     assert len(err) == 1 and "interrupted" in err[0] and str(tmp_path / "phase.npz") in err[0]
     part = PhaseResult.load(tmp_path / "phase")
     assert int((part.status == OK).sum()) == 3 and int((part.status == PENDING).sum()) == 5
-    monkeypatch.setattr(phase, "_classify_one", real)
+    monkeypatch.setattr(phase.execute, "_classify_one", real)
     assert main(argv) == 0
     assert PhaseResult.load(tmp_path / "phase").complete
 

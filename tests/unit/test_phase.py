@@ -96,7 +96,7 @@ def test_unknown_name_message_is_short_and_suggests():
     """A model with 129 coordinates (yuksel2026) used to get all of them in one line: the
     listing is cut to 12 with the count, and a near miss is suggested; an exact short list
     is printed whole."""
-    from dynamics.phase import _unknown
+    from dynamics.phase.axis import _unknown
 
     state = [f"theta_{i}" for i in range(129)]
     msg = _unknown(["g4"], ["g1", "g2", "g3"], state, "m")
@@ -350,8 +350,8 @@ def test_local_processes_and_dask_cluster_give_the_same_classes(monkeypatch, tmp
     args = ("saxe2014", "s3=0.75:4.75:6", "s2=0.5:4:4")
     kw = dict(classify="order:u1,u2,u3", t_max=30.0, progress=False, solver="integrate")
     serial = sweep(*args, workers=1, **kw)
-    monkeypatch.setattr(phase, "SPAWN_S", 0.0)  # force workers even for this small sweep
-    monkeypatch.setattr(phase, "TARGET_TASK_S", 0.0)  # several chunks per worker
+    monkeypatch.setattr(phase.execute, "SPAWN_S", 0.0)  # force workers even for this small sweep
+    monkeypatch.setattr(phase.execute, "TARGET_TASK_S", 0.0)  # several chunks per worker
     procs = sweep(*args, workers=2, out=tmp_path / "procs", **kw)
     np.testing.assert_array_equal(procs.classes, serial.classes)
     assert procs.config["executors"] == ["processes"] and serial.config["executors"] == ["serial"]
@@ -373,7 +373,7 @@ def test_local_processes_and_dask_cluster_give_the_same_classes(monkeypatch, tmp
         # Ctrl-C while the cluster works (KeyboardInterrupt after the first finished chunk):
         # the partial file is valid, the cluster's queued chunks are cancelled, and the
         # rerun on the same cluster completes it with the classes of the serial sweep
-        finish = phase._Runner._finish
+        finish = phase.execute._Runner._finish
         calls = []
 
         def interrupted_finish(self, res, results, bar):
@@ -381,10 +381,10 @@ def test_local_processes_and_dask_cluster_give_the_same_classes(monkeypatch, tmp
             calls.append(len(results))
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(phase._Runner, "_finish", interrupted_finish)
+        monkeypatch.setattr(phase.execute._Runner, "_finish", interrupted_finish)
         with pytest.raises(KeyboardInterrupt):
             sweep(*args, scheduler=client, out=tmp_path / "dask-int", **kw)
-        monkeypatch.setattr(phase._Runner, "_finish", finish)
+        monkeypatch.setattr(phase.execute._Runner, "_finish", finish)
         part = PhaseResult.load(tmp_path / "dask-int")
         n_done = int((part.status == OK).sum())
         assert calls and 1 <= n_done < part.n_points and not part.complete
@@ -409,7 +409,7 @@ def test_registered_initial_state_is_the_default_start() -> None:
     """A registry name sweeps from its derivation's initial_state (Eq. 4's symmetric start
     0.01 everywhere would never leave the first plateau); a model object keeps 0.01."""
     from derivations.yuksel2026 import reduced as R
-    from dynamics.phase import _default_start
+    from dynamics.phase.execute import _default_start
     from dynamics.registry import get
 
     cm = get("yuksel2026").model().compile()

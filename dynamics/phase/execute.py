@@ -1,0 +1,351 @@
+"""Running sweep points: in this process, in spawned local processes
+(:func:`~dynamics.parallel.map_processes`) or on a Dask cluster.
+
+Work goes out in chunks of points sized from a first probe solve so that each task carries
+at least about :data:`TARGET_TASK_S` seconds. Workers rebuild the model from its registry
+name or its :class:`~dynamics.model.ReducedModel` (pickled sympy) and compile it from the
+content-hash disk cache of :mod:`dynamics.codegen`, once per process.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dynamics.phase.classify import _classify_one
+from dynamics.phase.result import FAILED, OK, PhaseResult, _PointResult
+from dynamics.phase.solvers import _get_solver
+from dynamics.schedule import Schedule
+from dynamics.trajectory import Trajectory
+
+if TYPE_CHECKING:
+    from dynamics.codegen import CompiledModel
+
+TARGET_TASK_S = 0.1
+SPAWN_S = 2.0  # below this estimated serial time, local processes cost more than they save
+
+ModelSpec = Any  # str (registry name) or ReducedModel
+
+_MODELS: dict[str, CompiledModel] = {}
+
+
+def _spec_key(spec: ModelSpec) -> str:
+    if isinstance(spec, str):
+        return "registry:" + spec
+    from dynamics.codegen import model_key
+
+    return f"model:{spec.name}:{model_key(spec)}"
+
+
+def _compiled(spec: ModelSpec) -> CompiledModel:
+    """The compiled model of ``spec`` (built once per process, from the disk cache)."""
+    key = _spec_key(spec)
+    cm = _MODELS.get(key)
+    if cm is None:
+        if isinstance(spec, str):
+            from dynamics import registry
+
+            cm = registry.get(spec).model().compile()
+        else:
+            cm = spec.compile()
+        _MODELS[key] = cm
+    return cm
+
+
+def _default_start(spec: ModelSpec, cm: CompiledModel) -> np.ndarray:
+    """The registered derivation's ``initial_state`` when it has one, else 0.01 everywhere."""
+    if isinstance(spec, str):
+        from dynamics import registry
+
+        start = registry.get(spec).initial_state
+        if start is not None:
+            y0 = np.array(start(cm), dtype=float)
+            if y0.shape != (cm.n_state,) or not np.all(np.isfinite(y0)):
+                raise ValueError(f"initial_state of {spec!r} must give {cm.n_state} finite numbers")
+            return y0
+    return np.full(cm.n_state, 0.01)
+
+
+@dataclass(frozen=True)
+class _Task:
+    spec: ModelSpec
+    classifier: Callable[[Trajectory], Any]
+    solver: str
+    t_eval: np.ndarray
+    rtol: float
+    atol: float
+    indices: tuple[int, ...]
+    y0: np.ndarray  # (k, n)
+    params: np.ndarray  # (k, P)
+    schedule: Schedule | None = None
+
+
+
+
+def _run_task(
+    task: _Task, on_point: Callable[[_PointResult], None] | None = None
+) -> list[_PointResult]:
+    """Solve and classify the points of one chunk; errors are recorded per point."""
+    out: list[_PointResult] = []
+    try:
+        cm = _compiled(task.spec)
+        solver = _get_solver(task.solver)
+    except Exception as exc:
+        msg = f"{type(exc).__name__}: {exc}"
+        return [_PointResult(i, FAILED, error=f"model build failed: {msg}") for i in task.indices]
+    for k, i in enumerate(task.indices):
+        t0 = time.perf_counter()
+        (res,) = solver(
+            cm,
+            task.y0[k : k + 1],
+            task.params[k : k + 1],
+            task.t_eval,
+            task.rtol,
+            task.atol,
+            schedule=task.schedule,
+        )
+        pr = _point_result(task, i, res)
+        pr.seconds = time.perf_counter() - t0
+        out.append(pr)
+        if on_point is not None:
+            on_point(pr)
+    return out
+
+
+def _point_result(task: _Task, i: int, res: Any) -> _PointResult:
+    """Point ``i``'s record from a solver result (a Trajectory, or the exception it failed with)."""
+    if isinstance(res, Exception):
+        return _PointResult(i, FAILED, error=f"{type(res).__name__}: {res}")
+    try:
+        c, q = _classify_one(task.classifier, res)
+        pr = _PointResult(i, OK, c, q)
+    except Exception as exc:
+        pr = _PointResult(i, FAILED, error=f"classify: {type(exc).__name__}: {exc}")
+    pr.method = str(res.stats.get("method", ""))
+    return pr
+
+
+def _run_task_batched(
+    task: _Task, on_point: Callable[[_PointResult], None] | None = None
+) -> list[_PointResult]:
+    """Like :func:`_run_task`, giving the solver all points of the chunk at once."""
+    try:
+        cm = _compiled(task.spec)
+        solver = _get_solver(task.solver)
+    except Exception as exc:
+        msg = f"{type(exc).__name__}: {exc}"
+        return [_PointResult(i, FAILED, error=f"model build failed: {msg}") for i in task.indices]
+    t0 = time.perf_counter()
+    trs = solver(
+        cm, task.y0, task.params, task.t_eval, task.rtol, task.atol, schedule=task.schedule
+    )
+    per = (time.perf_counter() - t0) / max(1, len(task.indices))
+    out = []
+    for i, res in zip(task.indices, trs, strict=True):
+        t1 = time.perf_counter()
+        pr = _point_result(task, i, res)
+        pr.seconds = per + time.perf_counter() - t1
+        out.append(pr)
+        if on_point is not None:
+            on_point(pr)
+    return out
+
+
+def _worker_entry(task: _Task) -> list[_PointResult]:
+    if task.solver == "integrate":
+        return _run_task(task)
+    return _run_task_batched(task)
+
+
+
+class _Runner:
+    """Chunks pending points and runs them here, in local processes or on Dask."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        cm: CompiledModel,
+        classifier: Callable[[Trajectory], Any],
+        solver: str,
+        t_eval: np.ndarray,
+        rtol: float,
+        atol: float,
+        workers: int | None,
+        scheduler: Any,
+        progress: bool,
+        save: Callable[[], None],
+        schedule: Schedule | None = None,
+    ):
+        from dynamics.parallel import default_workers
+
+        if workers is not None and (
+            isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
+        ):
+            raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+        self.spec, self.cm, self.classifier, self.solver = spec, cm, classifier, solver
+        self.t_eval, self.rtol, self.atol = t_eval, rtol, atol
+        self.schedule = schedule
+        self.workers = workers if workers is not None else default_workers()
+        self.progress, self.save = progress, save
+        self.point_s: float | None = None
+        self.probe_again = False
+        self.client: Any = None
+        self.own_client = False
+        if scheduler is not None:
+            try:
+                from dask.distributed import Client
+            except ImportError as exc:  # pragma: no cover - depends on the environment
+                raise ImportError(
+                    "scheduler= needs dask.distributed: pip install 'dask[distributed]'"
+                ) from exc
+            if isinstance(scheduler, Client):
+                self.client = scheduler
+            else:
+                self.client = Client(scheduler)
+                self.own_client = True
+            self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or 1)
+
+    def close(self) -> None:
+        if self.own_client and self.client is not None:
+            self.client.close()
+            self.client = None
+
+    def _task(self, idx: np.ndarray, y0s: np.ndarray, ps: np.ndarray) -> _Task:
+        return _Task(
+            self.spec,
+            self.classifier,
+            self.solver,
+            self.t_eval,
+            self.rtol,
+            self.atol,
+            tuple(int(i) for i in idx),
+            y0s,
+            ps,
+            self.schedule,
+        )
+
+    def run(
+        self, res: PhaseResult, todo: np.ndarray, y0s: np.ndarray, ps: np.ndarray, desc: str
+    ) -> None:
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=int(todo.size), desc=desc, unit="pt", disable=not self.progress, file=sys.stderr
+        )
+        try:
+            start = 0
+            # probe: solve points here, timed; the first may include a one-off compilation
+            # (batch solver), so the second, if any, sets the time per point
+            while self.point_s is None or (start == 1 and start < todo.size and self.probe_again):
+                t0 = time.perf_counter()
+                self._serial(
+                    res,
+                    self._task(
+                        todo[start : start + 1], y0s[start : start + 1], ps[start : start + 1]
+                    ),
+                    bar,
+                )
+                self.point_s = max(time.perf_counter() - t0, 1e-5)
+                self.probe_again = start == 0 and self.point_s > 0.02
+                start += 1
+            rest = todo[start:]
+            if rest.size == 0:
+                return
+            n_work = self.workers
+            chunk = max(1, math.ceil(TARGET_TASK_S / self.point_s))
+            chunk = min(chunk, max(1, math.ceil(rest.size / n_work)))
+            tasks = [
+                self._task(
+                    rest[a : a + chunk],
+                    y0s[start + a : start + a + chunk],
+                    ps[start + a : start + a + chunk],
+                )
+                for a in range(0, rest.size, chunk)
+            ]
+            if self.client is not None:
+                self._used(res, "dask")
+                self._dask(res, tasks, bar)
+            elif n_work <= 1 or len(tasks) <= 1 or rest.size * self.point_s < SPAWN_S:
+                self._used(res, "serial")
+                for t in tasks:
+                    self._serial(res, t, bar)
+            else:
+                self._used(res, "processes")
+                self._processes(res, tasks, bar)
+        finally:
+            bar.close()
+
+    @staticmethod
+    def _used(res: PhaseResult, how: str) -> None:
+        """Record where chunks ran (``config["executors"]``: serial, processes, dask)."""
+        used = list(res.config.get("executors", []))
+        if how not in used:
+            res.config["executors"] = [*used, how]
+
+    def _serial(self, res: PhaseResult, task: _Task, bar: Any) -> None:
+        _MODELS.setdefault(_spec_key(self.spec), self.cm)
+
+        def on_point(r: _PointResult) -> None:
+            res.record(r)
+            bar.update(1)
+
+        try:
+            if task.solver == "integrate":
+                _run_task(task, on_point)
+            else:
+                _run_task_batched(task, on_point)
+        finally:  # also on KeyboardInterrupt: the points recorded so far are saved
+            self.save()
+
+    def _finish(self, res: PhaseResult, results: list[_PointResult], bar: Any) -> None:
+        for r in results:
+            res.record(r)
+        bar.update(len(results))
+        self.save()
+
+    def _processes(self, res: PhaseResult, tasks: list[_Task], bar: Any) -> None:
+        import pickle
+
+        from dynamics.parallel import map_processes
+
+        try:
+            pickle.dumps(tasks[0])
+        except Exception as exc:
+            raise ValueError(
+                f"cannot send the sweep to worker processes ({type(exc).__name__}: {exc}); "
+                "use a module-level classifier function or workers=1"
+            ) from None
+
+        map_processes(
+            _worker_entry,
+            tasks,
+            workers=min(self.workers, len(tasks)),
+            progress=lambda i, t, r: self._finish(res, r, bar),
+        )
+
+    def _dask(self, res: PhaseResult, tasks: list[_Task], bar: Any) -> None:
+        from dask.distributed import as_completed
+
+        futs = self.client.map(_worker_entry, tasks, pure=False)
+        try:
+            for f in as_completed(futs):
+                try:
+                    results = f.result()
+                except Exception as exc:  # a lost worker: record the chunk as failed
+                    task = tasks[futs.index(f)]
+                    msg = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                    results = [
+                        _PointResult(i, FAILED, error=f"task failed: {msg}") for i in task.indices
+                    ]
+                self._finish(res, results, bar)
+        finally:
+            for f in futs:
+                if not f.done():
+                    f.cancel()

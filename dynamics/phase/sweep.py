@@ -1,0 +1,350 @@
+"""sweep(): check the request, hold the output's lock, run the grid and its refinement."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dynamics.phase.axis import Axis, AxisError, _check_axis, _unknown
+from dynamics.phase.classify import _classifier_id, _labels, make_classifier
+from dynamics.phase.execute import _MODELS, ModelSpec, _compiled, _default_start, _Runner, _spec_key
+from dynamics.phase.result import OK, PENDING, PhaseResult
+from dynamics.phase.solvers import _get_solver, default_solver
+from dynamics.schedule import Schedule
+from dynamics.trajectory import Trajectory, _npz_json_paths
+
+if TYPE_CHECKING:
+    from dynamics.codegen import CompiledModel
+    from dynamics.model import ReducedModel
+
+__all__ = ["sweep", "SweepBusyError", "MAX_POINTS"]
+
+MAX_POINTS = 10**6  # largest sweep (base grid plus refinement) accepted
+
+
+class SweepBusyError(ValueError):
+    """Another sweep is writing to the same output path (its lock file is held)."""
+
+
+
+@contextlib.contextmanager
+def _out_lock(out: str | os.PathLike[str] | None) -> Iterator[None]:
+    """Hold ``OUT.lock`` (``fcntl.flock``) for the sweep; :class:`SweepBusyError` if another
+    process holds it. A no-op without ``out`` or where ``fcntl`` is missing."""
+    if out is None:
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    npz, _ = _npz_json_paths(out)
+    lock = npz.with_suffix(".lock")
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise ValueError(
+            f"cannot write the sweep output {npz} ({exc.strerror or type(exc).__name__}: "
+            f"{lock}); choose a writable output path"
+        ) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise SweepBusyError(
+                f"{npz}: another sweep is writing to it (lock {lock} is held); wait for it "
+                "to finish or use another output path"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+
+def _refine_candidates(res: PhaseResult, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Midpoints between points ``h`` apart (in grid index) along an axis, of different class."""
+    ok = res.status == OK
+    where = {
+        (float(a), float(b)): int(c)
+        for a, b, c in zip(res.ix[ok], res.iy[ok], res.classes[ok], strict=True)
+    }
+    existing = set(zip(res.ix.tolist(), res.iy.tolist(), strict=True))
+    new: set[tuple[float, float]] = set()
+    steps = [(h, 0.0)] if res.y_axis is None else [(h, 0.0), (0.0, h)]
+    for (a, b), c in where.items():
+        for dx, dy in steps:
+            nb = (a + dx, b + dy)
+            if nb in where and where[nb] != c:
+                mid = (a + dx / 2, b + dy / 2)
+                if mid not in existing:
+                    new.add(mid)
+    pts = sorted(new)
+    return np.array([p[0] for p in pts], dtype=float), np.array([p[1] for p in pts], dtype=float)
+
+
+# ----------------------------------------------------------------------------------- sweep
+def _model_spec(model: Any) -> tuple[ModelSpec, CompiledModel]:
+    from dynamics.codegen import CompiledModel
+    from dynamics.model import ReducedModel
+
+    if isinstance(model, str):
+        cm = _compiled(model)
+        return model, cm
+    if isinstance(model, CompiledModel):
+        key = _spec_key(model.model)
+        _MODELS.setdefault(key, model)
+        return model.model, model
+    if isinstance(model, ReducedModel):
+        return model, _compiled(model)
+    raise TypeError(
+        f"expected a registry name, ReducedModel or CompiledModel, got {type(model).__name__}"
+    )
+
+
+
+def sweep(
+    model: str | ReducedModel | CompiledModel,
+    x: Axis | str,
+    y: Axis | str | None = None,
+    *,
+    fixed: Mapping[str, float] | None = None,
+    classify: str | Callable[[Trajectory], Any] = "learnable",
+    t_max: float,
+    y0: Mapping[str, float] | Sequence[float] | np.ndarray | None = None,
+    out: str | os.PathLike[str] | None = None,
+    workers: int | None = None,
+    scheduler: Any = None,
+    refine: int = 0,
+    progress: bool = True,
+    n_points: int = 200,
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    solver: str = "auto",
+    schedule: Schedule | None = None,
+) -> PhaseResult:
+    """Classify the trajectories of ``model`` over a 1-D or 2-D grid of parameter values.
+
+    Parameters
+    ----------
+    model : str, ReducedModel or CompiledModel
+        A registry name (workers call ``registry.get(name).model()``) or a model (pickled
+        to workers; a CompiledModel's own tables are used in this process only).
+    x, y : Axis or "PARAM=LO:HI:N[:log]"
+        Swept parameters or state coordinates; ``y`` makes the sweep 2-D.
+    fixed : mapping
+        Values of other parameters or state coordinates (defaults fill the rest).
+    classify : str or callable
+        See :func:`make_classifier`.
+    t_max : float
+        Flow time of every solve; output on ``log_grid(t_max, n=n_points)``.
+    y0 : mapping or sequence, optional
+        Initial state; default the registered derivation's ``initial_state`` (for a registry
+        name), else 0.01 for every coordinate.
+    out : path, optional
+        ``out.npz`` + ``out.json``; written before any work and after every chunk. If it
+        exists with the same configuration, the sweep resumes (done points are skipped;
+        failed points count as done). A different configuration raises ``ValueError``.
+    workers : int, optional
+        Local processes (default :func:`~dynamics.parallel.default_workers`); 1 runs here.
+    scheduler : str or dask.distributed.Client, optional
+        Run on a Dask cluster instead of local processes.
+    refine : int
+        Rounds of boundary refinement.
+    progress : bool
+        A tqdm bar on stderr.
+    solver : {"auto", "integrate", "batch"}
+        "auto" uses ``dynamics.batch.solve_batch`` when importable.
+    schedule : Schedule, optional
+        Piecewise-constant learning-rate factors per group, the same at every point
+        (integrated piece by piece by either solver); part of the configuration.
+
+    Raises
+    ------
+    AxisError
+        For an axis naming an unknown parameter.
+    KeyboardInterrupt
+        Re-raised after the points done so far were saved to ``out``.
+    """
+    from dynamics.integrate import log_grid
+
+    xa = Axis.parse(x) if isinstance(x, str) else x
+    ya = Axis.parse(y) if isinstance(y, str) else y
+    if ya is not None and ya.param == xa.param:
+        raise AxisError(f"x and y sweep the same parameter {xa.param!r}")
+    if isinstance(refine, bool) or not isinstance(refine, int) or refine < 0:
+        raise ValueError(f"refine must be an integer >= 0, got {refine!r}")
+    if not (isinstance(t_max, int | float) and math.isfinite(t_max) and t_max > 0):
+        raise ValueError(f"t_max must be a positive finite number, got {t_max!r}")
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if isinstance(tol, bool) or not isinstance(tol, int | float) or not (
+            math.isfinite(tol) and tol > 0
+        ):
+            raise ValueError(f"{name} must be a positive finite number, got {tol!r}")
+    if isinstance(n_points, bool) or not isinstance(n_points, int | np.integer) or n_points < 2:
+        raise ValueError(f"n_points must be an integer >= 2, got {n_points!r}")
+    size = xa.n * (ya.n if ya is not None else 1)
+    if size > MAX_POINTS:
+        raise ValueError(
+            f"a sweep of {size:,} points is larger than the cap of {MAX_POINTS:,} "
+            "(dynamics.phase.MAX_POINTS); use fewer points per axis or split the sweep"
+        )
+    _get_solver(solver)
+    classifier = make_classifier(classify)
+    spec, cm = _model_spec(model)
+    m = cm.model
+    if schedule is not None:
+        if not isinstance(schedule, Schedule):
+            raise ValueError(f"schedule must be a dynamics.schedule.Schedule, got {schedule!r}")
+        schedule.check_groups(m.group_names)
+    pnames, snames = list(m.param_names), list(m.state_names)
+    for ax in (xa, ya):
+        if ax is not None:
+            _check_axis(ax, pnames, snames, m.name)
+    used = getattr(classifier, "observables", None)
+    if isinstance(used, tuple):  # the built-in stage:/order: classifiers name observables
+        known = [*cm.observable_names, *snames]
+        unknown = [nm for nm in used if nm not in known]
+        if unknown:
+            raise ValueError(
+                f"classifier {_classifier_id(classifier)!r}: unknown observable(s) {unknown} "
+                f"for model {m.name!r}; observables: {list(cm.observable_names)}"
+            )
+    fixed = dict(fixed or {})
+    bad = sorted(set(fixed) - set(pnames) - set(snames))
+    if bad:
+        raise AxisError(_unknown(bad, pnames, snames, m.name, as_list=True))
+    swept = {xa.param} | ({ya.param} if ya else set())
+    if swept & set(fixed):
+        raise AxisError(f"{sorted(swept & set(fixed))} both swept and fixed")
+    base_y0 = m.state_vector(y0) if y0 is not None else _default_start(spec, cm)
+    base_p = m.param_vector({k: v for k, v in fixed.items() if k in pnames})
+    for k, v in fixed.items():
+        if k in snames:
+            base_y0[snames.index(k)] = float(v)
+    solver_name = default_solver()[0] if solver == "auto" else solver
+    config = {
+        "model": m.name,
+        "spec": spec if isinstance(spec, str) else f"ReducedModel {m.name}",
+        "x": xa.to_dict(),
+        "y": None if ya is None else ya.to_dict(),
+        "fixed": {k: float(v) for k, v in fixed.items()},
+        "y0": dict(zip(snames, map(float, base_y0), strict=True)),
+        "params": dict(zip(pnames, map(float, base_p), strict=True)),
+        "classify": _classifier_id(classifier),
+        "t_max": float(t_max),
+        "n_points": int(n_points),
+        "rtol": float(rtol),
+        "atol": float(atol),
+        "schedule": None if schedule is None else schedule.to_dict(),
+    }
+    t_eval = log_grid(float(t_max), n=n_points)
+    labels = _labels(classifier)
+
+    with _out_lock(out):
+        return _sweep_locked(
+            xa, ya, config, out, labels, solver_name, t_eval, base_y0, base_p, pnames, snames,
+            m.name, refine,
+            lambda save: _Runner(spec, cm, classifier, solver_name, t_eval, rtol, atol,
+                                 workers, scheduler, progress, save, schedule),
+        )
+
+
+def _sweep_locked(
+    xa: Axis,
+    ya: Axis | None,
+    config: dict[str, Any],
+    out: str | os.PathLike[str] | None,
+    labels: dict[int, str],
+    solver_name: str,
+    t_eval: np.ndarray,
+    base_y0: np.ndarray,
+    base_p: np.ndarray,
+    pnames: list[str],
+    snames: list[str],
+    model_name: str,
+    refine: int,
+    make_runner: Callable[[Callable[[], None]], _Runner],
+) -> PhaseResult:
+    """The body of :func:`sweep`, run while holding the output's lock."""
+    res: PhaseResult | None = None
+    if out is not None and any(p.exists() for p in _npz_json_paths(out)):
+        res = PhaseResult.load(out)
+        new = _jsonish(config)
+        diff = sorted(k for k in new if res.config.get(k) != new[k])
+        if diff:
+            raise ValueError(
+                f"{out} holds a sweep with a different configuration ({', '.join(diff)}); "
+                "use another output path or delete it"
+            )
+        res.labels = labels or res.labels
+    if res is None:
+        res = PhaseResult.empty(xa, ya, config, labels)
+    res.config.update(config)
+    res.config["solver"] = solver_name
+    t_start = time.perf_counter()
+    wall0 = float(res.config.get("wall_s", 0.0))
+
+    def save() -> None:
+        if out is not None:
+            res.config["wall_s"] = wall0 + (time.perf_counter() - t_start)
+            res.save(out)
+
+    try:
+        save()  # before any work: an unwritable destination is found now
+    except OSError as exc:
+        raise ValueError(
+            f"cannot write the sweep output {_npz_json_paths(out or '')[0]} "
+            f"({exc.strerror or type(exc).__name__}); choose a writable output path"
+        ) from None
+    runner = make_runner(save)
+    try:
+        for rnd in range(refine + 1):
+            if rnd > 0:
+                cx, cy = _refine_candidates(res, 2.0 ** -(rnd - 1))
+                if cx.size == 0:
+                    break
+                if res.n_points + cx.size > MAX_POINTS:
+                    print(f"dynamics.phase: refinement stopped before round {rnd}: it would "
+                          f"pass the cap of {MAX_POINTS:,} points", file=sys.stderr)
+                    break
+                res.add_points(cx, cy, rnd)
+                save()
+            todo = np.flatnonzero(res.status == PENDING)
+            if todo.size == 0:
+                continue
+            y0s = np.tile(base_y0, (todo.size, 1))
+            ps = np.tile(base_p, (todo.size, 1))
+            for ax, idx in ((xa, res.ix), (ya, res.iy)):
+                if ax is None:
+                    continue
+                vals = ax.value(idx[todo])
+                if ax.param in pnames:
+                    ps[:, pnames.index(ax.param)] = vals
+                else:
+                    y0s[:, snames.index(ax.param)] = vals
+            runner.run(
+                res, todo, y0s, ps, desc=f"phase {model_name}" + (f" refine {rnd}" if rnd else "")
+            )
+    finally:
+        runner.close()
+        save()
+    return res
+
+
+def _jsonish(d: Mapping[str, Any]) -> dict[str, Any]:
+    from dynamics.trajectory import to_jsonable
+
+    out = to_jsonable(dict(d))
+    assert isinstance(out, dict)
+    return out
+
+
