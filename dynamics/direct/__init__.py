@@ -4,9 +4,11 @@
   ``logistic_loss``, ``cross_entropy``, ``mse``, each with its backward pass.
 * :mod:`~dynamics.direct.gradcheck`: ``check_grad`` / ``assert_grad_ok`` against central
   finite differences.
-* :mod:`~dynamics.direct.train`: the ``DirectModel`` protocol and ``train``, the one training
-  loop (GD, SGD, Adam, AdamW; gradient clipping; full data, minibatches or a fresh-sample
-  ``sampler``; per-group schedules in flow time), returning a :class:`~dynamics.Trajectory`.
+* :mod:`~dynamics.direct.train`: ``train``, the one training loop (GD, SGD, Adam, AdamW;
+  gradient clipping; full data, minibatches or a fresh-sample ``sampler``; per-group
+  schedules in flow time; early stopping), returning a :class:`~dynamics.Trajectory`.
+* :mod:`~dynamics.direct.protocol`: the ``DirectModel`` contract and its checks.
+* :mod:`~dynamics.direct.batches`: ``sample_batch`` and the ``Sampler`` type.
 * :mod:`~dynamics.direct.optimizers`: the update rules and ``clip_by_global_norm``.
 * :mod:`~dynamics.direct.record`: ``record_steps``, the ``Callback`` protocol and the
   ``Snapshots`` callback (parameter copies at the recorded steps).

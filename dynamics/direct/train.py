@@ -9,8 +9,9 @@ at that flow time. So a direct run overlays the reduced gradient flow with no co
 
 Batches come from one of three places: the full ``data`` every step, minibatches of
 ``batch_size`` rows drawn from ``data``, or a ``sampler(rng, step)`` giving fresh examples
-every step (online training). The update rules live in :mod:`dynamics.direct.optimizers`,
-the recording grid and the snapshot callback in :mod:`dynamics.direct.record`.
+every step (online training). The model contract lives in :mod:`dynamics.direct.protocol`,
+the update rules in :mod:`dynamics.direct.optimizers`, the recording grid and the snapshot
+callback in :mod:`dynamics.direct.record`.
 """
 
 from __future__ import annotations
@@ -18,12 +19,19 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal
 
 import numpy as np
 
 from dynamics.direct.batches import Sampler, leading_dim, sample_batch
 from dynamics.direct.optimizers import GD, Adam, AdamW, DecayScale, clip_by_global_norm, global_norm
+from dynamics.direct.protocol import (
+    DirectModel,
+    check_finite_params,
+    check_grads,
+    finite_or_raise,
+    observable_names,
+)
 from dynamics.direct.record import Callback, record_steps
 from dynamics.schedule import Schedule
 from dynamics.trajectory import Trajectory, flow_time
@@ -39,75 +47,6 @@ __all__ = ["DirectModel", "Sampler", "sample_batch", "train"]
 
 Optimizer = Literal["gd", "sgd", "adam", "adamw"]
 _OPTIMIZERS = ("gd", "sgd", "adam", "adamw")
-
-
-@runtime_checkable
-class DirectModel(Protocol):
-    """What :func:`train` needs from a model (structural: no base class to inherit).
-
-    Contract for implementers:
-
-    1. ``init(rng)`` returns fresh parameters ``dict[str, ndarray]`` drawn with ``rng``.
-    2. ``loss_and_grad(params, batch)`` returns ``(loss, grads)``, with ``grads`` keyed
-       exactly like ``params`` and shaped like them. ``batch`` is the ``data`` given to
-       :func:`train` (full batch) or a minibatch drawn from it (see :func:`sample_batch`).
-       It must not modify ``params``.
-    3. ``reduce(params)`` maps full weights onto the reduced coordinates,
-       ``dict[str, float]``, always with the same keys in the same order; these become
-       ``Trajectory.names``.
-    4. ``groups`` maps parameter names to learning-rate groups (the groups a
-       :class:`~dynamics.schedule.Schedule` talks about); parameters not listed are in
-       group ``"default"``.
-    5. Optionally ``observables(params, batch) -> dict[str, float]``: extra scalars
-       recorded next to ``"loss"`` (names must not clash with ``"loss"`` or the reduced
-       coordinates).
-    """
-
-    @property
-    def groups(self) -> Mapping[str, str]: ...
-
-    def init(self, rng: np.random.Generator) -> dict[str, np.ndarray]: ...
-
-    def loss_and_grad(
-        self, params: dict[str, np.ndarray], batch: Any
-    ) -> tuple[float, dict[str, np.ndarray]]: ...
-
-    def reduce(self, params: dict[str, np.ndarray]) -> dict[str, float]: ...
-
-
-# ------------------------------------------------------------------------ helpers
-def _check_finite_params(params: Mapping[str, Any], where: str) -> dict[str, np.ndarray]:
-    if not isinstance(params, Mapping) or not params:
-        raise ValueError(f"{where} must be a non-empty dict of arrays, got {type(params).__name__}")
-    out: dict[str, np.ndarray] = {}
-    for k, v in params.items():
-        a = np.array(v, dtype=float, copy=True)
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{where}: parameter {k!r} has non-finite entries")
-        out[str(k)] = a
-    return out
-
-
-def _check_grads(grads: Any, params: Mapping[str, np.ndarray], step: int) -> None:
-    if not isinstance(grads, Mapping) or set(grads) != set(params):
-        keys = sorted(grads) if isinstance(grads, Mapping) else type(grads).__name__
-        raise ValueError(
-            f"loss_and_grad must return grads with exactly the parameter keys {sorted(params)}, "
-            f"got {keys}"
-        )
-    for k, p in params.items():
-        if np.shape(grads[k]) != p.shape:
-            raise ValueError(
-                f"gradient of {k!r} has shape {np.shape(grads[k])}, parameter has {p.shape}"
-            )
-
-
-def _finite_or_raise(loss: float, step: int, what: str) -> None:
-    if not math.isfinite(loss):
-        raise FloatingPointError(
-            f"{what} became non-finite ({loss}) at step {step}; lower the learning rate "
-            "or check the model"
-        )
 
 
 # -------------------------------------------------------------------------- train
@@ -300,7 +239,7 @@ def train(
     if params is None:
         assert rng is not None
         params = model.init(rng)
-    theta = _check_finite_params(params, "initial params")
+    theta = check_finite_params(params, "initial params")
 
     groups_map = dict(getattr(model, "groups", {}) or {})
     unknown = sorted(set(groups_map) - set(theta))
@@ -338,7 +277,7 @@ def train(
     # online: the observables' names are read at the first record, on that step's batch
     # (drawing a batch here would shift the sampler's random stream)
     obs_names: tuple[str, ...] | None = (
-        None if online else _observable_names(obs_fn, theta, data, names)
+        None if online else observable_names(obs_fn, theta, data, names)
     )
 
     if optimizer == "adam":
@@ -364,7 +303,7 @@ def train(
             raise ValueError(f"model.reduce keys changed at step {k}: {tuple(red)} != {names}")
         ys[i] = [float(red[n]) for n in names]
         if obs_names is None:
-            obs_names = _observable_names(obs_fn, theta, batch, names)
+            obs_names = observable_names(obs_fn, theta, batch, names)
         if not obs:
             obs.update({n: np.full(rec.size + 1, np.nan) for n in ("loss",) + obs_names})
         obs["loss"][i] = full_loss
@@ -391,31 +330,31 @@ def train(
                     loss, grads = model.loss_and_grad(theta, batch)
                     n_evals += 1
                     batch_loss = full_loss = float(loss)
-                    _finite_or_raise(batch_loss, k, "the batch loss")
+                    finite_or_raise(batch_loss, k, "the batch loss")
             elif minibatch:
                 if recording:
                     full_loss = float(model.loss_and_grad(theta, data)[0])
                     n_evals += 1
-                    _finite_or_raise(full_loss, k, "the full-data loss")
+                    finite_or_raise(full_loss, k, "the full-data loss")
                 if k < steps:
                     assert rng is not None and batch_size is not None
                     loss, grads = model.loss_and_grad(theta, sample_batch(data, rng, batch_size))
                     n_evals += 1
                     batch_loss = float(loss)
-                    _finite_or_raise(batch_loss, k, "the minibatch loss")
+                    finite_or_raise(batch_loss, k, "the minibatch loss")
             else:
                 loss, grads = model.loss_and_grad(theta, data)
                 n_evals += 1
                 batch_loss = full_loss = float(loss)
-                _finite_or_raise(full_loss, k, "the loss")
+                finite_or_raise(full_loss, k, "the loss")
             if grads is not None and k == 0:
-                _check_grads(grads, theta, k)
+                check_grads(grads, theta, k)
             if stop_when is not None and k < steps and bool(stop_when(k, batch_loss)):
                 stopped = True
                 if not recording and minibatch:
                     full_loss = float(model.loss_and_grad(theta, data)[0])
                     n_evals += 1
-                    _finite_or_raise(full_loss, k, "the full-data loss")
+                    finite_or_raise(full_loss, k, "the full-data loss")
                 recording = True
             norm = math.nan
             if grads is not None and (clip_norm is not None or (recording and callbacks)):
@@ -490,24 +429,6 @@ def train(
     tr_meta.update(dict(meta or {}))
     traj = Trajectory(flow_time(rec, lr), ys, names, obs, stats, tr_meta)
     return traj, theta
-
-
-def _observable_names(
-    obs_fn: Callable[..., Mapping[str, float]] | None,
-    theta: Any,
-    batch: Any,
-    names: tuple[str, ...],
-) -> tuple[str, ...]:
-    """Names of ``model.observables``, checked not to clash with ``"loss"`` or ``names``."""
-    if obs_fn is None:
-        return ()
-    obs_names = tuple(str(k) for k in obs_fn(theta, batch))
-    clash = sorted(set(obs_names) & (set(names) | {"loss"}))
-    if clash:
-        raise ValueError(
-            f"model.observables names {clash} clash with 'loss' or reduced coordinates"
-        )
-    return obs_names
 
 
 def _check_weight_decay(weight_decay: Any, optimizer: str) -> float | dict[str, float]:

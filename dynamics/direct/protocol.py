@@ -1,0 +1,101 @@
+r"""The ``DirectModel`` protocol: what :func:`dynamics.direct.train` needs from a model, and
+the checks the trainer applies to what a model returns (parameters, gradients, losses,
+observable names), so a broken model fails with a message naming the parameter or step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["DirectModel"]
+
+
+@runtime_checkable
+class DirectModel(Protocol):
+    """What :func:`train` needs from a model (structural: no base class to inherit).
+
+    Contract for implementers:
+
+    1. ``init(rng)`` returns fresh parameters ``dict[str, ndarray]`` drawn with ``rng``.
+    2. ``loss_and_grad(params, batch)`` returns ``(loss, grads)``, with ``grads`` keyed
+       exactly like ``params`` and shaped like them. ``batch`` is the ``data`` given to
+       :func:`train` (full batch) or a minibatch drawn from it (see :func:`sample_batch`).
+       It must not modify ``params``.
+    3. ``reduce(params)`` maps full weights onto the reduced coordinates,
+       ``dict[str, float]``, always with the same keys in the same order; these become
+       ``Trajectory.names``.
+    4. ``groups`` maps parameter names to learning-rate groups (the groups a
+       :class:`~dynamics.schedule.Schedule` talks about); parameters not listed are in
+       group ``"default"``.
+    5. Optionally ``observables(params, batch) -> dict[str, float]``: extra scalars
+       recorded next to ``"loss"`` (names must not clash with ``"loss"`` or the reduced
+       coordinates).
+    """
+
+    @property
+    def groups(self) -> Mapping[str, str]: ...
+
+    def init(self, rng: np.random.Generator) -> dict[str, np.ndarray]: ...
+
+    def loss_and_grad(
+        self, params: dict[str, np.ndarray], batch: Any
+    ) -> tuple[float, dict[str, np.ndarray]]: ...
+
+    def reduce(self, params: dict[str, np.ndarray]) -> dict[str, float]: ...
+
+
+# ----------------------------------------------- checks that a model keeps the contract
+def check_finite_params(params: Mapping[str, Any], where: str) -> dict[str, np.ndarray]:
+    if not isinstance(params, Mapping) or not params:
+        raise ValueError(f"{where} must be a non-empty dict of arrays, got {type(params).__name__}")
+    out: dict[str, np.ndarray] = {}
+    for k, v in params.items():
+        a = np.array(v, dtype=float, copy=True)
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{where}: parameter {k!r} has non-finite entries")
+        out[str(k)] = a
+    return out
+
+
+def check_grads(grads: Any, params: Mapping[str, np.ndarray], step: int) -> None:
+    if not isinstance(grads, Mapping) or set(grads) != set(params):
+        keys = sorted(grads) if isinstance(grads, Mapping) else type(grads).__name__
+        raise ValueError(
+            f"loss_and_grad must return grads with exactly the parameter keys {sorted(params)}, "
+            f"got {keys}"
+        )
+    for k, p in params.items():
+        if np.shape(grads[k]) != p.shape:
+            raise ValueError(
+                f"gradient of {k!r} has shape {np.shape(grads[k])}, parameter has {p.shape}"
+            )
+
+
+def finite_or_raise(loss: float, step: int, what: str) -> None:
+    if not math.isfinite(loss):
+        raise FloatingPointError(
+            f"{what} became non-finite ({loss}) at step {step}; lower the learning rate "
+            "or check the model"
+        )
+
+
+def observable_names(
+    obs_fn: Callable[..., Mapping[str, float]] | None,
+    theta: Any,
+    batch: Any,
+    names: tuple[str, ...],
+) -> tuple[str, ...]:
+    """Names of ``model.observables``, checked not to clash with ``"loss"`` or ``names``."""
+    if obs_fn is None:
+        return ()
+    obs_names = tuple(str(k) for k in obs_fn(theta, batch))
+    clash = sorted(set(obs_names) & (set(names) | {"loss"}))
+    if clash:
+        raise ValueError(
+            f"model.observables names {clash} clash with 'loss' or reduced coordinates"
+        )
+    return obs_names
