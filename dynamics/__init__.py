@@ -92,7 +92,8 @@ _LAZY: dict[str, str] = {
 
 #: submodules reachable as attributes (``dy.batch``) without importing them first
 _SUBMODULES = (
-    "analysis", "batch", "bench", "claims", "cli", "codegen", "direct", "display", "integrate",
+    "analysis", "batch", "bench", "claims", "cli", "codegen", "direct", "display", "expression",
+    "integrate",
     "model", "options", "parallel", "phase", "registry", "report", "schedule", "symbolic",
     "trajectory", "validate", "verify",
 )

@@ -481,7 +481,7 @@ def test_max_margin_matches_primal_slsqp_on_random_separable_data(seed):
 
 
 def test_max_margin_dual_fallback_when_polish_fails(monkeypatch):
-    import dynamics.analysis as analysis
+    import dynamics.analysis.directions as analysis
 
     rng = np.random.default_rng(5)
     X = rng.normal(size=(40, 5))

@@ -1,0 +1,44 @@
+r"""Measurements on trajectories: rates, stages, crossing times and max-margin directions.
+
+Pure numpy/scipy functions on plain arrays, so they apply equally to
+:class:`~dynamics.trajectory.Trajectory` columns (``tr.t``, ``tr.loss``, ``tr["u"]``) and
+to anything else. Every function validates its inputs up front and raises
+:class:`ValueError` naming the problem; results are frozen dataclasses.
+
+Contents
+--------
+- Fits: :func:`linear_fit` (the one OLS routine), :func:`loglog_slope` (power-law exponent,
+  $\ln|y|$ on $\ln t$), :func:`local_slopes` (exponents over consecutive log-spaced
+  windows), :func:`log_growth` ($y$ on $\ln t$).
+- Loss stages: :func:`log_derivative` ($r(t) = -d\ln L/d\ln t$) and :func:`detect_stages`
+  (plateaus and drops).
+- :func:`first_crossing`: first time a piecewise-linear series crosses a level.
+- :func:`max_margin_direction`: hard-margin (no bias) max-margin direction of labelled
+  features, the limit direction of gradient flow on separable logistic-type losses.
+- :func:`cosine`, :func:`cosine_series`.
+
+Modules: :mod:`~dynamics.analysis.fits`, :mod:`~dynamics.analysis.stages`
+(stages and crossings), :mod:`~dynamics.analysis.directions` (max margin, cosines).
+"""
+
+from __future__ import annotations
+
+from dynamics.analysis.directions import MaxMargin, cosine, cosine_series, max_margin_direction
+from dynamics.analysis.fits import Fit, linear_fit, local_slopes, log_growth, loglog_slope
+from dynamics.analysis.stages import Stage, detect_stages, first_crossing, log_derivative
+
+__all__ = [
+    "Fit",
+    "MaxMargin",
+    "Stage",
+    "cosine",
+    "cosine_series",
+    "detect_stages",
+    "first_crossing",
+    "linear_fit",
+    "local_slopes",
+    "log_derivative",
+    "log_growth",
+    "loglog_slope",
+    "max_margin_direction",
+]
