@@ -1,9 +1,23 @@
 """Sander, Giryes, Suzuki, Blondel & Peyré (2024), *How do Transformers perform In-Context
 Autoregressive Learning?* (spec ``shared/papers/sander2024_in_context_autoregressive.md``).
+Registry name ``sander2024`` (the :class:`~dynamics.registry.Derivation` is
+:data:`.verify.derivation`).
 
-Sub-modules: :mod:`.data` (autoregressive sequences, exact angle quadrature),
-:mod:`.augmented` (the augmented-token linear attention and one-step gradient descent),
-:mod:`.nonaugmented` (the diagonal multi-head model (N0) and the PE-only attention),
-:mod:`.haar` (non-commuting W), :mod:`.monomials` and :mod:`.reduced` (the derivations),
-:mod:`.verify` (the claims) and :mod:`.findings` (claims known not to hold, explained).
+Files, in reading order:
+
+* :mod:`.monomials`: exact expectations over uniform phases by monomial expansion, the engine
+  of the derivations;
+* :mod:`.reduced`: the reduced losses of (A0) and (N0) derived in sympy, and the reduced
+  models (:class:`~dynamics.model.ReducedModel`);
+* :mod:`.closed_forms`: the theory's numbers: optimal one-step-GD steps (A1), GD baselines,
+  (N1) and its minimum, the $(H-d)/(H+2)$ law, the PE-only loss and steps to a threshold;
+* :mod:`.data`: autoregressive sequences (Monte Carlo, exact angle quadrature), PE-only data;
+* :mod:`.direct_augmented`, :mod:`.direct_nonaugmented`, :mod:`.direct_pe_only`: the numpy
+  models (augmented-token attention (A0) and M-aug; the diagonal multi-head model (N0); the
+  PE-only attention), trained by :func:`dynamics.direct.train`;
+* :mod:`.haar`: non-commuting Haar $W$, a multi-layer attention and layer / head sweeps;
+* :mod:`.claims`: one function per claim group;
+* :mod:`.experiments`: the verify stages (experiments -> claims -> figures);
+* :mod:`.findings`: claims known not to hold, explained;
+* :mod:`.verify`: ``Settings``, ``RECONSTRUCTED``, ``verify`` and ``derivation``.
 """

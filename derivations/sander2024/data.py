@@ -20,30 +20,44 @@ Three laws of $W$ (:func:`sample_W`):
 A :class:`SeqData` couples ``S`` with per-sequence weights summing to 1: uniform for
 Monte Carlo (:func:`mc_data`), the quadrature weights for the exact grid
 (:func:`quadrature_data`), so that every loss is $\sum_n w_n\,\ell(S_n)$ either way.
+:func:`as_states`, :func:`as_seqdata`, :func:`check_positions` and :func:`position_mask`
+check these conventions for every model and baseline of the package. The PE-only data
+(:func:`pe_only_data`, :func:`pe_only_quadrature`, spec 3.4) are scalar sequences
+$s_t = e^{it\theta/\mu}$.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy.stats import ortho_group
+
+from dynamics.validate import one_of, positive_float, positive_int
 
 __all__ = [
     "KINDS",
     "MAX_GRID",
     "S0_MODES",
     "SeqData",
+    "as_seqdata",
+    "as_states",
+    "check_positions",
     "default_n_phase",
     "expect",
     "initial_state",
     "mc_data",
+    "pe_only_data",
+    "pe_only_quadrature",
+    "position_mask",
     "quadrature",
     "quadrature_data",
     "sample_W",
     "sequences",
+    "unit_quadrature",
 ]
 
 KINDS: tuple[str, ...] = ("unitary", "rotation", "haar")
@@ -54,21 +68,12 @@ MAX_GRID = 2_000_000
 
 # ---------------------------------------------------------------------- validation
 def _check_kind(kind: str, d: int) -> None:
+    """``kind`` one of :data:`KINDS` and ``d`` a positive integer, even for rotation blocks."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; choose one of {KINDS}")
-    _check_positive_int(d, "d")
+    positive_int("d", d)
     if kind == "rotation" and d % 2 != 0:
         raise ValueError(f"kind='rotation' needs an even d (2x2 rotation blocks), got d={d}")
-
-
-def _check_positive_int(x: object, name: str, minimum: int = 1) -> None:
-    if isinstance(x, bool) or not isinstance(x, int | np.integer) or int(x) < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {x!r}")
-
-
-def _check_mode(mode: str) -> None:
-    if mode not in S0_MODES:
-        raise ValueError(f"unknown s0 mode {mode!r}; choose one of {S0_MODES}")
 
 
 def _rotation_blocks(angles: np.ndarray, d: int) -> np.ndarray:
@@ -107,7 +112,7 @@ def sample_W(kind: str, d: int, N: int, rng: np.random.Generator) -> np.ndarray:
         Complex for ``"unitary"``, real otherwise.
     """
     _check_kind(kind, d)
-    _check_positive_int(N, "N")
+    positive_int("N", N)
     if kind == "unitary":
         theta = rng.uniform(0.0, 2.0 * np.pi, size=(N, d))  # (N, d)
         W = np.zeros((N, d, d), dtype=complex)  # (N, d, d)
@@ -147,8 +152,8 @@ def initial_state(
         Complex for ``"unitary"``, real otherwise.
     """
     _check_kind(kind, d)
-    _check_positive_int(N, "N")
-    _check_mode(mode)
+    positive_int("N", N)
+    one_of("s0_mode", mode, S0_MODES)
     dtype = complex if kind == "unitary" else float
     if mode == "fixed":
         return np.full((N, d), 1.0 / math.sqrt(d), dtype=dtype)  # (N, d)
@@ -210,7 +215,7 @@ def sequences(
         $S_{n,t} = s_t$ of sequence $n$; complex for ``"unitary"``. Noiseless, so
         $\|s_t\| = \|s_0\| = 1$.
     """
-    _check_positive_int(T, "T")
+    positive_int("T", T)
     if rng is None:
         raise ValueError("sequences() needs a numpy Generator rng")
     W = sample_W(kind, d, N, rng)  # (N, d, d)
@@ -222,7 +227,7 @@ def sequences(
 def default_n_phase(kind: str) -> int:
     r"""Phase-grid size that makes :func:`quadrature` exact in the $s_0$ phases (derived).
 
-    The losses of the augmented models (:mod:`.augmented`) are, in each phase, trigonometric
+    The losses of the augmented models (:mod:`.direct_augmented`) are, in each phase, trigonometric
     polynomials of degree at most 3 (``"unitary"``: every monomial of a prediction has
     phase exponents in $\{-1, 0, 1, 2\}$, so differences lie in $[-3, 3]$) or 6
     (``"rotation"``: a product of three states, squared). The grid needs one more point.
@@ -250,7 +255,7 @@ def quadrature(
     weighted sum is the exact expectation of every trigonometric polynomial whose degree in
     each angle is below ``n_angles``.
 
-    Degrees of the losses of :mod:`.augmented`, derived (the gradients have the same):
+    Degrees of the losses of :mod:`.direct_augmented`, derived (the gradients have the same):
 
     * ``"unitary"``: block model at most $3T - 4$, unconstrained linear attention at most
       $3T - 3$ (only $T$ for diagonal $A, B$): ``n_angles >= 3 * T`` is always exact;
@@ -294,14 +299,14 @@ def quadrature(
         raise ValueError(
             "no exact quadrature for Haar-orthogonal W; use sequences(...) (Monte Carlo)"
         )
-    _check_positive_int(T, "T")
-    _check_positive_int(n_angles, "n_angles")
-    _check_mode(s0_mode)
+    positive_int("T", T)
+    positive_int("n_angles", n_angles)
+    one_of("s0_mode", s0_mode, S0_MODES)
     m = d if kind == "unitary" else d // 2  # number of independent angles
     axes = [int(n_angles)] * m
     if s0_mode == "random_phase":
         n_ph = default_n_phase(kind) if n_phase is None else n_phase
-        _check_positive_int(n_ph, "n_phase")
+        positive_int("n_phase", n_ph)
         axes += [int(n_ph)] * m
     elif n_phase is not None:
         raise ValueError("n_phase is only used with s0_mode='random_phase'")
@@ -360,7 +365,7 @@ def expect(f_values: np.ndarray, weights: np.ndarray) -> Any:
 # ---------------------------------------------------------------------- data object
 @dataclass(frozen=True, eq=False)
 class SeqData:
-    r"""Sequences with weights: the ``data`` a model of :mod:`.augmented` trains on.
+    r"""Sequences with weights: the ``data`` a model of :mod:`.direct_augmented` trains on.
 
     Attributes
     ----------
@@ -419,7 +424,7 @@ class SeqData:
         Rows are drawn without replacement when the weights are uniform, else with
         replacement and probabilities ``weights`` (an unbiased estimate either way).
         """
-        _check_positive_int(batch_size, "batch_size")
+        positive_int("batch_size", batch_size)
         w = self.weights  # (N,)
         if np.allclose(w, w[0]):
             if batch_size > self.N:
@@ -453,3 +458,121 @@ def quadrature_data(
     """:func:`quadrature` wrapped as :class:`SeqData` (spec 3.5, derived)."""
     S, w = quadrature(kind, d, T, n_angles, s0_mode, n_phase)  # (G, T+1, d), (G,)
     return SeqData(S, w)
+
+
+def unit_quadrature(kind: str, d: int, T: int, n_angles: int) -> dict[str, np.ndarray]:
+    r"""Exact quadrature data with unit-modulus $s_0 = \mathbf 1$, the normalisation of the (N0)
+    theory (spec 3.2), in the batch form of :mod:`.direct_nonaugmented`: ``{"S", "weight"}``."""
+    S, w = quadrature(kind, d, T, n_angles)  # (G, T+1, d): s_0 = 1/sqrt(d)
+    return {"S": S * np.sqrt(d), "weight": w}
+
+
+# ---------------------------------------------------------------------- conventions
+def as_states(S: Any) -> np.ndarray:
+    """States ``S`` checked to have shape (N, T+1, d) with N, T, d >= 1."""
+    S = np.asarray(S)  # (N, T+1, d)
+    if S.ndim != 3 or S.shape[1] < 2 or S.shape[0] < 1 or S.shape[2] < 1:
+        raise ValueError(f"S must have shape (N, T+1, d) with N, T, d >= 1, got {S.shape}")
+    return S
+
+
+def as_seqdata(data: Any, real: bool = False) -> SeqData:
+    """``data`` checked to be a :class:`SeqData` (real sequences only if ``real``)."""
+    if not isinstance(data, SeqData):
+        raise TypeError(
+            f"data must be a SeqData (see sander2024.data.mc_data / quadrature_data), "
+            f"got {type(data).__name__}"
+        )
+    if real and data.is_complex:
+        raise ValueError("this model takes real sequences (kind='haar' or 'rotation'), got complex ones")
+    return data
+
+
+def check_positions(positions: Any) -> tuple[int, ...] | None:
+    """``positions`` as a sorted tuple of distinct non-negative integers (None: all positions)."""
+    if positions is None:
+        return None
+    pos = tuple(positions)
+    if not pos:
+        raise ValueError("positions must be None (all) or a non-empty list of positions")
+    for p in pos:
+        if isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 0:
+            raise ValueError(f"positions must be non-negative integers, got {positions!r}")
+    if len(set(pos)) != len(pos):
+        raise ValueError(f"positions must be distinct, got {positions!r}")
+    return tuple(sorted(int(p) for p in pos))
+
+
+def position_mask(positions: Sequence[int] | None, T: int) -> np.ndarray:
+    """Indicator (T,) of the positions in a loss (None: all of ``0..T-1``)."""
+    if positions is None:
+        return np.ones(T)  # (T,)
+    if max(positions) >= T:
+        raise ValueError(
+            f"positions {tuple(positions)} out of range: the data have T={T}, positions 0..{T - 1}"
+        )
+    mask = np.zeros(T)  # (T,)
+    mask[list(positions)] = 1.0
+    return mask
+
+
+# ---------------------------------------------------------------------- PE-only data
+def pe_only_data(mu: float, T: int, N: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    r"""Monte-Carlo PE-only data (spec 1.1, 3.4, authors' ``pe_only.py``): $s_t = \lambda^t$,
+    $t = 0..T$, with $\lambda = e^{i\theta/\mu}$, $\theta \sim U(0, 2\pi)$, $s_0 = 1$, no
+    noise.
+
+    Returns
+    -------
+    dict
+        ``"S"``: complex (N, T+1, 1); ``"weight"``: (N,) all $1/N$; ``"theta"``: (N,).
+    """
+    positive_float("mu", mu)
+    theta = rng.uniform(0.0, 2.0 * np.pi, size=N)  # (N,)
+    return _pe_only_sequences(theta, np.full(N, 1.0 / N), mu, T)
+
+
+def pe_only_quadrature(
+    mu: float, T: int, n: int = 64, rule: Literal["gauss", "uniform"] = "gauss"
+) -> dict[str, np.ndarray]:
+    r"""Deterministic PE-only data whose weighted means are the population expectations over
+    $\theta \sim U(0, 2\pi)$ (spec 3.4).
+
+    The integrands are trigonometric polynomials in $\phi = \theta/\mu$ with integer
+    frequencies $|k| \le 2T$, so in $\theta$ they have frequencies $k/\mu$ and are **not**
+    $2\pi$-periodic when $\mu > 1$: a uniform grid is then only a midpoint rule
+    (error $O(n^{-2})$).
+
+    * ``rule="gauss"`` (default): Gauss-Legendre nodes on $[0, 2\pi)$, exact for
+      polynomials of degree $< 2n$; the integrand is entire with phase range
+      $\le 2T \cdot 2\pi/\mu$, so the error is at round-off once
+      $n \gtrsim 2T\pi/\mu + 10$ (64 nodes suffice for $T \le 30$, $\mu \ge 1$).
+    * ``rule="uniform"``: midpoint grid $\theta_m = 2\pi(m + 1/2)/n$, equal weights;
+      exact only for $\mu = 1$ and $n > 2T+2$ (full circle).
+
+    Returns
+    -------
+    dict
+        ``"S"``: complex (n, T+1, 1); ``"weight"``: (n,) summing to 1; ``"theta"``: (n,).
+    """
+    positive_float("mu", mu)
+    if rule == "gauss":
+        x, wx = np.polynomial.legendre.leggauss(n)  # (n,), (n,)
+        theta = np.pi * (x + 1.0)  # (n,)
+        w = wx / 2.0  # (n,)
+    elif rule == "uniform":
+        theta = 2.0 * np.pi * (np.arange(n) + 0.5) / n  # (n,)
+        w = np.full(n, 1.0 / n)  # (n,)
+    else:
+        raise ValueError(f"rule must be 'gauss' or 'uniform', got {rule!r}")
+    return _pe_only_sequences(theta, w, mu, T)
+
+
+def _pe_only_sequences(
+    theta: np.ndarray, w: np.ndarray, mu: float, T: int
+) -> dict[str, np.ndarray]:
+    lam = np.exp(1j * theta / mu)  # (N,)
+    S = lam[:, None] ** np.arange(T + 1)[None, :]  # (N, T+1)
+    return {"S": S[:, :, None], "weight": w, "theta": theta}  # (N, T+1, 1), (N,), (N,)
+
+

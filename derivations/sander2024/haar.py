@@ -1,6 +1,6 @@
-r"""Non-commuting Haar-orthogonal $W$: a multi-layer linear attention on augmented tokens,
-one-step-GD baselines, and small layer / head sweeps (spec 1.1, 1.3 M-torch-aug, 5 Figs. 5
-and 7).
+r"""Non-commuting Haar-orthogonal $W$: a multi-layer linear attention on augmented tokens and
+small layer / head sweeps against the one-step-GD baselines (spec 1.1, 1.3 M-torch-aug, 5
+Figs. 5 and 7).
 
 Spec references are to ``shared/papers/sander2024_in_context_autoregressive.md``. Where a
 statement comes from is written out: "authors' code" (the repository ``michaelsdr/ical``),
@@ -14,14 +14,15 @@ could not read), "reconstruction" (our choice where the sources are silent).
   attention output, the separate Q/K/V/``fc_out`` matrices (merged into $K_l = W_Q^\top
   W_K$ and $V_l = W_{\mathrm{out}} W_V$) and the final ``Linear(E, 3d)`` head (we read
   the first block of the last residual stream).
-* :func:`baselines` (spec 5, Fig. 5): the zero predictor, the best shared-step one-step
-  GD and the per-position-step one-step GD on the same data.
+* The references of the sweeps are :func:`.closed_forms.baselines` (spec 5, Fig. 5): the zero
+  predictor, the best shared-step one-step GD and the per-position-step one-step GD on the
+  same data.
 * :func:`sweep_layers`, :func:`sweep_heads` (spec 5, Figs. 5 and 7; the authors' sweeps
   are not in their repository, so nothing here is compared with paper numbers): Adam at lr
   $10^{-2}$, full batch, on Monte-Carlo Haar data with $s_0 = \mathbf 1/\sqrt d$; train
   and independent-test losses.
 
-Conventions follow :mod:`.augmented`: ``S`` holds $s_0..s_T$, shape ``(N, T + 1, d)``;
+Conventions follow :mod:`.data` and :mod:`.direct_augmented`: ``S`` holds $s_0..s_T$, shape ``(N, T + 1, d)``;
 position $t = 0..T-1$ predicts $s_{t+1}$; losses are
 $\sum_n w_n \sum_{t \in P}\|\hat s_{t+1} - s_{t+1}\|^2$ over the positions $P$ (default all).
 Data are real here (Haar $O(d)$).
@@ -29,58 +30,25 @@ Data are real here (Haar $O(d)$).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from derivations.sander2024.augmented import (
-    augment,
-    best_shared_eta,
-    one_step_gd_loss,
-    one_step_gd_predict,
-)
-from derivations.sander2024.data import SeqData, mc_data
-from derivations.sander2024.nonaugmented import DiagonalMultiHead
+from derivations.sander2024.closed_forms import baselines
+from derivations.sander2024.data import SeqData, as_seqdata, check_positions, mc_data, position_mask
+from derivations.sander2024.direct_augmented import augment
+from derivations.sander2024.direct_nonaugmented import DiagonalMultiHead
 from dynamics.direct import train
+from dynamics.validate import nonnegative_float, positive_int
 
 __all__ = [
     "MultiLayerLinearAttention",
     "SweepResult",
-    "baselines",
-    "per_position_etas",
     "sweep_heads",
     "sweep_layers",
 ]
-
-
-# ---------------------------------------------------------------------- helpers
-def _check_data(data: Any) -> SeqData:
-    if not isinstance(data, SeqData):
-        raise TypeError(f"data must be a SeqData (see data.mc_data), got {type(data).__name__}")
-    if data.is_complex:
-        raise ValueError("haar.py models and baselines take real sequences (kind='haar')")
-    return data
-
-
-def _position_mask(positions: Sequence[int] | None, T: int) -> np.ndarray:
-    """Indicator (T,) of the positions in the loss; validates ``positions``."""
-    if positions is None:
-        return np.ones(T)  # (T,)
-    pos = [int(p) for p in positions]
-    if not pos or len(set(pos)) != len(pos) or min(pos) < 0 or max(pos) >= T:
-        raise ValueError(f"positions must be distinct integers in 0..{T - 1}, got {positions!r}")
-    mask = np.zeros(T)  # (T,)
-    mask[pos] = 1.0
-    return mask
-
-
-def _positive_int(x: Any, name: str) -> int:
-    if isinstance(x, bool) or not isinstance(x, int | np.integer) or x < 1:
-        raise ValueError(f"{name} must be a positive integer, got {x!r}")
-    return int(x)
 
 
 # ---------------------------------------------------------------------- model
@@ -97,7 +65,7 @@ class MultiLayerLinearAttention:
 
     with full $K_l, V_l \in \mathbb R^{3d \times 3d}$ and no normalisation. The prediction
     of $s_{t+1}$ is the first $d$ coordinates (the scratch block) of $x^{(L)}_t$. For
-    $L = 1$ this is :class:`~.augmented.LinearAttention` with $V = (V_0)_{1,23}$,
+    $L = 1$ this is :class:`~.direct_augmented.LinearAttention` with $V = (V_0)_{1,23}$,
     $K = (K_0)_{23,23}$ (derived): the scratch block is 0 in the input.
 
     Loss: $\sum_n w_n \sum_{t \in P}\|\hat s_{t+1} - s_{t+1}\|^2$ (weighted mean over
@@ -122,17 +90,10 @@ class MultiLayerLinearAttention:
     positions: Sequence[int] | None = None
 
     def __post_init__(self) -> None:
-        _positive_int(self.d, "d")
-        _positive_int(self.L, "L")
-        s = self.init_scale
-        if (
-            isinstance(s, bool)
-            or not isinstance(s, int | float)
-            or not (math.isfinite(s) and s >= 0)
-        ):
-            raise ValueError(f"init_scale must be finite and >= 0, got {s!r}")
-        if self.positions is not None:
-            object.__setattr__(self, "positions", tuple(int(p) for p in self.positions))
+        positive_int("d", self.d)
+        positive_int("L", self.L)
+        nonnegative_float("init_scale", self.init_scale)
+        object.__setattr__(self, "positions", check_positions(self.positions))
 
     @property
     def D(self) -> int:
@@ -201,7 +162,7 @@ class MultiLayerLinearAttention:
 
     def position_losses(self, params: Mapping[str, Any], data: SeqData) -> np.ndarray:
         r"""$\sum_n w_n\|\hat s_{t+1} - s_{t+1}\|^2$ for every position, shape (T,)."""
-        data = _check_data(data)
+        data = as_seqdata(data, real=True)
         r = self.predict(params, data.S) - data.S[:, 1:]  # (N, T, d)
         return np.asarray(data.weights @ np.sum(r**2, axis=2))  # (T,)
 
@@ -215,11 +176,11 @@ class MultiLayerLinearAttention:
         \odot M$, $\nabla K = \sum (\bar A X)^\top X$ and
         $\bar X^{(l)} = \bar X + A^\top \bar Y + \bar A^\top (X K^\top) + \bar A X K$.
         """
-        data = _check_data(data)
+        data = as_seqdata(data, real=True)
         layers = self._params(params)
         S = self._states(data.S)  # (N, T+1, d)
         T, d, D = data.T, self.d, self.D
-        pos = _position_mask(self.positions, T)  # (T,)
+        pos = position_mask(self.positions, T)  # (T,)
         Xf, caches = self._forward(layers, S)  # (N, T, 3d)
         r = Xf[:, :, :d] - S[:, 1:]  # (N, T, d)
         wp = data.weights[:, None] * pos[None, :]  # (N, T)
@@ -249,67 +210,6 @@ class MultiLayerLinearAttention:
         return out
 
 
-# ---------------------------------------------------------------------- baselines
-def _gd_terms(S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Per sequence and position: $\|s_{t+1}\|^2$, $g^\top s_{t+1}$, $\|g\|^2$ with
-    $g_t = \sum_{t'=1}^{t} s_{t'} s_{t'-1}^\top s_t$ (one GD step at $\eta = 1$); (N, T) each."""
-    g = one_step_gd_predict(S, 1.0)  # (N, T, d)
-    y = S[:, 1:]  # (N, T, d)
-    yy = np.sum(np.abs(y) ** 2, axis=2)  # (N, T)
-    gy = np.real(np.sum(g.conj() * y, axis=2))  # (N, T)
-    gg = np.sum(np.abs(g) ** 2, axis=2)  # (N, T)
-    return yy, gy, gg
-
-
-def per_position_etas(data: SeqData) -> np.ndarray:
-    r"""Least-squares one-step-GD step for each position separately (derived):
-    $\eta_t = \sum_n w_n g_{n,t}^\top s_{n,t+1} / \sum_n w_n \|g_{n,t}\|^2$ (0 at
-    position 0, which has no pair). Shape (T,)."""
-    data = _check_data(data)
-    _, gy, gg = _gd_terms(data.S)  # (N, T) each
-    num = data.weights @ gy  # (T,)
-    den = data.weights @ gg  # (T,)
-    return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)  # (T,)
-
-
-def baselines(data: SeqData, positions: Sequence[int] | None = None) -> dict[str, float]:
-    r"""Reference losses on ``data`` at ``positions`` (default all; spec 5, Fig. 5).
-
-    * ``"zero"``: $\hat s_{t+1} = 0$, loss $\sum_n w_n \sum_{t\in P}\|s_{t+1}\|^2$ ($= |P|$
-      for unit states);
-    * ``"gd_shared"``: one GD step from $W_0 = 0$ with the least-squares step shared by
-      the positions in $P$ (:func:`~.augmented.best_shared_eta`,
-      :func:`~.augmented.one_step_gd_loss`);
-    * ``"gd_per_position"``: the same with the least-squares step of each position
-      (:func:`per_position_etas`), loss
-      $\sum_{t \in P}\bigl[\mathbb E\|s_{t+1}\|^2 - (\mathbb E\, g_t^\top s_{t+1})^2 /
-      \mathbb E\|g_t\|^2\bigr]$.
-
-    By construction ``gd_per_position <= gd_shared <= zero`` (each minimises over a
-    larger set, all containing $\eta = 0$).
-
-    Returns
-    -------
-    dict of str to float
-        The three losses and ``"eta_shared"``.
-    """
-    data = _check_data(data)
-    pos = _position_mask(positions, data.T)  # (T,)
-    P = None if positions is None else [int(p) for p in positions]
-    yy, gy, gg = _gd_terms(data.S)  # (N, T) each
-    w = data.weights  # (N,)
-    zero = float(w @ yy @ pos)
-    if float(w @ gg @ pos) > 0:
-        eta = best_shared_eta(data.S, w, P)
-        shared = one_step_gd_loss(data.S, w, eta, P)
-    else:  # no in-context pair at these positions: eta is irrelevant
-        eta, shared = 0.0, zero
-    num, den = w @ gy, w @ gg  # (T,), (T,)
-    gain = np.where(den > 0, num**2 / np.where(den > 0, den, 1.0), 0.0)  # (T,)
-    per = float((w @ yy - gain) @ pos)
-    return {"zero": zero, "gd_shared": shared, "gd_per_position": per, "eta_shared": eta}
-
-
 # ---------------------------------------------------------------------- sweeps
 @dataclass(frozen=True)
 class SweepResult:
@@ -322,7 +222,7 @@ class SweepResult:
     train, test : ndarray, shape (len(values),)
         Final loss on the training set and on an independent test set.
     baselines_train, baselines_test : dict of str to float
-        :func:`baselines` on the same positions of the same sets.
+        :func:`.closed_forms.baselines` on the same positions of the same sets.
     """
 
     values: tuple[int, ...]
@@ -361,7 +261,7 @@ def sweep_layers(
     train_set, test_set = _haar_sets(d, T, N, N_test, rng)
     tr, te = [], []
     for L in layers:
-        model = MultiLayerLinearAttention(d, _positive_int(L, "L"), init_scale)
+        model = MultiLayerLinearAttention(d, positive_int("L", L), init_scale)
         _, p = train(
             model, None, train_set, lr=lr, steps=steps, optimizer="adam", rng=rng, record=[0, steps]
         )
@@ -387,12 +287,12 @@ def sweep_heads(
     N_test: int | None = None,
     init_scale: float = 0.1,
 ) -> SweepResult:
-    r""":class:`~.nonaugmented.DiagonalMultiHead` (non-augmented, spec 1.3 (N0)) for each
+    r""":class:`~.direct_nonaugmented.DiagonalMultiHead` (non-augmented, spec 1.3 (N0)) for each
     $H$ in ``heads``, trained by full-batch Adam (lr $10^{-2}$) on Monte-Carlo Haar data
     with $s_0 = \mathbf 1/\sqrt d$ (spec 5, Fig. 7; no target numbers).
 
     Its loss has rows $t = 0..T-2$ predicting $s_{t+2}$, i.e. the augmented positions
-    $1..T-1$; the baselines are :func:`baselines` at those positions (the one-step GD
+    $1..T-1$; the baselines are :func:`.closed_forms.baselines` at those positions (the one-step GD
     predictor of $s_{t+2}$ uses the pairs up to $s_{t+1}$, which (N0) also sees)."""
     if rng is None:
         raise ValueError("sweep_heads needs rng=np.random.default_rng(seed)")
@@ -401,7 +301,7 @@ def sweep_heads(
     batch_te = {"S": test_set.S, "weight": test_set.weights}
     tr, te = [], []
     for H in heads:
-        model = DiagonalMultiHead(d=d, H=_positive_int(H, "H"), T=T, init_scale=init_scale)
+        model = DiagonalMultiHead(d=d, H=positive_int("H", H), T=T, init_scale=init_scale)
         _, p = train(
             model, None, batch_tr, lr=lr, steps=steps, optimizer="adam", rng=rng, record=[0, steps]
         )

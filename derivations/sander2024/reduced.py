@@ -108,9 +108,9 @@ def nonaug_row_loss(d: int, n: int, C: Sequence[Sequence[sp.Expr]], p: Sequence[
     r"""$\ell_n = \mathbb E\lVert\hat s_{n+1} - s_{n+1}\rVert^2$ for (N0), derived by monomial expansion.
 
     The residual's monomials are those of the prediction plus the target $\lambda_i^{n+1}$; the
-    loss is the sum of their squared coefficients. It is built from unevaluated sympy nodes (no
-    canonicalisation of 80,000 terms), which keeps the $d = 10$, $T = 20$ derivation under half
-    a second; ``expand=True`` multiplies it out (for comparing with the closed form).
+    loss is the sum of their squared coefficients. It is built from unevaluated sympy nodes, so
+    the tens of thousands of terms of a large size are never canonicalised (docs/sander2024.md
+    has the cost); ``expand=True`` multiplies it out (for comparing with the closed form).
     """
     squares = []
     for i in range(d):
@@ -169,8 +169,7 @@ def nonaug_model(d: int = 2, H: int = 2, T: int = 4) -> ReducedModel:
 
 def n1_rows(d: int, T: int) -> tuple[list[list[sp.Symbol]], list[list[sp.Symbol]], list[sp.Expr]]:
     r"""The derived per-row losses of (N0) for rows $t = 0..T-2$ in symbols $C_{ik}$ and
-    $P_{t,j}$ (about 0.4 s for $d = 10$, $T = 20$). Returns ``(C, P, rows)``, ``P[t]`` the
-    symbols $P_{t,0..t+1}$."""
+    $P_{t,j}$. Returns ``(C, P, rows)``, ``P[t]`` the symbols $P_{t,0..t+1}$."""
     C = [[sp.Symbol(f"C{i}_{k}", real=True) for k in range(d)] for i in range(d)]
     P = [list(sp.symbols(f"P{t}_0:{t + 2}", real=True)) for t in range(T - 1)]
     return C, P, [nonaug_row_loss(d, t + 1, C, P[t]) for t in range(T - 1)]

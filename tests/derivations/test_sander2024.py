@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from derivations.sander2024 import claims as cl
 from derivations.sander2024 import verify as V
 from derivations.sander2024.monomials import MPoly, unitary_state
 from derivations.sander2024.reduced import (
@@ -34,10 +35,10 @@ def test_a1_is_derived_not_typed(d, t):
     b = sp.symbols(f"b1:{d + 1}", real=True)
     r = sp.symbols(f"r1:{d + 1}", positive=True)
     diff = augmented_position_loss(d, t, a, b, r) - a1_formula(d, t, a, b, [x**2 for x in r])
-    assert V.claim_derivation("A1", diff, [(d, t)]).passed
+    assert cl.claim_derivation("A1", diff, [(d, t)]).passed
     # negative control: a formula with the wrong cross-term weight is detected
     wrong = a1_formula(d, t, a, b, [x**2 for x in r]) + sp.Rational(1, 10) * a[0] ** 2
-    assert not V.claim_derivation("A1", augmented_position_loss(d, t, a, b, r) - wrong, [(d, t)]).passed
+    assert not cl.claim_derivation("A1", augmented_position_loss(d, t, a, b, r) - wrong, [(d, t)]).passed
 
 
 def test_n1_is_derived_not_typed():
@@ -45,10 +46,10 @@ def test_n1_is_derived_not_typed():
     C = [[sp.Symbol(f"C{i}_{k}", real=True) for k in range(d)] for i in range(d)]
     p = sp.symbols(f"p0:{n + 1}", real=True)
     derived = nonaug_row_loss(d, n, C, p, expand=True)
-    assert V.claim_derivation("N1", derived - n1_formula(d, n, C, p), [(d, n)]).passed
+    assert cl.claim_derivation("N1", derived - n1_formula(d, n, C, p), [(d, n)]).passed
     # the authors' coded variant double-counts p_q^2 ||C||_F^2 (spec 3.2): it must not match
     coded = n1_formula(d, n, C, p) + p[n - 1] ** 2 * sum(C[i][k] ** 2 for i in range(d) for k in range(d))
-    assert not V.claim_derivation("N1", derived - coded, [(d, n)]).passed
+    assert not cl.claim_derivation("N1", derived - coded, [(d, n)]).passed
 
 
 def test_n1_derivation_numerically_matches_quadrature():
@@ -72,19 +73,19 @@ def test_eta_star_single_position():
     m = augmented_diagonal_model(3, 4)
     tr = integrate(m, 0.3 + 0.05 * np.arange(6), t_max=1e4)
     ab = np.array([tr[f"ab{i}"][-1] for i in (1, 2, 3)])
-    assert V.claim_eta_single(3, 4, ab, float(tr.loss[-1])).passed
-    assert not V.claim_eta_single(3, 4, ab, float(tr.loss[-1]), predicted=(1 / 4, 1 / 3)).passed  # eta = 1/t
+    assert cl.claim_eta_single(3, 4, ab, float(tr.loss[-1])).passed
+    assert not cl.claim_eta_single(3, 4, ab, float(tr.loss[-1]), predicted=(1 / 4, 1 / 3)).passed  # eta = 1/t
 
 
 def test_eta_star_shared_and_balance():
     m = augmented_shared_model(3, 10)
     tr = integrate(m, {"alpha": 0.1, "beta": 0.05}, t_max=1e4)
-    assert V.claim_eta_shared(3, 10, float(tr["eta"][-1]), float(tr.loss[-1])).passed
-    assert not V.claim_eta_shared(3, 10, float(tr["eta"][-1]), float(tr.loss[-1]),
+    assert cl.claim_eta_shared(3, 10, float(tr["eta"][-1]), float(tr.loss[-1])).passed
+    assert not cl.claim_eta_shared(3, 10, float(tr["eta"][-1]), float(tr.loss[-1]),
                                   predicted=(3 / 10, float(tr.loss[-1]))).passed
     drift = float(np.max(np.abs(tr["balance"] - tr["balance"][0])))
-    assert V.claim_balance(drift).passed
-    assert not V.claim_balance(float(np.ptp(tr["eta"]))).passed  # alpha*beta is not conserved
+    assert cl.claim_balance(drift).passed
+    assert not cl.claim_balance(float(np.ptp(tr["eta"]))).passed  # alpha*beta is not conserved
 
 
 def test_nonaugmented_flow_claims():
@@ -104,48 +105,47 @@ def test_nonaugmented_flow_claims():
             for t in range(T - 1):
                 cP.append(c * float(tr[f"P{t}_{t + 1}"][-1]))
                 others = max(others, *(abs(float(tr[f"P{t}_{j}"][-1])) for j in range(t + 1)))
-    assert V.claim_min_loss([1, 2, 3], losses, d, T).passed
-    assert not V.claim_min_loss([1, 2, 3], [losses[0] + 1, *losses[1:]], d, T).passed
-    assert V.claim_heads(le).passed
-    assert not V.claim_heads(gt).passed  # H > d: not orthogonal
-    assert V.claim_pe(cP, others).passed
-    assert not V.claim_pe([2 * x for x in cP], others).passed
-    assert V.claim_conserved(q).passed
-    assert not V.claim_conserved(1e-3).passed
+    assert cl.claim_min_loss([1, 2, 3], losses, d, T).passed
+    assert not cl.claim_min_loss([1, 2, 3], [losses[0] + 1, *losses[1:]], d, T).passed
+    assert cl.claim_heads(le).passed
+    assert not cl.claim_heads(gt).passed  # H > d: not orthogonal
+    assert cl.claim_pe(cP, others).passed
+    assert not cl.claim_pe([2 * x for x in cP], others).passed
+    assert cl.claim_conserved(q).passed
+    assert not cl.claim_conserved(1e-3).passed
 
 
 def test_scale_claim_negative_control():
-    assert V.claim_scale([1, 2], [3.0, 1.5], 2, 4).passed
-    assert not V.claim_scale([1, 2], [3.0, 3.0], 2, 4).passed  # |c|^3 = T-1 ignores min(H, d)
+    assert cl.claim_scale([1, 2], [3.0, 1.5], 2, 4).passed
+    assert not cl.claim_scale([1, 2], [3.0, 3.0], 2, 4).passed  # |c|^3 = T-1 ignores min(H, d)
 
 
 def test_augmented_claims_negative_controls():
-    from derivations.sander2024.augmented import eta_star_shared, isotropic_loss
+    from derivations.sander2024.closed_forms import eta_star_shared, isotropic_loss
 
     e, L = eta_star_shared(2, 6), isotropic_loss(2, 6, eta_star_shared(2, 6))
-    assert V.claim_block_gd("random_phase", e, 1e-15, L, 2, 6).passed
-    assert not V.claim_block_gd("fixed", 0.4569, 0.385, 2.6248, 2, 6).passed  # the fixed-s0 finding
-    assert V.claim_block_gd("fixed", e, 0.0, L, 2, 6).source == "paper"
-    assert V.claim_block_diagonal(L, 2, 6).passed
-    assert not V.claim_block_diagonal(2.6248, 2, 6).passed  # the full block model's lower loss
-    assert not V.claim_block_diagonal(L + 1e-6, 2, 6).passed
-    assert V.claim_unconstrained(2.786, 2.23, 2.786, 2.786).passed
-    assert not V.claim_unconstrained(2.786, 2.786, 2.786, 2.786).passed  # no gain with fixed s0
+    assert cl.claim_block_gd("random_phase", e, 1e-15, L, 2, 6).passed
+    assert not cl.claim_block_gd("fixed", 0.4569, 0.385, 2.6248, 2, 6).passed  # the fixed-s0 finding
+    assert cl.claim_block_gd("fixed", e, 0.0, L, 2, 6).source == "paper"
+    assert cl.claim_block_diagonal(L, 2, 6).passed
+    assert not cl.claim_block_diagonal(2.6248, 2, 6).passed  # the full block model's lower loss
+    assert not cl.claim_block_diagonal(L + 1e-6, 2, 6).passed
+    assert cl.claim_unconstrained(2.786, 2.23, 2.786, 2.786).passed
+    assert not cl.claim_unconstrained(2.786, 2.786, 2.786, 2.786).passed  # no gain with fixed s0
 
 
 def test_fixed_s0_finding_is_not_our_measurement():
     """The checks behind findings.py: GD's baseline is the best shared step, L-BFGS from random
     starts finds the same lower minimum 2.62482 (no other), and restricted to diagonal A, B the
     optimum is GD's, so the finding is the model's, not the optimiser's or the baseline's."""
-    from derivations.sander2024.augmented import (
-        BlockLinearAttention,
+    from derivations.sander2024.closed_forms import (
         best_shared_eta,
-        block_minimise,
         eta_star_shared,
         isotropic_loss,
         one_step_gd_loss,
     )
     from derivations.sander2024.data import quadrature_data
+    from derivations.sander2024.direct_augmented import BlockLinearAttention, block_minimise
 
     d, T = 2, 6
     data = quadrature_data("unitary", d, T, 3 * T - 3)
@@ -175,25 +175,21 @@ def test_findings_are_registered_with_their_claims():
     assert [f.claim for f in FINDINGS] == ["sander2024.block-equals-gd.fixed"]
     assert all(f.bears_on == "paper" for f in FINDINGS)
     # a finding never makes a holding claim green: if the claim held, the verdict would be fail
-    from derivations.sander2024.augmented import eta_star_shared, isotropic_loss
+    from derivations.sander2024.closed_forms import eta_star_shared, isotropic_loss
     from dynamics.claims import apply_findings
 
     e = eta_star_shared(2, 6)
     L = isotropic_loss(2, 6, e)
-    held, _ = apply_findings([V.claim_block_gd("fixed", e, 0.0, L, 2, 6)], FINDINGS)
+    held, _ = apply_findings([cl.claim_block_gd("fixed", e, 0.0, L, 2, 6)], FINDINGS)
     assert held[0].verdict == "fail"
-    found, _ = apply_findings([V.claim_block_gd("fixed", 0.4569, 0.385, 2.6248, 2, 6)], FINDINGS)
+    found, _ = apply_findings([cl.claim_block_gd("fixed", 0.4569, 0.385, 2.6248, 2, 6)], FINDINGS)
     assert found[0].verdict == "finding"
 
 
 def test_heads_not_orthogonal_follows_the_haar_law():
     """H > d: the mean of r^2 over seeds is (H-d)/(H+2); wrong laws are rejected."""
-    from derivations.sander2024.nonaugmented import (
-        haar_offdiag_r2_mean,
-        haar_offdiag_r2_sd,
-        n1_gd_batch,
-        offdiag_ratio_batch,
-    )
+    from derivations.sander2024.closed_forms import haar_offdiag_r2_mean, haar_offdiag_r2_sd
+    from derivations.sander2024.direct_nonaugmented import n1_gd_batch, offdiag_ratio_batch
 
     sizes, K = [(2, 3), (3, 5)], 256
     means, sds = [], []
@@ -202,24 +198,20 @@ def test_heads_not_orthogonal_follows_the_haar_law():
         assert run["converged"].all()
         means.append(float(np.mean(offdiag_ratio_batch(run["A"], run["B"]) ** 2)))
         sds.append(haar_offdiag_r2_sd(d, H, np.random.default_rng(i), n=20_000))
-    tol = V.heads_tolerance(sds, K)
+    tol = cl.heads_tolerance(sds, K)
     assert 0.02 < tol < 0.03
-    assert V.claim_heads_not_orthogonal(sizes, means, tol, K).passed
+    assert cl.claim_heads_not_orthogonal(sizes, means, tol, K).passed
     # negative controls: orthogonal heads; the uniform-leverage value (H-d)/H; (H-d)/(H+1)
     for wrong in ([0.0, 0.0], [(H - d) / H for d, H in sizes], [(H - d) / (H + 1) for d, H in sizes]):
-        assert not V.claim_heads_not_orthogonal(sizes, means, tol, K, predicted=wrong).passed
+        assert not cl.claim_heads_not_orthogonal(sizes, means, tol, K, predicted=wrong).passed
     assert [haar_offdiag_r2_mean(d, H) for d, H in sizes] == [0.2, 2 / 7]
 
 
 def test_pe_steps_claim_and_negative_controls():
     """PE-only: the number of GD steps to loss < 1e-3 from the spectrum equals the trained count."""
-    from derivations.sander2024.nonaugmented import (
-        PEOnly,
-        pe_only_quadrature,
-        pe_only_spectra,
-        pe_only_steps_to,
-        train_until,
-    )
+    from derivations.sander2024.closed_forms import pe_only_spectra, pe_only_steps_to
+    from derivations.sander2024.data import pe_only_quadrature
+    from derivations.sander2024.direct_pe_only import PEOnly, train_until
 
     T_, mus = 12, [50.0, 200.0]
     model = PEOnly(T=T_)
@@ -229,11 +221,11 @@ def test_pe_steps_claim_and_negative_controls():
         pred.append(pe_only_steps_to(sp_, T_, 0.5))
         meas.append(train_until(model, model.init(np.random.default_rng(0)), pe_only_quadrature(mu, T_), lr=0.5)[1])
         assert pe_only_steps_to(sp_, T_, 0.5, reduction="sum") > 100_000  # lr 0.5 on the summed loss diverges
-    assert V.claim_pe_steps(mus, pred, meas).passed
-    assert not V.claim_pe_steps(mus, [k + 1 for k in pred], meas).passed  # off by one step
+    assert cl.claim_pe_steps(mus, pred, meas).passed
+    assert not cl.claim_pe_steps(mus, [k + 1 for k in pred], meas).passed  # off by one step
     half = [pe_only_steps_to(pe_only_spectra(mu, T_), T_, 0.25) for mu in mus]
-    assert not V.claim_pe_steps(mus, half, meas).passed  # half the learning rate: about twice the steps
-    assert not V.claim_pe_steps(mus, pred[::-1], meas).passed
+    assert not cl.claim_pe_steps(mus, half, meas).passed  # half the learning rate: about twice the steps
+    assert not cl.claim_pe_steps(mus, pred[::-1], meas).passed
 
 
 @pytest.mark.slow
@@ -262,10 +254,10 @@ def test_verify_sander2024(tmp_path):
 
 
 def test_direct_claims_negative_controls():
-    assert V.claim_n1_quadrature(3e-16).passed and not V.claim_n1_quadrature(1e-6).passed
-    assert V.claim_gd_map(1e-15, 10).passed and not V.claim_gd_map(1e-6, 10).passed
-    assert V.claim_gd_drift(2.1).passed and not V.claim_gd_drift(4.0).passed
-    assert V.claim_rotation([1, 2], [6.0, 0.0], [-0.5, -0.5], 4, 4).passed
-    assert not V.claim_rotation([1, 2], [6.0, 0.0], [-1.0, -0.5], 4, 4).passed  # wrong trig ratio
-    assert V.claim_pe_frequency([50.0, 100.0], [0.07, 0.03]).passed
-    assert not V.claim_pe_frequency([50.0, 100.0], [0.03, 0.07]).passed
+    assert cl.claim_n1_quadrature(3e-16).passed and not cl.claim_n1_quadrature(1e-6).passed
+    assert cl.claim_gd_map(1e-15, 10).passed and not cl.claim_gd_map(1e-6, 10).passed
+    assert cl.claim_gd_drift(2.1).passed and not cl.claim_gd_drift(4.0).passed
+    assert cl.claim_rotation([1, 2], [6.0, 0.0], [-0.5, -0.5], 4, 4).passed
+    assert not cl.claim_rotation([1, 2], [6.0, 0.0], [-1.0, -0.5], 4, 4).passed  # wrong trig ratio
+    assert cl.claim_pe_frequency([50.0, 100.0], [0.07, 0.03]).passed
+    assert not cl.claim_pe_frequency([50.0, 100.0], [0.03, 0.07]).passed

@@ -8,12 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from derivations.sander2024.augmented import (
-    BlockLinearAttention,
-    LinearAttention,
-    augment,
+from derivations.sander2024.closed_forms import (
     best_shared_eta,
-    block_to_linear,
     eta_star,
     eta_star_shared,
     isotropic_loss,
@@ -30,6 +26,12 @@ from derivations.sander2024.data import (
     quadrature_data,
     sample_W,
     sequences,
+)
+from derivations.sander2024.direct_augmented import (
+    BlockLinearAttention,
+    LinearAttention,
+    augment,
+    block_to_linear,
 )
 from dynamics.direct import DirectModel, assert_grad_ok, check_grad, train
 
@@ -79,7 +81,7 @@ def test_data_argument_errors_are_clear():
         sample_W("haar", 3, 0, rng)
     with pytest.raises(ValueError, match="T must be"):
         sequences("unitary", 2, 0, 3, "fixed", rng)
-    with pytest.raises(ValueError, match="s0 mode"):
+    with pytest.raises(ValueError, match="s0_mode"):
         initial_state("unitary", 2, 3, "random", rng)
     with pytest.raises(ValueError, match="exceeds"):
         quadrature("unitary", 4, 3, 40)

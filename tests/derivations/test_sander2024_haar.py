@@ -6,15 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from derivations.sander2024.augmented import LinearAttention
+from derivations.sander2024.closed_forms import baselines, per_position_etas
 from derivations.sander2024.data import mc_data
-from derivations.sander2024.haar import (
-    MultiLayerLinearAttention,
-    baselines,
-    per_position_etas,
-    sweep_heads,
-    sweep_layers,
-)
+from derivations.sander2024.direct_augmented import LinearAttention
+from derivations.sander2024.haar import MultiLayerLinearAttention, sweep_heads, sweep_layers
 from dynamics.direct import DirectModel, assert_grad_ok
 
 DATA = mc_data("haar", 2, 4, 7, "fixed", np.random.default_rng(0))

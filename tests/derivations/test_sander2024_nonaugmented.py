@@ -7,21 +7,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from derivations.sander2024.nonaugmented import (
+from derivations.sander2024.closed_forms import min_loss_formula, n1_loss, pe_only_population_loss
+from derivations.sander2024.data import pe_only_data, pe_only_quadrature
+from derivations.sander2024.direct_nonaugmented import (
     C_matrix,
     DiagonalMultiHead,
-    PEOnly,
     c_scale,
     conserved,
     head_offdiag_ratio,
-    min_loss_formula,
-    n1_loss,
-    oscillation_frequency,
     pe_mask,
-    pe_only_data,
-    pe_only_population_loss,
+)
+from derivations.sander2024.direct_pe_only import (
+    PEOnly,
+    oscillation_frequency,
     pe_only_profile,
-    pe_only_quadrature,
     train_until,
 )
 from dynamics.direct import DirectModel, assert_grad_ok, train
@@ -270,7 +269,7 @@ def test_pe_only_frequency_grows_as_mu_shrinks():
 # ------------------------------------------------------- many seeds and step counts
 def test_n1_gd_batch_step_is_the_gradient_of_n1():
     """One update of the batched GD equals A - lr grad n1_loss (central differences)."""
-    from derivations.sander2024.nonaugmented import n1_gd_batch
+    from derivations.sander2024.direct_nonaugmented import n1_gd_batch
 
     d, H, T_, K, s, lr = 2, 3, 4, 2, 0.3, 1e-3
     rng = np.random.default_rng(7)
@@ -297,11 +296,8 @@ def test_n1_gd_batch_step_is_the_gradient_of_n1():
 
 
 def test_haar_offdiag_mean_and_balanced_identity():
-    from derivations.sander2024.nonaugmented import (
-        haar_offdiag_r2_mean,
-        leverage_offdiag_r2,
-        offdiag_ratio_batch,
-    )
+    from derivations.sander2024.closed_forms import haar_offdiag_r2_mean, leverage_offdiag_r2
+    from derivations.sander2024.direct_nonaugmented import offdiag_ratio_batch
 
     rng = np.random.default_rng(0)
     for d, H in ((2, 3), (2, 6), (4, 5)):
@@ -318,7 +314,7 @@ def test_haar_offdiag_mean_and_balanced_identity():
 def test_pe_only_loss_curve_matches_gd_and_monte_carlo_counts():
     """The closed-form GD loss curve equals the loss of actual GD iterates, with population
     moments on quadrature data and with empirical moments on Monte-Carlo data."""
-    from derivations.sander2024.nonaugmented import (
+    from derivations.sander2024.closed_forms import (
         pe_only_gd_loss_curve,
         pe_only_spectra,
         pe_only_steps_to,

@@ -1,12 +1,12 @@
-r"""Augmented tokens, one-layer linear attention and one step of gradient descent
-(spec 1.2, 1.3, 2, 3.1).
+r"""Direct numpy models of Sander et al. (2024) on augmented tokens: the block-structured
+linear attention (A0) and the unconstrained one-layer linear attention (spec 1.2, 1.3).
 
 Spec references are to ``shared/papers/sander2024_in_context_autoregressive.md``. Where a
 statement comes from is written out: "authors' code" (the repository ``michaelsdr/ical``),
 "derived" (a derivation, the spec author's or ours, not quoted from the paper, whose body we
 could not read), "reconstruction" (our choice where the sources are silent).
 
-Conventions. ``S`` holds states $s_0..s_T$, shape ``(N, T + 1, d)``. *Position* $t$
+Conventions (:mod:`.data`). ``S`` holds states $s_0..s_T$, shape ``(N, T + 1, d)``. *Position* $t$
 ($0 \le t \le T-1$) reads the tokens up to $e_t$ and predicts $s_{t+1}$; its in-context
 pairs are $(s_{t'-1}, s_{t'})$, $t' = 1..t$ (position 0 has none). Predictions have shape
 ``(N, T, d)``, entry ``[:, t]`` predicting $s_{t+1}$. Losses are
@@ -15,7 +15,8 @@ the positions $P$ (default all, as the authors' code trains every position,
 ``augmented.py``), with the sequence weights of a :class:`~.data.SeqData`.
 
 Parameters are real. For complex data $\partial |r|^2 = 2\,\mathrm{Re}(\bar r\,\partial r)$, so
-every gradient below is $2\,\mathrm{Re}$ of a contraction with $\bar r$.
+every gradient below is $2\,\mathrm{Re}$ of a contraction with $\bar r$. Training goes through
+:func:`dynamics.direct.train`.
 
 * :func:`augment` (spec 1.2, authors' code): $e_t = (0_d, s_t, s_{t-1})$.
 * :class:`BlockLinearAttention` (spec 1.3 (A0), derived):
@@ -23,8 +24,10 @@ every gradient below is $2\,\mathrm{Re}$ of a contraction with $\bar r$.
 * :class:`LinearAttention` (spec 1.3 M-aug, derived):
   $\hat s_{t+1} = V \Sigma_t K \bar e_t$, $\bar e_t = (s_t, s_{t-1})$,
   $\Sigma_t = \sum_{t' \le t} \bar e_{t'} \bar e_{t'}^*$.
-* :func:`one_step_gd_predict`, :func:`best_shared_eta`, :func:`eta_star`,
-  :func:`eta_star_shared`, :func:`isotropic_loss` (spec 2, 3.1, derived).
+* :func:`block_minimise`: an L-BFGS search for the minimum of the block model's loss (a check
+  of a trained end state and a search for other minima, not a training loop).
+
+The one-step-GD predictor and its optimal steps are in :mod:`.closed_forms`.
 """
 
 from __future__ import annotations
@@ -36,78 +39,27 @@ from typing import Any, Literal
 
 import numpy as np
 
-from derivations.sander2024.data import SeqData
+from derivations.sander2024.data import (
+    SeqData,
+    as_seqdata,
+    as_states,
+    check_positions,
+    position_mask,
+)
+from dynamics.validate import nonnegative_float, one_of, positive_int
 
 __all__ = [
     "BlockLinearAttention",
     "LinearAttention",
-    "SeqData",
     "augment",
-    "best_shared_eta",
-    "block_to_linear",
     "block_minimise",
-    "eta_star",
-    "eta_star_shared",
-    "isotropic_loss",
-    "one_step_gd_loss",
-    "one_step_gd_predict",
+    "block_to_linear",
 ]
 
 Init = Literal["normal", "identity"]
 
 
 # ---------------------------------------------------------------------- helpers
-def _as_states(S: Any) -> np.ndarray:
-    """Validate and return states of shape (N, T+1, d)."""
-    S = np.asarray(S)  # (N, T+1, d)
-    if S.ndim != 3 or S.shape[1] < 2 or S.shape[0] < 1 or S.shape[2] < 1:
-        raise ValueError(f"S must have shape (N, T+1, d) with N, T, d >= 1, got {S.shape}")
-    return S
-
-
-def _check_data(data: Any) -> SeqData:
-    if not isinstance(data, SeqData):
-        raise TypeError(
-            f"data must be a SeqData (see sander2024.data.mc_data / quadrature_data), "
-            f"got {type(data).__name__}"
-        )
-    return data
-
-
-def _check_positions(positions: Any) -> tuple[int, ...] | None:
-    if positions is None:
-        return None
-    pos = tuple(positions)
-    if not pos:
-        raise ValueError("positions must be None (all) or a non-empty list of positions")
-    for p in pos:
-        if isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 0:
-            raise ValueError(f"positions must be non-negative integers, got {positions!r}")
-    if len(set(pos)) != len(pos):
-        raise ValueError(f"positions must be distinct, got {positions!r}")
-    return tuple(sorted(int(p) for p in pos))
-
-
-def _position_mask(positions: Sequence[int] | None, T: int) -> np.ndarray:
-    """Indicator (T,) of the positions included in the loss."""
-    if positions is None:
-        return np.ones(T)  # (T,)
-    if max(positions) >= T:
-        raise ValueError(
-            f"positions {tuple(positions)} out of range: the data have T={T}, positions 0..{T - 1}"
-        )
-    mask = np.zeros(T)  # (T,)
-    mask[list(positions)] = 1.0
-    return mask
-
-
-def _check_weights(weights: Any, N: int) -> np.ndarray:
-    w = np.asarray(weights, dtype=float)  # (N,)
-    if w.shape != (N,) or not np.all(np.isfinite(w)):
-        raise ValueError(f"weights must be a finite array of shape ({N},), got shape {w.shape}")
-    return w
-
-
 def _check_square(M: Any, n: int, name: str, cols: int | None = None) -> np.ndarray:
     cols = n if cols is None else cols
     a = np.asarray(M, dtype=float)  # (n, cols)
@@ -116,21 +68,13 @@ def _check_square(M: Any, n: int, name: str, cols: int | None = None) -> np.ndar
     return a
 
 
-def _init_scale_ok(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
-
-
 def _validate_config(model: Any, scales: tuple[str, ...]) -> None:
     """Shared checks of the two attention models' settings (normalises ``positions``)."""
-    if isinstance(model.d, bool) or not isinstance(model.d, int) or model.d < 1:
-        raise ValueError(f"d must be an integer >= 1, got {model.d!r}")
-    object.__setattr__(model, "positions", _check_positions(model.positions))
-    if model.scale not in scales:
-        raise ValueError(f"scale must be one of {scales}, got {model.scale!r}")
-    if model.init_mode not in ("normal", "identity"):
-        raise ValueError(f"init_mode must be 'normal' or 'identity', got {model.init_mode!r}")
-    if not _init_scale_ok(model.init_scale):
-        raise ValueError(f"init_scale must be finite and >= 0, got {model.init_scale!r}")
+    positive_int("d", model.d)
+    object.__setattr__(model, "positions", check_positions(model.positions))
+    one_of("scale", model.scale, scales)
+    one_of("init_mode", model.init_mode, ("normal", "identity"))
+    nonnegative_float("init_scale", model.init_scale)
 
 
 def _rel_dev_from_identity(M: np.ndarray) -> float:
@@ -201,7 +145,7 @@ def augment(S: np.ndarray) -> np.ndarray:
         Same dtype as ``S``. The first block is the scratch pad the model writes its
         prediction into; the code compares it with the middle block of $e_{t+1}$.
     """
-    S = _as_states(S)  # (N, T+1, d)
+    S = as_states(S)  # (N, T+1, d)
     N, T1, d = S.shape
     E = np.zeros((N, T1, 3 * d), dtype=S.dtype)  # (N, T+1, 3d)
     E[:, :, d : 2 * d] = S
@@ -239,14 +183,11 @@ class BlockLinearAttention:
 
     Notes
     -----
-    Our own runs on exact unitary quadrature data ($T = 6$, GD, lr 0.1, from
-    $A = B = 0.1 I$). With random-phase $s_0$, $A$ and $B$ stay exactly isotropic and
-    $\alpha\beta \to 3d/(2n + 3d - 4)$. With the authors' fixed $s_0 = \mathbf 1/\sqrt d$,
-    the pair $t' = 1$ exposes the known $s_0$. GD then leaves isotropy for
-    $A, B = a I + c (J - I)$ with $c < 0$, which beats every single GD step. For
-    $d = 2$: loss 2.62482 against 2.78571, $\alpha\beta = 0.4569$ against 0.4286; with
-    $A, B$ restricted to diagonal matrices the optimum is GD's again. This is the registered
-    finding on claim ``sander2024.block-equals-gd.fixed`` (:mod:`.findings`).
+    With random-phase $s_0$ the trained $A$, $B$ stay isotropic and the model is one GD step.
+    With the authors' fixed $s_0 = \mathbf 1/\sqrt d$ the pair $t' = 1$ exposes the known
+    $s_0$, and GD leaves isotropy for $A, B = a I + c (J - I)$, $c < 0$, below every single GD
+    step: the registered finding on claim ``sander2024.block-equals-gd.fixed``
+    (:mod:`.findings`, numbers in docs/sander2024.md).
     """
 
     d: int
@@ -282,7 +223,7 @@ class BlockLinearAttention:
         return _check_square(params["A"], self.d, "A"), _check_square(params["B"], self.d, "B")
 
     def _states(self, S: Any) -> np.ndarray:
-        S = _as_states(S)  # (N, T+1, d)
+        S = as_states(S)  # (N, T+1, d)
         if S.shape[2] != self.d:
             raise ValueError(f"the data have d={S.shape[2]}, the model d={self.d}")
         return S
@@ -296,7 +237,7 @@ class BlockLinearAttention:
 
     def position_losses(self, params: Mapping[str, Any], data: SeqData) -> np.ndarray:
         r"""$\mathbb E\|\hat s_{t+1} - s_{t+1}\|^2$ for every position $t = 0..T-1$, (T,)."""
-        data = _check_data(data)
+        data = as_seqdata(data)
         S = self._states(data.S)  # (N, T+1, d)
         shat = self.predict(params, S)  # (N, T, d)
         _, by_pos, _ = _sq_loss(shat, S, data.weights, np.ones(data.T))  # (T,)
@@ -308,11 +249,11 @@ class BlockLinearAttention:
         r"""$\mathcal L = \sum_n w_n \sum_{t \in P}\|\hat s_{t+1} - s_{t+1}\|^2$ and its
         hand-written gradients (real $A$, $B$; $2\,\mathrm{Re}$ of the complex
         contractions)."""
-        data = _check_data(data)
+        data = as_seqdata(data)
         A, B = self._params(params)  # (d, d), (d, d)
         S = self._states(data.S)  # (N, T+1, d)
         T = data.T
-        pos = _position_mask(self.positions, T)  # (T,)
+        pos = position_mask(self.positions, T)  # (T,)
         shat, cache = _pair_forward(S, A, B, self._c(T))  # (N, T, d)
         loss, _, Rb = _sq_loss(shat, S, data.weights, pos)  # Rb (N, T, d)
         return loss, _pair_backward(Rb, B, cache)
@@ -394,7 +335,7 @@ class LinearAttention:
         return _check_square(params["V"], d, "V", 2 * d), _check_square(params["K"], 2 * d, "K")
 
     def _states(self, S: Any) -> np.ndarray:
-        S = _as_states(S)  # (N, T+1, d)
+        S = as_states(S)  # (N, T+1, d)
         if S.shape[2] != self.d:
             raise ValueError(f"the data have d={S.shape[2]}, the model d={self.d}")
         return S
@@ -423,7 +364,7 @@ class LinearAttention:
 
     def position_losses(self, params: Mapping[str, Any], data: SeqData) -> np.ndarray:
         r"""$\mathbb E\|\hat s_{t+1} - s_{t+1}\|^2$ for every position, (T,)."""
-        data = _check_data(data)
+        data = as_seqdata(data)
         S = self._states(data.S)  # (N, T+1, d)
         _, by_pos, _ = _sq_loss(self.predict(params, S), S, data.weights, np.ones(data.T))
         return by_pos  # (T,)
@@ -433,10 +374,10 @@ class LinearAttention:
     ) -> tuple[float, dict[str, np.ndarray]]:
         r"""$\mathcal L = \sum_n w_n \sum_{t \in P}\|\hat s_{t+1} - s_{t+1}\|^2$ and its
         hand-written gradients with respect to the real $V$, $K$."""
-        data = _check_data(data)
+        data = as_seqdata(data)
         V, K = self._params(params)  # (d, 2d), (2d, 2d)
         S = self._states(data.S)  # (N, T+1, d)
-        pos = _position_mask(self.positions, data.T)  # (T,)
+        pos = position_mask(self.positions, data.T)  # (T,)
         shat, cache = self._forward(V, K, S)  # (N, T, d)
         loss, _, Rb = _sq_loss(shat, S, data.weights, pos)  # Rb (N, T, d)
         E, mc, O = cache["E"], cache["mc"], cache["O"]
@@ -483,94 +424,6 @@ def block_to_linear(A: np.ndarray, B: np.ndarray) -> dict[str, np.ndarray]:
     K[d:, :d] = A
     return {"V": V, "K": K}
 
-
-# ---------------------------------------------------------------------- one-step GD
-def one_step_gd_predict(S: np.ndarray, eta: float) -> np.ndarray:
-    r"""One step of GD from $W_0 = 0$ on $\frac12\sum_{t'=1}^{t}\|s_{t'} - W s_{t'-1}\|^2$,
-    then $\hat s_{t+1} = \hat W s_t$ (spec 2, derived):
-
-    $$ \hat s_{t+1} = \eta \sum_{t'=1}^{t} s_{t'}\, s_{t'-1}^*\, s_t. $$
-
-    Parameters
-    ----------
-    S : ndarray, shape (N, T + 1, d)
-    eta : float
-
-    Returns
-    -------
-    ndarray, shape (N, T, d)
-        Entry ``[:, t]`` predicts $s_{t+1}$ (0 at position 0).
-    """
-    S = _as_states(S)  # (N, T+1, d)
-    d, T = S.shape[2], S.shape[1] - 1
-    shat, _ = _pair_forward(S, np.eye(d), float(eta) * np.eye(d), np.ones(T))  # (N, T, d)
-    return shat
-
-
-def one_step_gd_loss(
-    S: np.ndarray,
-    weights: np.ndarray,
-    eta: float,
-    positions: Sequence[int] | None = None,
-) -> float:
-    r"""$\sum_n w_n \sum_{t \in P}\|\hat s_{t+1} - s_{t+1}\|^2$ for :func:`one_step_gd_predict`."""
-    S = _as_states(S)  # (N, T+1, d)
-    w = _check_weights(weights, S.shape[0])  # (N,)
-    pos = _position_mask(_check_positions(positions), S.shape[1] - 1)  # (T,)
-    loss, _, _ = _sq_loss(one_step_gd_predict(S, eta), S, w, pos)
-    return loss
-
-
-def best_shared_eta(
-    S: np.ndarray, weights: np.ndarray, positions: Sequence[int] | None = None
-) -> float:
-    r"""The least-squares step shared by all positions in $P$ (spec 3.1, derived):
-
-    $$ \eta = \frac{\mathrm{Re}\sum_n w_n \sum_{t\in P} g_{n,t}^* s_{n,t+1}}
-                   {\sum_n w_n \sum_{t\in P} \|g_{n,t}\|^2}, \qquad
-       g_{n,t} = \sum_{t'=1}^{t} s_{t'} s_{t'-1}^* s_t. $$
-
-    On exact quadrature data with $\|s_0\| = 1$ and all positions this is
-    :func:`eta_star_shared`.
-    """
-    S = _as_states(S)  # (N, T+1, d)
-    w = _check_weights(weights, S.shape[0])  # (N,)
-    pos = _position_mask(_check_positions(positions), S.shape[1] - 1)  # (T,)
-    g = one_step_gd_predict(S, 1.0)  # (N, T, d)
-    num = np.real(np.sum(g.conj() * S[:, 1:], axis=2))  # (N, T)
-    den = np.sum(np.abs(g) ** 2, axis=2)  # (N, T)
-    den_tot = float(w @ den @ pos)
-    if den_tot == 0.0:
-        raise ValueError("no in-context pair at the chosen positions: eta is undetermined")
-    return float(w @ num @ pos) / den_tot
-
-
-def eta_star(d: int, t: int) -> float:
-    r"""Optimal one-step-GD step for one position with $t$ pairs, commuting unitary $W$,
-    $\|s_0\| = 1$ spread evenly: $\eta^\star_t = d/(t + d - 1)$, with loss
-    $(d-1)/(t+d-1)$ (spec 3.1 (A1), derived and checked numerically there)."""
-    if d < 1 or t < 1:
-        raise ValueError(f"need d >= 1 and t >= 1, got d={d}, t={t}")
-    return d / (t + d - 1)
-
-
-def eta_star_shared(d: int, n: int) -> float:
-    r"""Optimal step shared by positions $t = 0..n-1$ (spec 3.1, derived):
-    $\eta^\star = 3d/(2n + 3d - 4)$, the minimiser of :func:`isotropic_loss`. Here $n$ is
-    the number of positions, i.e. ``T`` of the data."""
-    if d < 1 or n < 2:
-        raise ValueError(f"need d >= 1 and n >= 2, got d={d}, n={n}")
-    return 3 * d / (2 * n + 3 * d - 4)
-
-
-def isotropic_loss(d: int, n: int, eta: float) -> float:
-    r"""$\mathcal L(x) = \sum_{t=0}^{n-1}\bigl[(t x - 1)^2 + t(d-1)x^2\bigr]$,
-    $x = \eta/d$: the loss of (A0) at $A = \alpha I$, $B = \beta I$, $\eta = \alpha\beta$,
-    summed over all positions, for commuting unitary $W$ and $|s_{0,i}|^2 = 1/d$
-    (spec 3.1 (A1), derived)."""
-    x = float(eta) / d
-    t = np.arange(n)  # (n,)
-    return float(np.sum((t * x - 1.0) ** 2 + t * (d - 1) * x**2))
 
 
 # ---------------------------------------------------------------------- polishing
