@@ -238,7 +238,7 @@ def _phase(args: argparse.Namespace) -> int:
 
     def run() -> int:
         from dynamics import registry
-        from dynamics.phase import OK, Axis, AxisError, sweep
+        from dynamics.phase import POINT_DONE, Axis, AxisError, sweep
 
         try:
             registry.get(args.name)
@@ -304,16 +304,16 @@ def _phase(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"dynamics: warning: could not write {out / 'phase.png'}: {exc}",
                   file=sys.stderr)
-        n_ok = int((res.status == OK).sum())
+        n_ok = int((res.status == POINT_DONE).sum())
         n_bad = res.n_points - n_ok
         counts: dict[str, int] = {}
-        for c in res.classes[res.status == OK]:
+        for c in res.classes[res.status == POINT_DONE]:
             counts[res.label(c)] = counts.get(res.label(c), 0) + 1
         summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
         print(f"{res.n_points} points ({summary}); {n_bad} failed; "
               f"{out / 'phase.npz'}, {out / 'phase.png'}")
         if n_bad:
-            first = next(e for e, s in zip(res.errors, res.status, strict=True) if s != OK)
+            first = next(e for e, s in zip(res.errors, res.status, strict=True) if s != POINT_DONE)
             print(f"first failure: {first}", file=sys.stderr)
         return 0 if n_ok else 1
 

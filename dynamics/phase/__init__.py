@@ -48,15 +48,23 @@ from dynamics.phase.classify import (
     make_classifier,
 )
 from dynamics.phase.result import (
-    FAILED,
     FORMAT,
-    OK,
-    PENDING,
-    STATUS_NAMES,
+    POINT_DONE,
+    POINT_FAILED,
+    POINT_PENDING,
+    POINT_STATES,
     PhaseFileError,
     PhaseResult,
 )
-from dynamics.phase.solvers import Solver, batch_solver, default_solver, integrate_solver
+from dynamics.phase.solvers import (
+    Solved,
+    Solver,
+    SolverFallbackWarning,
+    batch_solver,
+    default_solver,
+    get_solver,
+    integrate_solver,
+)
 from dynamics.phase.sweep import MAX_POINTS, SweepBusyError, sweep
 
 __all__ = [
@@ -66,7 +74,7 @@ __all__ = [
     "SweepBusyError",
     "MAX_POINTS",
     "FORMAT",
-    "STATUS_NAMES",
+    "POINT_STATES",
     "PhaseResult",
     "sweep",
     "make_classifier",
@@ -75,10 +83,13 @@ __all__ = [
     "LearnableClassifier",
     "OrderClassifier",
     "ComponentStageClassifier",
-    "PENDING",
-    "OK",
-    "FAILED",
+    "POINT_PENDING",
+    "POINT_DONE",
+    "POINT_FAILED",
     "Solver",
+    "Solved",
+    "SolverFallbackWarning",
+    "get_solver",
     "integrate_solver",
     "batch_solver",
     "default_solver",

@@ -13,15 +13,17 @@ import math
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dynamics.options import SolveOptions
 from dynamics.phase.classify import _classify_one
-from dynamics.phase.result import FAILED, OK, PhaseResult, _PointResult
-from dynamics.phase.solvers import _get_solver
+from dynamics.phase.result import POINT_DONE, POINT_FAILED, PhaseResult, _PointResult
+from dynamics.phase.solvers import Solved, Solver, SolverFallbackWarning, get_solver
 from dynamics.schedule import Schedule
 from dynamics.trajectory import Trajectory
 
@@ -75,43 +77,55 @@ def _default_start(spec: ModelSpec, cm: CompiledModel) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Task:
+    """One chunk of points for a worker: everything it needs, picklable."""
+
     spec: ModelSpec
     classifier: Callable[[Trajectory], Any]
-    solver: str
-    t_eval: np.ndarray
-    rtol: float
-    atol: float
+    solver: str  # "integrate" or "batch" (resolved)
+    options: SolveOptions
     indices: tuple[int, ...]
-    y0: np.ndarray  # (k, n)
-    params: np.ndarray  # (k, P)
+    y0: np.ndarray  # (k, n_state) initial states
+    param_rows: np.ndarray  # (k, n_params) parameter values in the model's order
     schedule: Schedule | None = None
 
 
+def _params(cm: CompiledModel, rows: np.ndarray) -> list[dict[str, float]]:
+    """Rows of parameter values (model order) as one mapping per point (the solvers' form)."""
+    names = cm.model.param_names
+    return [dict(zip(names, map(float, r), strict=True)) for r in rows]
+
+
+def _solve(solver: Solver, cm: CompiledModel, task: _Task, sl: slice) -> Solved:
+    """``solver`` on the points ``sl`` of ``task``. Its fallback warning is silenced here:
+    the sweep records the fallback and warns once, in the process that runs the sweep."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SolverFallbackWarning)
+        return solver(cm, task.y0[sl], _params(cm, task.param_rows[sl]), task.options,
+                      schedule=task.schedule)
+
+
+def _build(task: _Task) -> tuple[CompiledModel, Solver] | list[_PointResult]:
+    """The task's compiled model and solver, or every point recorded as failed."""
+    try:
+        return _compiled(task.spec), get_solver(task.solver)[1]
+    except Exception as exc:
+        msg = f"model build failed: {type(exc).__name__}: {exc}"
+        return [_PointResult(i, POINT_FAILED, error=msg) for i in task.indices]
 
 
 def _run_task(
     task: _Task, on_point: Callable[[_PointResult], None] | None = None
 ) -> list[_PointResult]:
-    """Solve and classify the points of one chunk; errors are recorded per point."""
+    """Solve and classify the points of one chunk one at a time; errors are recorded per point."""
+    built = _build(task)
+    if isinstance(built, list):
+        return built
+    cm, solver = built
     out: list[_PointResult] = []
-    try:
-        cm = _compiled(task.spec)
-        solver = _get_solver(task.solver)
-    except Exception as exc:
-        msg = f"{type(exc).__name__}: {exc}"
-        return [_PointResult(i, FAILED, error=f"model build failed: {msg}") for i in task.indices]
     for k, i in enumerate(task.indices):
         t0 = time.perf_counter()
-        (res,) = solver(
-            cm,
-            task.y0[k : k + 1],
-            task.params[k : k + 1],
-            task.t_eval,
-            task.rtol,
-            task.atol,
-            schedule=task.schedule,
-        )
-        pr = _point_result(task, i, res)
+        solved = _solve(solver, cm, task, slice(k, k + 1))
+        pr = _point_result(task, i, solved.results[0], solved)
         pr.seconds = time.perf_counter() - t0
         out.append(pr)
         if on_point is not None:
@@ -119,16 +133,18 @@ def _run_task(
     return out
 
 
-def _point_result(task: _Task, i: int, res: Any) -> _PointResult:
+def _point_result(task: _Task, i: int, res: Any, solved: Solved) -> _PointResult:
     """Point ``i``'s record from a solver result (a Trajectory, or the exception it failed with)."""
     if isinstance(res, Exception):
-        return _PointResult(i, FAILED, error=f"{type(res).__name__}: {res}")
-    try:
-        c, q = _classify_one(task.classifier, res)
-        pr = _PointResult(i, OK, c, q)
-    except Exception as exc:
-        pr = _PointResult(i, FAILED, error=f"classify: {type(exc).__name__}: {exc}")
-    pr.method = str(res.stats.get("method", ""))
+        pr = _PointResult(i, POINT_FAILED, error=f"{type(res).__name__}: {res}")
+    else:
+        try:
+            c, q = _classify_one(task.classifier, res)
+            pr = _PointResult(i, POINT_DONE, c, q)
+        except Exception as exc:
+            pr = _PointResult(i, POINT_FAILED, error=f"classify: {type(exc).__name__}: {exc}")
+        pr.method = str(res.stats.get("method", ""))
+    pr.solver, pr.fallback = solved.solver, solved.fallback
     return pr
 
 
@@ -136,21 +152,20 @@ def _run_task_batched(
     task: _Task, on_point: Callable[[_PointResult], None] | None = None
 ) -> list[_PointResult]:
     """Like :func:`_run_task`, giving the solver all points of the chunk at once."""
-    try:
-        cm = _compiled(task.spec)
-        solver = _get_solver(task.solver)
-    except Exception as exc:
-        msg = f"{type(exc).__name__}: {exc}"
-        return [_PointResult(i, FAILED, error=f"model build failed: {msg}") for i in task.indices]
+    built = _build(task)
+    if isinstance(built, list):
+        return built
+    cm, solver = built
     t0 = time.perf_counter()
-    trs = solver(
-        cm, task.y0, task.params, task.t_eval, task.rtol, task.atol, schedule=task.schedule
-    )
+    solved = _solve(solver, cm, task, slice(None))
+    if len(solved.results) != len(task.indices):
+        raise RuntimeError(f"solver {task.solver!r} returned {len(solved.results)} results for "
+                           f"{len(task.indices)} points")
     per = (time.perf_counter() - t0) / max(1, len(task.indices))
     out = []
-    for i, res in zip(task.indices, trs, strict=True):
+    for i, res in zip(task.indices, solved.results, strict=True):
         t1 = time.perf_counter()
-        pr = _point_result(task, i, res)
+        pr = _point_result(task, i, res, solved)
         pr.seconds = per + time.perf_counter() - t1
         out.append(pr)
         if on_point is not None:
@@ -164,7 +179,6 @@ def _worker_entry(task: _Task) -> list[_PointResult]:
     return _run_task_batched(task)
 
 
-
 class _Runner:
     """Chunks pending points and runs them here, in local processes or on Dask."""
 
@@ -174,9 +188,7 @@ class _Runner:
         cm: CompiledModel,
         classifier: Callable[[Trajectory], Any],
         solver: str,
-        t_eval: np.ndarray,
-        rtol: float,
-        atol: float,
+        options: SolveOptions,
         workers: int | None,
         scheduler: Any,
         progress: bool,
@@ -190,7 +202,8 @@ class _Runner:
         ):
             raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
         self.spec, self.cm, self.classifier, self.solver = spec, cm, classifier, solver
-        self.t_eval, self.rtol, self.atol = t_eval, rtol, atol
+        self.options = options
+        self.warned_fallback = False
         self.schedule = schedule
         self.workers = workers if workers is not None else default_workers()
         self.progress, self.save = progress, save
@@ -222,9 +235,7 @@ class _Runner:
             self.spec,
             self.classifier,
             self.solver,
-            self.t_eval,
-            self.rtol,
-            self.atol,
+            self.options,
             tuple(int(i) for i in idx),
             y0s,
             ps,
@@ -293,7 +304,7 @@ class _Runner:
         _MODELS.setdefault(_spec_key(self.spec), self.cm)
 
         def on_point(r: _PointResult) -> None:
-            res.record(r)
+            self._record(res, r)
             bar.update(1)
 
         try:
@@ -304,9 +315,22 @@ class _Runner:
         finally:  # also on KeyboardInterrupt: the points recorded so far are saved
             self.save()
 
+    def _record(self, res: PhaseResult, r: _PointResult) -> None:
+        """Record a point; announce a solver fallback once per sweep (the solver's own
+        warning is silenced in :func:`_solve`, as it may run in another process)."""
+        res.record(r)
+        if r.fallback and not self.warned_fallback:
+            self.warned_fallback = True
+            warnings.warn(
+                f"sweep: the {r.fallback['from']} solver could not run, the points are solved "
+                f"with {r.fallback['to']}: {r.fallback['reason']}",
+                SolverFallbackWarning,
+                stacklevel=2,
+            )
+
     def _finish(self, res: PhaseResult, results: list[_PointResult], bar: Any) -> None:
         for r in results:
-            res.record(r)
+            self._record(res, r)
         bar.update(len(results))
         self.save()
 
@@ -342,7 +366,7 @@ class _Runner:
                     task = tasks[futs.index(f)]
                     msg = "".join(traceback.format_exception_only(type(exc), exc)).strip()
                     results = [
-                        _PointResult(i, FAILED, error=f"task failed: {msg}") for i in task.indices
+                        _PointResult(i, POINT_FAILED, error=f"task failed: {msg}") for i in task.indices
                     ]
                 self._finish(res, results, bar)
         finally:

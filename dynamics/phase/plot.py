@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dynamics.phase.result import FAILED, OK, _atomic
+from dynamics.phase.result import POINT_DONE, POINT_FAILED, _atomic
 
 if TYPE_CHECKING:
     from dynamics.phase.result import PhaseResult
@@ -33,12 +33,12 @@ def plot_result(
     from matplotlib.colors import BoundaryNorm, ListedColormap
     from matplotlib.patches import Patch
 
-    ok = res.status == OK
+    ok = res.status == POINT_DONE
     present = sorted({int(c) for c in res.classes[ok]})
     cmap_base = plt.get_cmap("tab10" if len(present) <= 10 else "tab20")
     colour = {c: cmap_base(k % cmap_base.N) for k, c in enumerate(present)}
     handles = [Patch(color=colour[c], label=res.label(c)) for c in present]
-    if np.any(res.status == FAILED):
+    if np.any(res.status == POINT_FAILED):
         handles.append(Patch(color="0.6", label="failed"))
     title = f"{res.config.get('model', '')}: {res.config.get('classify', '')}"
     xa = res.x_axis
@@ -47,10 +47,10 @@ def plot_result(
         order = np.argsort(res.x)
         xs, cs, st = res.x[order], res.classes[order], res.status[order]
         for c in present:
-            m = (cs == c) & (st == OK)
+            m = (cs == c) & (st == POINT_DONE)
             ax[0].scatter(xs[m], cs[m], color=colour[c], s=18, zorder=3)
-        ax[0].step(xs[st == OK], cs[st == OK], where="mid", color="0.5", lw=1)
-        bad = st == FAILED
+        ax[0].step(xs[st == POINT_DONE], cs[st == POINT_DONE], where="mid", color="0.5", lw=1)
+        bad = st == POINT_FAILED
         if np.any(bad):
             ax[0].scatter(xs[bad], np.full(bad.sum(), -0.5), marker="x", color="0.4")
         ax[0].set(ylabel="class", title=title)
@@ -60,7 +60,7 @@ def plot_result(
         qname = quantity or next(iter(res.quantities), None)
         if qname is not None:
             qv = res.quantities[qname][order]
-            ax[1].plot(xs[st == OK], qv[st == OK], "o-", ms=3)
+            ax[1].plot(xs[st == POINT_DONE], qv[st == POINT_DONE], "o-", ms=3)
             ax[1].set(ylabel=qname)
         ax[1].set(xlabel=xa.param)
         if xa.log:

@@ -18,14 +18,25 @@ import numpy as np
 from dynamics.phase.axis import Axis
 from dynamics.trajectory import _npz_json_paths, library_versions, to_jsonable
 
-__all__ = ["PhaseResult", "PhaseFileError", "PENDING", "OK", "FAILED", "FORMAT"]
+__all__ = [
+    "PhaseResult",
+    "PhaseFileError",
+    "POINT_PENDING",
+    "POINT_DONE",
+    "POINT_FAILED",
+    "POINT_STATES",
+    "FORMAT",
+]
 
-PENDING, OK, FAILED = 0, 1, 2
-STATUS_NAMES = {PENDING: "pending", OK: "ok", FAILED: "failed"}
+# The state of a sweep point, stored per point in the ``status`` array of a phase file.
+# (Not the batch solver's status codes: dynamics.batch.OK is 0, a solved point.)
+POINT_PENDING, POINT_DONE, POINT_FAILED = 0, 1, 2
+# the names used in the file's "counts" (the format's words, unchanged since format 1)
+POINT_STATES = {POINT_PENDING: "pending", POINT_DONE: "ok", POINT_FAILED: "failed"}
 FORMAT = "dynamics.phase/1"
 # the configuration keys that identify a sweep (a resume must match all of them)
 _IDENTITY = ("model", "spec", "x", "y", "fixed", "y0", "params", "classify", "t_max",
-             "n_points", "rtol", "atol", "schedule")
+             "n_points", "rtol", "atol", "schedule", "options")
 
 
 class PhaseFileError(ValueError):
@@ -43,6 +54,8 @@ class _PointResult:
     error: str = ""
     seconds: float = 0.0
     method: str = ""
+    solver: str = ""  # the solver that produced the point ("integrate", "batch")
+    fallback: dict[str, str] | None = None  # {"from", "to", "reason"} if the solver fell back
 
 
 
@@ -116,12 +129,18 @@ class PhaseResult:
         return self.seconds if self.seconds is not None else np.zeros(self.n_points)
 
     def record(self, r: _PointResult) -> None:
+        """Store point ``r.index``'s outcome; count its integration method, and note in
+        ``config`` the solver that ran it and any fallback (``config["fallback"]``)."""
         i = r.index
+        if r.solver:
+            self.config["solver"] = r.solver
+        if r.fallback:
+            self.config["fallback"] = dict(r.fallback)
         if r.method:  # how many points each integration method solved
             methods = self.config.setdefault("methods", {})
             methods[r.method] = int(methods.get(r.method, 0)) + 1
         self.status[i] = r.status
-        self.classes[i] = r.cls if r.status == OK else -1
+        self.classes[i] = r.cls if r.status == POINT_DONE else -1
         self.errors[i] = r.error
         secs = self._secs()
         secs[i] = r.seconds
@@ -150,8 +169,8 @@ class PhaseResult:
 
     @property
     def done(self) -> np.ndarray:
-        """Boolean mask of points that are OK or FAILED."""
-        return self.status != PENDING
+        """Boolean mask of points that are done or failed (not pending)."""
+        return self.status != POINT_PENDING
 
     @property
     def complete(self) -> bool:
@@ -198,7 +217,7 @@ class PhaseResult:
             "labels": {str(k): v for k, v in self.labels.items()},
             "quantities": list(self.quantities),
             "config": self.config,
-            "counts": {STATUS_NAMES[s]: int(np.sum(self.status == s)) for s in STATUS_NAMES},
+            "counts": {POINT_STATES[s]: int(np.sum(self.status == s)) for s in POINT_STATES},
         }
         return _save_pair(path, arrays, meta)
 
@@ -326,9 +345,9 @@ def _check_arrays(
         return f"grid indices outside the axes ({xa}" + (f", {ya})" if ya else ")")
     if ya is None and np.any(iy != 0):
         return "a 1-D sweep with y indices"
-    if np.any(level < 0) or np.any(~np.isin(status, list(STATUS_NAMES))):
+    if np.any(level < 0) or np.any(~np.isin(status, list(POINT_STATES))):
         return "invalid level or status values"
-    if np.any((status == OK) & (classes < 0)):
+    if np.any((status == POINT_DONE) & (classes < 0)):
         return "points marked ok without a class"
     base = level == 0
     cells = {(float(a), float(b)) for a, b in zip(ix[base], iy[base], strict=True)}

@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dynamics.options import SolveOptions
 from dynamics.phase.axis import Axis, AxisError, _check_axis, _unknown
 from dynamics.phase.classify import _classifier_id, _labels, make_classifier
 from dynamics.phase.execute import _MODELS, ModelSpec, _compiled, _default_start, _Runner, _spec_key
-from dynamics.phase.result import OK, PENDING, PhaseResult
-from dynamics.phase.solvers import _get_solver, default_solver
+from dynamics.phase.result import POINT_DONE, POINT_PENDING, PhaseResult
+from dynamics.phase.solvers import get_solver
 from dynamics.schedule import Schedule
 from dynamics.trajectory import Trajectory, _npz_json_paths
 
@@ -72,7 +73,7 @@ def _out_lock(out: str | os.PathLike[str] | None) -> Iterator[None]:
 
 def _refine_candidates(res: PhaseResult, h: float) -> tuple[np.ndarray, np.ndarray]:
     """Midpoints between points ``h`` apart (in grid index) along an axis, of different class."""
-    ok = res.status == OK
+    ok = res.status == POINT_DONE
     where = {
         (float(a), float(b)): int(c)
         for a, b, c in zip(res.ix[ok], res.iy[ok], res.classes[ok], strict=True)
@@ -118,18 +119,19 @@ def sweep(
     *,
     fixed: Mapping[str, float] | None = None,
     classify: str | Callable[[Trajectory], Any] = "learnable",
-    t_max: float,
+    t_max: float | None = None,
     y0: Mapping[str, float] | Sequence[float] | np.ndarray | None = None,
     out: str | os.PathLike[str] | None = None,
     workers: int | None = None,
     scheduler: Any = None,
     refine: int = 0,
     progress: bool = True,
-    n_points: int = 200,
-    rtol: float = 1e-8,
-    atol: float = 1e-10,
+    n_points: int | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
     solver: str = "auto",
     schedule: Schedule | None = None,
+    options: SolveOptions | None = None,
 ) -> PhaseResult:
     """Classify the trajectories of ``model`` over a 1-D or 2-D grid of parameter values.
 
@@ -145,7 +147,8 @@ def sweep(
     classify : str or callable
         See :func:`make_classifier`.
     t_max : float
-        Flow time of every solve; output on ``log_grid(t_max, n=n_points)``.
+        Flow time of every solve; output on ``log_grid(t_max, n=n_points)``. Required
+        unless ``options`` carries ``t_max`` or ``t_eval``.
     y0 : mapping or sequence, optional
         Initial state; default the registered derivation's ``initial_state`` (for a registry
         name), else 0.01 for every coordinate.
@@ -161,11 +164,23 @@ def sweep(
         Rounds of boundary refinement.
     progress : bool
         A tqdm bar on stderr.
+    n_points, rtol, atol : optional
+        Output points (default 200) and tolerances (default 1e-8, 1e-10): shorthands for
+        the fields of ``options``, which is built from them once.
     solver : {"auto", "integrate", "batch"}
-        "auto" uses ``dynamics.batch.solve_batch`` when importable.
+        "auto" uses ``dynamics.batch.solve_batch`` when importable. If the batch solver
+        cannot run (numba missing, a model not compiled with numba, a kernel that does not
+        compile), the points are solved with integrate instead, with a
+        :class:`~dynamics.phase.solvers.SolverFallbackWarning`, and the result's
+        ``config["solver"]`` / ``config["fallback"]`` say so.
     schedule : Schedule, optional
         Piecewise-constant learning-rate factors per group, the same at every point
         (integrated piece by piece by either solver); part of the configuration.
+    options : SolveOptions, optional
+        Everything a solve is asked to do (tolerances, step budget, method, output grid,
+        crossings), handed unchanged to the solver of every point and stored in
+        ``config["options"]``. Give either ``options`` or ``t_max``/``n_points``/``rtol``/
+        ``atol``, not both.
 
     Raises
     ------
@@ -174,30 +189,20 @@ def sweep(
     KeyboardInterrupt
         Re-raised after the points done so far were saved to ``out``.
     """
-    from dynamics.integrate import log_grid
-
     xa = Axis.parse(x) if isinstance(x, str) else x
     ya = Axis.parse(y) if isinstance(y, str) else y
     if ya is not None and ya.param == xa.param:
         raise AxisError(f"x and y sweep the same parameter {xa.param!r}")
     if isinstance(refine, bool) or not isinstance(refine, int) or refine < 0:
         raise ValueError(f"refine must be an integer >= 0, got {refine!r}")
-    if not (isinstance(t_max, int | float) and math.isfinite(t_max) and t_max > 0):
-        raise ValueError(f"t_max must be a positive finite number, got {t_max!r}")
-    for name, tol in (("rtol", rtol), ("atol", atol)):
-        if isinstance(tol, bool) or not isinstance(tol, int | float) or not (
-            math.isfinite(tol) and tol > 0
-        ):
-            raise ValueError(f"{name} must be a positive finite number, got {tol!r}")
-    if isinstance(n_points, bool) or not isinstance(n_points, int | np.integer) or n_points < 2:
-        raise ValueError(f"n_points must be an integer >= 2, got {n_points!r}")
+    options = _options(options, t_max=t_max, n_points=n_points, rtol=rtol, atol=atol)
     size = xa.n * (ya.n if ya is not None else 1)
     if size > MAX_POINTS:
         raise ValueError(
             f"a sweep of {size:,} points is larger than the cap of {MAX_POINTS:,} "
             "(dynamics.phase.MAX_POINTS); use fewer points per axis or split the sweep"
         )
-    _get_solver(solver)
+    solver_name = get_solver(solver)[0]
     classifier = make_classifier(classify)
     spec, cm = _model_spec(model)
     m = cm.model
@@ -229,8 +234,9 @@ def sweep(
     base_p = m.param_vector({k: v for k, v in fixed.items() if k in pnames})
     for k, v in fixed.items():
         if k in snames:
+            if not (isinstance(v, int | float | np.number) and math.isfinite(float(v))):
+                raise ValueError(f"fixed value of {k!r} must be a finite number, got {v!r}")
             base_y0[snames.index(k)] = float(v)
-    solver_name = default_solver()[0] if solver == "auto" else solver
     config = {
         "model": m.name,
         "spec": spec if isinstance(spec, str) else f"ReducedModel {m.name}",
@@ -240,20 +246,20 @@ def sweep(
         "y0": dict(zip(snames, map(float, base_y0), strict=True)),
         "params": dict(zip(pnames, map(float, base_p), strict=True)),
         "classify": _classifier_id(classifier),
-        "t_max": float(t_max),
-        "n_points": int(n_points),
-        "rtol": float(rtol),
-        "atol": float(atol),
+        "t_max": float(options.grid()[-1]),
+        "n_points": int(options.n_points),
+        "rtol": options.rtol,
+        "atol": options.atol,
         "schedule": None if schedule is None else schedule.to_dict(),
+        "options": options.to_dict(),
     }
-    t_eval = log_grid(float(t_max), n=n_points)
     labels = _labels(classifier)
 
     with _out_lock(out):
         return _sweep_locked(
-            xa, ya, config, out, labels, solver_name, t_eval, base_y0, base_p, pnames, snames,
+            xa, ya, config, out, labels, solver_name, base_y0, base_p, pnames, snames,
             m.name, refine,
-            lambda save: _Runner(spec, cm, classifier, solver_name, t_eval, rtol, atol,
+            lambda save: _Runner(spec, cm, classifier, solver_name, options,
                                  workers, scheduler, progress, save, schedule),
         )
 
@@ -265,7 +271,6 @@ def _sweep_locked(
     out: str | os.PathLike[str] | None,
     labels: dict[int, str],
     solver_name: str,
-    t_eval: np.ndarray,
     base_y0: np.ndarray,
     base_p: np.ndarray,
     pnames: list[str],
@@ -278,6 +283,7 @@ def _sweep_locked(
     res: PhaseResult | None = None
     if out is not None and any(p.exists() for p in _npz_json_paths(out)):
         res = PhaseResult.load(out)
+        _upgrade_config(res.config)
         new = _jsonish(config)
         diff = sorted(k for k in new if res.config.get(k) != new[k])
         if diff:
@@ -318,7 +324,7 @@ def _sweep_locked(
                     break
                 res.add_points(cx, cy, rnd)
                 save()
-            todo = np.flatnonzero(res.status == PENDING)
+            todo = np.flatnonzero(res.status == POINT_PENDING)
             if todo.size == 0:
                 continue
             y0s = np.tile(base_y0, (todo.size, 1))
@@ -338,6 +344,41 @@ def _sweep_locked(
         runner.close()
         save()
     return res
+
+
+def _options(
+    options: SolveOptions | None,
+    *,
+    t_max: float | None,
+    n_points: int | None,
+    rtol: float | None,
+    atol: float | None,
+) -> SolveOptions:
+    """The one options value of a sweep: ``options``, or one built from the keywords."""
+    given: dict[str, Any] = {k: v for k, v in (("t_max", t_max), ("n_points", n_points),
+                                               ("rtol", rtol), ("atol", atol)) if v is not None}
+    if options is None:
+        if t_max is None:
+            raise ValueError("t_max is required (or options= with t_max or t_eval)")
+        options = SolveOptions(**given)
+    elif not isinstance(options, SolveOptions):
+        raise ValueError(f"options must be a dynamics.options.SolveOptions, got {type(options).__name__}")
+    elif given:
+        raise ValueError(f"give {', '.join(given)} inside options=, not next to it")
+    elif options.t_max is None and options.t_eval is None:
+        raise ValueError("options needs t_max or t_eval (the time axis of every solve)")
+    return options
+
+
+def _upgrade_config(config: dict[str, Any]) -> None:
+    """A file written before sweeps stored their options: its options are the defaults with
+    its ``t_max``, ``n_points``, ``rtol`` and ``atol``, so a resume compares like with like."""
+    if "options" not in config and config.get("t_max") is not None:
+        with contextlib.suppress(TypeError, ValueError):
+            config["options"] = SolveOptions(
+                t_max=config["t_max"], n_points=config.get("n_points", 200),
+                rtol=config.get("rtol", 1e-8), atol=config.get("atol", 1e-10),
+            ).to_dict()
 
 
 def _jsonish(d: Mapping[str, Any]) -> dict[str, Any]:

@@ -107,11 +107,12 @@ def test_batch_unresolvable_growth_is_a_recorded_failure(modes):
 
 def test_sweep_records_the_failure_reason_of_a_point(modes):
     """A sweep's recorded error for a failed point carries the status and its reason."""
+    from dynamics.options import SolveOptions
     from dynamics.phase import batch_solver
 
     T = 1e10 + np.array([0.0, 1.0, 2.0])
-    rows = np.array([[2.0, 1e30], [2.0, 1.0]])  # (s1, s2) per point, unpacked
-    out = batch_solver(modes, np.full((2, 4), 0.01), rows, T, 1e-8, 1e-10)
+    params = [{"s1": 2.0, "s2": 1e30}, {"s1": 2.0, "s2": 1.0}]
+    out = batch_solver(modes, np.full((2, 4), 0.01), params, SolveOptions(t_eval=tuple(T))).results
     assert isinstance(out[0], RuntimeError)
     assert "unresolved unstable direction" in str(out[0]) and STATUS_REASON[UNSTABLE] in str(out[0])
     assert not isinstance(out[1], Exception)  # control: an ordinary point is solved

@@ -28,9 +28,9 @@ import pytest
 from dynamics import phase
 from dynamics.cli import main
 from dynamics.phase import (
-    FAILED,
-    OK,
-    PENDING,
+    POINT_DONE,
+    POINT_FAILED,
+    POINT_PENDING,
     Axis,
     PhaseFileError,
     PhaseResult,
@@ -52,7 +52,7 @@ def _result(n: int, fixed: float = 3.0, done: bool = True) -> PhaseResult:
               "classify": "learnable", "t_max": 10.0}
     res = PhaseResult.empty(xa, None, config, {0: "not learned", 1: "learned"})
     if done:
-        res.status[:] = OK
+        res.status[:] = POINT_DONE
         res.classes[:] = np.arange(n) % 2
     return res
 
@@ -317,7 +317,7 @@ def test_sweep_api_validates_tolerances(kw: dict[str, object], name: str) -> Non
 def test_all_failed_sweep_plots(tmp_path: Path, two_d: bool) -> None:
     xa = Axis("s1", 0.5, 4, 3)
     res = PhaseResult.empty(xa, Axis("s2", 1, 2, 2) if two_d else None, {}, {})
-    res.status[:] = FAILED
+    res.status[:] = POINT_FAILED
     res.errors[:] = ["RuntimeError: boom"] * res.n_points
     res.plot(tmp_path / "phase.png")
     assert (tmp_path / "phase.png").read_bytes()[:4] == b"\x89PNG"
@@ -401,7 +401,7 @@ def test_sigterm_saves_stops_and_resumes(tmp_path: Path) -> None:
     assert "partial result" in err and "rerun to resume" in err and "phase.npz" in err
     _assert_all_gone(workers)
     part = PhaseResult.load(tmp_path / "phase")
-    assert np.any(part.status == PENDING)
+    assert np.any(part.status == POINT_PENDING)
     done = part.done.copy()
     r = subprocess.run([sys.executable, "-m", "dynamics.cli", *SIGNAL_ARGS, "--out",
                         str(tmp_path)], capture_output=True, text=True, env=ENV, cwd=REPO,

@@ -162,7 +162,7 @@ def test_set_overrides_are_validated(capsys, tmp_path):
 
 
 def test_phase_end_to_end_writes_npz_json_png(tmp_path, capsys):
-    from dynamics.phase import OK, PhaseResult
+    from dynamics.phase import POINT_DONE, PhaseResult
 
     argv = ["phase", "saxe2014", "--x", "s3=0.75:4.75:5", "--y", "s2=1:2.5:2", "--set", "s1=3",
             "--classify", "order:u1,u2,u3", "--t-max", "30", "--out", str(tmp_path), "--workers", "1",
@@ -173,7 +173,7 @@ def test_phase_end_to_end_writes_npz_json_png(tmp_path, capsys):
     for f in ("phase.npz", "phase.json", "phase.png"):
         assert (tmp_path / f).stat().st_size > 100, f
     res = PhaseResult.load(tmp_path / "phase")
-    assert res.grid().shape == (5, 2) and np.all(res.status == OK)
+    assert res.grid().shape == (5, 2) and np.all(res.status == POINT_DONE)
     assert res.n_points > 10  # refinement added midpoints
     # at s2 = 1 (< s1 = 3): u1 first, then u2/u3 by size; s3 = 4.75 > s1 leads
     assert res.label(res.grid()[0, 0]) == "u1<u2<u3" and res.label(res.grid()[-1, 0]) == "u3<u1<u2"
@@ -208,7 +208,7 @@ def test_phase_interrupt_exits_130_and_names_the_partial_file(tmp_path, capsys, 
     """Ctrl-C inside ``dynamics phase`` (here a KeyboardInterrupt from the classifier after
     3 points): exit 130, one line naming the partial file, which reloads; the rerun resumes."""
     from dynamics import phase
-    from dynamics.phase import OK, PENDING, PhaseResult
+    from dynamics.phase import POINT_DONE, POINT_PENDING, PhaseResult
 
     real = phase.execute._classify_one
     seen = []
@@ -226,7 +226,7 @@ def test_phase_interrupt_exits_130_and_names_the_partial_file(tmp_path, capsys, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "interrupted" in err[0] and str(tmp_path / "phase.npz") in err[0]
     part = PhaseResult.load(tmp_path / "phase")
-    assert int((part.status == OK).sum()) == 3 and int((part.status == PENDING).sum()) == 5
+    assert int((part.status == POINT_DONE).sum()) == 3 and int((part.status == POINT_PENDING).sum()) == 5
     monkeypatch.setattr(phase.execute, "_classify_one", real)
     assert main(argv) == 0
     assert PhaseResult.load(tmp_path / "phase").complete

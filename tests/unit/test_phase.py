@@ -14,7 +14,16 @@ import sympy as sp
 from dynamics import phase
 from dynamics.cli import main
 from dynamics.model import ReducedModel
-from dynamics.phase import FAILED, OK, PENDING, Axis, AxisError, PhaseResult, make_classifier, sweep
+from dynamics.phase import (
+    POINT_DONE,
+    POINT_FAILED,
+    POINT_PENDING,
+    Axis,
+    AxisError,
+    PhaseResult,
+    make_classifier,
+    sweep,
+)
 from dynamics.trajectory import Trajectory
 
 from . import _interrupt
@@ -160,7 +169,7 @@ def test_1d_learnable_matches_closed_form(mode, tmp_path):
     assert np.all(np.abs(np.log(ratio / frac)) > 0.1)  # no point too close to the boundary
     expected = (ratio < frac).astype(int)
     assert 0 < expected.sum() < s.size  # the sweep crosses the boundary
-    assert np.all(res.status == OK)
+    assert np.all(res.status == POINT_DONE)
     np.testing.assert_array_equal(res.grid(), expected)
     np.testing.assert_allclose(res.quantities["loss_ratio"], ratio, rtol=1e-4)
     learned = expected == 1
@@ -191,7 +200,7 @@ def test_order_on_registered_saxe2014_matches_half_times():
     labels = res.labels
     s1, s2 = 3.0, 2.0
     for s3, c, st in zip(res.x, res.classes, res.status, strict=True):
-        assert st == OK
+        assert st == POINT_DONE
         th = {f"u{k + 1}": math.log(sk / 1e-4 - 1) / (2 * sk) for k, sk in enumerate((s1, s2, s3))}
         assert labels[int(c)] == "<".join(sorted(th, key=th.get)), s3
     assert len(set(res.classes.tolist())) == 3
@@ -283,10 +292,10 @@ def test_failed_points_are_recorded_and_others_succeed(tmp_path, solver):
     s = res.x
     st = dict(zip(s.tolist(), res.status.tolist(), strict=True))
     err = dict(zip(s.tolist(), res.errors, strict=True))
-    assert st[-1.0] == OK and st[0.0] == OK and st[0.5] == OK
-    assert st[1.0] == FAILED and err[1.0]  # blows up at t = 0.5
-    assert st[-0.5] == FAILED and "classify: ValueError: no class for s = -0.5" in err[-0.5]
-    assert res.classes[res.status == FAILED].tolist() == [-1] * int((res.status == FAILED).sum())
+    assert st[-1.0] == POINT_DONE and st[0.0] == POINT_DONE and st[0.5] == POINT_DONE
+    assert st[1.0] == POINT_FAILED and err[1.0]  # blows up at t = 0.5
+    assert st[-0.5] == POINT_FAILED and "classify: ValueError: no class for s = -0.5" in err[-0.5]
+    assert res.classes[res.status == POINT_FAILED].tolist() == [-1] * int((res.status == POINT_FAILED).sum())
     methods = res.config["methods"]  # points solved per integration method
     assert sum(methods.values()) == 4  # every point but the blow-up produced a trajectory
     assert solver == "auto" or set(methods) == {"odeint"}
@@ -319,13 +328,13 @@ def test_interrupt_leaves_partial_file_and_resume_skips_done_points(mode, tmp_pa
         sweep(mode, "s=0.5:4:12", out=out, **{**kw, "classify": Counting(stop_at=6)})
     part = PhaseResult.load(out)  # valid after the interrupt
     assert part.n_points == 12
-    assert int((part.status == OK).sum()) == 5 and int((part.status == PENDING).sum()) == 7
+    assert int((part.status == POINT_DONE).sum()) == 5 and int((part.status == POINT_PENDING).sum()) == 7
     assert not part.complete
-    done_before = part.status == OK
+    done_before = part.status == POINT_DONE
     CALLS.clear()
     res = sweep(mode, "s=0.5:4:12", out=out, **kw)
     assert len(CALLS) == 7  # only the pending points were computed
-    assert res.complete and np.all(res.status == OK)
+    assert res.complete and np.all(res.status == POINT_DONE)
     # the resumed points are exactly the ones that were pending
     u_resumed = np.array(sorted(CALLS))
     s_pending = res.x[~done_before]
@@ -386,7 +395,7 @@ def test_local_processes_and_dask_cluster_give_the_same_classes(monkeypatch, tmp
             sweep(*args, scheduler=client, out=tmp_path / "dask-int", **kw)
         monkeypatch.setattr(phase.execute._Runner, "_finish", finish)
         part = PhaseResult.load(tmp_path / "dask-int")
-        n_done = int((part.status == OK).sum())
+        n_done = int((part.status == POINT_DONE).sum())
         assert calls and 1 <= n_done < part.n_points and not part.complete
         deadline = time.monotonic() + 20
         while any(client.processing().values()) and time.monotonic() < deadline:
@@ -397,7 +406,7 @@ def test_local_processes_and_dask_cluster_give_the_same_classes(monkeypatch, tmp
     np.testing.assert_array_equal(resumed.classes, serial.classes)
     assert len(pids) == 2 and dist.config["executors"] == ["dask"]
     np.testing.assert_array_equal(dist.classes, serial.classes)
-    assert np.all(dist.status == OK)
+    assert np.all(dist.status == POINT_DONE)
     np.testing.assert_allclose(dist.quantities["t_u1"], serial.quantities["t_u1"], rtol=1e-9)
     assert PhaseResult.load(tmp_path / "dask").complete
     via_cli = PhaseResult.load(tmp_path / "cli" / "phase")
@@ -456,7 +465,7 @@ def test_ctrl_c_with_worker_processes_leaves_partial_file_and_resumes(tmp_path, 
             part = PhaseResult.load(out)
         except Exception:  # not written yet (or being replaced: the write is atomic)
             return False
-        return int((part.status == OK).sum()) >= 4
+        return int((part.status == POINT_DONE).sum()) >= 4
 
     _interrupt.wait_until(some_done, proc, timeout=180)
     t0 = time.monotonic()
@@ -470,8 +479,8 @@ def test_ctrl_c_with_worker_processes_leaves_partial_file_and_resumes(tmp_path, 
         time.sleep(0.1)
     assert _interrupt.live_in_group(proc.pid) == []
     part = PhaseResult.load(out)
-    n_done = int((part.status == OK).sum())
-    assert 4 <= n_done < 120 and int((part.status == PENDING).sum()) == 120 - n_done
+    n_done = int((part.status == POINT_DONE).sum())
+    assert 4 <= n_done < 120 and int((part.status == POINT_PENDING).sum()) == 120 - n_done
     assert part.config["executors"] == ["serial", "processes"] or part.config["executors"] == [
         "processes"
     ]
@@ -480,10 +489,10 @@ def test_ctrl_c_with_worker_processes_leaves_partial_file_and_resumes(tmp_path, 
     monkeypatch.setenv("SLOW_S", "0")
     import slowcls
 
-    done_before = part.status == OK
+    done_before = part.status == POINT_DONE
     kw = dict(classify=slowcls.slow_learned, t_max=20.0, workers=1, progress=False)
     res = sweep("saxe2014", "s1=0.2:3:120", out=out, **kw)
-    assert res.complete and np.all(res.status == OK)
+    assert res.complete and np.all(res.status == POINT_DONE)
     fresh = sweep("saxe2014", "s1=0.2:3:120", **kw)
     np.testing.assert_array_equal(res.classes, fresh.classes)
     np.testing.assert_array_equal(res.classes[done_before], part.classes[done_before])
@@ -518,7 +527,7 @@ def test_component_stage_classifier_counts_each_mode_exactly(mode):
         workers=1, progress=False,
     )
     res = sweep(m, "s1=0.4:3:14", classify="stage:ell1,ell2,ell3", **kw)
-    assert np.all(res.status == OK)
+    assert np.all(res.status == POINT_DONE)
     t_half = [t_learn_closed(0.5, s) for s in (2.6, 2.2)]
 
     def predicted(frac: float) -> np.ndarray:
@@ -554,7 +563,7 @@ def test_schedule_rescales_time_in_a_sweep(mode, tmp_path, solver):
     kw = dict(classify="learnable:0.1", t_max=1.0, y0=y0, workers=1, progress=False,
               solver=solver)
     res = sweep(mode, "s=0.5:4:9", schedule=sched, out=tmp_path / "s", **kw)
-    assert np.all(res.status == OK)
+    assert np.all(res.status == POINT_DONE)
     s = res.x
     with_sched = np.array([ratio_closed(1.5, si) for si in s])
     without = np.array([ratio_closed(1.0, si) for si in s])
