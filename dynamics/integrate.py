@@ -11,6 +11,12 @@ Any ``scipy.integrate.solve_ivp`` method (``"LSODA"``, ``"BDF"``, ``"Radau"``, `
 Events require ``solve_ivp``: with ``method="auto"`` (the default) the integrator uses
 ``odeint`` without events and ``solve_ivp``'s LSODA with them.
 
+The vocabulary is the one every solver shares (:mod:`dynamics.options`): a
+:class:`~dynamics.options.SolveOptions` value carries tolerances, budget, method, time axis
+and crossings, and a :class:`~dynamics.options.Crossing` (a coordinate or observable
+crossing a level) is located here as by :func:`dynamics.batch.solve_batch`. An
+:class:`Event` (any function ``g(t, y)``) is what only this solver adds.
+
 Output is on a log-spaced grid (plus ``t = 0``) unless ``t_eval`` is given. A piecewise
 :class:`~dynamics.schedule.Schedule` is integrated piece by piece, restarting the solver
 at every switch. Failure raises :class:`IntegrationError`; a partial result is never
@@ -36,8 +42,10 @@ from scipy.integrate import odeint, solve_ivp
 
 from dynamics.codegen import CompiledModel
 from dynamics.model import ModelError, ReducedModel
+from dynamics.options import Crossing, SolveOptions, as_crossings
 from dynamics.schedule import Schedule
 from dynamics.trajectory import Trajectory
+from dynamics.validate import positive_float, positive_int
 
 __all__ = ["integrate", "IntegrationError", "Event", "log_grid"]
 
@@ -52,6 +60,10 @@ class IntegrationError(RuntimeError):
 @dataclass(frozen=True)
 class Event:
     """A scalar event function ``g(t, y)`` whose zero crossings are located.
+
+    For a coordinate or an observable crossing a level, prefer
+    :class:`~dynamics.options.Crossing`, which every solver understands; an Event is for any
+    other function of the state, and for ending the integration.
 
     ``terminal=True`` ends the integration at the first crossing (not an error: the
     trajectory then stops there and ``stats["terminated_by"]`` names the event).
@@ -87,6 +99,79 @@ def log_grid(t_max: float, t_min: float | None = None, n: int = 200, extra: Sequ
     g = np.concatenate([[0.0], np.geomspace(t_min, t_max, n), np.asarray(extra, dtype=float)])
     g = np.unique(g[(g >= 0) & (g <= t_max)])
     return g
+
+
+#: integrate's own defaults for the fields it shares with SolveOptions
+_DEFAULTS: dict[str, Any] = {"t_max": None, "t_eval": None, "n_points": 200, "method": "auto", "rtol": 1e-8,
+                             "atol": 1e-10, "events": (), "max_steps": 1_000_000}
+
+
+def _merge_options(options: SolveOptions | None, given: Mapping[str, Any]) -> dict[str, Any]:
+    """One value per field: the keyword if given, else what ``options`` sets (other than
+    SolveOptions' default), else integrate's default; ValueError if both give one."""
+    base = SolveOptions()
+    out: dict[str, Any] = {}
+    for k, v in given.items():
+        o = getattr(options, k) if options is not None else None
+        o_set = options is not None and o != getattr(base, k)
+        if v is not None and o_set:
+            raise ValueError(f"{k} is given twice, in options ({o!r}) and as a keyword ({v!r}): give it once")
+        out[k] = v if v is not None else o if o_set else _DEFAULTS[k]
+    return out
+
+
+@dataclass(frozen=True)
+class _CrossingEvent:
+    """A :class:`Crossing` resolved against a model: coordinate ``index`` of the state, or
+    observable ``index`` (``observable=True``)."""
+
+    name: str
+    crossing: Crossing
+    index: int
+    observable: bool
+
+    def bind(self, cm: CompiledModel, p: np.ndarray) -> Event:
+        """The crossing as an :class:`Event` of this compiled model at runtime vector ``p``."""
+        level, k = self.crossing.level, self.index
+        if not self.observable:
+            return Event(self.name, lambda t, y: float(y[k] - level), False, float(self.crossing.direction))
+        p = cm.check_runtime(p)
+        obs, data, bounds = cm.obs, cm.data, cm.bounds
+        out = np.empty(len(cm.observable_names))
+
+        def g(t: float, y: np.ndarray) -> float:
+            obs(y, p, data, bounds, out)
+            return float(out[k] - level)
+
+        return Event(self.name, g, False, float(self.crossing.direction))
+
+
+def _events(m: ReducedModel, events: Sequence[Any] | None) -> list[Event | _CrossingEvent]:
+    """``events`` checked against the model (before any compiling): Events kept, crossings
+    resolved to a coordinate or an observable."""
+    out: list[Event | _CrossingEvent] = []
+    for e in events or ():
+        if isinstance(e, Event):
+            out.append(e)
+            continue
+        c = e if isinstance(e, Crossing) else as_crossings([e])[0]
+        label = f"{c.name}={c.level:g}"
+        if c.name in m.state_names:
+            out.append(_CrossingEvent(label, c, m.state_names.index(c.name), False))
+        elif c.name in m.observables:
+            out.append(_CrossingEvent(label, c, list(m.observables).index(c.name), True))
+        else:
+            raise ModelError(f"crossing of unknown name {c.name!r}: not a coordinate {list(m.state_names)} "
+                             f"nor an observable {list(m.observables)} of model {m.name!r}")
+    return out
+
+
+def _model_of(model: ReducedModel | CompiledModel) -> ReducedModel:
+    if isinstance(model, CompiledModel):
+        return model.model
+    if isinstance(model, ReducedModel):
+        return model
+    raise TypeError(f"expected a ReducedModel or CompiledModel, got {type(model).__name__}")
 
 
 _DEVNULL: list[int] = []
@@ -128,19 +213,27 @@ def integrate(
     y0: Mapping[str, float] | Sequence[float] | np.ndarray,
     params: Mapping[str, float] | None = None,
     *,
+    options: SolveOptions | None = None,
     t_max: float | None = None,
     t_eval: Sequence[float] | np.ndarray | None = None,
     t_min: float | None = None,
-    n_points: int = 200,
+    n_points: int | None = None,
     schedule: Schedule | None = None,
-    method: str = "auto",
-    rtol: float = 1e-8,
-    atol: float = 1e-10,
-    events: Sequence[Event] = (),
-    max_steps: int = 1_000_000,
+    method: str | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    events: Sequence[Event | Crossing] | None = None,
+    max_steps: int | None = None,
     backend: str = "numba",
 ) -> Trajectory:
     r"""Integrate a reduced model from ``y0`` and return its :class:`Trajectory`.
+
+    What the solve is asked to do (tolerances, step budget, method, time axis, crossings)
+    can be given as one :class:`~dynamics.options.SolveOptions` value, the same one
+    :func:`dynamics.batch.solve_batch` and :func:`dynamics.phase.sweep` take, or as the
+    keywords below (a keyword left as ``None`` takes its value from ``options``, else the
+    default shown). A field that ``options`` sets to other than its default may not also be
+    given as a keyword (``ValueError``): there is one value per field.
 
     Parameters
     ----------
@@ -150,19 +243,29 @@ def integrate(
         Initial state at $t = 0$.
     params : mapping, optional
         Parameter values (defaults fill the rest).
+    options : SolveOptions, optional
+        Tolerances, budget, method, time axis and crossings as one value. Its ``h0`` and
+        ``hmax`` (first and largest step) are passed to the solver.
     t_max : float
         Final flow time. Output is ``log_grid(t_max, t_min, n_points)`` plus the schedule's
         switch times, unless ``t_eval`` is given (then ``t_max = t_eval[-1]``).
+    n_points : int
+        Log-spaced output times (default 200).
     schedule : Schedule, optional
         Per-group learning-rate factors; integrated piece by piece.
     method : str
-        ``"auto"``, ``"odeint"`` or a ``solve_ivp`` method name.
+        ``"auto"`` (default), ``"odeint"`` or a ``solve_ivp`` method name.
     rtol, atol : float
-        Local error tolerances.
-    events : sequence of Event
-        Located with ``solve_ivp``; times are in ``stats["events"]``.
+        Local error tolerances (default ``1e-8``, ``1e-10``).
+    events : sequence of Crossing or Event
+        Located with ``solve_ivp``; times are in ``stats["events"]``, keyed by the event's
+        name (``"NAME=LEVEL"`` for a crossing). A :class:`~dynamics.options.Crossing` is the
+        vocabulary every solver shares: coordinate or observable ``name`` crossing
+        ``level`` (its first crossing is recorded; the integration goes on). An
+        :class:`Event` is an arbitrary function ``g(t, y)``, for this solver only (all its
+        zeros are recorded, and it may end the integration).
     max_steps : int
-        Maximum solver steps in total (odeint: per output interval).
+        Maximum solver steps in total (odeint: per output interval; default 1e6).
 
     Returns
     -------
@@ -174,27 +277,35 @@ def integrate(
     IntegrationError
         If the solver fails or the state becomes non-finite.
     ModelError
-        For unknown parameters, bad initial state, or bad options.
+        For unknown parameters, an unknown crossing name, a bad initial state, or bad
+        options (each names the argument).
     """
     t_start = time.perf_counter()
     # options first (before any compiling): one line naming the argument
-    for name, v in (("rtol", rtol), ("atol", atol)):
-        if isinstance(v, bool) or not isinstance(v, int | float) or not (math.isfinite(v) and v > 0):
-            raise ModelError(f"{name} must be a positive finite number, got {v!r}")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int | np.integer) or max_steps < 1:
-        raise ModelError(f"max_steps must be a positive integer, got {max_steps!r}")
+    if options is not None and not isinstance(options, SolveOptions):
+        raise ValueError(f"options must be a dynamics.options.SolveOptions, got {type(options).__name__}")
+    given = {"t_max": t_max, "t_eval": t_eval, "n_points": n_points, "method": method, "rtol": rtol,
+             "atol": atol, "events": events, "max_steps": max_steps}
+    merged = _merge_options(options, given)
+    t_max, t_eval, n_points, method = merged["t_max"], merged["t_eval"], merged["n_points"], merged["method"]
+    rtol = positive_float("rtol", merged["rtol"])
+    atol = positive_float("atol", merged["atol"])
+    max_steps = positive_int("max_steps", merged["max_steps"])
+    steps = {"h0": options.h0, "hmax": options.hmax} if options is not None else {}
+    m = _model_of(model)
+    evs = _events(m, merged["events"])
     cm = _as_compiled(model, backend)
-    m = cm.model
     y = m.state_vector(y0)
     schedule = schedule or Schedule.constant()
     schedule.check_groups(m.group_names)
     if method != "auto" and method != "odeint" and method not in IVP_METHODS:
         raise ModelError(f"unknown method {method!r}; choose 'auto', 'odeint' or one of {list(IVP_METHODS)}")
-    if method == "odeint" and events:
+    if method == "odeint" and evs:
         raise ModelError("events need a solve_ivp method (method='auto' picks LSODA)")
     if method == "auto":
-        method = "LSODA" if events else "odeint"
+        method = "LSODA" if evs else "odeint"
     pvals = m.param_vector(params)
+    bound = [e.bind(cm, cm.pack(pvals)) if isinstance(e, _CrossingEvent) else e for e in evs]
 
     if t_eval is not None:
         grid = np.asarray(t_eval, dtype=float)
@@ -214,7 +325,7 @@ def integrate(
     ts: list[np.ndarray] = []
     ys: list[np.ndarray] = []
     stats: dict[str, Any] = {"method": method, "rtol": rtol, "atol": atol, "nfev": 0, "njev": 0,
-                             "nsteps": 0, "pieces": 0, "events": {e.name: [] for e in events}}
+                             "nsteps": 0, "pieces": 0, "events": {e.name: [] for e in bound}}
     terminated = None
     for a, b, factors in schedule.pieces(t0, float(grid[-1])):
         p = cm.pack(pvals, factors)
@@ -224,10 +335,10 @@ def integrate(
         if sub[-1] < b:
             sub = np.concatenate([sub, [b]])
         if method == "odeint":
-            yt = _odeint_piece(cm, p, y, sub, rtol, atol, max_steps, stats)
+            yt = _odeint_piece(cm, p, y, sub, rtol, atol, max_steps, stats, steps)
             tt = sub
         else:
-            tt, yt, terminated = _ivp_piece(cm, p, y, sub, method, rtol, atol, events, max_steps, stats)
+            tt, yt, terminated = _ivp_piece(cm, p, y, sub, method, rtol, atol, bound, max_steps, stats, steps)
         stats["pieces"] += 1
         # keep grid points only (drop piece boundaries added for restarting)
         keep = np.isin(tt, grid) if terminated is None else np.isin(tt, grid) | (tt == tt[-1])
@@ -239,6 +350,9 @@ def integrate(
         if terminated is not None:
             stats["terminated_by"] = terminated
             break
+    for e in evs:
+        if isinstance(e, _CrossingEvent):
+            del stats["events"][e.name][1:]  # a crossing reports its first time only
     t_all = np.concatenate(ts)
     y_all = np.concatenate(ys)
     # observables with the parameter values (factors do not enter observables)
@@ -271,7 +385,8 @@ def _check_finite(yt: np.ndarray, tt: np.ndarray) -> None:
 
 
 def _odeint_piece(cm: CompiledModel, p: np.ndarray, y: np.ndarray, grid: np.ndarray, rtol: float,
-                  atol: float, max_steps: int, stats: dict[str, Any]) -> np.ndarray:
+                  atol: float, max_steps: int, stats: dict[str, Any],
+                  steps: Mapping[str, float | None]) -> np.ndarray:
     p = cm.check_runtime(p)
     rhs, jac, data, bounds, n = cm.rhs, cm.jac, cm.data, cm.bounds, cm.n_state
     f_out, j_out = np.empty(n), np.empty((n, n))
@@ -316,7 +431,8 @@ def _odeint_piece(cm: CompiledModel, p: np.ndarray, y: np.ndarray, grid: np.ndar
         with _quiet_fortran(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yt, info = odeint(f, y, grid, Dfun=J, rtol=rtol, atol=atol, full_output=True,
-                              mxstep=max_steps, printmessg=False)
+                              mxstep=max_steps, printmessg=False,
+                              **{k: v for k, v in steps.items() if v is not None})
     except _Abort as exc:
         raise IntegrationError(f"odeint (LSODA) failed: {exc}") from None
     if info["message"] != "Integration successful.":
@@ -336,7 +452,8 @@ def _odeint_piece(cm: CompiledModel, p: np.ndarray, y: np.ndarray, grid: np.ndar
 
 def _ivp_piece(cm: CompiledModel, p: np.ndarray, y: np.ndarray, grid: np.ndarray, method: str,
                rtol: float, atol: float, events: Sequence[Event], max_steps: int,
-               stats: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, str | None]:
+               stats: dict[str, Any],
+               steps: Mapping[str, float | None]) -> tuple[np.ndarray, np.ndarray, str | None]:
     raw = cm.f(p)
     budget = [20 * max_steps]
 
@@ -357,7 +474,8 @@ def _ivp_piece(cm: CompiledModel, p: np.ndarray, y: np.ndarray, grid: np.ndarray
         g.terminal = e.terminal  # type: ignore[attr-defined]
         g.direction = e.direction  # type: ignore[attr-defined]
         ev_fns.append(g)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {{"h0": "first_step", "hmax": "max_step"}[k]: v
+                              for k, v in steps.items() if v is not None}
     if method in IMPLICIT:
         kwargs["jac"] = cm.jacobian(p)
     try:

@@ -138,3 +138,77 @@ def test_schedule_parse_round_trips_and_names_errors():
                        ("a=x", "not a number"), ("a@1", "GROUP=FACTOR"), ("a=1@t", "not a time")):
         with pytest.raises(ValueError, match=words):
             Schedule.parse(bad)
+
+
+# ----------------------------------------------------------------- SolveOptions and Crossing
+def test_options_give_the_same_trajectory_as_the_keywords(decay):
+    from dynamics.options import SolveOptions
+
+    kw = integrate(decay, [1.0], t_max=5.0, rtol=1e-10, atol=1e-12, n_points=30, method="LSODA")
+    op = integrate(decay, [1.0], options=SolveOptions(t_max=5.0, rtol=1e-10, atol=1e-12, n_points=30,
+                                                      method="LSODA"))
+    np.testing.assert_array_equal(op.t, kw.t)
+    np.testing.assert_array_equal(op.y, kw.y)
+    assert op.stats["rtol"] == 1e-10 and op.stats["method"] == "LSODA"
+
+
+def test_a_field_given_in_options_and_as_a_keyword_is_refused(decay):
+    from dynamics.options import SolveOptions
+
+    with pytest.raises(ValueError, match="rtol is given twice"):
+        integrate(decay, [1.0], options=SolveOptions(t_max=1.0, rtol=1e-6), rtol=1e-7)
+    with pytest.raises(ValueError, match="t_max is given twice"):
+        integrate(decay, [1.0], options=SolveOptions(t_max=1.0), t_max=2.0)
+    # a field options leaves at its default may come as a keyword
+    tr = integrate(decay, [1.0], options=SolveOptions(t_max=1.0), rtol=1e-7)
+    assert tr.stats["rtol"] == 1e-7
+    with pytest.raises(ValueError, match="options must be a dynamics.options.SolveOptions"):
+        integrate(decay, [1.0], options={"t_max": 1.0})
+
+
+def test_crossings_of_a_coordinate_and_of_an_observable_are_located(logistic):
+    from dynamics.options import Crossing, SolveOptions
+
+    # x(t) = 1 / (1 + 999 e^-t) reaches 1/2 at t = ln 999, where the loss (1 - x)^2 is 1/4
+    opts = SolveOptions(t_max=30.0, rtol=1e-10, atol=1e-13,
+                        events=(Crossing("x", 0.5, 1), Crossing("loss", 0.25, -1), Crossing("loss", 0.25, 1)))
+    tr = integrate(logistic, [1e-3], options=opts)
+    assert tr.stats["events"]["x=0.5"] == [pytest.approx(np.log(999), rel=1e-7)]
+    assert tr.stats["method"] == "LSODA"  # crossings need solve_ivp, as events do
+    ev = Event("x=0.5", lambda t, y: y[0] - 0.5, direction=1)
+    ref = integrate(logistic, [1e-3], t_max=30.0, events=[ev], rtol=1e-10, atol=1e-13)
+    assert tr.stats["events"]["x=0.5"] == ref.stats["events"]["x=0.5"]  # the same event, the same time
+    both = integrate(logistic, [1e-3], t_max=30.0, rtol=1e-10, atol=1e-13, events=[Crossing("loss", 0.25)])
+    assert both.stats["events"]["loss=0.25"] == [pytest.approx(np.log(999), rel=1e-6)]
+
+
+def test_a_crossing_reports_its_first_time_and_an_event_every_time():
+    import sympy as sp
+
+    from dynamics.options import Crossing
+
+    u, v = sp.symbols("u v", real=True)
+    rot = ReducedModel.from_field("rotation", [u, v], [], [-v, u], loss=(u**2 + v**2) / 2)  # u = cos t
+    tr = integrate(rot, [1.0, 0.0], t_max=9.0, rtol=1e-10, atol=1e-12, backend="python",
+                   events=[Crossing("u", 0.0), Event("u zero", lambda t, y: y[0])])
+    assert tr.stats["events"]["u=0"] == [pytest.approx(np.pi / 2, rel=1e-7)]
+    np.testing.assert_allclose(tr.stats["events"]["u zero"], [np.pi / 2, 3 * np.pi / 2, 5 * np.pi / 2], rtol=1e-7)
+
+
+def test_a_crossing_of_an_unknown_name_is_refused_before_compiling(monkeypatch):
+    from dynamics.options import Crossing
+
+    m = ReducedModel.from_loss("decay-uncompiled", [x], [k], k * x**2 / 2, defaults={"k": 1.0})
+    monkeypatch.setattr(ReducedModel, "compile", lambda *a, **kw: pytest.fail("compiled before checking"))
+    with pytest.raises(ModelError, match="unknown name 'y'.*coordinate.*observable"):
+        integrate(m, [1.0], t_max=1.0, events=[Crossing("y", 0.5)])
+
+
+def test_largest_step_from_options_reaches_the_solver(decay):
+    from dynamics.options import SolveOptions
+
+    free = integrate(decay, [1.0], options=SolveOptions(t_max=1.0, method="RK45"))
+    capped = integrate(decay, [1.0], options=SolveOptions(t_max=1.0, method="RK45", hmax=1e-3))
+    assert capped.stats["nfev"] >= 6 * 1000 > 10 * free.stats["nfev"]
+    lsoda = integrate(decay, [1.0], options=SolveOptions(t_max=1.0, method="odeint", hmax=1e-3))
+    assert lsoda.stats["nsteps"] >= 1000
