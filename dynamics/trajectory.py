@@ -59,11 +59,18 @@ def flow_time(step: np.ndarray | int | float, lr: float) -> np.ndarray:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of Python and of the numerical libraries, for result metadata."""
+    """Versions of Python, of this package and of the numerical libraries, for result metadata.
+
+    ``"dynamics"`` is the version of the running package itself (``dynamics.__version__``),
+    not read from installed metadata: the distribution is named ``transformer-dynamics``,
+    and an unrelated distribution named ``dynamics`` exists.
+    """
     import importlib.metadata as md
 
-    out = {"python": platform.python_version()}
-    for pkg in ("dynamics", "numpy", "scipy", "sympy", "numba", "matplotlib"):
+    from dynamics import __version__
+
+    out = {"python": platform.python_version(), "dynamics": __version__}
+    for pkg in ("numpy", "scipy", "sympy", "numba", "matplotlib"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
