@@ -33,6 +33,8 @@ per-seed shift of r^2 from its balanced value measured over 512 seeds at (d, H) 
 
 
 def claim_derivation(which: str, difference: sp.Expr, sizes: list[tuple[int, int]]) -> Claim:
+    r"""``sander2024.{A1,N1}-derived``: the sympy derivation of a reduced loss equals the spec's
+    boxed closed form (spec 3.1, 3.2); ``difference`` is derived minus typed-in."""
     return check_equal(
         f"sander2024.{which}-derived", f"The reduced loss ({which}) derived in sympy by monomial "
         f"expansion of the model's expected squared error equals the closed form (sizes {sizes}).",
@@ -41,6 +43,8 @@ def claim_derivation(which: str, difference: sp.Expr, sizes: list[tuple[int, int
 
 
 def claim_eta_single(d: int, t: int, ab: np.ndarray, loss: float, predicted: tuple[float, float] | None = None) -> Claim:
+    r"""``sander2024.eta-star-single``: one position's flow ends at $a_i b_i = d/(t+d-1)$, loss
+    $(d-1)/(t+d-1)$ (spec 3.1 (A1), derived); ``predicted`` overrides the prediction (negative controls)."""
     eta, L = predicted if predicted is not None else (d / (t + d - 1), (d - 1) / (t + d - 1))
     return check(
         "sander2024.eta-star-single", f"One position with t = {t} pairs (d = {d}): the learned products "
@@ -51,6 +55,8 @@ def claim_eta_single(d: int, t: int, ab: np.ndarray, loss: float, predicted: tup
 
 
 def claim_eta_shared(d: int, n: int, eta: float, loss: float, predicted: tuple[float, float] | None = None) -> Claim:
+    r"""``sander2024.eta-star-shared``: the shared-parameter flow ends at $\alpha\beta =
+    3d/(2n+3d-4)$ with the isotropic loss there (spec 3.1, derived)."""
     x = 3.0 / (2 * n + 3 * d - 4)
     L = sum((t * x - 1) ** 2 + t * (d - 1) * x**2 for t in range(n))
     eta_p, L_p = predicted if predicted is not None else (d * x, L)
@@ -64,6 +70,7 @@ def claim_eta_shared(d: int, n: int, eta: float, loss: float, predicted: tuple[f
 
 
 def claim_balance(drift: float) -> Claim:
+    r"""``sander2024.balance-conserved``: the drift of $\alpha^2 - \beta^2$ along the flow."""
     return check(
         "sander2024.balance-conserved", "alpha^2 - beta^2 is conserved along the gradient flow.", 0.0, drift,
         tol=1e-8, source="derived",
@@ -72,6 +79,8 @@ def claim_balance(drift: float) -> Claim:
 
 
 def claim_min_loss(Hs: list[int], losses: list[float], d: int, T: int) -> Claim:
+    r"""``sander2024.min-loss-unitary``: the (N0) flow's final loss is $(T-1)(d - \min(H, d))$
+    for each $H$ (spec 3.2, derived)."""
     pred = [(T - 1) * (d - min(H, d)) for H in Hs]
     return check(
         "sander2024.min-loss-unitary", f"(N0), commuting unitary W: the minimum loss is (T-1)(d - min(H,d)) "
@@ -81,6 +90,8 @@ def claim_min_loss(Hs: list[int], losses: list[float], d: int, T: int) -> Claim:
 
 
 def claim_heads(ratios_le_d: list[float]) -> Claim:
+    r"""``sander2024.heads-orthogonal``: off-diagonal ratios of $AB^\top$ for $H \le d$ are 0
+    (the paper's abstract, made exact in spec 3.2)."""
     return check(
         "sander2024.heads-orthogonal", "For H <= d the heads become orthogonal (the paper's abstract, as "
         "summarised in spec 0), made exact: A B^T = c I_H (off-diagonal norm ratio of A B^T).", [0.0] * len(ratios_le_d),
@@ -90,6 +101,8 @@ def claim_heads(ratios_le_d: list[float]) -> Claim:
 
 
 def claim_pe(cP: list[float], others: float) -> Claim:
+    r"""``sander2024.pe-one-hot``: $c P_{t,t+1} = 1$ on every row and every other PE entry 0
+    (spec 3.2, derived)."""
     return check(
         "sander2024.pe-one-hot", "The positional weights become one-hot on the most recent key: "
         "c P_{t,t+1} = 1 for every row, all other entries 0 (max |other|).",
@@ -98,6 +111,8 @@ def claim_pe(cP: list[float], others: float) -> Claim:
 
 
 def claim_scale(Hs: list[int], c_cubed: list[float], d: int, T: int) -> Claim:
+    r"""``sander2024.scale-c``: $|c|^3 = (T-1)/\min(H, d)$ from the conservation law at small
+    init (spec 3.2, derived)."""
     pred = [(T - 1) / min(H, d) for H in Hs]
     return check(
         "sander2024.scale-c", "The scale of B^T A = c Pi from the conservation law, small init: "
@@ -107,6 +122,7 @@ def claim_scale(Hs: list[int], c_cubed: list[float], d: int, T: int) -> Claim:
 
 
 def claim_conserved(drift: float) -> Claim:
+    r"""``sander2024.conserved-Q``: the drift of $Q$ along the (N0) flow (spec 3.2, derived)."""
     return check(
         "sander2024.conserved-Q", "Q = ||A||_F^2 + ||B||_F^2 - 2||P||_F^2 is constant along the flow.",
         0.0, drift, tol=1e-6, source="derived",
@@ -115,6 +131,8 @@ def claim_conserved(drift: float) -> Claim:
 
 
 def claim_n1_quadrature(rel_dev: float) -> Claim:
+    r"""``sander2024.n0-quadrature-equals-N1``: the numpy (N0) loss on exact quadrature data
+    against the reduced model's loss (N1) (spec 3.5)."""
     return check(
         "sander2024.n0-quadrature-equals-N1", "The exact-quadrature loss of the numpy (N0) model equals "
         "the derived reduced loss (N1) at random parameters (max relative difference).", 0.0, rel_dev,
@@ -124,6 +142,8 @@ def claim_n1_quadrature(rel_dev: float) -> Claim:
 
 
 def claim_gd_map(max_dev: float, steps: int) -> Claim:
+    r"""``sander2024.n0-gd-map``: direct GD on the numpy (N0) model against the Euler map of the
+    reduced flow (spec 3.5)."""
     return check(
         "sander2024.n0-gd-map", f"Direct GD on the numpy (N0) model equals the Euler map of the reduced "
         f"flow over {steps} steps (max |difference| of A, B, P).", 0.0, max_dev, tol=1e-10, source="derived",
@@ -131,6 +151,7 @@ def claim_gd_map(max_dev: float, steps: int) -> Claim:
 
 
 def claim_gd_drift(ratio: float) -> Claim:
+    r"""``sander2024.conserved-gd-drift``: the ratio of $Q$'s GD drift at lr and lr/2 is 2."""
     return check(
         "sander2024.conserved-gd-drift", "Under GD the conserved quantity Q drifts by O(lr): halving lr "
         "halves the drift at the same flow time.", 2.0, ratio, tol=0.3, source="derived",
@@ -139,6 +160,8 @@ def claim_gd_drift(ratio: float) -> Claim:
 
 
 def claim_rotation(Hs: list[int], losses: list[float], ratios: list[float], d: int, T: int) -> Claim:
+    r"""``sander2024.rotation-blocks``: (N0) on real rotation blocks, minimum loss
+    $(T-1)(d-2H)_+$ and $P_{t,t}/P_{t,t+1} = -1/2$ (spec 3.3, derived)."""
     pred = [(T - 1) * max(d - 2 * H, 0) for H in Hs]
     return check(
         "sander2024.rotation-blocks", f"(N0), real rotation blocks (d = {d}, T = {T}): minimum loss "
@@ -150,6 +173,8 @@ def claim_rotation(Hs: list[int], losses: list[float], ratios: list[float], d: i
 
 
 def claim_pe_frequency(mus: list[float], freqs: list[float]) -> Claim:
+    r"""``sander2024.pe-frequency``: the PE-only profiles' frequency order against $\mu$
+    (spec 3.4, Fig. 6)."""
     order = [m for _, m in sorted(zip(freqs, mus, strict=True), reverse=True)]
     return check_equal(
         "sander2024.pe-frequency", "PE-only attention: the oscillation frequency of the learned "
@@ -166,6 +191,8 @@ def claim_pe_frequency(mus: list[float], freqs: list[float]) -> Claim:
 
 def claim_block_gd(mode: str, eta: float, pred_dev: float, loss: float, d: int, n: int,
                    details: dict | None = None) -> Claim:
+    r"""``sander2024.block-equals-gd.{mode}``: the trained block model (A0) is one GD step with
+    the best shared step (the paper's statement, spec 0, 4 Thm. B); ``mode`` is the law of $s_0$."""
     law = ("the authors' fixed s_0 = 1/sqrt(d), as in augmented.py" if mode == "fixed"
            else "random-phase s_0, a rotation-invariant law (reconstruction)")
     return check(
@@ -182,6 +209,8 @@ def claim_block_gd(mode: str, eta: float, pred_dev: float, loss: float, d: int, 
 
 
 def claim_block_diagonal(loss_diag: float, d: int, n: int, details: dict | None = None) -> Claim:
+    r"""``sander2024.block-equals-gd.fixed-diagonal``: with fixed $s_0$ and basis-diagonal
+    $A$, $B$ the lowest block-model loss is one-step GD's (spec 3.1 (A1), derived)."""
     return check(
         "sander2024.block-equals-gd.fixed-diagonal", "Scope of the GD statement: with the authors' fixed "
         f"s_0 = 1/sqrt(d) but basis-diagonal A, B (spec 3.1 (A1); d = {d}, {n} positions), the lowest "
@@ -193,6 +222,8 @@ def claim_block_diagonal(loss_diag: float, d: int, n: int, details: dict | None 
 
 
 def claim_unconstrained(gd_fixed: float, la_fixed: float, gd_random: float, la_random_min: float) -> Claim:
+    r"""``sander2024.unconstrained-vs-gd``: the unconstrained attention beats one-step GD
+    with fixed $s_0$ and only matches it with random-phase $s_0$ (spec 3.1 caveat)."""
     return check(
         "sander2024.unconstrained-vs-gd", "Negative control (spec 3.1 caveat): an unconstrained linear "
         "attention beats one-step GD with fixed s_0 (real rotations: relative gain), while with "
@@ -214,6 +245,9 @@ def heads_tolerance(sds: list[float], K: int, imbalance: float = IMBALANCE_R2) -
 
 def claim_heads_not_orthogonal(sizes: list[tuple[int, int]], mean_r2: list[float], tol: float, K: int,
                                predicted: list[float] | None = None, details: dict | None = None) -> Claim:
+    r"""``sander2024.heads-not-orthogonal``: for $H > d$ the mean over ``K`` seeds of $r^2$
+    equals $(H-d)/(H+2)$, the Haar law of the head subspace (derived,
+    :func:`.closed_forms.haar_offdiag_r2_mean`); ``tol`` from :func:`heads_tolerance`."""
     pred = predicted if predicted is not None else [haar_offdiag_r2_mean(d, H) for d, H in sizes]
     return check(
         "sander2024.heads-not-orthogonal", "For H > d the heads are not orthogonal: A B^T = c U U^T is a "
@@ -231,6 +265,8 @@ def claim_heads_not_orthogonal(sizes: list[tuple[int, int]], mean_r2: list[float
 
 def claim_pe_steps(mus: list[float], predicted: list[int], measured: list[int],
                    details: dict | None = None) -> Claim:
+    r"""``sander2024.pe-steps``: the PE-only GD steps to loss < 1e-3 equal the count from the
+    spectrum of the population loss (:func:`.closed_forms.pe_only_steps_to`, derived)."""
     return check(
         "sander2024.pe-steps", "PE-only attention (spec 3.4, Fig. 6; the authors' loss, GD from P = 0 at "
         f"lr 0.5, stop at loss < 1e-3): the number of GD updates to loss < 1e-3 for mu = {mus} equals the "

@@ -1,6 +1,7 @@
 r"""The PE-only attention of Sander et al. (2024), Fig. 6 (spec 1.3 M-PE-only, 3.4; authors'
 ``pe_only.py``): the (N0) model with $d = 1$ and only the positional weights trained, its
-plotted profile and oscillation frequency, and GD to a loss threshold.
+plotted profile and oscillation frequency, and GD to a loss threshold (through
+:func:`dynamics.direct.train`).
 
 Spec references are to ``shared/papers/sander2024_in_context_autoregressive.md``; "authors'
 code" is the repository ``michaelsdr/ical``, "derived" a derivation not quoted from the
@@ -11,7 +12,6 @@ steps are in :mod:`.closed_forms`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -24,6 +24,7 @@ from derivations.sander2024.direct_nonaugmented import (
     _unpack,
     pe_mask,
 )
+from dynamics.direct import train
 from dynamics.validate import int_at_least, nonnegative_float, one_of
 
 __all__ = ["PEOnly", "oscillation_frequency", "pe_only_profile", "train_until"]
@@ -172,9 +173,10 @@ def train_until(
     max_steps: int = 100_000,
 ) -> tuple[dict[str, np.ndarray], int, float]:
     r"""Full-batch GD until the loss falls below ``tol`` (the early stopping of
-    ``pe_only.py``, spec 1.5, authors' code), at most ``max_steps`` updates.
+    ``pe_only.py``, spec 1.5, authors' code), at most ``max_steps`` updates, run by
+    :func:`dynamics.direct.train` with ``stop_when``.
 
-    The loss is evaluated before each update; the loop stops, without updating, at the
+    The loss is evaluated before each update; training stops, without updating, at the
     first state with loss $<$ ``tol`` (the authors' loop does one extra update).
 
     Returns
@@ -186,15 +188,7 @@ def train_until(
     loss : float
         Loss of the returned parameters.
     """
-    theta = {k: np.array(v, dtype=float, copy=True) for k, v in params.items()}
-    loss, grads = model.loss_and_grad(theta, data)
-    k = 0
-    while loss >= tol and k < max_steps:
-        for name, g in grads.items():
-            theta[name] = theta[name] - lr * g
-        k += 1
-        loss, grads = model.loss_and_grad(theta, data)
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"loss became non-finite at step {k}; lower lr")
-    return theta, k, float(loss)
+    tr, theta = train(model, params, data, lr=lr, steps=max_steps, record=[0, max_steps],
+                      stop_when=lambda k, loss: loss < tol)
+    return theta, int(tr.stats["steps_done"]), float(tr.loss[-1])
 

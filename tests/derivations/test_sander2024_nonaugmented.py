@@ -334,3 +334,25 @@ def test_pe_only_loss_curve_matches_gd_and_monte_carlo_counts():
     sp_mc = pe_only_spectra(mu, T_, data["theta"])
     k_mc = pe_only_steps_to(sp_mc, T_, lr, tol=1e-2)
     assert train_until(model, model.init(np.random.default_rng(0)), data, lr=lr, tol=1e-2)[1] == k_mc
+
+
+def test_train_until_is_the_authors_stopping_rule_bit_for_bit():
+    """train_until (run by dynamics.direct.train with stop_when) equals the plain loop: GD,
+    loss checked before each update, stop without updating at the first loss < tol."""
+    T_, mu, lr, tol = 12, 50.0, 0.5, 1e-2
+    model = PEOnly(T=T_)
+    data = pe_only_quadrature(mu, T_)
+    theta = {"P": np.zeros((T_, T_))}
+    loss, grads = model.loss_and_grad(theta, data)
+    k = 0
+    while loss >= tol:
+        theta = {"P": theta["P"] - lr * grads["P"]}
+        k += 1
+        loss, grads = model.loss_and_grad(theta, data)
+    p, steps, end_loss = train_until(model, model.init(np.random.default_rng(0)), data, lr=lr, tol=tol)
+    assert k > 10 and steps == k and end_loss == loss
+    assert np.array_equal(p["P"], theta["P"])
+    # negative control: a cap below the crossing stops at the cap with the loss still above tol
+    _, capped, capped_loss = train_until(model, model.init(np.random.default_rng(0)), data, lr=lr, tol=tol,
+                                         max_steps=k - 1)
+    assert capped == k - 1 and capped_loss >= tol
