@@ -36,9 +36,8 @@ def keep_freed_memory() -> None:
     """Ask glibc to keep freed memory instead of returning it to the OS (worker processes only).
 
     Training steps allocate temporaries of 0.5-2 MB; by default glibc unmaps them when freed,
-    so the next step faults them in again. ``benchmarks/bench_musat_step.py`` measures the
-    effect ("malloc no-trim": about 1.9x faster steps for the musat2025 default model). A no-op
-    where glibc's ``mallopt`` is unavailable.
+    so the next step faults them in again (``benchmarks/bench_musat_step.py`` measures the
+    effect, "malloc no-trim"). A no-op where glibc's ``mallopt`` is unavailable.
     """
     import ctypes
 

@@ -9,13 +9,14 @@ per-process temporary name and renamed; ``OUT.lock`` keeps a second sweep out of
 - **Axes**: :class:`Axis` ``(param, lo, hi, n, log)``, parsed from ``"PARAM=LO:HI:N[:log]"``.
   ``param`` is a model parameter or a state coordinate (then it sets that coordinate of the
   initial state).
-- **Classifiers** (strings or any picklable ``Trajectory -> int | (int, dict)``):
+- **Classifiers** (strings, or any picklable :class:`Classifier`,
+  ``Trajectory -> int | (int, dict)``):
   ``"stage"`` (number of loss drops found by :func:`~dynamics.analysis.detect_stages`),
   ``"slope"`` (late log-log slope, binned), ``"learnable[:FRACTION]"`` (loss below
   ``FRACTION`` of its initial value at ``t_max``), ``"order:OBS1,OBS2,...[:LEVEL]"``
   (emergence order of observables). See :func:`make_classifier`.
 - **Failures**: a point whose solve or classification raises is recorded with status
-  ``FAILED`` and its error text; the sweep goes on.
+  ``POINT_FAILED`` and its error text; the sweep goes on.
 - **Execution**: in this process (``workers=1``), in spawned local processes
   (:func:`~dynamics.parallel.map_processes`), or on a Dask cluster (``scheduler=`` an address
   or a ``dask.distributed.Client``). Work goes out in chunks of points sized from a first
@@ -27,8 +28,13 @@ per-process temporary name and renamed; ``OUT.lock`` keeps a second sweep out of
   points already done, and Ctrl-C leaves a valid partial file.
 - **Refinement**: ``refine=k`` adds ``k`` rounds of midpoints between neighbouring points of
   different class (along each axis).
-- **Solvers**: per-point :func:`dynamics.integrate.integrate` by default, or
-  ``dynamics.batch.solve_batch`` when that module is importable (``solver="auto"``).
+- **Options**: one :class:`~dynamics.options.SolveOptions` (tolerances, step budget,
+  method, output grid, crossings), built once by :func:`sweep` from its keywords or given
+  as ``options=``, reaches every point's solver unchanged and is stored in the result.
+- **Solvers** (a :class:`Solver`): ``dynamics.batch.solve_batch`` over a chunk when that
+  module is importable (``solver="auto"``), else per-point
+  :func:`dynamics.integrate.integrate`. A fallback from batch to integrate happens only
+  when the batch solver cannot run; it is warned and recorded in the result.
 
 Layout: :mod:`~dynamics.phase.axis` (axes), :mod:`~dynamics.phase.classify` (classifiers),
 :mod:`~dynamics.phase.solvers` (how points are integrated), :mod:`~dynamics.phase.result`
@@ -40,6 +46,7 @@ from __future__ import annotations
 
 from dynamics.phase.axis import Axis, AxisError
 from dynamics.phase.classify import (
+    Classifier,
     ComponentStageClassifier,
     LearnableClassifier,
     OrderClassifier,
@@ -77,6 +84,7 @@ __all__ = [
     "POINT_STATES",
     "PhaseResult",
     "sweep",
+    "Classifier",
     "make_classifier",
     "StageClassifier",
     "SlopeClassifier",

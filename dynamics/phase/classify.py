@@ -10,7 +10,7 @@ import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from dynamics.analysis import detect_stages, first_crossing, loglog_slope
 from dynamics.trajectory import Trajectory
 
 __all__ = [
+    "Classifier",
     "make_classifier",
     "StageClassifier",
     "SlopeClassifier",
@@ -28,6 +29,31 @@ __all__ = [
 
 # ----------------------------------------------------------------------------- classifiers
 Classified = tuple[int, dict[str, float]]
+
+
+class Classifier(Protocol):
+    """What class a trajectory falls in.
+
+    The contract, which the built-in classifiers follow and a user's classifier must
+    follow to be used by :func:`dynamics.phase.sweep`:
+
+    1. It is called as ``classifier(tr)`` with the :class:`~dynamics.trajectory.Trajectory`
+       of one point on the sweep's output grid (``tr.t``, ``tr.loss``, and coordinates and
+       observables by name, ``tr[name]``).
+    2. It returns a class id, an ``int >= 0`` (a bool counts as 0 or 1), or ``(class_id,
+       quantities)`` with ``quantities`` a mapping of names to floats measured at that
+       point (a name missing at some points is NaN there).
+    3. It depends on the trajectory only, so the same point gets the same class in any
+       process and on a resume.
+    4. An exception marks that point failed (its error text starts with ``classify:``);
+       the sweep goes on with the other points.
+    5. It is picklable (a module-level function or an instance of a module-level class),
+       so that worker processes and Dask workers can receive it.
+    6. Optionally it has ``labels() -> {class_id: name}`` (legend and summary names) and
+       ``observables`` (a tuple of names, checked against the model before any work).
+    """
+
+    def __call__(self, tr: Trajectory, /) -> int | tuple[int, Mapping[str, float]]: ...
 
 
 @dataclass(frozen=True)
@@ -232,7 +258,7 @@ class OrderClassifier:
         return self._sequences().index(seq), q
 
 
-def make_classifier(classify: str | Callable[[Trajectory], Any]) -> Callable[[Trajectory], Any]:
+def make_classifier(classify: str | Callable[[Trajectory], Any]) -> Classifier:
     """A classifier from a spec string, or ``classify`` itself if callable.
 
     Strings: ``"stage"`` or ``"stage:OBS1,OBS2[,...][:FRACTION]"``

@@ -81,7 +81,7 @@ class _Task:
 
     spec: ModelSpec
     classifier: Callable[[Trajectory], Any]
-    solver: str  # "integrate" or "batch" (resolved)
+    solver: str | Solver  # "integrate", "batch" (resolved) or a Solver function
     options: SolveOptions
     indices: tuple[int, ...]
     y0: np.ndarray  # (k, n_state) initial states
@@ -100,8 +100,11 @@ def _solve(solver: Solver, cm: CompiledModel, task: _Task, sl: slice) -> Solved:
     the sweep records the fallback and warns once, in the process that runs the sweep."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SolverFallbackWarning)
-        return solver(cm, task.y0[sl], _params(cm, task.param_rows[sl]), task.options,
-                      schedule=task.schedule)
+        out = solver(cm, task.y0[sl], _params(cm, task.param_rows[sl]), task.options,
+                     schedule=task.schedule)
+    if not isinstance(out, Solved):
+        raise TypeError(f"a solver must return dynamics.phase.Solved, got {type(out).__name__}")
+    return out
 
 
 def _build(task: _Task) -> tuple[CompiledModel, Solver] | list[_PointResult]:
@@ -187,7 +190,7 @@ class _Runner:
         spec: ModelSpec,
         cm: CompiledModel,
         classifier: Callable[[Trajectory], Any],
-        solver: str,
+        solver: str | Solver,
         options: SolveOptions,
         workers: int | None,
         scheduler: Any,
@@ -344,7 +347,7 @@ class _Runner:
         except Exception as exc:
             raise ValueError(
                 f"cannot send the sweep to worker processes ({type(exc).__name__}: {exc}); "
-                "use a module-level classifier function or workers=1"
+                "use a module-level classifier (and solver) function or workers=1"
             ) from None
 
         map_processes(

@@ -129,12 +129,12 @@ class PhaseResult:
         return self.seconds if self.seconds is not None else np.zeros(self.n_points)
 
     def record(self, r: _PointResult) -> None:
-        """Store point ``r.index``'s outcome; count its integration method, and note in
-        ``config`` the solver that ran it and any fallback (``config["fallback"]``)."""
+        """Store point ``r.index``'s outcome and count its integration method. A point solved
+        by a fallback sets ``config["solver"]`` to the solver that ran it and
+        ``config["fallback"]`` to why."""
         i = r.index
-        if r.solver:
-            self.config["solver"] = r.solver
         if r.fallback:
+            self.config["solver"] = r.solver
             self.config["fallback"] = dict(r.fallback)
         if r.method:  # how many points each integration method solved
             methods = self.config.setdefault("methods", {})

@@ -264,9 +264,13 @@ def default_solver() -> tuple[str, Solver]:
     return "batch", batch_solver
 
 
-def get_solver(name: str) -> tuple[str, Solver]:
+def get_solver(name: str | Solver) -> tuple[str, Solver]:
     """The solver called ``name`` (one of ``"auto"``, ``"integrate"``, ``"batch"``) and its
-    resolved name (``"auto"`` becomes the :func:`default_solver`)."""
+    resolved name (``"auto"`` becomes the :func:`default_solver`); a :class:`Solver`
+    function is returned with its qualified name."""
+    if callable(name):
+        t: Any = name if hasattr(name, "__qualname__") else type(name)
+        return f"{getattr(t, '__module__', '?')}.{getattr(t, '__qualname__', repr(t))}", name
     if name == "auto":
         return default_solver()
     if name == "integrate":

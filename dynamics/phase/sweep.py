@@ -17,7 +17,7 @@ from dynamics.phase.axis import Axis, AxisError, _check_axis, _unknown
 from dynamics.phase.classify import _classifier_id, _labels, make_classifier
 from dynamics.phase.execute import _MODELS, ModelSpec, _compiled, _default_start, _Runner, _spec_key
 from dynamics.phase.result import POINT_DONE, POINT_PENDING, PhaseResult
-from dynamics.phase.solvers import get_solver
+from dynamics.phase.solvers import Solver, get_solver
 from dynamics.schedule import Schedule
 from dynamics.trajectory import Trajectory, _npz_json_paths
 
@@ -129,7 +129,7 @@ def sweep(
     n_points: int | None = None,
     rtol: float | None = None,
     atol: float | None = None,
-    solver: str = "auto",
+    solver: str | Solver = "auto",
     schedule: Schedule | None = None,
     options: SolveOptions | None = None,
 ) -> PhaseResult:
@@ -167,8 +167,9 @@ def sweep(
     n_points, rtol, atol : optional
         Output points (default 200) and tolerances (default 1e-8, 1e-10): shorthands for
         the fields of ``options``, which is built from them once.
-    solver : {"auto", "integrate", "batch"}
-        "auto" uses ``dynamics.batch.solve_batch`` when importable. If the batch solver
+    solver : {"auto", "integrate", "batch"} or Solver
+        A function following :class:`~dynamics.phase.solvers.Solver` (picklable for
+        workers), or a name: "auto" uses ``dynamics.batch.solve_batch`` when importable. If the batch solver
         cannot run (numba missing, a model not compiled with numba, a kernel that does not
         compile), the points are solved with integrate instead, with a
         :class:`~dynamics.phase.solvers.SolverFallbackWarning`, and the result's
@@ -203,6 +204,7 @@ def sweep(
             "(dynamics.phase.MAX_POINTS); use fewer points per axis or split the sweep"
         )
     solver_name = get_solver(solver)[0]
+    task_solver = solver if callable(solver) else solver_name
     classifier = make_classifier(classify)
     spec, cm = _model_spec(model)
     m = cm.model
@@ -259,7 +261,7 @@ def sweep(
         return _sweep_locked(
             xa, ya, config, out, labels, solver_name, base_y0, base_p, pnames, snames,
             m.name, refine,
-            lambda save: _Runner(spec, cm, classifier, solver_name, options,
+            lambda save: _Runner(spec, cm, classifier, task_solver, options,
                                  workers, scheduler, progress, save, schedule),
         )
 

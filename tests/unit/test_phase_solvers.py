@@ -197,3 +197,46 @@ def test_sweep_t_eval_grid_from_options(numba_mode):
     res = sweep(numba_mode, "s=0.5:2:2", options=opts, workers=1, progress=False,
                 fixed={"a": 0.1, "b": 0.1})
     assert np.all(res.status == POINT_DONE) and res.config["t_max"] == 30.0
+
+
+def halving_solver(model, y0, params, options, schedule=None):
+    """A user Solver (module level, so it pickles): integrate at half of each ``s``."""
+    halved = [{k: v / 2 for k, v in p.items()} for p in params]
+    return integrate_solver(model, y0, halved, options, schedule=schedule)
+
+
+def list_solver(model, y0, params, options, schedule=None):
+    return integrate_solver(model, y0, params, options, schedule=schedule).results
+
+
+def test_sweep_takes_a_solver_function(numba_mode):
+    """A function following the Solver contract is used for every point and named in the
+    result; one that breaks it (returns a bare list) is an error, not a failed point."""
+    def final_u(tr) -> tuple[int, dict[str, float]]:
+        return 0, {"u": float(tr["u"][-1])}
+
+    kw = dict(classify=final_u, t_max=200.0, workers=1, progress=False,
+              fixed={"a": 0.1, "b": 0.1})
+    res = sweep(numba_mode, "s=1:2:3", solver=halving_solver, **kw)
+    np.testing.assert_allclose(res.quantities["u"], res.x / 2, rtol=1e-5)
+    assert res.config["solver"].endswith("test_phase_solvers.halving_solver")
+    with pytest.raises(TypeError, match="must return dynamics.phase.Solved"):
+        sweep(numba_mode, "s=1:2:3", solver=list_solver, **kw)
+
+
+def test_a_file_from_before_options_resumes(numba_mode, tmp_path):
+    """Format compatibility: a result saved without config["options"] (written before sweeps
+    stored them) resumes under the same t_max, n_points and tolerances."""
+    from dynamics.phase import PhaseResult
+
+    kw = dict(t_max=20.0, workers=1, progress=False, fixed={"a": 0.1, "b": 0.1},
+              out=tmp_path / "p")
+    sweep(numba_mode, "s=0.5:2:3", **kw)
+    old = PhaseResult.load(tmp_path / "p")
+    del old.config["options"]
+    old.status[1] = 0  # one point left to do
+    old.save(tmp_path / "p")
+    res = sweep(numba_mode, "s=0.5:2:3", **kw)
+    assert res.complete and res.config["options"] == SolveOptions(t_max=20.0).to_dict()
+    with pytest.raises(ValueError, match="different configuration"):
+        sweep(numba_mode, "s=0.5:2:3", **{**kw, "t_max": 30.0})
