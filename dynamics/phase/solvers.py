@@ -4,7 +4,7 @@ Two solvers follow the :class:`Solver` contract: :func:`integrate_solver` (one
 :func:`dynamics.integrate.integrate` per point) and :func:`batch_solver` (one
 ``dynamics.batch.solve_batch`` call for the whole chunk). Both take the one
 :class:`~dynamics.options.SolveOptions` value the sweep was given; the translation from it to
-each solver's keywords is written once, in :func:`_integrate_kwargs` and
+each solver's arguments is written once, in :func:`_integrate_options` and
 :func:`_batch_kwargs`.
 """
 
@@ -120,24 +120,12 @@ def _check_points(
     return y, rows
 
 
-def _integrate_kwargs(model: CompiledModel, options: SolveOptions) -> dict[str, Any]:
-    """``options`` as keywords of :func:`dynamics.integrate.integrate` (the one place)."""
-    from dynamics.integrate import Event
-
-    if options.h0 is not None or options.hmax is not None:
-        raise ValueError("options.h0 and options.hmax are batch-solver options; the integrate solver takes neither")
-    events = []
-    for c in options.events:
-        if c.name not in model.model.state_names:
-            raise ValueError(
-                f"the integrate solver locates crossings of state coordinates only, got {c.name!r}"
-            )
-        events.append(Event.crossing(model.model, c.name, c.level, direction=c.direction))
-    kw: dict[str, Any] = {"t_eval": options.grid(), "rtol": options.rtol, "atol": options.atol,
-                          "method": options.method, "events": events}
-    if options.max_steps is not None:
-        kw["max_steps"] = options.max_steps
-    return kw
+def _integrate_options(options: SolveOptions) -> SolveOptions:
+    """``options`` for :func:`dynamics.integrate.integrate` (the one place): the output grid
+    made explicit, so that every point is solved on ``options.grid()`` exactly."""
+    if options.t_eval is not None:
+        return options
+    return options.replace(t_eval=tuple(options.grid()))
 
 
 def _batch_kwargs(options: SolveOptions) -> dict[str, Any]:
@@ -161,11 +149,11 @@ def integrate_solver(
     from dynamics.integrate import integrate
 
     y, rows = _check_points(model, y0, params, options)
-    kw = _integrate_kwargs(model, options)
+    opts = _integrate_options(options)
     out: list[Trajectory | Exception] = []
     for yi, pi in zip(y, rows, strict=True):
         try:
-            out.append(integrate(model, yi, pi, schedule=schedule, **kw))
+            out.append(integrate(model, yi, pi, options=opts, schedule=schedule))
         except Exception as exc:
             out.append(exc)
     return Solved(out, "integrate")
@@ -198,10 +186,9 @@ def _fall_back(
     reason: str,
 ) -> Solved:
     """Solve with :func:`integrate_solver` after announcing why (contract item 4)."""
-    batch_only = options.method in ("rodas4", "rodas5p") or options.h0 is not None or options.hmax is not None
-    if batch_only:
-        options = options.replace(method="auto", h0=None, hmax=None)
-        reason += " (batch-only method/h0/hmax dropped)"
+    if options.method in ("rodas4", "rodas5p"):  # batch-only methods
+        reason += f" (method {options.method!r} replaced by 'auto')"
+        options = options.replace(method="auto")
     warnings.warn(f"batch solver unavailable, solving with integrate: {reason}",
                   SolverFallbackWarning, stacklevel=3)
     res = integrate_solver(model, y, rows, options, schedule=schedule)

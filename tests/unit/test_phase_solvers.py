@@ -240,3 +240,25 @@ def test_a_file_from_before_options_resumes(numba_mode, tmp_path):
     assert res.complete and res.config["options"] == SolveOptions(t_max=20.0).to_dict()
     with pytest.raises(ValueError, match="different configuration"):
         sweep(numba_mode, "s=0.5:2:3", **{**kw, "t_max": 30.0})
+
+
+def crossing_time(tr) -> tuple[int, dict[str, float]]:
+    """The first (only) located crossing, from the trajectory's stats."""
+    (times,) = tr.stats["events"].values()
+    return int(bool(times)), {"t_cross": times[0] if times else float("nan")}
+
+
+@pytest.mark.parametrize("solver", ["integrate", "batch"])
+def test_sweep_options_events_reach_either_solver(numba_mode, solver):
+    """options.events (a Crossing of the observable u = ab) reach either solver, which
+    locates it at the closed-form time."""
+    from dynamics.options import Crossing
+
+    s = np.array([1.0, 2.0])
+    res = sweep(numba_mode, "s=1:2:2", classify=crossing_time, solver=solver, workers=1,
+                progress=False, fixed={"a": 0.1, "b": 0.1},
+                options=SolveOptions(t_max=20.0, events=(Crossing("u", 0.5, +1),)))
+    assert np.all(res.classes == 1)
+    # s = 1 crosses 0.5 = s/2; s = 2 crosses 0.5 earlier: u = 0.5 of s/(1 + (s/u0 - 1)e^{-2st})
+    expect = np.log((s / 0.01 - 1) / (s / 0.5 - 1)) / (2 * s)
+    np.testing.assert_allclose(res.quantities["t_cross"], expect, rtol=1e-5)
