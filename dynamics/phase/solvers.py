@@ -32,6 +32,7 @@ __all__ = [
     "batch_solver",
     "default_solver",
     "get_solver",
+    "check_method",
 ]
 
 SOLVERS = ("auto", "integrate", "batch")
@@ -120,6 +121,25 @@ def _check_points(
     return y, rows
 
 
+BATCH_METHODS = ("auto", "rodas4", "rodas5p")
+
+
+def check_method(solver: str, options: SolveOptions) -> None:
+    """``ValueError`` unless ``options.method`` is a method of the solver called ``solver``
+    (``"integrate"`` or ``"batch"``), so a sweep refuses it before any work."""
+    if solver == "batch":
+        methods: tuple[str, ...] = BATCH_METHODS
+    elif solver == "integrate":
+        from dynamics.integrate import IVP_METHODS
+
+        methods = ("auto", "odeint", *IVP_METHODS)
+    else:
+        return
+    if options.method not in methods:
+        raise ValueError(f"options.method {options.method!r} is not a method of the {solver} "
+                         f"solver; choose one of {list(methods)}")
+
+
 def _integrate_options(options: SolveOptions) -> SolveOptions:
     """``options`` for :func:`dynamics.integrate.integrate` (the one place): the output grid
     made explicit, so that every point is solved on ``options.grid()`` exactly."""
@@ -149,6 +169,7 @@ def integrate_solver(
     from dynamics.integrate import integrate
 
     y, rows = _check_points(model, y0, params, options)
+    check_method("integrate", options)
     opts = _integrate_options(options)
     out: list[Trajectory | Exception] = []
     for yi, pi in zip(y, rows, strict=True):
@@ -212,6 +233,7 @@ def batch_solver(
     (a bad argument) is raised.
     """
     y, rows = _check_points(model, y0, params, options)
+    check_method("batch", options)
     reason = _batch_unavailable(model)
     if reason is not None:
         return _fall_back(model, y, rows, options, schedule, reason)

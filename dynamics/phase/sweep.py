@@ -17,7 +17,7 @@ from dynamics.phase.axis import Axis, AxisError, _check_axis, _unknown
 from dynamics.phase.classify import _classifier_id, _labels, make_classifier
 from dynamics.phase.execute import _MODELS, ModelSpec, _compiled, _default_start, _Runner, _spec_key
 from dynamics.phase.result import POINT_DONE, POINT_PENDING, PhaseResult
-from dynamics.phase.solvers import Solver, get_solver
+from dynamics.phase.solvers import Solver, check_method, get_solver
 from dynamics.schedule import Schedule
 from dynamics.trajectory import Trajectory, _npz_json_paths
 
@@ -204,6 +204,7 @@ def sweep(
             "(dynamics.phase.MAX_POINTS); use fewer points per axis or split the sweep"
         )
     solver_name = get_solver(solver)[0]
+    check_method(solver_name, options)
     task_solver = solver if callable(solver) else solver_name
     classifier = make_classifier(classify)
     spec, cm = _model_spec(model)
@@ -236,7 +237,8 @@ def sweep(
     base_p = m.param_vector({k: v for k, v in fixed.items() if k in pnames})
     for k, v in fixed.items():
         if k in snames:
-            if not (isinstance(v, int | float | np.number) and math.isfinite(float(v))):
+            if isinstance(v, bool) or not (isinstance(v, int | float | np.number)
+                                           and math.isfinite(float(v))):
                 raise ValueError(f"fixed value of {k!r} must be a finite number, got {v!r}")
             base_y0[snames.index(k)] = float(v)
     config = {

@@ -80,12 +80,23 @@ def test_a_bad_argument_raises_and_never_falls_back(numba_mode, solver, y0, para
             solver(numba_mode, y0, params, options)
 
 
-def test_batch_solver_raises_a_method_it_does_not_have(numba_mode):
-    """A bad option reaching solve_batch raises from it; it is not a reason to fall back."""
+@pytest.mark.parametrize(("solver", "method"), [(batch_solver, "RK45"), (integrate_solver, "rodas5p")])
+def test_a_method_the_solver_does_not_have_raises(numba_mode, solver, method):
+    """A method of the other solver is a bad argument: raised, not a reason to fall back,
+    and not a failure recorded at every point."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", SolverFallbackWarning)
-        with pytest.raises(ValueError, match="method"):
-            batch_solver(numba_mode, Y0, PARAMS, SolveOptions(t_max=1.0, method="RK45"))
+        with pytest.raises(ValueError, match="options.method"):
+            solver(numba_mode, Y0, PARAMS, SolveOptions(t_max=1.0, method=method))
+
+
+@pytest.mark.parametrize(("solver", "method"), [("batch", "RK45"), ("integrate", "rodas5p")])
+def test_sweep_refuses_a_method_of_the_other_solver_before_any_work(numba_mode, tmp_path,
+                                                                    solver, method):
+    with pytest.raises(ValueError, match="options.method"):
+        sweep(numba_mode, "s=0.5:2:2", solver=solver, progress=False, out=tmp_path / "p",
+              options=SolveOptions(t_max=1.0, method=method))
+    assert not any(tmp_path.iterdir())
 
 
 def test_batch_solver_falls_back_for_a_model_without_numba(numpy_mode, numba_mode):
