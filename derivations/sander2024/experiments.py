@@ -46,10 +46,14 @@ from derivations.sander2024.reduced import (
     augmented_diagonal_model,
     augmented_position_loss,
     augmented_shared_model,
+    c_symbols,
+    diagonal_symbols,
+    moduli_symbols,
     n1_formula,
     n1_rows,
     nonaug_model,
     nonaug_row_loss,
+    pe_row_symbols,
 )
 from dynamics.claims import Claim
 from dynamics.integrate import integrate
@@ -68,15 +72,14 @@ def derive_reduced_losses(ctx: VerifyContext) -> list[Claim]:
     claims: list[Claim] = []
     diff_a = sp.Integer(0)
     for d, t in ((2, 3), (3, 4)):
-        a = sp.symbols(f"a1:{d + 1}", real=True)
-        b = sp.symbols(f"b1:{d + 1}", real=True)
-        r = sp.symbols(f"r1:{d + 1}", positive=True)
+        a, b = diagonal_symbols(d)
+        r = moduli_symbols(d)
         diff_a += augmented_position_loss(d, t, a, b, r) - a1_formula(d, t, a, b, [x**2 for x in r])
     claims.append(claim_derivation("A1", diff_a, [(2, 3), (3, 4)]))
     diff_n = sp.Integer(0)
     for d, n in ((2, 3), (3, 4)):
-        C = [[sp.Symbol(f"C{i}_{k}", real=True) for k in range(d)] for i in range(d)]
-        p = sp.symbols(f"p0:{n + 1}", real=True)
+        C = c_symbols(d)
+        p = pe_row_symbols(n)
         diff_n += nonaug_row_loss(d, n, C, p, expand=True) - n1_formula(d, n, C, p)
     claims.append(claim_derivation("N1", diff_n, [(2, 3), (3, 4)]))
     t0 = time.perf_counter()

@@ -4,7 +4,9 @@ Nothing here is typed in from the spec's boxed formulas: each loss is the expect
 error of the model's prediction, expanded into phase monomials
 (:mod:`derivations.sander2024.monomials`) for commuting unitary $W = \mathrm{diag}(\lambda)$.
 The boxed formulas (A1) and (N1) are written out separately (:func:`a1_formula`,
-:func:`n1_formula`) only so that tests can compare them with the derivation.
+:func:`n1_formula`) only so that tests can compare them with the derivation. The symbols, in
+the spec's notation, come first (:func:`diagonal_symbols`, :func:`moduli_symbols`,
+:func:`shared_symbols`, :func:`c_symbols`, :func:`pe_row_symbols`).
 
 * Augmented tokens, block-structured linear attention (A0) (derived):
   $\hat s_{t+1} = B\big(\sum_{t'=1}^{t} s_{t'} s_{t'-1}^*\big) A s_t$.
@@ -22,9 +24,42 @@ from derivations.sander2024.monomials import MPoly, expected_sq_norm, unitary_st
 from dynamics.model import ReducedModel
 
 __all__ = [
+    "diagonal_symbols", "moduli_symbols", "shared_symbols", "c_symbols", "pe_row_symbols",
     "augmented_prediction", "augmented_position_loss", "a1_formula", "augmented_shared_model",
     "augmented_diagonal_model", "nonaug_prediction", "nonaug_row_loss", "n1_formula",
 ]
+
+
+# ---------------------------------------------------------------------- symbols
+def diagonal_symbols(d: int) -> tuple[tuple[sp.Symbol, ...], tuple[sp.Symbol, ...]]:
+    r"""$a_1..a_d$, $b_1..b_d$ (real): the block model (A0) with $A = \mathrm{diag}(a)$,
+    $B = \mathrm{diag}(b)$, the variables of (A1) (spec 3.1)."""
+    return sp.symbols(f"a1:{d + 1}", real=True), sp.symbols(f"b1:{d + 1}", real=True)
+
+
+def moduli_symbols(d: int) -> tuple[sp.Symbol, ...]:
+    r"""$r_1..r_d > 0$: the moduli $|s_{0,i}|$ of the initial state; (A1)'s weights are
+    $w_i = r_i^2$ (spec 3.1)."""
+    return sp.symbols(f"r1:{d + 1}", positive=True)
+
+
+def shared_symbols() -> tuple[sp.Symbol, sp.Symbol]:
+    r"""$\alpha, \beta$ (real): $A = \alpha I$, $B = \beta I$ shared by all positions; the
+    one-step-GD step is $\eta = \alpha\beta$ (spec 3.1)."""
+    alpha, beta = sp.symbols("alpha beta", real=True)
+    return alpha, beta
+
+
+def c_symbols(d: int) -> list[list[sp.Symbol]]:
+    r"""$C_{ik}$ (real), $C = B^\top A$: the only combination of the head weights in (N0) and
+    (N1) (spec 1.3, 3.2)."""
+    return [[sp.Symbol(f"C{i}_{k}", real=True) for k in range(d)] for i in range(d)]
+
+
+def pe_row_symbols(n: int, name: str = "p") -> tuple[sp.Symbol, ...]:
+    r"""$p_0..p_n$ (real): one row of positional weights of (N0), query $q = n-1$, most recent
+    key $n$ (spec 3.2 (N1)); named ``{name}0..{name}n``."""
+    return sp.symbols(f"{name}0:{n + 1}", real=True)
 
 
 def augmented_prediction(d: int, t: int, a: Sequence[sp.Expr], b: Sequence[sp.Expr], r: Sequence[sp.Expr]) -> list[MPoly]:
@@ -60,7 +95,7 @@ def augmented_shared_model(d: int = 5, n: int = 50) -> ReducedModel:
     $s_0 = \mathbf 1/\sqrt d$ (the authors' code), positions sharing $A = \alpha I$, $B = \beta I$
     (spec 3.1) (derived). Observables: ``eta`` $= \alpha\beta$ (the one-step GD step size),
     ``balance`` $= \alpha^2 - \beta^2$ (conserved)."""
-    alpha, beta = sp.symbols("alpha beta", real=True)
+    alpha, beta = shared_symbols()
     r = [1 / sp.sqrt(d)] * d
     loss = sp.Add(*[augmented_position_loss(d, t, [alpha] * d, [beta] * d, r) for t in range(n)])
     return ReducedModel.from_loss(
@@ -73,8 +108,7 @@ def augmented_shared_model(d: int = 5, n: int = 50) -> ReducedModel:
 def augmented_diagonal_model(d: int = 3, t: int = 4) -> ReducedModel:
     r"""Single-position loss $\ell_t(a, b)$ over diagonal $A = \mathrm{diag}(a)$, $B = \mathrm{diag}(b)$,
     $s_0 = \mathbf 1/\sqrt d$ (spec 3.1) (derived)."""
-    a = sp.symbols(f"a1:{d + 1}", real=True)
-    b = sp.symbols(f"b1:{d + 1}", real=True)
+    a, b = diagonal_symbols(d)
     loss = augmented_position_loss(d, t, a, b, [1 / sp.sqrt(d)] * d)
     obs = {f"ab{i + 1}": a[i] * b[i] for i in range(d)}
     return ReducedModel.from_loss(
@@ -170,6 +204,6 @@ def nonaug_model(d: int = 2, H: int = 2, T: int = 4) -> ReducedModel:
 def n1_rows(d: int, T: int) -> tuple[list[list[sp.Symbol]], list[list[sp.Symbol]], list[sp.Expr]]:
     r"""The derived per-row losses of (N0) for rows $t = 0..T-2$ in symbols $C_{ik}$ and
     $P_{t,j}$. Returns ``(C, P, rows)``, ``P[t]`` the symbols $P_{t,0..t+1}$."""
-    C = [[sp.Symbol(f"C{i}_{k}", real=True) for k in range(d)] for i in range(d)]
-    P = [list(sp.symbols(f"P{t}_0:{t + 2}", real=True)) for t in range(T - 1)]
+    C = c_symbols(d)
+    P = [list(pe_row_symbols(t + 1, f"P{t}_")) for t in range(T - 1)]
     return C, P, [nonaug_row_loss(d, t + 1, C, P[t]) for t in range(T - 1)]
