@@ -76,17 +76,25 @@ def _default_start(spec: ModelSpec, cm: CompiledModel) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _Task:
-    """One chunk of points for a worker: everything it needs, picklable."""
+class _Work:
+    """What is done at every point of a sweep, the same for all: picklable, sent with each
+    chunk. ``options`` is the sweep's one :class:`~dynamics.options.SolveOptions` value."""
 
-    spec: ModelSpec
+    spec: ModelSpec  # registry name or ReducedModel (workers compile it)
     classifier: Callable[[Trajectory], Any]
     solver: str | Solver  # "integrate", "batch" (resolved) or a Solver function
     options: SolveOptions
+    schedule: Schedule | None = None
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One chunk of points for a worker: the sweep's work and the chunk's points."""
+
+    work: _Work
     indices: tuple[int, ...]
     y0: np.ndarray  # (k, n_state) initial states
     param_rows: np.ndarray  # (k, n_params) parameter values in the model's order
-    schedule: Schedule | None = None
 
 
 def _params(cm: CompiledModel, rows: np.ndarray) -> list[dict[str, float]]:
@@ -100,8 +108,8 @@ def _solve(solver: Solver, cm: CompiledModel, task: _Task, sl: slice) -> Solved:
     the sweep records the fallback and warns once, in the process that runs the sweep."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SolverFallbackWarning)
-        out = solver(cm, task.y0[sl], _params(cm, task.param_rows[sl]), task.options,
-                     schedule=task.schedule)
+        out = solver(cm, task.y0[sl], _params(cm, task.param_rows[sl]), task.work.options,
+                     schedule=task.work.schedule)
     if not isinstance(out, Solved):
         raise TypeError(f"a solver must return dynamics.phase.Solved, got {type(out).__name__}")
     return out
@@ -110,7 +118,7 @@ def _solve(solver: Solver, cm: CompiledModel, task: _Task, sl: slice) -> Solved:
 def _build(task: _Task) -> tuple[CompiledModel, Solver] | list[_PointResult]:
     """The task's compiled model and solver, or every point recorded as failed."""
     try:
-        return _compiled(task.spec), get_solver(task.solver)[1]
+        return _compiled(task.work.spec), get_solver(task.work.solver)[1]
     except Exception as exc:
         msg = f"model build failed: {type(exc).__name__}: {exc}"
         return [_PointResult(i, POINT_FAILED, error=msg) for i in task.indices]
@@ -142,7 +150,7 @@ def _point_result(task: _Task, i: int, res: Any, solved: Solved) -> _PointResult
         pr = _PointResult(i, POINT_FAILED, error=f"{type(res).__name__}: {res}")
     else:
         try:
-            c, q = _classify_one(task.classifier, res)
+            c, q = _classify_one(task.work.classifier, res)
             pr = _PointResult(i, POINT_DONE, c, q)
         except Exception as exc:
             pr = _PointResult(i, POINT_FAILED, error=f"classify: {type(exc).__name__}: {exc}")
@@ -162,7 +170,7 @@ def _run_task_batched(
     t0 = time.perf_counter()
     solved = _solve(solver, cm, task, slice(None))
     if len(solved.results) != len(task.indices):
-        raise RuntimeError(f"solver {task.solver!r} returned {len(solved.results)} results for "
+        raise RuntimeError(f"solver {task.work.solver!r} returned {len(solved.results)} results for "
                            f"{len(task.indices)} points")
     per = (time.perf_counter() - t0) / max(1, len(task.indices))
     out = []
@@ -177,7 +185,7 @@ def _run_task_batched(
 
 
 def _worker_entry(task: _Task) -> list[_PointResult]:
-    if task.solver == "integrate":
+    if task.work.solver == "integrate":
         return _run_task(task)
     return _run_task_batched(task)
 
@@ -187,16 +195,13 @@ class _Runner:
 
     def __init__(
         self,
-        spec: ModelSpec,
+        work: _Work,
         cm: CompiledModel,
-        classifier: Callable[[Trajectory], Any],
-        solver: str | Solver,
-        options: SolveOptions,
+        *,
         workers: int | None,
         scheduler: Any,
         progress: bool,
         save: Callable[[], None],
-        schedule: Schedule | None = None,
     ):
         from dynamics.parallel import default_workers
 
@@ -204,10 +209,8 @@ class _Runner:
             isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
         ):
             raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-        self.spec, self.cm, self.classifier, self.solver = spec, cm, classifier, solver
-        self.options = options
+        self.work, self.cm = work, cm
         self.warned_fallback = False
-        self.schedule = schedule
         self.workers = workers if workers is not None else default_workers()
         self.progress, self.save = progress, save
         self.point_s: float | None = None
@@ -234,16 +237,7 @@ class _Runner:
             self.client = None
 
     def _task(self, idx: np.ndarray, y0s: np.ndarray, ps: np.ndarray) -> _Task:
-        return _Task(
-            self.spec,
-            self.classifier,
-            self.solver,
-            self.options,
-            tuple(int(i) for i in idx),
-            y0s,
-            ps,
-            self.schedule,
-        )
+        return _Task(self.work, tuple(int(i) for i in idx), y0s, ps)
 
     def run(
         self, res: PhaseResult, todo: np.ndarray, y0s: np.ndarray, ps: np.ndarray, desc: str
@@ -304,14 +298,14 @@ class _Runner:
             res.config["executors"] = [*used, how]
 
     def _serial(self, res: PhaseResult, task: _Task, bar: Any) -> None:
-        _MODELS.setdefault(_spec_key(self.spec), self.cm)
+        _MODELS.setdefault(_spec_key(self.work.spec), self.cm)
 
         def on_point(r: _PointResult) -> None:
             self._record(res, r)
             bar.update(1)
 
         try:
-            if task.solver == "integrate":
+            if task.work.solver == "integrate":
                 _run_task(task, on_point)
             else:
                 _run_task_batched(task, on_point)

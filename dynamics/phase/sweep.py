@@ -15,7 +15,15 @@ import numpy as np
 from dynamics.options import SolveOptions
 from dynamics.phase.axis import Axis, AxisError, _check_axis, _unknown
 from dynamics.phase.classify import _classifier_id, _labels, make_classifier
-from dynamics.phase.execute import _MODELS, ModelSpec, _compiled, _default_start, _Runner, _spec_key
+from dynamics.phase.execute import (
+    _MODELS,
+    ModelSpec,
+    _compiled,
+    _default_start,
+    _Runner,
+    _spec_key,
+    _Work,
+)
 from dynamics.phase.result import POINT_DONE, POINT_PENDING, PhaseResult
 from dynamics.phase.solvers import Solver, check_method, get_solver
 from dynamics.schedule import Schedule
@@ -258,17 +266,20 @@ def sweep(
         "options": options.to_dict(),
     }
     labels = _labels(classifier)
+    work = _Work(spec, classifier, task_solver, options, schedule)
 
     with _out_lock(out):
         return _sweep_locked(
-            xa, ya, config, out, labels, solver_name, base_y0, base_p, pnames, snames,
-            m.name, refine,
-            lambda save: _Runner(spec, cm, classifier, task_solver, options,
-                                 workers, scheduler, progress, save, schedule),
+            xa=xa, ya=ya, config=config, out=out, labels=labels, solver_name=solver_name,
+            base_y0=base_y0, base_p=base_p, pnames=pnames, snames=snames, model_name=m.name,
+            refine=refine,
+            make_runner=lambda save: _Runner(work, cm, workers=workers, scheduler=scheduler,
+                                             progress=progress, save=save),
         )
 
 
 def _sweep_locked(
+    *,
     xa: Axis,
     ya: Axis | None,
     config: dict[str, Any],
