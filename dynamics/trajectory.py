@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.npyio import NpzFile
 
+from dynamics.validate import positive_float
+
 __all__ = [
     "Trajectory",
     "flow_time",
@@ -53,9 +55,8 @@ def flow_time(step: np.ndarray | int | float, lr: float) -> np.ndarray:
     $\eta$ is the explicit Euler discretisation of the gradient flow, so step $k$ sits at
     flow time $\eta k$.
     """
-    if not (isinstance(lr, int | float) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"learning rate must be a positive finite number, got {lr!r}")
-    return np.asarray(step, dtype=float) * float(lr)
+    lr = positive_float("learning rate", lr)
+    return np.asarray(step, dtype=float) * lr
 
 
 def library_versions() -> dict[str, str]:
