@@ -85,3 +85,14 @@ def test_an_unknown_name_raises_attribute_error_naming_it():
 def test_submodules_load_on_attribute_access():
     assert dynamics.options.SolveOptions is dynamics.SolveOptions
     assert "batch" in dir(dynamics)
+
+
+def test_readme_own_model_example_runs_and_prints_its_rate():
+    """README's "Your own model" block, through the top-level names, prints about -1.08."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = text.split("## Your own model", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert "import dynamics as dy" in block
+    slope = float(_run(block).strip().splitlines()[-1])
+    assert slope == pytest.approx(-1.08, abs=0.005)
