@@ -261,3 +261,15 @@ def test_direct_claims_negative_controls():
     assert not cl.claim_rotation([1, 2], [6.0, 0.0], [-1.0, -0.5], 4, 4).passed  # wrong trig ratio
     assert cl.claim_pe_frequency([50.0, 100.0], [0.07, 0.03]).passed
     assert not cl.claim_pe_frequency([50.0, 100.0], [0.03, 0.07]).passed
+
+
+def test_settings_are_the_set_fields_and_refuse_bad_sizes():
+    """``--set`` goes through Derivation.make_settings into the one Settings dataclass; a bad size
+    is refused naming the field, before any work."""
+    from dynamics.registry import SettingsError
+
+    s = V.derivation.make_settings({"d_aug": "3", "n_aug": "20"})
+    assert isinstance(s, V.Settings) and (s.d_aug, s.n_aug, s.T_n0) == (3, 20, 4)
+    for field, value in (("T_n0", "1"), ("d_n0", "0"), ("d_n0", "4"), ("init_scale", "1.5")):
+        with pytest.raises(SettingsError, match=field.split("_")[0]):
+            V.derivation.make_settings({field: value})
