@@ -5,39 +5,22 @@ below is imported from its module the first time it is used, so ``dy.Trajectory`
 numpy only and numba loads with the first name that needs it (``dy.solve_batch``,
 ``dy.sweep``, or compiling a model).
 
-=====================  ==========================================================
-name                   what it is (module)
-=====================  ==========================================================
-``ReducedModel``,      the symbolic model: a loss or a vector field over named
-``RowSum``,            coordinates, with tables summed row by row
-``Expression``,        (:mod:`dynamics.model`)
-``ModelError``
-``softplus``,          sympy functions with overflow-safe generated code
-``sigmoid``            (:mod:`dynamics.symbolic`)
-``compile_model``,     generated, cached, numba-compiled right-hand side, Jacobian
-``CompiledModel``      and observables (:mod:`dynamics.codegen`)
-``integrate``,         scipy integration of one model (:mod:`dynamics.integrate`,
-``Event``,             callable as its function :func:`dynamics.integrate.integrate`)
-``IntegrationError``,
-``log_grid``
-``SolveOptions``,      what a solve is asked to do, and the one event vocabulary
-``Crossing``           shared by every solver (:mod:`dynamics.options`)
-``Schedule``           piecewise learning-rate factors (:mod:`dynamics.schedule`)
-``Trajectory``,        the result type, saved and loaded as ``.npz`` + ``.json``
-``flow_time``          (:mod:`dynamics.trajectory`)
-``solve_batch``        the compiled batch integrator (:mod:`dynamics.batch`)
-``sweep``              one- and two-parameter phase diagrams (:mod:`dynamics.phase`)
-``train``              direct numpy training on the same time axis
-                       (:mod:`dynamics.direct`)
-``Claim``, ``Finding``, a checked statement with its number and tolerance, and a
-``check``,             registered explanation of one that does not hold
-``check_equal``        (:mod:`dynamics.claims`)
-``Derivation``,        what a paper module provides, and run-time registration
-``register``           (:mod:`dynamics.registry`)
-``VerifyContext``      what a derivation's ``verify`` receives (:mod:`dynamics.verify`)
-``loglog_slope``, ...  rates, stages and crossings of a trajectory
-                       (:mod:`dynamics.analysis`)
-=====================  ==========================================================
+- the symbolic model (:mod:`dynamics.model`, :mod:`dynamics.symbolic`): ``ReducedModel``,
+  ``RowSum``, ``Expression``, ``ModelError``, ``softplus``, ``sigmoid``;
+- generated, cached, numba-compiled code (:mod:`dynamics.codegen`): ``compile_model``,
+  ``CompiledModel``;
+- solving (:mod:`dynamics.integrate`, :mod:`dynamics.options`, :mod:`dynamics.schedule`,
+  :mod:`dynamics.batch`, :mod:`dynamics.phase`): ``integrate``, ``Event``,
+  ``IntegrationError``, ``log_grid``, ``SolveOptions`` and ``Crossing`` (what a solve is
+  asked to do, and the event vocabulary every solver shares), ``Schedule``, ``solve_batch``,
+  ``sweep``;
+- results and measurements (:mod:`dynamics.trajectory`, :mod:`dynamics.analysis`):
+  ``Trajectory``, ``flow_time``, ``loglog_slope``, ``linear_fit``, ``local_slopes``,
+  ``log_growth``, ``Fit``, ``detect_stages``, ``Stage``, ``first_crossing``;
+- direct training (:mod:`dynamics.direct`): ``train``;
+- claims and derivations (:mod:`dynamics.claims`, :mod:`dynamics.registry`,
+  :mod:`dynamics.verify`): ``Claim``, ``Finding``, ``check``, ``check_equal``,
+  ``Derivation``, ``register``, ``VerifyContext``.
 
 ``dy.integrate`` is the module :mod:`dynamics.integrate` (so ``import dynamics.integrate``
 and ``dy.integrate.Event`` keep working whatever was imported first), and calling it calls
@@ -93,9 +76,8 @@ _LAZY: dict[str, str] = {
 #: submodules reachable as attributes (``dy.batch``) without importing them first
 _SUBMODULES = (
     "analysis", "batch", "bench", "claims", "cli", "codegen", "direct", "display", "expression",
-    "integrate",
-    "model", "options", "parallel", "phase", "registry", "report", "schedule", "symbolic",
-    "trajectory", "validate", "verify",
+    "integrate", "model", "options", "parallel", "phase", "registry", "report", "schedule",
+    "symbolic", "trajectory", "validate", "verify",
 )
 
 __all__ = sorted([*_LAZY, "integrate", "__version__"])

@@ -76,6 +76,11 @@ def test_a_top_level_name_is_the_object_its_module_defines(name, module):
     assert getattr(dynamics, name) is getattr(importlib.import_module(module), name)
 
 
+def test_the_module_docstring_lists_every_top_level_name():
+    missing = [n for n in dynamics.__all__ if n != "__version__" and f"``{n}``" not in dynamics.__doc__]
+    assert missing == []
+
+
 def test_an_unknown_name_raises_attribute_error_naming_it():
     with pytest.raises(AttributeError, match="no_such_name"):
         dynamics.no_such_name  # noqa: B018
