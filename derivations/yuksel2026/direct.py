@@ -1,4 +1,4 @@
-r"""The minimal transformer of Yüksel et al. (2026) in numpy, its AdamW trainer and its metrics
+r"""The minimal transformer of Yüksel et al. (2026) in numpy, with its hand-written backward pass
 (spec 2.1, read from the authors' code: ``conf/experiments/full_disection.yaml``, ``src/model.py``).
 
 Model. The input at position $u$ is $z_u = [e_{x_u}; e_u] \in \mathbb R^D$, $D = d + P$ with $P$
@@ -28,57 +28,28 @@ value path is a row gather, three batched matrix products (forward, ``dA``, ``dv
 a sparse scatter. No ``einsum`` or ``np.add.at``. The batch is processed in blocks of
 ``_CHUNK`` sequences so that every intermediate array stays cache-sized. Every operation
 treats heads identically, so heads that start equal stay bitwise equal (``query_init = 0``,
-spec 5.2.4). Measured on the 2-core development machine (shared, float64): one step
-(``loss_and_grad``, clipping, AdamW) at the paper size B = 3000, N = 26, D = 75, H = 3 takes
-about 210 ms with ``threads=1`` and 115-165 ms with ``threads=2``; at B = 500 about 55 and
-30 ms. Drawing 3000 fresh teacher sequences takes about 40 ms (done in a helper thread
-during the step when training online). A paper-default online run of 1000 steps, evaluated
-on 2000 sequences every 20 steps, took 190 s. ``OPENBLAS_NUM_THREADS`` makes no difference:
-the matrix products are small.
-
-Trainer (spec 2.1): AdamW (decoupled weight decay, PyTorch's update and defaults), global
-gradient-norm clipping (PyTorch's ``clip_grad_norm_``), constant learning rate (spec 1.4),
-minibatches by reshuffled epochs of a finite set or fresh teacher sequences every step.
+spec 5.2.4). Training and the validation metrics are in :mod:`derivations.yuksel2026.transformer`.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from derivations.yuksel2026.teacher import Dataset, Teacher
+from derivations.yuksel2026.data import Dataset, Teacher
+from dynamics.validate import generator, nonnegative_float, positive_int
 
 __all__ = [
-    "AdamW",
     "MinimalTransformer",
-    "TrainRecord",
     "attention_maps",
-    "clip_grad_norm",
-    "evaluate",
     "span_mass",
-    "train",
 ]
-
-
-def _is_int(v: object) -> bool:
-    return isinstance(v, int | np.integer) and not isinstance(v, bool)
-
-
-def _nonneg_float(name: str, v: object) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
-    x = float(v)
-    if not (math.isfinite(x) and x >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
-    return x
 
 
 # ============================================================================= model
@@ -157,16 +128,13 @@ class MinimalTransformer:
 
     def __post_init__(self) -> None:
         for name in ("d", "n_pos", "context", "n_heads"):
-            v = getattr(self, name)
-            if not _is_int(v) or int(v) < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-            object.__setattr__(self, name, int(v))
+            object.__setattr__(self, name, positive_int(name, getattr(self, name)))
         if self.context > self.n_pos:
             raise ValueError(
                 f"context C={self.context} exceeds n_pos={self.n_pos}: no query position t >= C-1"
             )
-        object.__setattr__(self, "query_init", _nonneg_float("query_init", self.query_init))
-        object.__setattr__(self, "value_init", _nonneg_float("value_init", self.value_init))
+        object.__setattr__(self, "query_init", nonnegative_float("query_init", self.query_init))
+        object.__setattr__(self, "value_init", nonnegative_float("value_init", self.value_init))
 
     @classmethod
     def for_teacher(cls, teacher: Teacher, length: int = 20, **kwargs: Any) -> MinimalTransformer:
@@ -174,8 +142,7 @@ class MinimalTransformer:
         (``n_pos = C + length - 1``)."""
         if not isinstance(teacher, Teacher):
             raise ValueError(f"teacher must be a Teacher, got {type(teacher).__name__}")
-        if not _is_int(length) or int(length) < 1:
-            raise ValueError(f"length must be an integer >= 1, got {length!r}")
+        length = positive_int("length", length)
         return cls(teacher.d, teacher.C + int(length) - 1, teacher.C, **kwargs)
 
     @property
@@ -196,8 +163,7 @@ class MinimalTransformer:
     def init(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """$W_Q \\sim U(\\pm$ ``query_init``$)$, $W_V \\sim U(\\pm$ ``value_init``$)$
         (exact zeros at scale 0)."""
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        generator("rng", rng)
         out = {}
         for (name, shape), s in zip(
             self.shapes().items(), (self.query_init, self.value_init), strict=True
@@ -408,8 +374,7 @@ class MinimalTransformer:
         """
         if isinstance(tokens, Dataset):
             tokens = tokens.tokens
-        if not _is_int(threads) or int(threads) < 1:
-            raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
+        threads = positive_int("threads", threads)
         W, V = self._check_params(params)
         tok = self._sequences(tokens)
         d, H, C = self.d, self.n_heads, self.context
@@ -498,7 +463,7 @@ def span_mass(pattern: np.ndarray, teacher: Teacher, q0: int | None = None) -> n
         raise ValueError(f"pattern must have shape (B, T, H, S), got {A.shape}")
     B, T, H, S = A.shape
     q0 = teacher.C - 1 if q0 is None else q0
-    if not _is_int(q0) or q0 < teacher.C - 1 or q0 + T != S:
+    if isinstance(q0, bool) or not isinstance(q0, int | np.integer) or q0 < teacher.C - 1 or q0 + T != S:
         raise ValueError(
             f"q0 must be an integer >= C-1={teacher.C - 1} with q0 + T = S; got q0={q0!r} for "
             f"pattern shape {A.shape}"
@@ -513,365 +478,3 @@ def span_mass(pattern: np.ndarray, teacher: Teacher, q0: int | None = None) -> n
 
 
 # ========================================================================= optimiser
-def clip_grad_norm(
-    grads: Mapping[str, np.ndarray], max_norm: float
-) -> tuple[dict[str, np.ndarray], float]:
-    r"""Global-norm clipping as PyTorch's ``clip_grad_norm_``.
-
-    $n = \sqrt{\sum_p \|g_p\|^2}$; every gradient is multiplied by
-    $\min(1, \text{max\_norm} / (n + 10^{-6}))$.
-
-    Returns
-    -------
-    clipped : dict of str to ndarray
-        New arrays (the input is not modified).
-    norm : float
-        The global norm before clipping.
-    """
-    c = _nonneg_float("max_norm", max_norm)
-    if c == 0:
-        raise ValueError("max_norm must be > 0")
-    norm = math.sqrt(sum(float(np.sum(np.square(g))) for g in grads.values()))
-    coef = min(1.0, c / (norm + 1e-6))
-    return {k: np.asarray(g, dtype=float) * coef for k, g in grads.items()}, norm
-
-
-class AdamW:
-    r"""AdamW with decoupled weight decay, PyTorch's update rule.
-
-    At step $n = 1, 2, \dots$ for each parameter $\theta$ with gradient $g$:
-
-    $$ \theta \leftarrow \theta (1 - \eta\lambda), \quad
-       m \leftarrow \beta_1 m + (1-\beta_1) g, \quad v \leftarrow \beta_2 v + (1-\beta_2) g^2,
-       \quad \theta \leftarrow \theta - \eta\,\frac{m/(1-\beta_1^n)}
-       {\sqrt{v/(1-\beta_2^n)} + \epsilon}. $$
-
-    Parameters
-    ----------
-    lr : float
-        $\eta > 0$.
-    weight_decay : float
-        $\lambda \ge 0$ (decoupled: it never enters $m$ or $v$).
-    betas : (float, float)
-    eps : float
-    """
-
-    def __init__(
-        self,
-        lr: float,
-        weight_decay: float = 0.01,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-    ) -> None:
-        self.lr = _nonneg_float("lr", lr)
-        if self.lr == 0:
-            raise ValueError("lr must be > 0")
-        self.weight_decay = _nonneg_float("weight_decay", weight_decay)
-        if len(betas) != 2 or not all(0 <= float(b) < 1 for b in betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-        self.betas = (float(betas[0]), float(betas[1]))
-        self.eps = _nonneg_float("eps", eps)
-        if self.eps == 0:
-            raise ValueError("eps must be > 0")
-        self.n = 0
-        self.m: dict[str, np.ndarray] = {}
-        self.v: dict[str, np.ndarray] = {}
-
-    def step(self, params: dict[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
-        """Update ``params`` in place with ``grads`` (same keys and shapes)."""
-        if set(grads) != set(params):
-            raise ValueError(f"grads keys {sorted(grads)} differ from params keys {sorted(params)}")
-        b1, b2 = self.betas
-        self.n += 1
-        c1 = 1.0 - b1**self.n
-        c2 = 1.0 - b2**self.n
-        for k, p in params.items():
-            g = np.asarray(grads[k], dtype=float)
-            if g.shape != p.shape:
-                raise ValueError(f"gradient of {k!r} has shape {g.shape}, parameter has {p.shape}")
-            if k not in self.m:
-                self.m[k] = np.zeros_like(p)
-                self.v[k] = np.zeros_like(p)
-            m, v = self.m[k], self.v[k]
-            m *= b1
-            m += (1.0 - b1) * g
-            v *= b2
-            v += (1.0 - b2) * g * g
-            p *= 1.0 - self.lr * self.weight_decay
-            p -= (self.lr / c1) * m / (np.sqrt(v) / math.sqrt(c2) + self.eps)
-
-
-# =========================================================================== trainer
-@dataclass(frozen=True)
-class TrainRecord:
-    """What :func:`train` recorded, one row per recorded step.
-
-    Attributes
-    ----------
-    steps : (R,) int
-        Recorded steps (the state before that step's update).
-    train_loss : (R,)
-        Loss of the minibatch drawn at that step (the full set when full batch).
-    grad_norm : (R,)
-        Global gradient norm of that minibatch before clipping.
-    val_loss : (R,)
-        Cross-entropy on the validation set.
-    val_excess : (R,)
-        ``val_loss - teacher_val_ce`` (teacher's cross-entropy on the same set).
-    kl : (R, K)
-        ``kl[:, k-1]`` $= \\mathrm{KL}(A^*_{1:k} \\| \\text{model})$ on the validation set.
-    span_mass : (R, H, K)
-        Per-head attention mass per span (:func:`span_mass`; spans oldest first).
-    value_alignment : (R, H, K)
-        $\\langle \\Pi_d W_V^k \\Pi_d^\\top, Q_j\\rangle_F$.
-    wall : (R,)
-        Seconds since the start of training.
-    teacher_val_ce, teacher_val_entropy : float
-        Teacher cross-entropy and mean entropy on the validation set.
-    meta : dict
-        The configuration.
-    """
-
-    steps: np.ndarray
-    train_loss: np.ndarray
-    grad_norm: np.ndarray
-    val_loss: np.ndarray
-    val_excess: np.ndarray
-    kl: np.ndarray
-    span_mass: np.ndarray
-    value_alignment: np.ndarray
-    wall: np.ndarray
-    teacher_val_ce: float
-    teacher_val_entropy: float
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
-        """Flat arrays for ``np.savez`` / :func:`dynamics.trajectory.save_arrays`."""
-        names = (
-            "steps", "train_loss", "grad_norm", "val_loss", "val_excess", "kl", "span_mass",
-            "value_alignment", "wall",
-        )
-        out = {prefix + n: np.asarray(getattr(self, n)) for n in names}
-        out[prefix + "teacher_val_ce"] = np.asarray(self.teacher_val_ce)
-        out[prefix + "teacher_val_entropy"] = np.asarray(self.teacher_val_entropy)
-        return out
-
-
-def evaluate(
-    model: MinimalTransformer,
-    params: Mapping[str, np.ndarray],
-    teacher: Teacher,
-    tokens: np.ndarray,
-) -> dict[str, Any]:
-    """Validation metrics of ``params`` on full sequences ``tokens`` (B, N).
-
-    Returns
-    -------
-    dict
-        ``"loss"`` (float), ``"kl"`` (K,) with ``kl[k-1]`` = KL($A^*_{1:k}$ || model),
-        ``"span_mass"`` (H, K) and ``"value_alignment"`` (H, K).
-    """
-    tok = model._sequences(tokens)
-    logits, cache = model.forward(params, tok[:, :-1])  # (B, T, d)
-    z = logits - logits.max(axis=-1, keepdims=True)
-    lq = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))  # (B, T, d)
-    tgt = tok[:, model.context :]  # (B, T)
-    loss = float(-np.mean(np.take_along_axis(lq, tgt[..., None], axis=-1)))
-    kl = np.array([teacher.kl_to(lq, tok, k) for k in range(1, teacher.K + 1)])
-    return {
-        "loss": loss,
-        "kl": kl,
-        "span_mass": span_mass(cache["attn.pattern"], teacher),
-        "value_alignment": model.value_alignment(params, teacher),
-    }
-
-
-def train(
-    model: MinimalTransformer,
-    data: Teacher | Dataset,
-    steps: int,
-    *,
-    rng: np.random.Generator,
-    lr: float = 0.08,
-    weight_decay: float = 0.01,
-    batch: int = 3000,
-    clip: float | None = 1.0,
-    betas: tuple[float, float] = (0.9, 0.999),
-    eps: float = 1e-8,
-    params: Mapping[str, np.ndarray] | None = None,
-    record_every: int = 20,
-    eval_set: Dataset | np.ndarray | None = None,
-    n_eval: int = 1000,
-    callback: Callable[[int, dict[str, Any]], None] | None = None,
-    threads: int | None = None,
-) -> tuple[TrainRecord, dict[str, np.ndarray]]:
-    """Train ``model`` with AdamW and global-norm clipping, recording every ``record_every``.
-
-    Parameters
-    ----------
-    model : MinimalTransformer
-    data : Teacher or Dataset
-        A :class:`Teacher`: online training, ``batch`` fresh sequences of
-        ``n_pos + 1`` tokens every step. A :class:`Dataset`: a finite training set,
-        minibatches of ``batch`` by reshuffled epochs (full batch if ``batch >= n``).
-    steps : int
-        Number of updates.
-    rng : numpy.random.Generator
-        Draws, in this order: the initial parameters (if ``params`` is None), the
-        validation set (if ``eval_set`` is None), then the minibatches.
-    lr, weight_decay, betas, eps : AdamW settings (spec 2.1: 0.08, 0.01, PyTorch defaults).
-    batch : int
-        Sequences per step (default 3000).
-    clip : float or None
-        Global gradient-norm bound (default 1.0); None disables clipping.
-    params : dict, optional
-        Initial parameters (copied); default ``model.init(rng)``.
-    record_every : int
-        Record at steps 0, ``record_every``, ... and at ``steps``.
-    eval_set : Dataset or int ndarray (n, N), optional
-        Validation sequences (same length as the training sequences); default ``n_eval``
-        fresh teacher sequences.
-    n_eval : int
-        Size of the default validation set.
-    callback : callable, optional
-        ``callback(step, row)`` after each record, ``row`` a dict of that record's values
-        plus ``"params"``, the live parameter dict (copy it to keep a snapshot).
-    threads : int, optional
-        Threads for each gradient (:meth:`MinimalTransformer.loss_and_grad`); default
-        ``min(2, os.cpu_count())``.
-
-    Returns
-    -------
-    record : TrainRecord
-    params : dict of str to ndarray
-        The parameters after ``steps`` updates.
-    """
-    if not isinstance(model, MinimalTransformer):
-        raise ValueError(f"model must be a MinimalTransformer, got {type(model).__name__}")
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    if isinstance(data, Dataset):
-        teacher = data.teacher
-        seq_len = data.seq_len
-    elif isinstance(data, Teacher):
-        teacher = data
-        seq_len = model.n_pos + 1
-    else:
-        raise ValueError(f"data must be a Teacher (online) or a Dataset, got {type(data).__name__}")
-    if teacher.d != model.d or teacher.C != model.context:
-        raise ValueError(
-            f"model (d={model.d}, context={model.context}) does not match the teacher "
-            f"(d={teacher.d}, C={teacher.C})"
-        )
-    if seq_len - 1 > model.n_pos:
-        raise ValueError(
-            f"sequences of {seq_len} tokens need n_pos >= {seq_len - 1}, model has {model.n_pos}"
-        )
-    if not _is_int(steps) or int(steps) < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    for name, v in (("batch", batch), ("record_every", record_every), ("n_eval", n_eval)):
-        if not _is_int(v) or int(v) < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    if clip is not None and _nonneg_float("clip", clip) == 0:
-        raise ValueError("clip must be > 0 (or None to disable clipping)")
-    if callback is not None and not callable(callback):
-        raise ValueError("callback must be callable(step, row)")
-    if threads is None:
-        threads = min(2, os.cpu_count() or 1)
-    if not _is_int(threads) or int(threads) < 1:
-        raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
-    opt = AdamW(lr, weight_decay, betas, eps)
-    steps = int(steps)
-
-    theta = {k: np.array(v, dtype=float) for k, v in (params or model.init(rng)).items()}
-    model._check_params(theta)
-    if eval_set is None:
-        val = teacher.sample(rng, int(n_eval), seq_len - teacher.C)
-    else:
-        val = eval_set.tokens if isinstance(eval_set, Dataset) else np.asarray(eval_set)
-        if isinstance(eval_set, Dataset) and eval_set.teacher is not teacher:
-            raise ValueError("eval_set was drawn from a different teacher than the training data")
-        val = teacher.check_tokens(val, min_len=teacher.C + 1)
-        if val.shape[1] != seq_len:
-            raise ValueError(
-                f"eval_set sequences have {val.shape[1]} tokens, training sequences {seq_len}"
-            )
-    teacher_ce = teacher.cross_entropy(val)
-    teacher_h = teacher.entropy(val)
-
-    if isinstance(data, Dataset):
-        stream: Generator[np.ndarray, None, None] = data.batches(rng, int(batch))
-    else:
-        length = seq_len - teacher.C
-
-        def _online() -> Generator[np.ndarray, None, None]:
-            # the next batch is drawn in a helper thread while the current step computes;
-            # draws stay sequential, so the stream is the same as without prefetching
-            with ThreadPoolExecutor(1) as helper:
-                nxt = helper.submit(teacher.sample, rng, int(batch), length)
-                for _ in range(steps):
-                    cur = nxt.result()
-                    nxt = helper.submit(teacher.sample, rng, int(batch), length)
-                    yield cur
-                yield nxt.result()
-
-        stream = _online()
-
-    rec = np.unique(np.concatenate([np.arange(0, steps + 1, int(record_every)), [steps]]))
-    R, H, K = rec.size, model.n_heads, teacher.K
-    out: dict[str, np.ndarray] = {
-        "train_loss": np.empty(R), "grad_norm": np.empty(R), "val_loss": np.empty(R),
-        "val_excess": np.empty(R), "kl": np.empty((R, K)), "span_mass": np.empty((R, H, K)),
-        "value_alignment": np.empty((R, H, K)), "wall": np.empty(R),
-    }
-    t0 = time.perf_counter()
-    i_rec = 0
-    try:
-        for step in range(steps + 1):
-            loss, grads = model.loss_and_grad(theta, next(stream), threads=int(threads))
-            if not math.isfinite(loss):
-                raise FloatingPointError(
-                    f"the training loss became non-finite ({loss}) at step {step}"
-                )
-            clipped, norm = clip_grad_norm(grads, clip) if clip is not None else (grads, math.nan)
-            if clip is None:
-                norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
-            if i_rec < R and rec[i_rec] == step:
-                ev = evaluate(model, theta, teacher, val)
-                row = {
-                    "train_loss": loss, "grad_norm": norm, "val_loss": ev["loss"],
-                    "val_excess": ev["loss"] - teacher_ce, "kl": ev["kl"],
-                    "span_mass": ev["span_mass"], "value_alignment": ev["value_alignment"],
-                    "wall": time.perf_counter() - t0,
-                }
-                for key, v in row.items():
-                    out[key][i_rec] = v
-                i_rec += 1
-                if callback is not None:
-                    callback(step, row | {"params": theta})  # the live parameters: copy to keep
-            if step < steps:
-                opt.step(theta, clipped)
-    finally:
-        stream.close()
-    meta = {
-        "steps": steps, "lr": float(lr), "weight_decay": float(weight_decay), "batch": int(batch),
-        "clip": clip, "betas": list(opt.betas), "eps": opt.eps, "record_every": int(record_every),
-        "threads": int(threads),
-        "online": isinstance(data, Teacher),
-        "n_train": data.n if isinstance(data, Dataset) else None, "n_eval": int(val.shape[0]),
-        "model": {
-            "d": model.d, "n_pos": model.n_pos, "context": model.context,
-            "n_heads": model.n_heads, "query_init": model.query_init,
-            "value_init": model.value_init,
-        },
-        "teacher": {
-            "d": teacher.d, "spans": list(teacher.spans), "m": teacher.m,
-            "reverse": teacher.reverse, "tau": teacher.tau, "orthogonal": teacher.orthogonal,
-            "seed": teacher.seed,
-        },
-    }
-    record = TrainRecord(
-        rec, out["train_loss"], out["grad_norm"], out["val_loss"], out["val_excess"], out["kl"],
-        out["span_mass"], out["value_alignment"], out["wall"], teacher_ce, teacher_h, meta,
-    )
-    return record, theta

@@ -38,11 +38,8 @@ is flat, so :meth:`ReducedModel.from_loss` derives them:
 The loss is a :class:`~dynamics.model.RowSum` over the $T$ positions (table: the one-hot
 row of the position) whose per-head inner quantities, the selected coordinate and the
 normaliser, are RowSum intermediates, so the generated code loops over positions and its
-size grows like $hT$, not $(hT)^2$. Measured on a shared 2-core machine (numba 0.68): the
-generic route (``from_field`` with $s$ as state) needs ~360 s of numba compilation already
-at $T = 10$ (a dense straight-line Jacobian of 39 x 39 entries) and is not usable at
-$T = 40$; this route compiles $h = 3, K = 3, T = 40$ (129 coordinates) in ~20 s cold
-(6 s for $h = 1$) and loads it from the content-hash cache in under a second.
+size grows like $hT$, not $(hT)^2$ (the generic ``from_field`` route with $s$ as state
+compiles a dense straight-line Jacobian, not usable at $T = 40$; costs in docs/yuksel2026.md).
 
 **The closed form** (:func:`closed_model`, spec 3.3, derived): when the $T - K$ background
 positions of a head start equal they stay equal (they are exchangeable), and per head only

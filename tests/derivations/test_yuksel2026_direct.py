@@ -8,17 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from derivations.yuksel2026.direct import (
-    AdamW,
-    MinimalTransformer,
-    TrainRecord,
-    attention_maps,
-    clip_grad_norm,
-    evaluate,
-    span_mass,
-    train,
-)
-from derivations.yuksel2026.teacher import Teacher
+from derivations.yuksel2026.data import Teacher
+from derivations.yuksel2026.direct import MinimalTransformer, attention_maps, span_mass
+from derivations.yuksel2026.transformer import AdamW, TrainRecord, clip_grad_norm, evaluate, train
 from dynamics.direct import DirectModel, assert_grad_ok
 
 SMALL = Teacher(d=5, spans=(1, 2), m=1.5, tau=0.7, seed=3)  # C = 3
@@ -301,7 +293,7 @@ def test_bad_training_arguments_raise(small):
         train(model, SMALL, 1, rng=rng, batch=0)
     with pytest.raises(ValueError, match="data must be a Teacher"):
         train(model, np.zeros((3, 7), dtype=int), 1, rng=rng)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="rng must be a numpy.random.Generator"):
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         train(model, SMALL, 1, rng=None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="eval_set sequences have 5 tokens"):
         train(model, SMALL, 1, rng=rng, eval_set=np.zeros((3, 5), dtype=int))

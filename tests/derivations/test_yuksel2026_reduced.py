@@ -7,7 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from derivations.yuksel2026 import ode_claims as O
+from derivations.yuksel2026 import claims as C
+from derivations.yuksel2026 import closed_forms as CF
+from derivations.yuksel2026 import experiments as E
+from derivations.yuksel2026 import measure as M
 from derivations.yuksel2026 import reduced as R
 from dynamics.analysis import first_crossing
 from dynamics.integrate import integrate
@@ -214,15 +217,15 @@ def test_validation():
     with pytest.raises(ValueError, match="not a model built"):
         R.layout(ReducedModel.from_loss("other", [m.state[0]], [], m.state[0] ** 2))
     with pytest.raises(ValueError, match="eps_sweep"):
-        O.OdeSettings(eps_sweep=(1e-4, 1e-8, 1e-10))
+        E.ode_suite(eps_sweep=(1e-4, 1e-8, 1e-10))
     with pytest.raises(ValueError, match="T must be"):
-        O.OdeSettings(T=2)
+        E.ode_suite(T=2)
 
 
 # ----------------------------------------------------------------------------- claims
 @pytest.fixture(scope="module")
 def suite():
-    return O.ode_suite(quick=True)
+    return E.ode_suite(quick=True)
 
 
 def test_suite_claims_pass(suite):
@@ -246,56 +249,56 @@ def test_suite_claims_pass(suite):
     assert n["transition_times_eps0"][1] > max(n["t2_eps"])  # eps = 0 exits last (rounding-seeded)
     # the J2 slowdown's tolerance assumes a standard error of the 8-draw mean <= 0.05 in log10
     j2 = by["yuksel2026.ode-j2-slower"]
-    assert max(j2.details["stderr_log10"]) <= 0.05 and len(j2.details["t_J2"]) == len(O.J2_SEEDS)
+    assert max(j2.details["stderr_log10"]) <= 0.05 and len(j2.details["t_J2"]) == len(E.J2_SEEDS)
 
 
 def test_negative_controls(suite):
     trs, n, g = suite.trajectories, suite.numbers, R.strengths()
     main = trs["rep_h3"]
-    assert O.claim_plateaus(main, g).passed
-    assert not O.claim_plateaus(main, g, levels=O.plateau_levels((2.89, 1.7, 1.2))[1:3]).passed
-    assert not O.claim_final_level(trs["rep_h2"], g, level=O.plateau_levels(g)[1]).passed
-    assert not O.claim_final_level(trs["rep_h1"], g, level=O.plateau_levels(g)[2]).passed
-    assert not O.claim_final_level(main, g, level=0.5).passed
+    assert C.claim_plateaus(main, g).passed
+    assert not C.claim_plateaus(main, g, levels=CF.plateau_levels((2.89, 1.7, 1.2))[1:3]).passed
+    assert not C.claim_final_level(trs["rep_h2"], g, level=CF.plateau_levels(g)[1]).passed
+    assert not C.claim_final_level(trs["rep_h1"], g, level=CF.plateau_levels(g)[2]).passed
+    assert not C.claim_final_level(main, g, level=0.5).passed
     hs = {h: trs[f"rep_h{h}"] for h in (1, 2, 3)}
-    assert not O.claim_drops(hs, predicted=[3, 3, 3]).passed
+    assert not C.claim_drops(hs, predicted=[3, 3, 3]).passed
     far, g_far = trs["rep_far"], n["g_far"]  # quick: strongest pattern at position 3
-    assert O.claim_order(far, g_far).passed
-    assert not O.claim_order(far, g_far, predicted=O.claim_order(far, g_far).details["order_by_position"]).passed
+    assert C.claim_order(far, g_far).passed
+    assert not C.claim_order(far, g_far, predicted=C.claim_order(far, g_far).details["order_by_position"]).passed
     by_eps = {e: trs[f"rep_eps{e:.0e}"] for e in n["eps"]}
-    assert not O.claim_competitive(by_eps, predicted=0.5).passed
-    assert not O.claim_competitive_share(main, g, heads_sharing=1).passed
-    assert not O.claim_t1_scaling(n["g1"], n["t1_g1_sweep"], predicted=-0.5).passed
-    assert not O.claim_t1_scaling(n["g1"], n["t1_g1_sweep"], predicted=-2.0).passed
-    assert not O.claim_t1_g1(n["g1"], n["t1_g1_sweep"], predicted=9.0).passed
+    assert not C.claim_competitive(by_eps, predicted=0.5).passed
+    assert not C.claim_competitive_share(main, g, heads_sharing=1).passed
+    assert not C.claim_t1_scaling(n["g1"], n["t1_g1_sweep"], predicted=-0.5).passed
+    assert not C.claim_t1_scaling(n["g1"], n["t1_g1_sweep"], predicted=-2.0).passed
+    assert not C.claim_t1_g1(n["g1"], n["t1_g1_sweep"], predicted=9.0).passed
     saxe = [n["t1_eps"][n["eps"].index(1e-6)] + math.log(1e-6 / e) / g[0] for e in n["eps"]]
-    assert not O.claim_t1_eps(n["eps"], n["t1_eps"], predicted=saxe).passed
+    assert not C.claim_t1_eps(n["eps"], n["t1_eps"], predicted=saxe).passed
     eps_min = min(n["eps"])
-    t2_min = O.transition_times(by_eps[eps_min])[1]
-    assert not O.claim_symmetric_start(by_eps[eps_min], t2_min, g).passed  # eps > 0 has dropped
-    assert not O.claim_symmetric_start(trs["rep_eps0"], t2_min, g, level=0.5).passed
-    assert not O.claim_handoff(main, predicted=[3, 3]).passed
-    assert not O.claim_handoff(main, predicted=[1, 0]).passed  # the argmax count at the last drop
+    t2_min = M.transition_times(by_eps[eps_min])[1]
+    assert not C.claim_symmetric_start(by_eps[eps_min], t2_min, g).passed  # eps > 0 has dropped
+    assert not C.claim_symmetric_start(trs["rep_eps0"], t2_min, g, level=0.5).passed
+    assert not C.claim_handoff(main, predicted=[3, 3]).passed
+    assert not C.claim_handoff(main, predicted=[1, 0]).passed  # the argmax count at the last drop
     t_rep, t_j2 = n["transition_times_by_seed"], n["transition_times_J2_by_seed"]
-    assert O.claim_j2_slower(t_rep, t_j2).passed
-    assert not O.claim_j2_slower(t_rep, t_j2, slowdown=1.0).passed  # "not slower"
-    assert not O.claim_j2_slower(t_rep, t_j2, slowdown=40.0).passed  # one factor T
-    assert not O.claim_j2_slower(t_rep, t_j2, slowdown=12.5).passed  # one draw's t_3 ratio
-    assert not O.claim_j2_slower(t_rep, t_j2, slowdown=3.0).passed
-    assert not O.claim_order(trs["j2_h3"], g, predicted=[3, 2, 1]).passed
+    assert C.claim_j2_slower(t_rep, t_j2).passed
+    assert not C.claim_j2_slower(t_rep, t_j2, slowdown=1.0).passed  # "not slower"
+    assert not C.claim_j2_slower(t_rep, t_j2, slowdown=40.0).passed  # one factor T
+    assert not C.claim_j2_slower(t_rep, t_j2, slowdown=12.5).passed  # one draw's t_3 ratio
+    assert not C.claim_j2_slower(t_rep, t_j2, slowdown=3.0).passed
+    assert not C.claim_order(trs["j2_h3"], g, predicted=[3, 2, 1]).passed
     # closed form with the wrong multiplicity (T = 20 instead of 40)
     cc = R.closed_model(3, 3).compile()
-    wrong = O.run(cc, T=20, t_max=1e3, n_points=2000)
-    assert not O.claim_closed_vs_full(main, wrong).passed
+    wrong = M.run(cc, T=20, t_max=1e3, n_points=2000)
+    assert not C.claim_closed_vs_full(main, wrong).passed
     with pytest.raises(ValueError, match="all learned"):
-        O.claim_plateaus(trs["rep_h1"], g)
+        C.claim_plateaus(trs["rep_h1"], g)
 
 
 def test_notebook_euler_claim(suite):
     """The authors' Euler integrator agrees on t_1 (a short run); wrong times fail."""
-    eu = O.notebook_euler(steps=2000, record_every=2)  # t <= 10: the first drop only
+    eu = M.notebook_euler(steps=2000, record_every=2)  # t <= 10: the first drop only
     t1 = first_crossing(eu["t"], eu["ell"][:, 0], float(eu["ell"][0, 0]) / 2)
     t_flow = suite.numbers["transition_times"]
-    assert O.claim_notebook_euler(t_flow[:1], [t1]).passed
-    assert not O.claim_notebook_euler(t_flow[:1], [1.05 * t1]).passed
-    assert eu["loss"][0] == pytest.approx(O.plateau_levels(R.strengths())[0])
+    assert C.claim_notebook_euler(t_flow[:1], [t1]).passed
+    assert not C.claim_notebook_euler(t_flow[:1], [1.05 * t1]).passed
+    assert eu["loss"][0] == pytest.approx(CF.plateau_levels(R.strengths())[0])

@@ -5,27 +5,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from derivations.yuksel2026 import verify as V
+from derivations.yuksel2026 import claims as C
+from derivations.yuksel2026 import transformer as TF
 
 
 def test_pipeline_bridge_claim_two_sided() -> None:
-    assert V.claim_pipeline_bridge({"V": 1e-7, "s": 2e-8, "loss": 1e-7}).passed
-    assert not V.claim_pipeline_bridge({"V": 0.3, "s": 1e-8, "loss": 1e-7}).passed
+    assert C.claim_pipeline_bridge({"V": 1e-7, "s": 2e-8, "loss": 1e-7}).passed
+    assert not C.claim_pipeline_bridge({"V": 0.3, "s": 1e-8, "loss": 1e-7}).passed
 
 
 def test_heads_patterns_claim_two_sided() -> None:
     pred = np.array([[0.5, 1.945], [0.0, 0.5]])
-    assert V.claim_hK(pred + 1e-7, pred).passed
+    assert C.claim_hK(pred + 1e-7, pred).passed
     wrong = pred.copy()
     wrong[1, 1] = 0.0  # two heads fitting three patterns would beat the misspecified level
-    assert not V.claim_hK(wrong, pred).passed
+    assert not C.claim_hK(wrong, pred).passed
 
 
 def test_pipeline_reproduces_bridge_flow() -> None:
-    """The compiled J2 Eq. 4 and the bridge's hand-written flow agree (measured, not assumed)."""
+    """The compiled J2 Eq. 4 and the regression model's own gradient flow agree (measured, not assumed)."""
     from derivations.yuksel2026 import bridge as B
 
-    dev = V._pipeline_vs_bridge(B.BridgeSetting(t_max=40.0))
+    dev = B.gradient_flow_deviation(B.DEFAULT, t_max=40.0)
     assert max(dev.values()) < 1e-5
 
 
@@ -35,7 +36,7 @@ def _fake_rec(masses: list[list[list[float]]], every: int = 20):  # type: ignore
     sm = np.array(masses, dtype=float)
     R = sm.shape[0]
     steps = np.arange(R) * every
-    stage = V._stage_of(SimpleNamespace(span_mass=sm))
+    stage = TF.stage_of(SimpleNamespace(span_mass=sm))
     excess = np.array([3.3 if i == 0 else {1: 1.0, 2: 0.36, 3: 0.05}[int(stage[i])] for i in range(R)])
     kl = np.stack([np.abs(stage - k) + 0.1 for k in (1, 2, 3)], axis=1).astype(float)
     return SimpleNamespace(steps=steps, span_mass=sm, kl=kl, val_excess=excess, val_loss=excess + 0.57)
@@ -48,13 +49,13 @@ UNIF = [0.15, 0.15, 0.15]
 def test_structural_stages_and_boundaries() -> None:
     masses = [[UNIF] * 3] + [[NEW] * 3] * 10 + [[MID, NEW, NEW]] * 10 + [[MID, OLD, NEW]] * 10
     rec = _fake_rec(masses)
-    assert V._stage_sequence(rec) == [1, 2, 3]
-    assert V._boundaries(rec) == [220.0, 420.0]
-    assert V._kl_minima_order(rec) == [1, 2, 3]
-    assert V.claim_tf_stages(V._stage_sequence(rec), V._kl_minima_order(rec)).passed
+    assert TF.stage_sequence(rec) == [1, 2, 3]
+    assert TF.boundaries(rec) == [220.0, 420.0]
+    assert TF.kl_minima_order(rec) == [1, 2, 3]
+    assert C.claim_tf_stages(TF.stage_sequence(rec), TF.kl_minima_order(rec)).passed
     # negative control: a run that skips the middle stage
     skip = _fake_rec([[UNIF] * 3] + [[NEW] * 3] * 10 + [[MID, OLD, NEW]] * 10)
-    assert not V.claim_tf_stages(V._stage_sequence(skip), V._kl_minima_order(skip)).passed
+    assert not C.claim_tf_stages(TF.stage_sequence(skip), TF.kl_minima_order(skip)).passed
 
 
 def _two_drops(shift: float = 0.0, noise: float = 0.0, every: int = 20):  # type: ignore[no-untyped-def]
@@ -78,52 +79,52 @@ def test_drop_onsets_tangent_construction() -> None:
     """The extrapolated onset recovers the designed onsets between records; the structural
     (argmax) boundaries come mid-drop, 50 steps later."""
     rec = _two_drops()
-    assert V._boundaries(rec) == [400.0, 600.0]
-    assert V._onsets(rec) == pytest.approx([350.0, 550.0], abs=0.5)
+    assert TF.boundaries(rec) == [400.0, 600.0]
+    assert TF.loss_drop_onsets(rec) == pytest.approx([350.0, 550.0], abs=0.5)
     shifted = _two_drops(shift=37.0)  # onsets between records
-    assert V._onsets(shifted) == pytest.approx([387.0, 587.0], abs=0.5)
+    assert TF.loss_drop_onsets(shifted) == pytest.approx([387.0, 587.0], abs=0.5)
     # record-to-record noise of 0.2% in the excess moves the onsets by a few steps only
-    assert V._onsets(_two_drops(noise=2e-3)) == pytest.approx([350.0, 550.0], abs=3.0)
-    assert V._onsets(_two_drops(every=40)) == pytest.approx([350.0, 550.0], abs=0.5)
+    assert TF.loss_drop_onsets(_two_drops(noise=2e-3)) == pytest.approx([350.0, 550.0], abs=3.0)
+    assert TF.loss_drop_onsets(_two_drops(every=40)) == pytest.approx([350.0, 550.0], abs=0.5)
     # no second drop inside the run: nan
     from types import SimpleNamespace
 
     r = _two_drops()
     cut = SimpleNamespace(steps=r.steps[:26], val_excess=r.val_excess[:26], span_mass=r.span_mass[:26])
-    on = V._onsets(cut)
+    on = TF.loss_drop_onsets(cut)
     assert on[0] == pytest.approx(350.0, abs=0.5) and np.isnan(on[1])
 
 
 def test_boundary_tolerances_derived() -> None:
     """The tolerances are the quadrature sums of the documented parts, and the teacher-draw part
     dominates; none is the spec's suggested 60 / 100."""
-    parts = np.array(list(V.BOUNDARY_SPREAD.values()))  # (sources, 2)
-    assert V.BOUNDARY_TOL == pytest.approx(np.sqrt((parts**2).sum(axis=0)), abs=0.5)
-    assert V.BOUNDARY_TOL == (56.0, 110.0)
+    parts = np.array(list(C.BOUNDARY_SPREAD.values()))  # (sources, 2)
+    assert C.BOUNDARY_TOL == pytest.approx(np.sqrt((parts**2).sum(axis=0)), abs=0.5)
+    assert C.BOUNDARY_TOL == (56.0, 110.0)
     assert np.argmax(parts[:, 0]) == 0 and np.argmax(parts[:, 1]) == 0
 
 
 def test_transformer_claims_two_sided() -> None:
-    b1, b2 = V.claim_tf_boundary(1, 374.0), V.claim_tf_boundary(2, 581.0)  # the main run's onsets
+    b1, b2 = C.claim_tf_boundary(1, 374.0), C.claim_tf_boundary(2, 581.0)  # the main run's onsets
     assert b1.passed and b2.passed and b1.id == "yuksel2026.tf-boundary-1" and b1.source == "paper"
-    t1, t2 = V.BOUNDARY_TOL
-    assert V.claim_tf_boundary(1, 330.0 - t1 + 1).passed and V.claim_tf_boundary(2, 575.0 + t2 - 1).passed
-    assert not V.claim_tf_boundary(1, 330.0 + t1 + 1).passed
-    assert not V.claim_tf_boundary(2, 575.0 - t2 - 1).passed
+    t1, t2 = C.BOUNDARY_TOL
+    assert C.claim_tf_boundary(1, 330.0 - t1 + 1).passed and C.claim_tf_boundary(2, 575.0 + t2 - 1).passed
+    assert not C.claim_tf_boundary(1, 330.0 + t1 + 1).passed
+    assert not C.claim_tf_boundary(2, 575.0 - t2 - 1).passed
     # the structural (argmax) boundaries of the main run, mid-drop, fail both
-    assert not V.claim_tf_boundary(1, 400.0).passed and not V.claim_tf_boundary(2, 740.0).passed
-    assert not V.claim_tf_boundary(2, float("nan")).passed
+    assert not C.claim_tf_boundary(1, 400.0).passed and not C.claim_tf_boundary(2, 740.0).passed
+    assert not C.claim_tf_boundary(2, float("nan")).passed
     # the designed run: onsets 350 / 550 hold, the same run 150 steps later does not
-    on = V._onsets(_two_drops())
-    assert all(V.claim_tf_boundary(k, on[k - 1]).passed for k in (1, 2))
-    late = V._onsets(_two_drops(shift=150.0))
-    assert not any(V.claim_tf_boundary(k, late[k - 1]).passed for k in (1, 2))
-    assert V.claim_tf_levels([0.99, 0.34]).passed and not V.claim_tf_levels([0.5, 0.34]).passed
-    assert V.claim_tf_competitive(0.005, True).passed
-    assert not V.claim_tf_competitive(0.1, True).passed and not V.claim_tf_competitive(0.0, False).passed
-    assert V.claim_tf_cooperative([1, 2, 2], [0, 1, 2]).passed
-    assert not V.claim_tf_cooperative([2, 2, 2], [0, 1, 2]).passed
-    assert V.claim_tf_init0(0.97, 0.0, 1.0).passed and not V.claim_tf_init0(0.36, 0.0, 1.0).passed
-    assert V.claim_tf_reversed(0).passed and not V.claim_tf_reversed(2).passed
-    assert V.claim_tf_early_stopping([1, 2, 3], [600, 2000, 9000]).passed
-    assert not V.claim_tf_early_stopping([1, 1, 3], [600, 2000, 9000]).passed
+    on = TF.loss_drop_onsets(_two_drops())
+    assert all(C.claim_tf_boundary(k, on[k - 1]).passed for k in (1, 2))
+    late = TF.loss_drop_onsets(_two_drops(shift=150.0))
+    assert not any(C.claim_tf_boundary(k, late[k - 1]).passed for k in (1, 2))
+    assert C.claim_tf_levels([0.99, 0.34]).passed and not C.claim_tf_levels([0.5, 0.34]).passed
+    assert C.claim_tf_competitive(0.005, True).passed
+    assert not C.claim_tf_competitive(0.1, True).passed and not C.claim_tf_competitive(0.0, False).passed
+    assert C.claim_tf_cooperative([1, 2, 2], [0, 1, 2]).passed
+    assert not C.claim_tf_cooperative([2, 2, 2], [0, 1, 2]).passed
+    assert C.claim_tf_init0(0.97, 0.0, 1.0).passed and not C.claim_tf_init0(0.36, 0.0, 1.0).passed
+    assert C.claim_tf_reversed(0).passed and not C.claim_tf_reversed(2).passed
+    assert C.claim_tf_early_stopping([1, 2, 3], [600, 2000, 9000]).passed
+    assert not C.claim_tf_early_stopping([1, 1, 3], [600, 2000, 9000]).passed

@@ -1,150 +1,50 @@
-r"""Claims on Eq. 4 (spec sections 3.4 and 5.1), measured on integrated trajectories.
+r"""The claims of ``dynamics verify yuksel2026``: measurements in, :class:`~dynamics.claims.Claim`
+out, one function per claim (or per family of claims with one id pattern), in the order of the
+paper's stages.
 
-Every function is pure: it takes trajectories of :mod:`derivations.yuksel2026.reduced` models
-(or measured numbers) and returns :class:`~dynamics.claims.Claim` objects with ids
-``yuksel2026.ode-...``; the prediction is an argument with the spec's value as default, so a
-negative control passes a wrong one. :func:`ode_suite` runs the default experiments and
-returns all claims with the numbers behind them.
+1. Eq. 4 (spec 3.4, 5.1; ids ``yuksel2026.ode-...``), measured on trajectories of
+   :mod:`derivations.yuksel2026.reduced` models;
+2. the regression bridge (spec 5.3; ``yuksel2026.bridge...``);
+3. the minimal transformer against the paper's figures (spec 4, 5.2; ``yuksel2026.tf-...``).
 
-**Transition time** $t_j$: the first time pattern $j$'s loss contribution
-$\ell_j = \tfrac12(g_j - \sum_k V_k(j) s_k(p_j))^2$ falls below half its initial value
-(spec 3.4), located by linear interpolation on the output grid (:func:`transition_times`).
-
-Sources (each claim's ``source``): the plateau levels, the number of drops, the
-misspecified-head levels, the competitive phase and the scalings of $t_1$ are properties of
-Eq. 4 that we derived (spec 3.4, derivation and our own simulations): ``derived``; the
-cooperative hand-off is what the authors' own Eq. 4 simulation shows (paper Fig. 10):
-``paper``; the J2 slowdown is the spec's simulation of ``ode.py``'s squared form:
-``derived``; the agreement with the authors' Euler integrator checks our tool:
-``calibration``. The theorems were not read; no claim here restates one.
+Each prediction is an argument with the theory's value as default, so a negative control passes a
+wrong one. Sources (``Claim.source``): the plateau levels, the number of drops, the
+misspecified-head levels, the competitive phase and the scalings of $t_1$ are properties of Eq. 4
+that we derived (spec 3.4, derivation and our own simulations): ``derived``; the cooperative
+hand-off is what the authors' own Eq. 4 simulation shows (paper Fig. 10): ``paper``; the J2
+slowdown is the spec's simulation of ``ode.py``'s squared form: ``derived``; the agreement with
+the authors' Euler integrator checks our tool: ``calibration``; the bridge is derived; the
+transformer claims restate the paper's figures: ``paper``. The theorems were not read; no claim
+restates one.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from derivations.yuksel2026 import reduced as R
-from dynamics.analysis import detect_stages, first_crossing, linear_fit, loglog_slope
+from derivations.yuksel2026.closed_forms import (
+    J2_SLOWDOWN,
+    PAPER_BOUNDARIES,
+    PAPER_EXCESS,
+    T1_G1,
+    plateau_levels,
+)
+from derivations.yuksel2026.measure import _t, head_spread, transition_times
+from dynamics.analysis import detect_stages, linear_fit, loglog_slope
 from dynamics.claims import Claim, check, check_equal
-from dynamics.codegen import CompiledModel
-from dynamics.integrate import integrate
 from dynamics.trajectory import Trajectory
+from dynamics.validate import nonnegative_float, positive_int
 
-__all__ = [
-    "T1_G1",
-    "transition_times",
-    "plateau_levels",
-    "head_spread",
-    "run",
-    "notebook_euler",
-    "claim_plateaus",
-    "claim_final_level",
-    "claim_drops",
-    "claim_order",
-    "claim_competitive",
-    "claim_competitive_share",
-    "claim_t1_scaling",
-    "claim_t1_g1",
-    "claim_t1_eps",
-    "claim_symmetric_start",
-    "claim_handoff",
-    "claim_j2_slower",
-    "J2_SLOWDOWN",
-    "J2_TOL",
-    "J2_SEEDS",
-    "claim_closed_vs_full",
-    "claim_notebook_euler",
-    "OdeSettings",
-    "OdeResults",
-    "ode_suite",
-]
+# -------------------------------------------------------------------------------------------- Eq. 4
 
-T1_G1 = 13.4  # spec 5.1.5, from the spec's own simulations: t_1 g_1 at T = 40 (13.2-13.75 over g_1 in [1.44, 6.25])
 RECRUIT = 0.25  # a head is recruited by pattern j when its attention on p_j rises by >= 1/4
 
 
-# ----------------------------------------------------------------------------- measurements
-def _K(tr: Trajectory) -> int:
-    K = 0
-    while f"ell{K + 1}" in tr.observables:
-        K += 1
-    if K == 0:
-        raise ValueError("trajectory has no 'ell1' observable: integrate a yuksel2026 reduced model")
-    return K
-
-
-def transition_times(tr: Trajectory) -> list[float]:
-    """$t_j$ for each pattern (``nan`` if $\\ell_j$ never halves within the trajectory)."""
-    out = []
-    for j in range(1, _K(tr) + 1):
-        e = tr[f"ell{j}"]
-        out.append(first_crossing(tr.t, e, float(e[0]) / 2, "down"))
-    return out
-
-
-def plateau_levels(g: Sequence[float]) -> list[float]:
-    r"""$\mathcal L_k = \tfrac12\sum_{j > k} g_j^2$ for $k = 0..K$, with patterns in the
-    order of decreasing strength (the order in which they are learned)."""
-    gs = sorted((float(x) for x in g), reverse=True)
-    return [0.5 * sum(x * x for x in gs[k:]) for k in range(len(gs) + 1)]
-
-
-def head_spread(tr: Trajectory) -> np.ndarray:
-    r"""$\max_{k,k'} \lVert s_k - s_{k'}\rVert_\infty$ at every output time, shape ``(N,)``."""
-    A = R.attention(tr)
-    return np.max(A.max(axis=1) - A.min(axis=1), axis=1)
-
-
-def _t(tr: Trajectory, t: float) -> int:
-    """Index of the first output time >= t (the last one if t is beyond the end)."""
-    return min(int(np.searchsorted(tr.t, t)), len(tr.t) - 1)
-
-
-def run(cm: CompiledModel, *, g: Sequence[float] | None = None, eps: float = 1e-6, seed: int = 0,
-        T: int | None = None, t_max: float = 1e4, n_points: int = 3000, rtol: float = 1e-8,
-        atol: float = 1e-10) -> Trajectory:
-    """Integrate ``cm`` from the notebook's start (:func:`reduced.initial_state`) with
-    strengths ``g`` (default the model's); ``T`` is required for a closed model."""
-    y0 = R.initial_state(cm, eps, seed, T=T)
-    return integrate(cm, y0, R.params(cm, g, T=T), t_max=t_max, n_points=n_points, rtol=rtol, atol=atol)
-
-
-def notebook_euler(g: Sequence[float] = R.strengths(), h: int = 3, T: int = 40, eps: float = 1e-6,
-                   seed: int = 0, dt: float = 0.005, steps: int = 100_000,
-                   record_every: int = 20) -> dict[str, np.ndarray]:
-    """The authors' Fig. 10 integrator, re-implemented in numpy: explicit Euler with step
-    ``dt`` on the replicator form, clipping $s$ at $10^{-12}$ and renormalising after every
-    step, patterns at positions $1..K$. Returns ``t`` ``(N,)``, ``loss`` ``(N,)`` and ``ell``
-    ``(N, K)``. An independent check of the pipeline, not part of it."""
-    gv = np.asarray(g, dtype=float)
-    K = gv.size
-    if K > T or h < 1 or dt <= 0 or steps < 1 or record_every < 1:
-        raise ValueError("need K <= T, h >= 1, dt > 0, steps >= 1 and record_every >= 1")
-    G = np.zeros((K, T))
-    G[np.arange(K), np.arange(K)] = gv
-    V = np.zeros((h, K))
-    s = R.initial_attention(h, T, eps, seed)
-    ts, losses, ells = [], [], []
-    for step in range(steps + 1):
-        Rm = G - V.T @ s  # (K, T)
-        if step % record_every == 0:
-            ts.append(step * dt)
-            losses.append(0.5 * float(np.sum(Rm * Rm)))
-            ells.append(0.5 * np.diag(Rm[:, :K]) ** 2)
-        c = V @ Rm  # (h, T): R^T V_k per head
-        sdot = s * (c - np.sum(s * c, axis=1, keepdims=True))
-        V = V + dt * (Rm @ s.T).T
-        s = np.clip(s + dt * sdot, 1e-12, None)
-        s /= s.sum(axis=1, keepdims=True)
-    return {"t": np.array(ts), "loss": np.array(losses), "ell": np.array(ells)}
-
-
-# ----------------------------------------------------------------------------- claims
 def claim_plateaus(tr: Trajectory, g: Sequence[float], levels: Sequence[float] | None = None) -> Claim:
     """The intermediate plateaus sit at $\\mathcal L_k$, $k = 1..K-1$, measured at the
     geometric mid-points $\\sqrt{t_k t_{k+1}}$ between transitions (relative, 1%)."""
@@ -381,14 +281,10 @@ def _drop_windows(tr: Trajectory) -> tuple[list[float], list[tuple[int, int]]]:
 
 def claim_handoff(tr: Trajectory, predicted: Sequence[int] | None = None) -> Claim:
     """Cooperative hand-off: at each drop $j \\ge 2$ exactly one head is recruited by the new
-    pattern (its attention on $p_j$ rises by at least 1/4 across the drop) while the others
-    keep theirs (paper Fig. 10; the abstract's "cooperative" phase).
-
-    The recruitment is measured by attention *mass*, not by each head's most attended
-    position: in the authors' own Fig. 10 (and here, with the same noise draw) the head
-    recruited at the third drop ends split about 0.52 / 0.48 between $p_1$ and $p_3$, so its
-    argmax need not change although it carries pattern 3. The argmax positions either side of
-    each drop and the final attention on the patterns are kept in ``details``."""
+    pattern (its attention mass on $p_j$ rises by at least 1/4 across the drop) while the others
+    keep theirs (paper Fig. 10). Mass, not each head's most attended position: the head recruited
+    last ends split about 0.52 / 0.48 between $p_1$ and $p_3$ (as in Fig. 10); the argmax positions
+    either side of each drop and the final attention are kept in ``details``."""
     lay = R.layout(tr)
     ts, wins = _drop_windows(tr)
     A, V = R.attention(tr), R.values(tr)
@@ -425,12 +321,8 @@ def claim_handoff(tr: Trajectory, predicted: Sequence[int] | None = None) -> Cla
     )
 
 
-#: The spec's sweeps (3.4): the J2 flow is "5-8x slower". As a prediction: that interval, log-centred.
-J2_SLOWDOWN = math.sqrt(5.0 * 8.0)
 #: Tolerance on log10 of the slowdown (:func:`claim_j2_slower`, where it is derived).
 J2_TOL = 0.15
-#: Noise draws over which the slowdown is averaged (the notebook's draw is seed 0).
-J2_SEEDS = tuple(range(8))
 
 
 def claim_j2_slower(t_rep: Sequence[Sequence[float]], t_j2: Sequence[Sequence[float]],
@@ -502,138 +394,207 @@ def claim_notebook_euler(t_flow: Sequence[float], t_euler: Sequence[float], tol:
     )
 
 
-# ----------------------------------------------------------------------------- the suite
-@dataclass(frozen=True)
-class OdeSettings:
-    """Knobs of :func:`ode_suite`: ``T`` positions, hierarchy ratio ``m`` (g = (m^2, m, 1)),
-    notebook noise ``eps`` and ``seed``, horizon ``t_max`` and output points, the noise and
-    ratio sweeps, the far positions of the order run (default: strongest at ``T``), and
-    whether to run the Euler re-implementation of the authors' integrator (~4 s)."""
-
-    T: int = 40
-    m: float = R.M_DEFAULT
-    eps: float = 1e-6
-    seed: int = 0
-    t_max: float = 1e5
-    n_points: int = 3000
-    eps_sweep: tuple[float, ...] = (1e-4, 1e-6, 1e-8, 1e-10, 1e-12)
-    m_sweep: tuple[float, ...] = tuple(float(x) for x in np.linspace(1.2, 2.5, 8))
-    far_positions: tuple[int, ...] | None = None
-    euler: bool = True
-
-    def __post_init__(self) -> None:
-        if not 4 <= self.T <= R.MAX_T:
-            raise ValueError(f"T must be in [4, {R.MAX_T}], got {self.T}")
-        if not (self.m > 1 and self.eps > 0 and self.t_max >= 1e3 and self.n_points >= 200):
-            raise ValueError("need m > 1, eps > 0, t_max >= 1e3 and n_points >= 200")
-        if self.eps not in self.eps_sweep or len(self.eps_sweep) < 3 or min(self.eps_sweep) <= 0:
-            raise ValueError("eps_sweep needs >= 3 positive values including eps")
-        if len(self.m_sweep) < 3 or min(self.m_sweep) <= 1:
-            raise ValueError("m_sweep needs >= 3 ratios > 1")
+def claim_hK(final: np.ndarray, predicted: np.ndarray) -> Claim:
+    dev = float(np.max(np.abs(final - predicted)))
+    return check(
+        "yuksel2026.ode-heads-patterns", "Eq. 4 over h = 1..4 heads and K = 1..3 patterns: the final loss "
+        "is 0.5 * sum_{j > min(h, K)} g_j^2 (min(h, K) patterns are fitted, the rest never): largest "
+        "deviation over the 12 cells.", 0.0, dev, tol=1e-3, source="derived",
+        why="t = 1e5 is far past every transition of these runs (the slowest, h = K = 3, ends near "
+            "t ~ 250); the remaining gap decays exponentially, measured below 1e-6.",
+        details={"final": final.tolist(), "predicted": predicted.tolist()})
 
 
-@dataclass
-class OdeResults:
-    """What :func:`ode_suite` measured: the claims, the numbers and the trajectories."""
+# ---------------------------------------------------------------------------------- regression bridge
 
-    claims: list[Claim]
-    numbers: dict[str, Any] = field(default_factory=dict)
-    trajectories: dict[str, Trajectory] = field(default_factory=dict)
+#: Sensitivity of the trajectory to the batch's Monte-Carlo error in units of $\sqrt{Td/B}$ (:func:`claim_bridge_sample`).
+MC_SENSITIVITY = 400.0
+#: Largest tolerance :func:`claim_bridge_sample` grants (linear response must be small).
+TOL_CAP = 0.25
 
 
-def ode_suite(settings: OdeSettings | None = None, *, quick: bool = False) -> OdeResults:
-    """Build, integrate and check every Eq. 4 claim of this module (K = 3 patterns).
+def claim_bridge(lrs: Sequence[float], errors: Sequence[float], *, predicted: float = 1.0, tol: float = 0.15) -> Claim:
+    r"""``yuksel2026.bridge``: the GD-vs-flow error (``errors``, :func:`~derivations.yuksel2026.bridge.bridge_error`
+    ``"max"`` at >= 3 distinct ``lrs``) shrinks like $\eta^{p}$, $p$ = ``predicted`` = 1 (Euler; 2 for a
+    negative control), within ``tol`` on the OLS slope of $\ln e$ on $\ln\eta$. ``details`` hold the
+    errors, the slope's standard error and the successive ratios $e(\eta_{i+1})/e(\eta_i)$."""
+    lr = np.asarray(lrs, dtype=float)
+    err = np.asarray(errors, dtype=float)
+    if lr.ndim != 1 or lr.shape != err.shape:
+        raise ValueError(f"lrs and errors must be 1-D of equal length, got shapes {lr.shape} and {err.shape}")
+    if not (np.all(np.isfinite(lr)) and np.all(lr > 0)):
+        raise ValueError(f"learning rates must be positive and finite, got {lr.tolist()}")
+    if lr.size < 3 or np.unique(lr).size != lr.size:
+        raise ValueError(f"need at least 3 distinct learning rates, got {lr.tolist()}")
+    if not (np.all(np.isfinite(err)) and np.all(err > 0)):
+        raise ValueError(f"errors must be positive and finite, got {err.tolist()}")
+    order = np.argsort(lr)
+    fit = loglog_slope(lr[order], err[order])
+    ratios = (err[order][1:] / err[order][:-1]).tolist()
+    return check(
+        "yuksel2026.bridge",
+        "Plain GD on the regression variant (position logits + value matrices, exact population "
+        "gradient) follows the J2 form of Eq. 4 at t = lr * step: the largest deviation in "
+        f"(V, s) over the horizon shrinks like lr^{predicted:g} (log-log slope over lr = "
+        f"{lr[order].tolist()}).",
+        predicted, fit.slope, tol=tol, source="derived",
+        why="GD is explicit Euler on the (theta, W) gradient flow, whose global error on a fixed "
+            "horizon is C lr + O(lr^2); the O(lr) correction bends the fitted slope by about "
+            "the spread of the successive error ratios around 2 (a few percent here); 0.15 "
+            "allows that, while an lr-independent error (a wrong flow: slope 0) or a "
+            "second-order one (slope 2) misses by >= 0.85.",
+        details={"lrs": lr[order].tolist(), "errors": err[order].tolist(),
+                 "stderr": fit.stderr, "r2": fit.r2, "ratios": ratios},
+    )
 
-    Models: the full replicator system for h = 1, 2, 3, the J2 system (h = 3), a replicator
-    system with the strongest pattern at a far position, and the closed form. ``quick``
-    thins the sweeps (3 noise levels, 4 ratios), skips the Euler run and checks the order
-    with reversed strengths instead of far positions.
-    """
-    st = settings or OdeSettings()
-    T, K = st.T, 3
-    g = R.strengths(st.m, K)
-    eps_sweep = sorted(st.eps_sweep, reverse=True)
-    m_sweep = list(st.m_sweep)
-    if quick:
-        eps_sweep = sorted({eps_sweep[0], st.eps, eps_sweep[-1]}, reverse=True)
-        m_sweep = m_sweep[:: max(1, len(m_sweep) // 4)][:4]
-    models = {h: R.eq4_model(h, K, T).compile() for h in (1, 2, 3)}
-    cm = models[3]
-    trs: dict[str, Trajectory] = {}
-    for h in (1, 2, 3):
-        trs[f"rep_h{h}"] = run(models[h], g=g, eps=st.eps, seed=st.seed, t_max=st.t_max, n_points=st.n_points)
-    main = trs["rep_h3"]
-    claims = [claim_plateaus(main, g)]
-    claims += [claim_final_level(trs[f"rep_h{h}"], g) for h in (1, 2, 3)]
-    claims.append(claim_drops({h: trs[f"rep_h{h}"] for h in (1, 2, 3)}))
-    # order: strongest pattern at the farthest position (quick: reversed strengths at
-    # positions 1..K, which needs no extra model; positions are exchangeable in Eq. 4)
-    if quick:
-        g_far, tr_far = g[::-1], run(cm, g=g[::-1], eps=st.eps, seed=st.seed, t_max=st.t_max, n_points=st.n_points)
-    else:
-        far = st.far_positions or (T, T // 2, 1)
-        g_far, tr_far = g, run(R.eq4_model(3, K, T, positions=far).compile(), g=g, eps=st.eps, seed=st.seed,
-                               t_max=st.t_max, n_points=st.n_points)
-    trs["rep_far"] = tr_far
-    claims.append(claim_order(tr_far, g_far))
-    # competitive phase and t_1 against eps (plus eps = 0)
-    by_eps = {e: (main if e == st.eps else run(cm, g=g, eps=e, seed=st.seed, t_max=1e4, n_points=st.n_points))
-              for e in eps_sweep}
-    claims.append(claim_competitive(by_eps))
-    claims.append(claim_competitive_share(main, g))
-    t1_eps = [transition_times(by_eps[e])[0] for e in eps_sweep]
-    claims.append(claim_t1_eps(eps_sweep, t1_eps, eps_ref=st.eps))
-    tr0 = run(cm, g=g, eps=0.0, t_max=1e4, n_points=st.n_points)
-    trs["rep_eps0"] = tr0
-    t2_min = transition_times(by_eps[min(eps_sweep)])[1]
-    claims.append(claim_symmetric_start(tr0, t2_min, g, eps_min=min(eps_sweep)))
-    # t_1 against g_1 = m^2
-    g1s, t1s, later = [], [], []
-    for m in m_sweep:
-        gm = R.strengths(m, K)
-        ts = transition_times(run(cm, g=gm, eps=st.eps, seed=st.seed, t_max=3e4, n_points=st.n_points))
-        g1s.append(gm[0])
-        t1s.append(ts[0])
-        later.append(ts)
-    claims.append(claim_t1_scaling(g1s, t1s))
-    if T == 40:  # the spec's constant is for T = 40 only
-        claims.append(claim_t1_g1(g1s, t1s, T=T))
-    # cooperative hand-off
-    claims.append(claim_handoff(main))
-    # J2
-    cj2 = R.eq4_model(3, K, T, "J2").compile()
-    tr_j2 = run(cj2, g=g, eps=st.eps, seed=st.seed, t_max=st.t_max, n_points=st.n_points)
-    trs["j2_h3"] = tr_j2
-    claims.append(claim_order(tr_j2, g, id="yuksel2026.ode-j2-order"))
-    # the slowdown, over noise draws (~1 s per draw for both forms)
-    t_rep_d, t_j2_d = [], []
-    for sd in J2_SEEDS:
-        same = sd == st.seed
-        t_rep_d.append(transition_times(main if same else run(cm, g=g, eps=st.eps, seed=sd, t_max=st.t_max,
-                                                             n_points=st.n_points)))
-        t_j2_d.append(transition_times(tr_j2 if same else run(cj2, g=g, eps=st.eps, seed=sd, t_max=st.t_max,
-                                                              n_points=st.n_points)))
-    claims.append(claim_j2_slower(t_rep_d, t_j2_d))
-    # closed form against the full system
-    cc = R.closed_model(3, K).compile()
-    tr_c = run(cc, g=g, eps=st.eps, seed=st.seed, T=T, t_max=st.t_max, n_points=st.n_points)
-    trs["closed_h3"] = tr_c
-    claims.append(claim_closed_vs_full(main, tr_c))
-    numbers: dict[str, Any] = {
-        "g": list(g), "levels": plateau_levels(g), "transition_times": transition_times(main),
-        "transition_times_J2": transition_times(tr_j2), "j2_seeds": list(J2_SEEDS),
-        "transition_times_by_seed": t_rep_d, "transition_times_J2_by_seed": t_j2_d, "transition_times_far": transition_times(tr_far), "g_far": list(g_far),
-        "eps": eps_sweep, "t1_eps": t1_eps, "t2_eps": [transition_times(by_eps[e])[1] for e in eps_sweep],
-        "transition_times_eps0": transition_times(tr0), "g1": g1s, "t1_g1_sweep": t1s,
-        "t1_times_g1": [a * b for a, b in zip(g1s, t1s, strict=True)], "m_sweep_times": later,
-        "final_loss": {h: float(trs[f"rep_h{h}"].loss[-1]) for h in (1, 2, 3)},
-        "compile_seconds": {f"h{h}": models[h].build["seconds"] for h in (1, 2, 3)},
-    }
-    if st.euler and not quick and T == 40 and st.m == R.M_DEFAULT:
-        eu = notebook_euler(g, 3, T, st.eps, st.seed)
-        t_eu = [first_crossing(eu["t"], eu["ell"][:, j], float(eu["ell"][0, j]) / 2) for j in range(K)]
-        numbers["transition_times_euler"] = t_eu
-        claims.append(claim_notebook_euler(transition_times(main), t_eu))
-    for k, v in by_eps.items():
-        trs.setdefault(f"rep_eps{k:.0e}", v)
-    return OdeResults(claims, numbers, trs)
+
+def claim_bridge_sample(dev: float, batch: int, *, euler: float, T: int = 8, d: int = 6, tol: float | None = None,
+                        details: dict[str, Any] | None = None) -> Claim:
+    r"""``yuksel2026.bridge-sample``: sample-mode GD on one fixed batch of ``batch`` $= B$ windows
+    stays within its Monte-Carlo tolerance of the $J^2$ flow (``dev``: largest deviation in
+    $(V, s)$, :func:`derivations.yuksel2026.bridge.sample_deviation`). Predicted 0; tolerance
+    $\tau = \min(S\sqrt{Td/B} + e_{\rm Euler}, \tau_{\max})$, $S$ = ``MC_SENSITIVITY``,
+    $\tau_{\max}$ = ``TOL_CAP`` (``tol`` overrides it, for a negative control), with ``euler`` the
+    population-GD error at the same step. The claim's ``why`` derives it: the batch moment's
+    Monte-Carlo error moves the trajectory linearly, amplified by the saddle escapes; the
+    sensitivity was measured on 104 independent Wishart draws (r.m.s. ~80, largest 208)."""
+    batch, T, d = positive_int("batch", batch), positive_int("T", T), positive_int("d", d)
+    euler = nonnegative_float("euler", euler)
+    mc = MC_SENSITIVITY * math.sqrt(T * d / batch)
+    tau = min(mc + euler, TOL_CAP) if tol is None else nonnegative_float("tol", tol)
+    return check(
+        "yuksel2026.bridge-sample",
+        f"Sample-mode GD (one fixed batch of B = {batch:.3g} windows, empirical MSE with "
+        "hand-written backward) stays close to the J2 form of Eq. 4 at t = lr * step: largest "
+        "deviation in (V, s) over the horizon.",
+        0.0, float(dev), tol=tau, source="derived",
+        why=f"Monte-Carlo error of the batch moment Sigma_B (entries ~ 1/sqrt(B)) moves the trajectory linearly, "
+            f"amplified by the saddle escapes (a rate change becomes a time shift of a fast transition): "
+            f"sensitivity dev * sqrt(B/Td) is B- and lr-independent, rms ~80 and at most 208 over 104 independent "
+            f"draws, so {MC_SENSITIVITY:g} * sqrt(Td/B) = {mc:.3g}, plus the population-GD (Euler) error "
+            f"{euler:.3g} at the same step; capped at {TOL_CAP:g}, beyond which the response is no longer small.",
+        details={"batch": batch, "mc_tolerance": mc, "euler": euler, "cap": TOL_CAP} | dict(details or {}),
+    )
+
+
+def claim_pipeline_bridge(dev: dict[str, float], tol: float = 1e-5) -> Claim:
+    """``yuksel2026.bridge-pipeline``: the pipeline's compiled J2 model against the gradient
+    flow of the regression model itself (``dev``:
+    :func:`derivations.yuksel2026.bridge.gradient_flow_deviation`)."""
+    worst = max(dev.values())
+    return check(
+        "yuksel2026.bridge-pipeline", "The J2 form of Eq. 4 derived and compiled by the pipeline reproduces the "
+        "gradient flow of the regression model itself (its exact population gradient in (theta, W), hand-written "
+        "backward, integrated by scipy; same teacher, same start, same time axis): largest difference in V, s "
+        "and the loss over t in [0, 300].", 0.0, worst, tol=tol, source="derived",
+        why="two integrations of the same flow at rtol 1e-10: differences well below 1e-5 are integrator "
+            "error; a wrong sign, factor or form (replicator vs J2) gives O(1).", details=dev)
+
+
+# -------------------------------------------------------------------------------- minimal transformer
+
+#: What the boundary tolerances absorb, in steps (boundary 1, boundary 2), each a ~95% bound,
+#: measured on our Fig. 1 runs with teacher/init/data seeds 0-5 (1000 and 800 steps, records
+#: every 20; onsets 361-407 and 530-626):
+BOUNDARY_SPREAD = {
+    # the paper's teacher draw is one draw, ours another: 2 sqrt(2) x the sd over our 6 draws (16.1, 35.7)
+    "teacher_draw": (45.5, 101.0),
+    # the paper's boundaries read off its figure, +-5% (spec section 4)
+    "figure_reading": (16.5, 28.8),
+    # where a plateau "ends": departure of ln excess by 1-5% below the plateau's trend instead of the
+    # tangent construction (largest difference over the 6 draws)
+    "definition": (25.5, 32.7),
+    # records every 40 instead of 20 steps (largest change over the 6 draws and both offsets)
+    "record_spacing": (13.6, 8.3),
+}
+
+#: Independent sources add in quadrature: 56 and 110 steps.
+BOUNDARY_TOL = tuple(float(round(math.sqrt(sum(v[k] ** 2 for v in BOUNDARY_SPREAD.values())))) for k in (0, 1))
+
+
+def claim_tf_stages(seq: list[int], kl_order: list[int]) -> Claim:
+    return check_equal(
+        "yuksel2026.tf-stages", "Minimal transformer (spans (2,2,2), m = 1.7, 3 heads, query init 1e-9): three "
+        "stages after the first drop (structural stage: 1 + older spans that are some head's argmax), and "
+        "KL(A*_{1:k} || model) reaches its minimum in the same order k = 1, 2, 3 (the plateaus sit at the "
+        "restricted teachers, paper Fig. 1).", {"stages": [1, 2, 3], "kl_minima": [1, 2, 3]},
+        {"stages": seq, "kl_minima": kl_order}, source="paper",
+        why="exact sequences; a stage counts when it lasts >= 3 records (60 steps), so noise at a crossing "
+            "cannot add or remove one.")
+
+
+def claim_tf_levels(levels: list[float]) -> Claim:
+    return check(
+        "yuksel2026.tf-plateau-levels", "Minimal transformer: excess validation loss at the middle of plateaus 1 "
+        "and 2 against the paper's Fig. 1 / 4-left levels (~0.93, ~0.36).", list(PAPER_EXCESS), levels,
+        tol=0.2, relative=True, source="paper",
+        why="levels read off the paper's plots (+-5%), and they depend on the teacher draw: the spec's own "
+            "reproduction measured 1.01 against the paper's ~0.87 for plateau 1 (16%); 20% covers both.")
+
+
+def claim_tf_boundary(k: int, onset: float, predicted: float | None = None,
+                      details: dict[str, Any] | None = None) -> Claim:
+    """Stage boundary ``k`` (1 or 2): the onset of the loss drop that ends plateau ``k``
+    (:func:`drop_onsets`) against the paper's step, within :data:`BOUNDARY_TOL`."""
+    if k not in (1, 2):
+        raise ValueError(f"boundary k must be 1 or 2, got {k}")
+    p = PAPER_BOUNDARIES[k - 1] if predicted is None else float(predicted)
+    tol = BOUNDARY_TOL[k - 1]
+    parts = ", ".join(f"{name.replace('_', ' ')} {v[k - 1]:g}" for name, v in BOUNDARY_SPREAD.items())
+    return check(
+        f"yuksel2026.tf-boundary-{k}", f"Minimal transformer (Fig. 1 setting, query init 1e-9): stage "
+        f"boundary {k}, where plateau {k} ends and the loss starts to drop, at the paper's step "
+        f"{PAPER_BOUNDARIES[k - 1]:g}. Onset of a drop: where the tangent at its steepest point (on ln excess "
+        "loss, records every 20 steps) meets the level of the plateau before it (at its flattest point).",
+        p, onset, tol=tol, source="paper",
+        why=f"+-{tol:g} steps adds in quadrature what moves the boundary without contradicting the paper "
+            f"({parts}): the spread over teacher draws (the paper's draw is unknown; our draws 0-5 give "
+            "onsets 361-407 and 530-626) dominates, then where exactly a plateau 'ends' (a 1-5% departure "
+            "from its trend comes up to 26 / 33 steps earlier than the tangent), the reading of the "
+            "paper's figure (+-5%) and the record spacing. The structural boundaries (a head's argmax "
+            "flips: 400 and 740 in the main run) come mid-drop and fail both (70 and 165 steps off).",
+        details=details)
+
+
+def claim_tf_competitive(spread: float, newest: bool) -> Claim:
+    return check(
+        "yuksel2026.tf-competitive", "Minimal transformer, competitive phase: until the first boundary the three "
+        "heads' span masses agree (largest difference over heads and spans, at 80% of the first boundary, "
+        "the onset of the first loss drop after plateau 1) and "
+        "all heads attend most to the newest span.", 0.0, spread if newest else float("inf"), tol=0.02,
+        source="paper", why="spec 5.2.2: the heads agree to >= 2 decimals before the first boundary (0.02 "
+        "allows a last-digit difference); any head on another span fails outright.")
+
+
+def claim_tf_cooperative(argmax_mid2: list[int], argmax_end: list[int]) -> Claim:
+    ok_mid = sorted(argmax_mid2) == [1, 2, 2]
+    ok_end = sorted(argmax_end) == [0, 1, 2]
+    return check_equal(
+        "yuksel2026.tf-cooperative", "Minimal transformer, cooperative phase: on plateau 2 exactly one head has "
+        "moved to the middle span (sorted argmax spans [1, 2, 2], 0 = oldest), and at the end the heads cover "
+        "the three spans, one each ([0, 1, 2]).", [True, True], [ok_mid, ok_end], source="paper",
+        why="argmax of each head's span mass; exact.", details={"plateau2": argmax_mid2, "end": argmax_end})
+
+
+def claim_tf_init0(excess_end: float, spread: float, plateau1: float) -> Claim:
+    return check(
+        "yuksel2026.tf-init0", "Minimal transformer with query init exactly 0: the heads stay identical (largest "
+        "span-mass difference) and the excess loss stays on plateau 1 (end of run / plateau-1 level of the "
+        "main run).", [0.0, 1.0], [spread, excess_end / plateau1], tol=0.1, source="paper",
+        why="symmetric heads are an invariant set (Eq. 4's eps = 0); 0.1 allows the plateau's slow creep "
+            "(the spec measured 1.571 -> 1.561 over 600 steps) and is far from the next level (~0.36/0.93).")
+
+
+def claim_tf_reversed(first_span: int) -> Claim:
+    return check_equal(
+        "yuksel2026.tf-reversed", "Minimal transformer with reversed importance (oldest span most important): "
+        "the first span the heads concentrate on (first record with a head's span mass > 1/2) is the oldest "
+        "(0), i.e. importance, not recency, sets the order.", 0, first_span, source="paper",
+        why="an index, exact.")
+
+
+def claim_tf_early_stopping(stages: list[int], ns: list[int]) -> Claim:
+    return check_equal(
+        "yuksel2026.tf-early-stopping", f"Minimal transformer on n = {ns} training sequences: the best "
+        "validation step falls in stage 1 / 2 / 3 (the rung of the ladder matching the sample size).",
+        [1, 2, 3], stages, source="paper", why="the structural stage at the best-validation record; exact.")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
-from derivations.yuksel2026.teacher import Dataset, Teacher
+from derivations.yuksel2026.data import Dataset, Teacher
 
 SMALL = Teacher(d=5, spans=(1, 2), m=1.5, tau=0.7, seed=3)
 
@@ -231,7 +231,7 @@ def test_regression_inputs_are_white():
         ({"tau": -1.0}, "tau .temperature. must be a positive finite number"),
         ({"orthogonal": "qr"}, "orthogonal must be one of"),
         ({"d": 1, "orthogonal": "frobenius"}, "needs K <= d\\^2"),
-        ({"seed": -1}, "seed must be a non-negative integer"),
+        ({"seed": -1}, "seed must be an integer >= 0"),
     ],
 )
 def test_bad_teacher_settings_raise(kwargs, match):
@@ -252,7 +252,7 @@ def test_bad_tokens_and_arguments_raise():
         t.logits(np.zeros((2, 4), dtype=int), k=0)
     with pytest.raises(ValueError, match="n .number of sequences. must be an integer >= 1"):
         t.sample(rng, 0)
-    with pytest.raises(ValueError, match="rng must be a numpy.random.Generator"):
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         t.sample(0, 3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="N >= 4 positions"):
         t.entropy(np.zeros((2, 3), dtype=int))

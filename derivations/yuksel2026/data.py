@@ -42,6 +42,16 @@ from typing import Literal
 
 import numpy as np
 
+from dynamics.validate import (
+    finite_array,
+    generator,
+    int_at_least,
+    nonnegative_float,
+    one_of,
+    positive_float,
+    positive_int,
+)
+
 __all__ = ["Dataset", "Teacher"]
 
 Orthogonal = Literal["spectral", "frobenius"]
@@ -50,27 +60,6 @@ _ORTHOGONAL = ("spectral", "frobenius")
 
 def _is_int(v: object) -> bool:
     return isinstance(v, int | np.integer) and not isinstance(v, bool)
-
-
-def _positive_int(name: str, v: object) -> int:
-    if not _is_int(v) or int(v) < 1:  # type: ignore[call-overload]
-        raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    return int(v)  # type: ignore[call-overload]
-
-
-def _positive_float(name: str, v: object) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a positive finite number, got {v!r}")
-    x = float(v)
-    if not (math.isfinite(x) and x > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {v!r}")
-    return x
-
-
-def _check_rng(rng: object) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
@@ -136,20 +125,18 @@ class Teacher:
     Q: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        d = _positive_int("d (vocabulary size)", self.d)
+        d = positive_int("d (vocabulary size)", self.d)
         if isinstance(self.spans, str | bytes) or not isinstance(self.spans, Sequence):
             raise ValueError(f"spans must be a sequence of positive integers, got {self.spans!r}")
         if len(self.spans) == 0:
             raise ValueError("spans must hold at least one span length")
-        spans = tuple(_positive_int(f"span length spans[{i}]", L) for i, L in enumerate(self.spans))
-        m = _positive_float("m (importance ratio)", self.m)
-        tau = _positive_float("tau (temperature)", self.tau)
+        spans = tuple(positive_int(f"span length spans[{i}]", L) for i, L in enumerate(self.spans))
+        m = positive_float("m (importance ratio)", self.m)
+        tau = positive_float("tau (temperature)", self.tau)
         if not isinstance(self.reverse, bool | np.bool_):
             raise ValueError(f"reverse must be a bool, got {self.reverse!r}")
-        if self.orthogonal not in _ORTHOGONAL:
-            raise ValueError(f"orthogonal must be one of {_ORTHOGONAL}, got {self.orthogonal!r}")
-        if not _is_int(self.seed) or int(self.seed) < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        one_of("orthogonal", self.orthogonal, _ORTHOGONAL)
+        int_at_least("seed", self.seed, 0)
         K = len(spans)
         if self.orthogonal == "frobenius" and K > d * d:
             raise ValueError(
@@ -164,6 +151,24 @@ class Teacher:
         Q = draw(rng, K, d)  # (K, d, d)
         Q.setflags(write=False)
         object.__setattr__(self, "Q", Q)
+
+    @classmethod
+    def with_matrices(cls, Q: object, **kwargs: object) -> Teacher:
+        """The teacher of ``kwargs`` with the given matrices ``Q`` (K, d, d), oldest span first,
+        instead of the draw from ``seed``; they must satisfy the ``orthogonal`` condition. The
+        regression bridge uses it to keep the draw its tolerances were measured on
+        (:func:`derivations.yuksel2026.regression.regression_teacher`)."""
+        t = cls(**kwargs)  # type: ignore[arg-type]
+        Qa = finite_array("Q", Q, (t.K, t.d, t.d)).copy()
+        if t.orthogonal == "frobenius":
+            gram, want, what = np.einsum("iab,jab->ij", Qa, Qa) / t.d, np.eye(t.K), "Frobenius-orthogonal with ||Q_j||_F = sqrt(d)"
+        else:
+            gram, want, what = np.einsum("iba,ibc->iac", Qa, Qa), np.broadcast_to(np.eye(t.d), Qa.shape), "orthogonal matrices"
+        if not np.allclose(gram, want, atol=1e-10):
+            raise ValueError(f"Q must be {what}")
+        Qa.setflags(write=False)
+        object.__setattr__(t, "Q", Qa)
+        return t
 
     # ------------------------------------------------------------------ structure
     @property
@@ -286,8 +291,8 @@ class Teacher:
         -------
         int ndarray, shape (n, C + length)
         """
-        rng = _check_rng(rng)
-        n = _positive_int("n (number of sequences)", n)
+        rng = generator("rng", rng)
+        n = positive_int("n (number of sequences)", n)
         if not _is_int(length) or int(length) < 0:
             raise ValueError(f"length must be a non-negative integer, got {length!r}")
         C, d = self.C, self.d
@@ -415,13 +420,10 @@ class Teacher:
         y : ndarray, shape (n, length, d)
             $y_t$ for $t = C-1, \dots, C+length-2$ (the target "$x_{t+1}$").
         """
-        rng = _check_rng(rng)
-        n = _positive_int("n (number of sequences)", n)
-        length = _positive_int("length", length)
-        if isinstance(noise, bool) or not isinstance(noise, int | float) or not (
-            math.isfinite(noise) and noise >= 0
-        ):
-            raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+        rng = generator("rng", rng)
+        n = positive_int("n (number of sequences)", n)
+        length = positive_int("length", length)
+        noise = nonnegative_float("noise", noise)
         x = rng.standard_normal((n, self.C + length - 1, self.d))  # (n, N, d)
         y = self.regression_targets(x)  # (n, length, d)
         if noise > 0:
@@ -470,8 +472,8 @@ class Dataset:
     def sample(self, rng: np.random.Generator, batch: int) -> np.ndarray:
         """``batch`` distinct sequences drawn uniformly (the ``sample`` hook of
         :func:`dynamics.direct.sample_batch`)."""
-        rng = _check_rng(rng)
-        batch = _positive_int("batch", batch)
+        rng = generator("rng", rng)
+        batch = positive_int("batch", batch)
         if batch > self.n:
             raise ValueError(f"batch {batch} exceeds the {self.n} sequences of the data set")
         return self.tokens[rng.choice(self.n, size=batch, replace=False)]
@@ -485,8 +487,8 @@ class Dataset:
         chunk of an epoch is smaller when ``batch`` does not divide ``n`` (PyTorch's
         ``drop_last=False``). With ``batch >= n`` every batch is the whole set, in order.
         """
-        rng = _check_rng(rng)
-        batch = _positive_int("batch", batch)
+        rng = generator("rng", rng)
+        batch = positive_int("batch", batch)
         if batch >= self.n:
             while True:
                 yield self.tokens
