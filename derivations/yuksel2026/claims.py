@@ -34,7 +34,7 @@ from derivations.yuksel2026.closed_forms import (
     T1_G1,
     plateau_levels,
 )
-from derivations.yuksel2026.measure import _t, head_spread, transition_times
+from derivations.yuksel2026.measure import head_spread, index_at, transition_times
 from dynamics.analysis import detect_stages, linear_fit, loglog_slope
 from dynamics.claims import Claim, check, check_equal
 from dynamics.trajectory import Trajectory
@@ -170,7 +170,7 @@ def claim_competitive_share(tr: Trajectory, g: Sequence[float], heads_sharing: i
     the strongest pattern: $V_k(1) \\approx g_1/(h\\, s_k(p_1))$ (spec 5.1.4)."""
     lay = R.layout(tr)
     ts = transition_times(tr)
-    i = _t(tr, 2 * ts[0])
+    i = index_at(tr, 2 * ts[0])
     A, V = R.attention(tr)[i], R.values(tr)[i]
     j = int(np.argmax(g))
     s1 = A[:, lay.positions[j] - 1] if lay.kind == "full" else A[:, j]
@@ -251,7 +251,7 @@ def claim_symmetric_start(tr0: Trajectory, t_check: float, g: Sequence[float], l
     pred = plateau_levels(g)[1] if level is None else float(level)
     d = head_spread(tr0)
     ts = transition_times(tr0)
-    i = _t(tr0, t_check)
+    i = index_at(tr0, t_check)
     return check(
         "yuksel2026.ode-symmetric-start",
         f"Eq. 4 from an exactly symmetric start (eps = 0): no second drop; the loss is still "
@@ -276,7 +276,7 @@ def _drop_windows(tr: Trajectory) -> tuple[list[float], list[tuple[int, int]]]:
         raise ValueError(f"the hand-off needs K >= 2 learned patterns; transitions {ts}")
     edges = [*ts, float(tr.t[-1])]
     mids = [math.sqrt(edges[k] * edges[k + 1]) for k in range(K)]
-    return ts, [(_t(tr, mids[j - 1]), _t(tr, mids[j])) for j in range(1, K)]
+    return ts, [(index_at(tr, mids[j - 1]), index_at(tr, mids[j])) for j in range(1, K)]
 
 
 def claim_handoff(tr: Trajectory, predicted: Sequence[int] | None = None) -> Claim:

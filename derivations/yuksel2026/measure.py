@@ -18,7 +18,7 @@ from dynamics.codegen import CompiledModel
 from dynamics.integrate import integrate
 from dynamics.trajectory import Trajectory
 
-__all__ = ["head_spread", "notebook_euler", "run", "transition_times"]
+__all__ = ["head_spread", "index_at", "notebook_euler", "run", "transition_times"]
 
 
 def _K(tr: Trajectory) -> int:
@@ -45,7 +45,7 @@ def head_spread(tr: Trajectory) -> np.ndarray:
     return np.max(A.max(axis=1) - A.min(axis=1), axis=1)
 
 
-def _t(tr: Trajectory, t: float) -> int:
+def index_at(tr: Trajectory, t: float) -> int:
     """Index of the first output time >= t (the last one if t is beyond the end)."""
     return min(int(np.searchsorted(tr.t, t)), len(tr.t) - 1)
 

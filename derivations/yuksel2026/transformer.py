@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Generator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,15 +21,21 @@ import numpy as np
 
 from derivations.yuksel2026.data import Dataset, Teacher
 from derivations.yuksel2026.direct import MinimalTransformer, span_mass
-from dynamics.validate import generator, int_at_least, nonnegative_float, positive_int
+from dynamics.direct import record_steps
+from dynamics.direct import train as direct_train
+from dynamics.validate import (
+    generator,
+    int_at_least,
+    nonnegative_float,
+    positive_float,
+    positive_int,
+)
 
 __all__ = [
-    "AdamW",
     "FIRST_FALL_END",
     "TfJob",
     "TrainRecord",
     "boundaries",
-    "clip_grad_norm",
     "drop_onsets",
     "evaluate",
     "kl_minima_order",
@@ -39,94 +45,6 @@ __all__ = [
     "tf_run",
     "train",
 ]
-
-def clip_grad_norm(
-    grads: Mapping[str, np.ndarray], max_norm: float
-) -> tuple[dict[str, np.ndarray], float]:
-    r"""Global-norm clipping as PyTorch's ``clip_grad_norm_``.
-
-    $n = \sqrt{\sum_p \|g_p\|^2}$; every gradient is multiplied by
-    $\min(1, \text{max\_norm} / (n + 10^{-6}))$.
-
-    Returns
-    -------
-    clipped : dict of str to ndarray
-        New arrays (the input is not modified).
-    norm : float
-        The global norm before clipping.
-    """
-    c = nonnegative_float("max_norm", max_norm)
-    if c == 0:
-        raise ValueError("max_norm must be > 0")
-    norm = math.sqrt(sum(float(np.sum(np.square(g))) for g in grads.values()))
-    coef = min(1.0, c / (norm + 1e-6))
-    return {k: np.asarray(g, dtype=float) * coef for k, g in grads.items()}, norm
-
-
-class AdamW:
-    r"""AdamW with decoupled weight decay, PyTorch's update rule.
-
-    At step $n = 1, 2, \dots$ for each parameter $\theta$ with gradient $g$:
-
-    $$ \theta \leftarrow \theta (1 - \eta\lambda), \quad
-       m \leftarrow \beta_1 m + (1-\beta_1) g, \quad v \leftarrow \beta_2 v + (1-\beta_2) g^2,
-       \quad \theta \leftarrow \theta - \eta\,\frac{m/(1-\beta_1^n)}
-       {\sqrt{v/(1-\beta_2^n)} + \epsilon}. $$
-
-    Parameters
-    ----------
-    lr : float
-        $\eta > 0$.
-    weight_decay : float
-        $\lambda \ge 0$ (decoupled: it never enters $m$ or $v$).
-    betas : (float, float)
-    eps : float
-    """
-
-    def __init__(
-        self,
-        lr: float,
-        weight_decay: float = 0.01,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-    ) -> None:
-        self.lr = nonnegative_float("lr", lr)
-        if self.lr == 0:
-            raise ValueError("lr must be > 0")
-        self.weight_decay = nonnegative_float("weight_decay", weight_decay)
-        if len(betas) != 2 or not all(0 <= float(b) < 1 for b in betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
-        self.betas = (float(betas[0]), float(betas[1]))
-        self.eps = nonnegative_float("eps", eps)
-        if self.eps == 0:
-            raise ValueError("eps must be > 0")
-        self.n = 0
-        self.m: dict[str, np.ndarray] = {}
-        self.v: dict[str, np.ndarray] = {}
-
-    def step(self, params: dict[str, np.ndarray], grads: Mapping[str, np.ndarray]) -> None:
-        """Update ``params`` in place with ``grads`` (same keys and shapes)."""
-        if set(grads) != set(params):
-            raise ValueError(f"grads keys {sorted(grads)} differ from params keys {sorted(params)}")
-        b1, b2 = self.betas
-        self.n += 1
-        c1 = 1.0 - b1**self.n
-        c2 = 1.0 - b2**self.n
-        for k, p in params.items():
-            g = np.asarray(grads[k], dtype=float)
-            if g.shape != p.shape:
-                raise ValueError(f"gradient of {k!r} has shape {g.shape}, parameter has {p.shape}")
-            if k not in self.m:
-                self.m[k] = np.zeros_like(p)
-                self.v[k] = np.zeros_like(p)
-            m, v = self.m[k], self.v[k]
-            m *= b1
-            m += (1.0 - b1) * g
-            v *= b2
-            v += (1.0 - b2) * g * g
-            p *= 1.0 - self.lr * self.weight_decay
-            p -= (self.lr / c1) * m / (np.sqrt(v) / math.sqrt(c2) + self.eps)
-
 
 @dataclass(frozen=True)
 class TrainRecord:
@@ -212,6 +130,63 @@ def evaluate(
     }
 
 
+class _Threaded:
+    """The model as :func:`dynamics.direct.train` calls it, with ``threads`` per gradient."""
+
+    def __init__(self, model: MinimalTransformer, threads: int) -> None:
+        self.model, self.threads = model, threads
+
+    @property
+    def groups(self) -> Mapping[str, str]:
+        return self.model.groups
+
+    def init(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return self.model.init(rng)
+
+    def reduce(self, params: Mapping[str, np.ndarray]) -> dict[str, float]:
+        return self.model.reduce(params)
+
+    def loss_and_grad(self, params: Mapping[str, np.ndarray], tokens: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        return self.model.loss_and_grad(params, tokens, threads=self.threads)
+
+
+class _EpochSampler:
+    """Minibatches of a finite set by reshuffled epochs (:meth:`Dataset.batches`), one per call."""
+
+    def __init__(self, data: Dataset, batch: int) -> None:
+        self.data, self.batch, self.stream = data, batch, None
+
+    def __call__(self, rng: np.random.Generator, step: int) -> np.ndarray:
+        if self.stream is None:
+            self.stream = self.data.batches(rng, self.batch)
+        return next(self.stream)
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+
+class _OnlineSampler:
+    """``batch`` fresh teacher sequences per call. The next batch is drawn in a helper thread
+    while the current step computes; the draws stay sequential, so the stream is the same as
+    without prefetching (the trainer asks for ``steps + 1`` batches, in order)."""
+
+    def __init__(self, teacher: Teacher, batch: int, length: int, steps: int) -> None:
+        self.teacher, self.batch, self.length, self.steps = teacher, batch, length, steps
+        self.helper = ThreadPoolExecutor(1)
+        self.next: Future[np.ndarray] | None = None
+
+    def __call__(self, rng: np.random.Generator, step: int) -> np.ndarray:
+        if self.next is None:
+            self.next = self.helper.submit(self.teacher.sample, rng, self.batch, self.length)
+        cur = self.next.result()
+        self.next = self.helper.submit(self.teacher.sample, rng, self.batch, self.length) if step < self.steps else None
+        return cur
+
+    def close(self) -> None:
+        self.helper.shutdown(wait=True, cancel_futures=True)
+
+
 def train(
     model: MinimalTransformer,
     data: Teacher | Dataset,
@@ -231,7 +206,8 @@ def train(
     callback: Callable[[int, dict[str, Any]], None] | None = None,
     threads: int | None = None,
 ) -> tuple[TrainRecord, dict[str, np.ndarray]]:
-    """Train ``model`` with AdamW and global-norm clipping, recording every ``record_every``.
+    """Train ``model`` with AdamW and global-norm clipping (the paper's trainer, spec 2.1) through
+    the one trainer :func:`dynamics.direct.train`, recording every ``record_every``.
 
     Parameters
     ----------
@@ -295,14 +271,12 @@ def train(
     int_at_least("steps", steps, 0)
     for name, v in (("batch", batch), ("record_every", record_every), ("n_eval", n_eval)):
         positive_int(name, v)
+    positive_float("lr", lr)
     if clip is not None and nonnegative_float("clip", clip) == 0:
         raise ValueError("clip must be > 0 (or None to disable clipping)")
     if callback is not None and not callable(callback):
         raise ValueError("callback must be callable(step, row)")
-    if threads is None:
-        threads = min(2, os.cpu_count() or 1)
-    threads = positive_int("threads", threads)
-    opt = AdamW(lr, weight_decay, betas, eps)
+    threads = positive_int("threads", min(2, os.cpu_count() or 1) if threads is None else threads)
     steps = int(steps)
 
     theta = {k: np.array(v, dtype=float) for k, v in (params or model.init(rng)).items()}
@@ -321,25 +295,7 @@ def train(
     teacher_ce = teacher.cross_entropy(val)
     teacher_h = teacher.entropy(val)
 
-    if isinstance(data, Dataset):
-        stream: Generator[np.ndarray, None, None] = data.batches(rng, int(batch))
-    else:
-        length = seq_len - teacher.C
-
-        def _online() -> Generator[np.ndarray, None, None]:
-            # the next batch is drawn in a helper thread while the current step computes;
-            # draws stay sequential, so the stream is the same as without prefetching
-            with ThreadPoolExecutor(1) as helper:
-                nxt = helper.submit(teacher.sample, rng, int(batch), length)
-                for _ in range(steps):
-                    cur = nxt.result()
-                    nxt = helper.submit(teacher.sample, rng, int(batch), length)
-                    yield cur
-                yield nxt.result()
-
-        stream = _online()
-
-    rec = np.unique(np.concatenate([np.arange(0, steps + 1, int(record_every)), [steps]]))
+    rec = record_steps(steps, int(record_every))
     R, H, K = rec.size, model.n_heads, teacher.K
     out: dict[str, np.ndarray] = {
         "train_loss": np.empty(R), "grad_norm": np.empty(R), "val_loss": np.empty(R),
@@ -348,36 +304,32 @@ def train(
     }
     t0 = time.perf_counter()
     i_rec = 0
+
+    def on_record(step: int, theta_now: dict[str, np.ndarray], info: dict[str, float]) -> None:
+        nonlocal i_rec
+        ev = evaluate(model, theta_now, teacher, val)
+        row = {
+            "train_loss": info["batch_loss"], "grad_norm": info["grad_norm"], "val_loss": ev["loss"],
+            "val_excess": ev["loss"] - teacher_ce, "kl": ev["kl"], "span_mass": ev["span_mass"],
+            "value_alignment": ev["value_alignment"], "wall": time.perf_counter() - t0,
+        }
+        for key, v in row.items():
+            out[key][i_rec] = v
+        i_rec += 1
+        if callback is not None:
+            callback(step, row | {"params": theta_now})  # the live parameters: copy to keep
+
+    sampler = _EpochSampler(data, int(batch)) if isinstance(data, Dataset) else \
+        _OnlineSampler(teacher, int(batch), seq_len - teacher.C, steps)
     try:
-        for step in range(steps + 1):
-            loss, grads = model.loss_and_grad(theta, next(stream), threads=int(threads))
-            if not math.isfinite(loss):
-                raise FloatingPointError(
-                    f"the training loss became non-finite ({loss}) at step {step}"
-                )
-            clipped, norm = clip_grad_norm(grads, clip) if clip is not None else (grads, math.nan)
-            if clip is None:
-                norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
-            if i_rec < R and rec[i_rec] == step:
-                ev = evaluate(model, theta, teacher, val)
-                row = {
-                    "train_loss": loss, "grad_norm": norm, "val_loss": ev["loss"],
-                    "val_excess": ev["loss"] - teacher_ce, "kl": ev["kl"],
-                    "span_mass": ev["span_mass"], "value_alignment": ev["value_alignment"],
-                    "wall": time.perf_counter() - t0,
-                }
-                for key, v in row.items():
-                    out[key][i_rec] = v
-                i_rec += 1
-                if callback is not None:
-                    callback(step, row | {"params": theta})  # the live parameters: copy to keep
-            if step < steps:
-                opt.step(theta, clipped)
+        _, theta = direct_train(_Threaded(model, int(threads)), theta, None, lr=lr, steps=steps,
+                                optimizer="adamw", weight_decay=weight_decay, betas=betas, eps=eps,
+                                clip_norm=clip, sampler=sampler, rng=rng, record=rec, callbacks=[on_record])
     finally:
-        stream.close()
+        sampler.close()
     meta = {
         "steps": steps, "lr": float(lr), "weight_decay": float(weight_decay), "batch": int(batch),
-        "clip": clip, "betas": list(opt.betas), "eps": opt.eps, "record_every": int(record_every),
+        "clip": clip, "betas": [float(b) for b in betas], "eps": float(eps), "record_every": int(record_every),
         "threads": int(threads),
         "online": isinstance(data, Teacher),
         "n_train": data.n if isinstance(data, Dataset) else None, "n_eval": int(val.shape[0]),

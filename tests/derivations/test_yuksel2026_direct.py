@@ -10,8 +10,9 @@ import pytest
 
 from derivations.yuksel2026.data import Teacher
 from derivations.yuksel2026.direct import MinimalTransformer, attention_maps, span_mass
-from derivations.yuksel2026.transformer import AdamW, TrainRecord, clip_grad_norm, evaluate, train
-from dynamics.direct import DirectModel, assert_grad_ok
+from derivations.yuksel2026.transformer import TrainRecord, evaluate, train
+from dynamics.direct import DirectModel, Snapshots, assert_grad_ok, clip_by_global_norm
+from dynamics.direct import train as direct_train
 
 SMALL = Teacher(d=5, spans=(1, 2), m=1.5, tau=0.7, seed=3)  # C = 3
 
@@ -152,32 +153,50 @@ def test_init_scales():
 def test_clipping_bounds_the_global_norm():
     rng = np.random.default_rng(0)
     g = {"a": rng.standard_normal((3, 4)) * 5, "b": rng.standard_normal(7) * 5}
-    clipped, norm = clip_grad_norm(g, 1.0)
+    clipped, norm = clip_by_global_norm(g, 1.0)
     total = math.sqrt(sum(float(np.sum(v**2)) for v in clipped.values()))
     assert norm > 1.0 and total <= 1.0
     np.testing.assert_allclose(total, norm / (norm + 1e-6), rtol=1e-12)  # PyTorch's coefficient
     np.testing.assert_allclose(clipped["a"] / g["a"], total / norm, rtol=1e-12)  # same direction
     small_g = {"a": np.full(4, 0.1)}
-    np.testing.assert_array_equal(clip_grad_norm(small_g, 1.0)[0]["a"], small_g["a"])
+    np.testing.assert_array_equal(clip_by_global_norm(small_g, 1.0)[0]["a"], small_g["a"])
+
+
+class _Given:
+    """A model whose gradient is whatever the sampler hands it: the optimiser's update alone."""
+
+    groups: dict[str, str] = {}
+
+    def init(self, rng):  # type: ignore[no-untyped-def]
+        raise AssertionError("params are given")
+
+    def loss_and_grad(self, p, g):  # type: ignore[no-untyped-def]
+        return 0.0, {"w": g}
+
+    def reduce(self, p):  # type: ignore[no-untyped-def]
+        return {"w0": float(p["w"][0])}
 
 
 def test_adamw_single_and_second_step_by_hand():
+    """The update ``train`` uses (dynamics.direct's ``"adamw"``, PyTorch's arithmetic) against
+    the formulas, for the two steps where bias correction and decay are easiest to get wrong."""
     lr, wd, (b1, b2), eps = 0.1, 0.5, (0.9, 0.999), 1e-8
     theta0 = np.array([1.0, -2.0, 0.5])
     g1 = np.array([0.3, 0.0, -1e-3])
     g2 = np.array([-0.1, 0.2, 0.4])
-    p = {"w": theta0.copy()}
-    opt = AdamW(lr, wd, (b1, b2), eps)
-    opt.step(p, {"w": g1})
+    snaps = Snapshots()
+    direct_train(_Given(), {"w": theta0.copy()}, None, lr=lr, steps=2, optimizer="adamw", weight_decay=wd,
+                 betas=(b1, b2), eps=eps, sampler=lambda rng, k: [g1, g2, g2][k], rng=np.random.default_rng(0),
+                 record="all", callbacks=[snaps])
+    p1, p2 = snaps.params[1]["w"], snaps.params[2]["w"]
     # first step: m_hat = g, v_hat = g^2; decay multiplies theta by (1 - lr wd), never enters m, v
     want1 = theta0 * (1 - lr * wd) - lr * g1 / (np.abs(g1) + eps)
-    np.testing.assert_allclose(p["w"], want1, rtol=1e-14)
-    assert p["w"][1] == theta0[1] * (1 - lr * wd)  # zero gradient: pure decoupled decay
-    opt.step(p, {"w": g2})
+    np.testing.assert_allclose(p1, want1, rtol=1e-14)
+    assert p1[1] == theta0[1] * (1 - lr * wd)  # zero gradient: pure decoupled decay
     m = b1 * (1 - b1) * g1 + (1 - b1) * g2
     v = b2 * (1 - b2) * g1**2 + (1 - b2) * g2**2
     want2 = want1 * (1 - lr * wd) - lr * (m / (1 - b1**2)) / (np.sqrt(v / (1 - b2**2)) + eps)
-    np.testing.assert_allclose(p["w"], want2, rtol=1e-13)
+    np.testing.assert_allclose(p2, want2, rtol=1e-13)
 
 
 # ----------------------------------------------------------------------- span mass
@@ -297,5 +316,5 @@ def test_bad_training_arguments_raise(small):
         train(model, SMALL, 1, rng=None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="eval_set sequences have 5 tokens"):
         train(model, SMALL, 1, rng=rng, eval_set=np.zeros((3, 5), dtype=int))
-    with pytest.raises(ValueError, match="lr must be > 0"):
-        AdamW(0.0)
+    with pytest.raises(ValueError, match="lr must be a positive"):
+        train(model, SMALL, 1, rng=rng, lr=0.0)
