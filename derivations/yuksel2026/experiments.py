@@ -75,7 +75,7 @@ def ode_suite(
     Arguments: ``T`` positions, hierarchy ratio ``m`` (g = (m^2, m, 1)), the notebook's noise
     ``eps`` and ``seed``, horizon ``t_max`` and output points, the noise sweep (it must include
     ``eps``) and the ratio sweep (default 8 ratios in 1.2..2.5), the far positions of the order
-    run (default: strongest at ``T``) and whether to run the authors' Euler integrator (~4 s).
+    run (default: strongest at ``T``) and whether to run the authors' Euler integrator.
     """
     m_sweep = tuple(float(x) for x in np.linspace(1.2, 2.5, 8)) if m_sweep is None else tuple(m_sweep)
     if not 4 <= T <= R.MAX_T:
@@ -143,7 +143,7 @@ def ode_suite(
     tr_j2 = run(cj2, g=g, eps=st.eps, seed=st.seed, t_max=st.t_max, n_points=st.n_points)
     trs["j2_h3"] = tr_j2
     claims.append(claim_order(tr_j2, g, id="yuksel2026.ode-j2-order"))
-    # the slowdown, over noise draws (~1 s per draw for both forms)
+    # the slowdown, over noise draws
     t_rep_d, t_j2_d = [], []
     for sd in J2_SEEDS:
         same = sd == st.seed
