@@ -193,8 +193,9 @@ class RegressionStudent:
         # M_l = sum_j G[j, l] Q_j / sqrt(d) (row l - 1, shape (T, d, d)); u_j = vec(Q_j) / sqrt(d)
         M = np.einsum("jl,jab->lab", G / math.sqrt(self.d), Q)
         U = Q.reshape(self.K, -1) / math.sqrt(self.d)
+        for a in (G, Q, M, U):
+            a.setflags(write=False)
         for name, v in (("teacher", teacher), ("G", G), ("Q", Q), ("M", M), ("U", U)):
-            v.setflags(write=False) if isinstance(v, np.ndarray) else None
             object.__setattr__(self, name, v)
 
     # ------------------------------------------------------------------ teacher geometry
@@ -231,7 +232,8 @@ class RegressionStudent:
         if w.shape != (th.shape[0], self.d, self.d):
             raise ValueError(f"W must have shape {(th.shape[0], self.d, self.d)}, got {w.shape}")
         if finite:
-            finite_array("theta", th), finite_array("W", w)
+            finite_array("theta", th)
+            finite_array("W", w)
         return th, w
 
     def loss_and_grad(self, params: Any, batch: Any) -> tuple[float, dict[str, np.ndarray]]:
