@@ -67,6 +67,7 @@ import sympy as sp
 from dynamics.codegen import CompiledModel
 from dynamics.model import ReducedModel, RowSum
 from dynamics.trajectory import Trajectory
+from dynamics.validate import nonnegative_float, one_of, positive_float
 
 __all__ = [
     "FORMS",
@@ -114,9 +115,7 @@ def _int(name: str, v: object, lo: int, hi: int) -> int:
 
 
 def _form(form: object) -> Form:
-    if form not in FORMS:
-        raise ValueError(f"form must be one of {FORMS}, got {form!r}")
-    return form  # type: ignore[return-value]
+    return one_of("form", form, FORMS)  # type: ignore[no-any-return]
 
 
 def _positions(positions: Sequence[int] | None, K: int, T: int) -> tuple[int, ...]:
@@ -135,8 +134,7 @@ def _positions(positions: Sequence[int] | None, K: int, T: int) -> tuple[int, ..
 def strengths(m: float = M_DEFAULT, K: int = 3) -> tuple[float, ...]:
     r"""Geometric pattern strengths $(m^{K-1}, \dots, m, 1)$: pattern 1 is the strongest."""
     K = _int("K", K, 1, MAX_K)
-    if not (np.isfinite(m) and m > 0):
-        raise ValueError(f"m must be positive and finite, got {m!r}")
+    m = positive_float("m", m)
     return tuple(float(m) ** (K - 1 - j) for j in range(K))
 
 
@@ -334,8 +332,7 @@ def params(model: ReducedModel | CompiledModel, g: Sequence[float] | None = None
     if wd is not None:
         if not lay.weight_decay:
             raise ValueError("this model was built without weight decay (weight_decay=True adds 'wd')")
-        if not (np.isfinite(wd) and wd >= 0):
-            raise ValueError(f"wd must be >= 0, got {wd!r}")
+        wd = nonnegative_float("wd", wd)
         out["wd"] = float(wd)
     return out
 
@@ -349,8 +346,7 @@ def initial_attention(h: int, T: int, eps: float = 1e-6, rng: np.random.Generato
     """
     h = _int("h", h, 1, MAX_H)
     T = _int("T", T, 1, 10**6)
-    if not (np.isfinite(eps) and eps >= 0):
-        raise ValueError(f"eps must be >= 0 and finite, got {eps!r}")
+    eps = nonnegative_float("eps", eps)
     s = np.full((h, T), 1.0 / T)
     if eps > 0:
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
