@@ -1,6 +1,17 @@
 """Musat (2025), *Mechanism and Emergence of Stacked Attention Heads in Multi-Layer
 Transformers* (spec ``shared/papers/musat2025_stacked_heads.md``).
 
-Work in progress: :mod:`.data` (the retrieval task generator and the depth bound). The
-registry entry ``musat2025`` is added when the verification lands.
+Registry name: ``musat2025`` (the :class:`~dynamics.registry.Derivation` ``derivation`` in
+:mod:`.verify`). The files, in reading order:
+
+* :mod:`.reduced`: the reduced model R1 (spec 5.2, the spec's proposal);
+* :mod:`.data`: the retrieval task generator and the paper's depth bound;
+* :mod:`.direct`: the attention-only numpy transformer (hand-written backward pass);
+* :mod:`.construct`: the hand-set constructive circuit (one hop per layer);
+* :mod:`.measure`: structural attention scores, emergence times, order statistics;
+* :mod:`.experiments`: training runs, head roles, emergence events;
+* :mod:`.claims`: one function per claim group;
+* :mod:`.findings`: the registered findings;
+* :mod:`.figures`, :mod:`.verify`: figures, and ``Settings``, ``RECONSTRUCTED``, the
+  verification and the ``derivation``.
 """

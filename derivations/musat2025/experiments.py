@@ -12,7 +12,9 @@ Everything here is the spec's reconstruction (the paper's metrics were not found
 * :func:`emergence_events`: the times at which roles and per-hop accuracies emerge:
   a role at the first snapshot (interpolated) where its best head's score crosses 1/2, the
   hop-$k$ accuracy when it crosses the midpoint between in-context chance $1/C$ and 1;
-* :func:`order_agreement`: Kendall tau between the event orders of two runs.
+* :func:`order_agreement`: Kendall tau between the event orders of two runs;
+* :func:`hop1_first`, :func:`staircase`: per seed, whether the 1-hop accuracy crosses before
+  every role emerges, and before the 2-hop accuracy (censored at the budget).
 
 The mapping to the reduced model R1 (spec 5.4): $p_i$ <-> the score of the head with role
 $i$; class $j$ <-> queries with $j$ hops; $\pi_j$ <-> the IC-B mixture; model time <-> Adam
@@ -47,6 +49,8 @@ __all__ = [
     "head_roles",
     "emergence_events",
     "order_agreement",
+    "hop1_first",
+    "staircase",
 ]
 
 
@@ -256,3 +260,29 @@ def order_agreement(a: dict[str, float], b: dict[str, float]) -> tuple[float, li
     if len(common) < 2:
         return float("nan"), common
     return kendall_tau([a[k] for k in common], [b[k] for k in common]), common
+
+
+def hop1_first(events: list[dict[str, float]]) -> list[bool]:
+    """Per seed with a finite 1-hop accuracy crossing and some role: whether the crossing comes before
+    every role's emergence (the 0.5 score then times a sharpening, not the emergence)."""
+    out = []
+    for e in events:
+        roles = [v for k, v in e.items() if k.startswith("role:") and math.isfinite(v)]
+        if roles and math.isfinite(e.get("acc:hop1", float("nan"))):
+            out.append(bool(e["acc:hop1"] < min(roles)))
+    return out
+
+
+def staircase(events: list[dict[str, float]]) -> list[bool]:
+    """Per seed, whether 1-hop queries emerged before 2-hop ones.
+
+    A stage that never emerges within the budget counts as emerging after it (censored at the
+    budget): 1-hop learned and 2-hop not yet is in order; seeds where neither emerged are left out.
+    """
+    out = []
+    for e in events:
+        t1, t2 = e["acc:hop1"], e["acc:hop2"]
+        if math.isfinite(t1) or math.isfinite(t2):
+            out.append(bool(t1 < t2) if math.isfinite(t1) and math.isfinite(t2) else math.isfinite(t1))
+    return out
+

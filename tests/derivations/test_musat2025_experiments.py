@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from derivations.musat2025 import verify as V
+from derivations.musat2025 import claims as C
 from derivations.musat2025.construct import constructive_params, query_accuracy_by_depth
 from derivations.musat2025.data import RetrievalTask
 from derivations.musat2025.experiments import (
@@ -17,6 +17,7 @@ from derivations.musat2025.experiments import (
     head_roles,
     order_agreement,
     run_training,
+    staircase,
 )
 
 
@@ -79,27 +80,27 @@ def test_roles_events_and_agreement() -> None:
 
 
 def test_seed_order_claim_two_sided() -> None:
-    assert V.claim_seed_order([1.0] * 10, ["role:hop1", "role:prev"], []).passed
-    assert not V.claim_seed_order([1.0, -1.0], ["role:hop1", "role:prev"], []).passed  # a swap
-    assert not V.claim_seed_order([], [], []).passed  # nothing to compare is not a pass
+    assert C.claim_seed_order([1.0] * 10, ["role:hop1", "role:prev"], []).passed
+    assert not C.claim_seed_order([1.0, -1.0], ["role:hop1", "role:prev"], []).passed  # a swap
+    assert not C.claim_seed_order([], [], []).passed  # nothing to compare is not a pass
 
 
 def test_bridge_and_curriculum_claims() -> None:
-    assert V.claim_bridge_order([True] * 5, []).passed
-    assert not V.claim_bridge_order([True, True, False], []).passed
+    assert C.claim_bridge_order([True] * 5, []).passed
+    assert not C.claim_bridge_order([True, True, False], []).passed
     good = {"ic_a": True, "ic_b": True, "none": False}
-    assert V.claim_curriculum(good, {}).passed
-    assert not V.claim_curriculum(good | {"none": True}, {}).passed
-    assert not V.claim_curriculum(good | {"ic_a": False}, {}).passed
+    assert C.claim_curriculum(good, {}).passed
+    assert not C.claim_curriculum(good | {"none": True}, {}).passed
+    assert not C.claim_curriculum(good | {"ic_a": False}, {}).passed
 
 
 def test_depth_trained_claim() -> None:
     chance = 0.5
     ok = {1: [0.5, 0.5], 2: [1.0, 0.6], 3: [1.0, 1.0], 4: [1.0, 1.0]}
-    c = V.claim_depth_trained(ok, chance)
+    c = C.claim_depth_trained(ok, chance)
     assert c.passed and list(c.predicted) == ["L=1,k=2"]
     # a 1-layer model that answered 2-hop queries would beat the bound: must fail
-    assert not V.claim_depth_trained(ok | {1: [0.5, 0.9]}, chance).passed
+    assert not C.claim_depth_trained(ok | {1: [0.5, 0.9]}, chance).passed
 
 
 def test_constructive_claims_measured_and_negative_control() -> None:
@@ -109,17 +110,17 @@ def test_constructive_claims_measured_and_negative_control() -> None:
     for L in range(1, 5):
         model, params = constructive_params(task, L)
         table[L] = query_accuracy_by_depth(model, params, task, rng, n=256)
-    exact, depth = V.claim_constructive(table)
+    exact, depth = C.claim_constructive(table)
     assert exact.passed and depth.passed
     # negative control: pretend the 4-layer circuit misses one 3-hop query
     broken = {L: dict(row) for L, row in table.items()}
     broken[4][3] = 1.0 - 1.0 / 256
-    e2, d2 = V.claim_constructive(broken)
+    e2, d2 = C.claim_constructive(broken)
     assert not e2.passed and not d2.passed
     # and a circuit that claimed an extra hop would fail the depth claim
     lucky = {L: dict(row) for L, row in table.items()}
     lucky[2][2] = 1.0
-    assert not V.claim_constructive(lucky)[1].passed
+    assert not C.claim_constructive(lucky)[1].passed
 
 
 def test_run_many_parallel_equals_serial() -> None:
@@ -142,4 +143,4 @@ def test_staircase_censoring() -> None:
     ev = [{"acc:hop1": 1.0, "acc:hop2": 2.0}, {"acc:hop1": 1.0, "acc:hop2": nan},
           {"acc:hop1": nan, "acc:hop2": nan}, {"acc:hop1": nan, "acc:hop2": 3.0},
           {"acc:hop1": 5.0, "acc:hop2": 4.0}]
-    assert V._staircase(ev) == [True, True, False, False]
+    assert staircase(ev) == [True, True, False, False]

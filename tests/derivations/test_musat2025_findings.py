@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from derivations.musat2025 import claims as C
 from derivations.musat2025 import findings as F
 from derivations.musat2025 import verify as V
 from derivations.musat2025.data import (
@@ -30,10 +31,10 @@ def test_findings_are_well_formed_and_registered() -> None:
     assert len(F.FINDINGS) == 2
     ids = [f.claim for f in F.FINDINGS]
     assert len(set(ids)) == len(ids)
-    source = inspect.getsource(V)
+    source = inspect.getsource(C)
     for f in F.FINDINGS:
         assert isinstance(f, Finding) and f.bears_on == "reconstruction"
-        # the claim id is one the derivation produces (a literal id in verify.py)
+        # the claim id is one the derivation produces (a literal id in claims.py)
         assert f'"{f.claim}"' in source, f.claim
         for text in (f.summary, f.shows, f.ruled_out):
             assert len(text.split()) >= 10
@@ -45,16 +46,16 @@ def test_findings_are_well_formed_and_registered() -> None:
 def test_findings_attach_and_go_stale() -> None:
     """A failing claim with a registered finding is a 'finding'; the same claim passing is a 'fail'."""
     good = {"ic_a": True, "ic_b": True, "none": False}
-    failing = V.claim_curriculum(good | {"ic_a": False}, {})
-    passing = V.claim_curriculum(good, {})
+    failing = C.claim_curriculum(good | {"ic_a": False}, {})
+    passing = C.claim_curriculum(good, {})
     (c1, c2), unmatched = apply_findings([failing, passing], F.FINDINGS)
     assert [f.claim for f in unmatched] == ["musat2025.order-seeds"]
     assert c1.verdict == "finding" and c2.verdict == "fail" and c2.stale
-    order = V.claim_seed_order([1.0, -1.0], ["role:hop1", "role:prev"], [], 133.3)
+    order = C.claim_seed_order([1.0, -1.0], ["role:hop1", "role:prev"], [], 133.3)
     assert "'prev' (previous-token head)" in order.statement and "133 steps apart" in order.statement
     (c3,), _ = apply_findings([order], F.FINDINGS)
     assert c3.verdict == "finding"
-    (c4,), _ = apply_findings([V.claim_seed_order([1.0] * 3, ["role:hop1", "role:prev"], [])], F.FINDINGS)
+    (c4,), _ = apply_findings([C.claim_seed_order([1.0] * 3, ["role:hop1", "role:prev"], [])], F.FINDINGS)
     assert c4.verdict == "fail"  # if the order held, the finding would be stale
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from derivations.musat2025 import claims as C
 from derivations.musat2025 import verify as V
 from derivations.musat2025.reduced import r1_model
 
@@ -29,11 +30,11 @@ def test_r1_flow_is_the_derived_gradient(cm):
 
 def test_order_and_merge(cm):
     t = V.emergence_times(cm, {"n": 8.0}, 1e5, 3)
-    assert V.claim_order(t).passed
-    assert not V.claim_order([t[1], t[0], t[2]]).passed
+    assert C.claim_order(t).passed
+    assert not C.claim_order([t[1], t[0], t[2]]).passed
     tg = V.emergence_times(cm, {"n": 8.0, "pi1": 0.5, "pi2": 0.0, "pi3": 0.5}, 1e5, 3)
-    assert V.claim_merge(tg).passed
-    assert not V.claim_merge(t).passed  # with uniform pi the stages stay apart
+    assert C.claim_merge(tg).passed
+    assert not C.claim_merge(t).passed  # with uniform pi the stages stay apart
 
 
 def test_scaling_exponents(cm):
@@ -41,21 +42,21 @@ def test_scaling_exponents(cm):
     cur = [V.emergence_times(cm, {"n": n}, 1e6, 3)[0] for n in ns]
     hard = {"pi1": 0.0, "pi2": 0.0, "pi3": 1.0}
     hd = [V.emergence_times(cm, {"n": n} | hard, 1e8, 3)[2] for n in ns]
-    tol = V.SCALING_TOL
-    assert V.claim_scaling("curriculum", ns, cur, 1.0, tol, "w").passed
-    assert V.claim_scaling("hard-only", ns, hd, 3.0, tol, "w").passed
-    assert not V.claim_scaling("curriculum", ns, cur, 3.0, tol, "w").passed  # not n^m with a curriculum
-    assert not V.claim_scaling("hard-only", ns, hd, 1.0, tol, "w").passed
+    tol = C.SCALING_TOL
+    assert C.claim_scaling("curriculum", ns, cur, 1.0, tol, "w").passed
+    assert C.claim_scaling("hard-only", ns, hd, 3.0, tol, "w").passed
+    assert not C.claim_scaling("curriculum", ns, cur, 3.0, tol, "w").passed  # not n^m with a curriculum
+    assert not C.claim_scaling("hard-only", ns, hd, 1.0, tol, "w").passed
     # the spec's extra sqrt(2 ln n) factor (exponent + 0.18 over n = 8..32) is rejected too
     extra = float(np.log(np.sqrt(np.log(32) / np.log(8))) / np.log(4))
     assert extra > tol
-    assert not V.claim_scaling("curriculum", ns, cur, 1.0 + extra, tol, "w").passed
+    assert not C.claim_scaling("curriculum", ns, cur, 1.0 + extra, tol, "w").passed
 
 
 def test_boundary_claim_two_sided():
-    assert V.claim_boundary(1.0, 81, 6).passed and V.claim_boundary(1 - 6 / 81, 81, 6).passed
-    assert not V.claim_boundary(1 - 7 / 81, 81, 6).passed  # one disagreement more than the edge holds
-    assert not V.claim_boundary(0.99, 81, 0).passed  # no boundary in the grid: exact agreement
+    assert C.claim_boundary(1.0, 81, 6).passed and C.claim_boundary(1 - 6 / 81, 81, 6).passed
+    assert not C.claim_boundary(1 - 7 / 81, 81, 6).passed  # one disagreement more than the edge holds
+    assert not C.claim_boundary(0.99, 81, 0).passed  # no boundary in the grid: exact agreement
 
 
 def test_boundary_edge_cells():
@@ -69,11 +70,11 @@ def test_boundary_edge_cells():
 
 def test_settings_validation():
     with pytest.raises(ValueError, match="m must be"):
-        V.Setting(m=9)
+        V.Settings(m=9)
     with pytest.raises(ValueError, match="seeds must be"):
-        V.Setting(seeds=1)
+        V.Settings(seeds=1)
     with pytest.raises(ValueError, match="train_steps"):
-        V.Setting(train_steps=0)
+        V.Settings(train_steps=0)
 
 
 def test_verify_end_to_end_small(tmp_path):
@@ -83,7 +84,7 @@ def test_verify_end_to_end_small(tmp_path):
     from dynamics.verify import run_verify
 
     d = get("musat2025")
-    summary = run_verify(d, tmp_path, quick=True, verbose=False, settings=V.Setting(seeds=2, train_steps=40))
+    summary = run_verify(d, tmp_path, quick=True, verbose=False, settings=V.Settings(seeds=2, train_steps=40))
     assert summary["error"] is None
     ids = {c["id"] for c in summary["claims"]}
     assert {"musat2025.construct-exact", "musat2025.construct-depth", "musat2025.order-seeds",

@@ -1,0 +1,237 @@
+r"""Claims of Musat (2025), each a function of measurements and a prediction.
+
+Every function returns a :class:`~dynamics.claims.Claim` (or a list of them); the tests call
+them with deliberately wrong measurements (negative controls). One function per claim group,
+in the order :mod:`.verify` produces them: the task generator and the paper's depth bound; the
+reduced model R1 (order, scaling in n, merging, learnability boundary); the hand-set
+constructive circuit; the trained transformer.
+
+Sources (``Claim.source``): ``paper`` for what the paper states (the layer bound, "only under
+an implicit curriculum", "always in a specific sequence"); ``derived`` for predictions of our
+own derivations (R1's order, rates, merging and boundary; the bridge from R1 to the
+transformer); ``reconstruction`` for checks of what we reconstructed (the task generator, the
+hand-set circuit).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from derivations.musat2025.construct import constructive_depth
+from derivations.musat2025.data import min_layers
+from dynamics.analysis import loglog_slope
+from dynamics.claims import Claim, check, check_equal
+
+__all__ = [
+    "LEARNED", "SCALING_TOL", "SCALING_WHY", "DEPTH_BOUND_D",
+    "claim_generator", "claim_depth_bound", "claim_order", "claim_scaling", "claim_merge",
+    "claim_boundary", "claim_constructive", "claim_seed_order", "claim_bridge_order",
+    "claim_curriculum", "claim_depth_trained",
+]
+
+#: Final hardest-query accuracy that counts as "learned" (see :func:`claim_curriculum`).
+LEARNED = 0.9
+
+#: Tolerance of the R1 scaling exponents, and why (both regimes; see :data:`SCALING_WHY`).
+SCALING_TOL = 0.15
+SCALING_WHY = {
+    "curriculum": (
+        "Leading order (our derivation; it corrects spec 5.2): before head 1 escapes, a_1' ~ c w e^{a_1} and "
+        "w' ~ c e^{a_1} with c = (1 - 1/V) sum_j pi_j n^{-j} ~ pi_1/n, so in the time c t the escape is a "
+        "finite-time blow-up whose time does not depend on n: t_1 ~ 1/c ~ n, exponent 1. (The spec's extra "
+        "sqrt(2 ln n), from a_1 ~ c^2 t^2/2 reaching ln n without the feedback of a_1 on p_1, would give "
+        "1.18 over n = 8..32.) What remains are corrections of relative order 1/n (the pi_2/n^2 and "
+        "pi_3/n^3 drive, n - 1 against n, the saturation of p_1): 1/(8 - 1) = 0.14 at the smallest n; in "
+        "the early-time estimate sqrt(2 (1 - 1/n))/c they move the exponent by +0.11; reading the crossings off "
+        "the output grid (2.3% of t) adds at most 0.02. Tolerance 0.15: "
+        "corrections of that size pass, the sqrt(ln n) law and any other integer exponent fail."),
+    "hard-only": (
+        "Leading order (our derivation; it corrects spec 5.2): with pi_m = 1 every head obeys "
+        "a' ~ c w e^{m a}, w' ~ c e^{m a} with c = (1 - 1/V) n^{-m}, a blow-up in the time c t, so "
+        "t ~ n^m, exponent m. (The spec's extra sqrt(2 ln n) would give m + 0.18 over n = 8..32.) What "
+        "remains are corrections of relative order 1/n, 1/(8 - 1) = 0.14 at the smallest n: the "
+        "early-time estimate sqrt(2/(m (1 - 1/n)))/c moves the exponent by -0.04, the saturation of the "
+        "p_i after the blow-up by a similar amount that vanishes as n grows (local exponents 2.88, 2.93, "
+        "2.97 for n = 8-16, 16-32, 32-64 with m = 3, measured once outside the run). Tolerance 0.15: these "
+        "pass, the sqrt(ln n) law and m - 1, m + 1 fail."),
+}
+
+
+# ----------------------------------------------------------------- task generator and depth bound
+#: Depths D at which the paper's layer bound is compared with its floating-point form.
+DEPTH_BOUND_D = (1, 2, 4, 5, 13, 14, 40, 41)
+
+
+def claim_generator(correct: float) -> Claim:
+    """Fraction of generated IC-A queries that resolve to their label (spec 2.2, reconstructed)."""
+    return check("musat2025.generator", "Every generated query resolves, by following the links, "
+                 "to its labelled answer (256 IC-A examples, 4 chains of depth 6).", 1.0, correct,
+                 tol=0.0, source="reconstruction", why="exact: the oracle follows the statements.")
+
+
+def claim_depth_bound(Ds: tuple[int, ...] = DEPTH_BOUND_D) -> Claim:
+    """The paper's layer lower bound $t \\ge \\log_3(2D)$ (spec 1.1): :func:`~.data.min_layers`
+    (integer arithmetic) against $\\lceil\\log_3(2D)\\rceil$ in floating point."""
+    Ds = list(Ds)
+    return check_equal(
+        "musat2025.depth-bound", "The paper's layer lower bound t >= log_3(2D) (spec 1.1, read in the "
+        f"sciencestack TL;DR) as the smallest integer t: our min_layers (integer arithmetic) for D = {Ds} "
+        "against ceil(log_3(2D)) in floating point.", [math.ceil(math.log(2 * D) / math.log(3)) for D in Ds],
+        [min_layers(D) for D in Ds], source="paper",
+        why="integers compared exactly; 2D is never a power of 3, and log_3(2D) is at least 0.01 from an "
+            "integer for these D, far above floating-point error.")
+
+
+# ------------------------------------------------------------------------------ reduced model R1
+def claim_order(times: list[float]) -> Claim:
+    """R1 (spec 5.2, the spec's proposal): the heads cross $p_i = 1/2$ in dependency order $1..m$
+    (our derivation)."""
+    order = [i + 1 for i in np.argsort(times)] if all(np.isfinite(times)) else []
+    return check_equal(
+        "musat2025.r1-order", "R1 with a curriculum (uniform pi): the stacked heads emerge one by one in "
+        "dependency order 1, 2, ..., m.", list(range(1, len(times) + 1)), [int(i) for i in order],
+        source="derived", why="exact ordering of the measured emergence times; at n = 8 they are 20-30% of t "
+        "apart, ten times the output grid spacing (2.3% of t: 800 log-spaced points over 1e-2..1e6), so no tie "
+        "tolerance is needed.",
+        details={"emergence_times": times})
+
+
+def claim_scaling(kind: str, ns: list[float], times: list[float], predicted: float, tol: float, why: str) -> Claim:
+    """R1: the fitted log-log exponent of the emergence time against $n$ (``kind`` ``"curriculum"``:
+    predicted 1; ``"hard-only"``: predicted $m$; our derivation, :data:`SCALING_WHY`)."""
+    fit = loglog_slope(np.asarray(ns), np.asarray(times))
+    return check(
+        f"musat2025.r1-scaling.{kind}", f"R1: the emergence time grows like n^{predicted:g} "
+        f"({'with a curriculum' if kind == 'curriculum' else 'with hard data only'}): fitted log-log "
+        f"exponent over n = {ns} (stderr {fit.stderr:.3f}).", predicted, fit.slope, tol=tol,
+        source="derived", why=why, details={"n": ns, "times": times, "stderr": fit.stderr})
+
+
+def claim_merge(times_gap: list[float]) -> Claim:
+    r"""R1 with $\pi_2 = 0$: heads 2 and 3 cross together, $(t_3 - t_2)/(t_2 - t_1) = 0$ (our derivation)."""
+    t1, t2, t3 = times_gap[:3]
+    return check(
+        "musat2025.r1-merge", "R1: a gap in the mixture (pi_2 = 0) merges stages 2 and 3 into one jump: "
+        "(t3 - t2)/(t2 - t1).", 0.0, (t3 - t2) / (t2 - t1), tol=1e-6, source="derived",
+        why="with pi_2 = 0 heads 2 and 3 enter the loss only through the classes that need both, so they obey "
+            "the same equation from the same start and cross 1/2 at the same time exactly (measured: equal to "
+            "the last digit); the only spread is rounding in the generated right-hand side, amplified by the "
+            "integrator, far below 1e-6 of the stage gap. With the uniform mixture the ratio is about 0.9.",
+        details={"times": times_gap})
+
+
+def claim_boundary(agreement: float, n_cells: int, n_edge: int) -> Claim:
+    """R1 with weight decay: the learnability boundary from integration agrees with the stability of
+    the near-zero fixed point, up to the ``n_edge`` cells next to the boundary (our derivation)."""
+    return check(
+        "musat2025.r1-learnability", "R1 with weight decay: the learnability boundary in (pi_1, weight decay) "
+        "from integration (the flow leaves the near-zero state by t_max: some head's p_i > 1/2) agrees with "
+        "the stability of the near-zero fixed point (Jacobian eigenvalues): fraction of grid cells where "
+        "both say the same.", 1.0, agreement, tol=n_edge / n_cells, source="derived",
+        why=f"both classify the same bifurcation; they can differ only where the fixed point is unstable "
+            f"but so weakly that the flow escapes after t_max: the unstable cells one grid step from the "
+            f"stability boundary, {n_edge} of {n_cells} here. Tolerance = that fraction, {n_edge}/{n_cells}.",
+        details={"edge_cells": n_edge})
+
+
+# ----------------------------------------------------------------------- constructive circuit
+def claim_constructive(table: dict[int, dict[int, float]]) -> list[Claim]:
+    """The hand-set circuit (spec 1.3, reconstructed): exact up to $L - 1$ hops, and the measured
+    constructive depth (deeper queries fail)."""
+    exact = min(a for L, row in table.items() for k, a in row.items() if k <= constructive_depth(L))
+    measured = []
+    for _L, row in sorted(table.items()):
+        k = 0
+        while k + 1 in row and row[k + 1] == 1.0:
+            k += 1
+        measured.append(k)
+    return [
+        check("musat2025.construct-exact", "The hand-set circuit (no training) answers every query of depth "
+              "k <= L-1 at the query position: smallest accuracy over L = 1..5 and those k.", 1.0, exact, tol=0.0,
+              source="reconstruction", why="exact: the attention margin argument makes every argmax correct "
+              "(construct.py); a single wrong example fails.", details={"accuracy": table}),
+        check_equal("musat2025.construct-depth", "Largest depth answered exactly by the L-layer circuit, "
+                    "L = 1..5 (L - 1: a previous-token layer, then one hop per layer; never fewer layers than "
+                    "the bound ceil(log_3(2D))).", [constructive_depth(L) for L in sorted(table)], measured,
+                    source="reconstruction", why="integer; deeper queries must fall below 100% (both ways).",
+                    details={"accuracy": table}),
+    ]
+
+
+# ---------------------------------------------------------------------- trained transformer
+def claim_seed_order(taus: list[float], events: list[str], times: list[dict[str, float]],
+                     snapshot_step: float = float("nan"), hop1_first: list[bool] | None = None) -> Claim:
+    """The order of the head roles across seeds (spec 3.1). A registered finding while the only roles
+    compared are two co-requisites of one circuit (:mod:`.findings`); issue 17 replaces it."""
+    worst = min(taus) if taus and all(math.isfinite(t) for t in taus) else float("nan")
+    shown = ", ".join(_ROLE_NAMES.get(e, e) for e in events) or "none"
+    details: dict[str, object] = {"taus": taus, "events": events, "times": times, "snapshot_step": snapshot_step}
+    if hop1_first is not None:
+        details["hop1_accuracy_before_every_role"] = hop1_first
+    return check(
+        "musat2025.order-seeds", "Transformer (IC-B): the heads emerge in the same order in every seed (spec "
+        "3.1 'always emerge in a specific sequence'), as measured here: the smallest Kendall tau over the "
+        f"{len(taus)} seed pairs that share at least two head roles, over the roles {shown}; a role emerges "
+        f"when its best head's attention score first reaches 1/2, on snapshots {snapshot_step:.0f} steps apart "
+        "(linearly interpolated, no tie tolerance).", 1.0, worst, tol=0.0, source="paper",
+        why="'always the same order' means tau = 1 for every pair; any swap fails.", details=details)
+
+
+_ROLE_NAMES = {"role:prev": "'prev' (previous-token head)", "role:link": "'link' (parent-link head)",
+               "role:hop1": "'hop1' (hop-1 read-out head)", "role:hop2": "'hop2' (hop-2 retrieval head)",
+               "role:hop3": "'hop3' (hop-3 retrieval head)"}
+
+
+def claim_bridge_order(first_before: list[bool], times: list[dict[str, float]]) -> Claim:
+    """Bridge from R1 to the transformer (spec 5.4, our derivation): per seed, 1-hop queries are
+    learned before 2-hop queries (``first_before`` from :func:`~.experiments.staircase`)."""
+    frac = float(np.mean(first_before)) if first_before else float("nan")
+    return check(
+        "musat2025.bridge-order", "Bridge to R1 (dependency order): in the transformer the 1-hop queries are "
+        "learned before the 2-hop queries, as R1's head 1 (needed by every class) emerges first: fraction of "
+        "seeds (a stage is learned when its query accuracy crosses (1 + 1/C)/2; one not reached within the "
+        "budget counts as later).", 1.0, frac, tol=0.0, source="derived",
+        why="an ordering per seed; every seed must agree (R1 predicts it without exception). The two crossings "
+            "are 650-2730 steps apart in the default run, several snapshot intervals, so no tie tolerance is "
+            "needed.",
+        details={"events": times})
+
+
+def claim_curriculum(learned: dict[str, bool], final: dict[str, list[float]], n_seeds: int = 1,
+                     undetermined: dict[int, float] | None = None) -> Claim:
+    """Learns / does not learn per regime (spec 3.1). A registered finding while IC-A is the task as
+    reconstructed (:mod:`.findings`); issue 17 replaces it with rates over seeds per regime."""
+    details: dict[str, object] = {"final_query_accuracy_by_hop": final}
+    if undetermined is not None:
+        details["ic_a_undetermined_label_fraction_by_hop"] = undetermined
+    return check_equal(
+        "musat2025.curriculum", "Transformer: learns the hardest (D-hop) queries within the budget with an "
+        "implicit curriculum and not without one (spec 3.1: 'learning occurs only under an implicit "
+        "curriculum'), as reconstructed: IC-A (every statement's dst labelled with its chain's value, the query "
+        f"always D-hop; 1 seed), IC-B (query depth uniform over 1..D; learned if any of {n_seeds} seeds learns), "
+        "none (D-hop queries only; 1 seed).",
+        {"ic_a": True, "ic_b": True, "none": False}, learned, source="paper",
+        why=f"learned = final D-hop query accuracy >= {LEARNED} on the held-out batch; 0.9 is above the ~0.8 "
+            "plateau of the partial shortcut that even 2-layer models reach (measured), so it means the full "
+            "retrieval. A yes/no per regime, compared exactly.",
+        details=details)
+
+
+def claim_depth_trained(acc: dict[int, list[float]], chance: float) -> Claim:
+    """Where the paper's bound forbids it ($L < \\lceil\\log_3(2k)\rceil$, spec 1.1), k-hop queries are
+    not learned by the trained transformer."""
+    thr = 0.5 * (1.0 + chance)
+    cells = [(L, k + 1) for L, row in sorted(acc.items()) for k in range(len(row)) if L < min_layers(k + 1)]
+    got = {f"L={L},k={k}": bool(acc[L][k - 1] >= thr) for L, k in cells}
+    return check_equal(
+        "musat2025.depth-trained",
+        f"Transformer (IC-B), L = {min(acc)}..{max(acc)} layers: no model with fewer layers than the paper's "
+        f"bound ceil(log_3(2k)) (spec 1.1) learns k-hop queries within the budget, in the cells (L, k) where "
+        f"the bound applies: {', '.join(got) or 'none'}.",
+        {key: False for key in got}, got, source="paper",
+        why=f"learned = final accuracy >= {thr:.2f} (midway between in-context chance and 1); compared exactly "
+            "per cell. The full table (and the constructive depth L - 1) is in the details and depth.png.",
+        details={"final_accuracy": acc, "constructive_depth": {L: constructive_depth(L) for L in acc}})
+
