@@ -44,12 +44,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         warm = _build(cache)
     import numpy as np
 
+    from derivations.huang2025.experiments import schedule
     from derivations.huang2025.reduced import reduced_model
-    from derivations.huang2025.verify import Setting, schedule
+    from derivations.huang2025.verify import Settings
     from dynamics.integrate import integrate
 
     cm = reduced_model().compile()
-    s = Setting()
+    s = Settings()
     y0 = np.zeros(cm.n_state)
     integrate(cm, y0, {"lambda": 2.0}, t_max=1e5, schedule=schedule(s))
     times = []

@@ -1,12 +1,13 @@
-r"""Experiments, figures and the two registered derivations of Huang, Liang & Yang (2025).
+r"""Experiments -> claims -> figures, and the two registered derivations of Huang, Liang & Yang (2025).
 
-``huang2025-even-pairs``: the reduced flow (exact symmetry reduction) and direct GD on the
-one-layer transformer, checked against every recoverable claim (phases, rates, implicit bias,
-the onset of the logarithmic growth of ||u||, attention drift and its law, frozen-attention
-control, separation time, the saddle at zero without length-1 strings); the separation time
-against lambda is reported as measured.
-``huang2025-parity``: parity by inference-time CoT with the even-pairs model, direct parity
-training without CoT, and CoT training in the reconstructed format (spec 1.7).
+``huang2025-even-pairs`` (:data:`even_pairs`): the reduced flow (exact symmetry reduction) and
+direct GD on the one-layer transformer, checked against every recoverable claim (phases,
+rates, implicit bias, the onset of the logarithmic growth of ||u||, attention drift and its
+law, frozen-attention control, separation time, the saddle at zero without length-1 strings);
+the separation time against lambda is reported as measured.
+``huang2025-parity`` (:data:`parity`): parity by inference-time CoT with the even-pairs model,
+direct parity training without CoT, and CoT training in the reconstructed format (spec 1.7).
+The runs are in :mod:`.experiments`, the claims in :mod:`.claims`, the figures in :mod:`.figures`.
 """
 
 from __future__ import annotations
@@ -22,18 +23,31 @@ from derivations.huang2025 import measure as M
 from derivations.huang2025.closed_forms import c_coefficients, max_margin
 from derivations.huang2025.data import cot_dataset, even_pairs_dataset, parity_dataset
 from derivations.huang2025.direct import OneLayerTransformer, cot_parity_accuracy
-from derivations.huang2025.reduced import pattern_outputs, reduced_model, u_full
+from derivations.huang2025.experiments import (
+    DRIFT_FIT,
+    DRIFT_LAMBDAS,
+    SADDLE_SCALES,
+    SCALING_LAMBDAS,
+    direct_run,
+    flow,
+    flow_vs_gd,
+    reduced_gd,
+    saddle_experiment,
+    schedule,
+    separation_tau,
+)
+from derivations.huang2025.figures import figure_parity, figures_even_pairs
+from derivations.huang2025.findings import EVEN_PAIRS_FINDINGS, PARITY_FINDINGS
+from derivations.huang2025.reduced import reduced_model, u_full
 from dynamics.analysis import detect_stages, local_slopes, log_growth, loglog_slope
 from dynamics.claims import Claim
-from dynamics.codegen import CompiledModel
 from dynamics.direct import train
-from dynamics.integrate import integrate
-from dynamics.schedule import Schedule
+from dynamics.registry import Derivation
 from dynamics.trajectory import Trajectory
+from dynamics.validate import positive_float, positive_int
 from dynamics.verify import VerifyContext
 
-__all__ = ["Setting", "schedule", "flow", "direct_run", "reduced_gd", "flow_vs_gd", "saddle_experiment",
-           "verify_even_pairs", "verify_parity", "RECONSTRUCTED"]
+__all__ = ["Settings", "RECONSTRUCTED", "verify_even_pairs", "verify_parity", "even_pairs", "parity"]
 
 RECONSTRUCTED = (
     "embeddings: one-hot token + one-hot position, d = 2 + L_max (spec 1.3, reconstructed); the joint "
@@ -50,10 +64,9 @@ RECONSTRUCTED = (
     "truncated-CoT inference algorithm (spec 1.7a, reconstructed); CoT training format and EP regulariser (spec 1.7b, reconstructed)",
 )
 
-
 @dataclass(frozen=True)
-class Setting:
-    """The defaults of spec section 4 (every one configurable)."""
+class Settings:
+    """The defaults of spec section 4 (every one configurable with ``--set NAME=VALUE``)."""
 
     L_max: int = 6
     eta: float = 0.1
@@ -69,11 +82,9 @@ class Setting:
         if not 2 <= self.L_max <= 8:
             raise ValueError(f"L_max must be in 2..8 (the table has 2^L_max - 1 patterns), got {self.L_max}")
         for name in ("eta", "lam", "tau_max"):
-            v = getattr(self, name)
-            if not (math.isfinite(v) and v > 0):
-                raise ValueError(f"{name} must be positive and finite, got {v}")
-        if self.t0 < 1 or self.direct_steps < 1 or self.scaling_t0 < 1:
-            raise ValueError("t0, scaling_t0 and direct_steps must be positive")
+            positive_float(name, getattr(self, name))
+        for name in ("t0", "scaling_t0", "direct_steps"):
+            positive_int(name, getattr(self, name))
         if self.tau_max < 1e6:
             raise ValueError(f"tau_max must be at least 1e6 (the drift law is fitted on [1e3, 1e5] and "
                              f"tested beyond), got {self.tau_max:g}")
@@ -82,102 +93,14 @@ class Setting:
 
     @property
     def tau0(self) -> float:
+        """The flow time $\\tau_0 = \\eta t_0$ at which the attention boost lambda ends (spec 1.6)."""
         return self.eta * self.t0
 
 
-def schedule(s: Setting, freeze_at: float | None = None) -> Schedule:
-    """Attention steps times lambda until tau0 = eta t0 (spec 1.6); optionally frozen from ``freeze_at``."""
-    if freeze_at is None:
-        return Schedule.switch(s.tau0, before={"attn": s.lam})
-    return Schedule((s.tau0, freeze_at), ({"attn": s.lam}, {}, {"attn": 0.0}))
-
-
-def flow(cm: CompiledModel, s: Setting, *, t_max: float | None = None, t_eval: np.ndarray | None = None,
-         freeze_at: float | None = None, n_points: int = 400) -> Trajectory:
-    """The reduced gradient flow from zero in tau = eta t."""
-    y0 = np.zeros(cm.n_state)
-    if t_eval is not None:
-        return integrate(cm, y0, {"lambda": s.lam}, t_eval=t_eval, schedule=schedule(s, freeze_at))
-    return integrate(cm, y0, {"lambda": s.lam}, t_max=t_max or s.tau_max, t_min=1e-3, n_points=n_points,
-                     schedule=schedule(s, freeze_at))
-
-
-def direct_run(s: Setting, steps: int, data: Any = None, record: Any = "log") -> tuple[Trajectory, dict[str, np.ndarray]]:
-    """Full-batch GD on the transformer from zero (spec 1.6), recorded on the reduced coordinates."""
-    model = OneLayerTransformer(L_max=s.L_max, lam=s.lam)
-    data = data if data is not None else even_pairs_dataset(s.L_max)
-    return train(model, model.init(np.random.default_rng(0)), data, lr=s.eta, steps=steps,
-                 schedule=schedule(s), record=record, n_record=300)
-
-
-def reduced_gd(cm: CompiledModel, s: Setting, steps: int) -> np.ndarray:
-    """The reduced GD map theta <- theta + eta * rhs(theta) from zero, states (steps + 1, 35)."""
-    sch = schedule(s)
-    y = np.zeros(cm.n_state)
-    out = np.empty(cm.n_state)
-    ys = [y.copy()]
-    for k in range(steps):
-        cm.rhs(0.0, y, cm.pack({"lambda": s.lam}, sch.factors[sch.piece_index(s.eta * k)]), cm.data, cm.bounds, out)
-        y = y + s.eta * out
-        ys.append(y.copy())
-    return np.array(ys)
-
-
-def flow_vs_gd(cm: CompiledModel, s: Setting, etas: tuple[float, ...], tau: float) -> list[float]:
-    """Max deviation of the reduced coordinates between GD at each eta (same tau0) and the flow, up to ``tau``."""
-    errs = []
-    for e in etas:
-        se = replace(s, eta=e, t0=int(round(s.tau0 / e)))
-        n = int(round(tau / e))
-        d, _ = direct_run(se, n, record=max(1, n // 100))
-        errs.append(float(np.max(np.abs(d.y - flow(cm, se, t_eval=d.t).y))))
-    return errs
-
-
-def _separation_tau(tr: Trajectory, table: np.ndarray, s: Setting) -> float:
-    return M.separation_tau(tr, table, s.L_max, s.lam)
-
-
-DRIFT_LAMBDAS = (1.0, 2.0, 4.0, 8.0)
-DRIFT_FIT = (1e3, 1e5)
-SCALING_LAMBDAS = (0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
-SADDLE_SCALES = (1e-3, 1e-4, 1e-5, 1e-6)
-
-
-def saddle_experiment(s: Setting, steps: int = 1000, escape_steps: int = 1500) -> dict[str, Any]:
-    """Zero init without the length-1 strings (spec 1.2, P14), direct GD on the full model.
-
-    The gradient at zero (with and without the length-1 strings), the loss of GD from zero over
-    ``steps`` steps, the Hessian's smallest eigenvalues at zero, and the escape step (loss 1%
-    below 5 ln 2) from eps * xi for each eps in :data:`SADDLE_SCALES`, one fixed xi (seed 0).
-    """
-    model = OneLayerTransformer(L_max=s.L_max, lam=s.lam)
-    data = even_pairs_dataset(s.L_max, include_length_1=False)
-    zero = model.init(np.random.default_rng(0))
-    saddle_loss, g0 = model.loss_and_grad(zero, data)
-    _, g1 = model.loss_and_grad(zero, even_pairs_dataset(s.L_max))
-    tr0, _ = train(model, zero, data, lr=s.eta, steps=steps, schedule=schedule(s), record="all")
-    H = M.saddle_hessian(lambda p: model.loss_and_grad(p, data), model.d)
-    ev = np.linalg.eigvalsh(H)
-    xi = OneLayerTransformer(L_max=s.L_max, lam=s.lam, init_scale=1.0).init(np.random.default_rng(0))
-    runs: dict[float, tuple[Trajectory, float, float]] = {}
-    for eps in SADDLE_SCALES:
-        tr, params = train(model, {k: eps * v for k, v in xi.items()}, data, lr=s.eta, steps=escape_steps,
-                           schedule=schedule(s), record="all")
-        runs[eps] = (tr, M.escape_step(tr.loss, saddle_loss), model.accuracy(params, data))
-    x = np.log10(1.0 / np.array(SADDLE_SCALES))
-    esc = np.array([runs[e][1] for e in SADDLE_SCALES])
-    slope = float(np.polyfit(x, esc, 1)[0]) if np.all(np.isfinite(esc)) else math.nan
-    return {"saddle_loss": float(saddle_loss), "five_ln2": 5 * math.log(2),
-            "max_grad": max(float(np.max(np.abs(v))) for v in g0.values()),
-            "max_grad_with_length_1": max(float(np.max(np.abs(v))) for v in g1.values()),
-            "max_loss_dev": float(np.max(np.abs(tr0.loss - 5 * math.log(2)))), "steps": steps,
-            "hessian_eigs_lowest": ev[:3].tolist(), "mu": float(-ev[0]), "escape_steps": esc.tolist(),
-            "steps_per_decade": slope, "runs": runs}
-
-
+# ------------------------------------------------------------------------------ even pairs
 def verify_even_pairs(ctx: VerifyContext) -> list[Claim]:
-    s = ctx.settings if isinstance(ctx.settings, Setting) else Setting()
+    """Every claim of ``huang2025-even-pairs``: reduction, phases 1 and 2, drift, controls, saddle."""
+    s = ctx.settings if isinstance(ctx.settings, Settings) else Settings()
     late = (s.tau_max / 10, s.tau_max)
     ctx.config.update({"setting": asdict(s), "embedding": "additive", "init": "zero"})
     claims: list[Claim] = []
@@ -220,12 +143,12 @@ def verify_even_pairs(ctx: VerifyContext) -> list[Claim]:
         ctx.config["direct_final_accuracy"] = OneLayerTransformer(L_max=s.L_max, lam=s.lam).accuracy(
             params, even_pairs_dataset(s.L_max))
     with ctx.stage("end of phase 1: separation, and its time against lambda"):
-        tau_sep = _separation_tau(tr, table, s)
+        tau_sep = separation_tau(tr, table, s)
         j = int(np.searchsorted(tr.t, s.tau0))
         mm = max_margin(tr.y[j], table, s.L_max, s.lam)
         sep_claims = C.claim_separation(mm.separable, tau_sep / s.eta)
         claims.append(sep_claims[0])
-        if s == Setting():  # the observed range is for the default setting only
+        if s == Settings():  # the observed range is for the default setting only
             claims.append(sep_claims[1])
         else:
             ctx.note(f"first 100% accuracy at step {tau_sep / s.eta:.0f} (the spec's range 100-128 is for the defaults)")
@@ -233,7 +156,7 @@ def verify_even_pairs(ctx: VerifyContext) -> list[Claim]:
         scaling = {}
         for lam_ in SCALING_LAMBDAS:
             sl = replace(s, lam=lam_, t0=s.scaling_t0)
-            scaling[lam_] = _separation_tau(flow(cm, sl, t_eval=t_grid), table, sl)
+            scaling[lam_] = separation_tau(flow(cm, sl, t_eval=t_grid), table, sl)
         tau_s = np.array([scaling[v] for v in SCALING_LAMBDAS])
         inside = bool(np.all(tau_s < s.eta * s.scaling_t0))
         loc = [float(np.log(tau_s[k + 1] / tau_s[k]) / np.log(SCALING_LAMBDAS[k + 1] / SCALING_LAMBDAS[k]))
@@ -366,15 +289,15 @@ def verify_even_pairs(ctx: VerifyContext) -> list[Claim]:
             for i_e, e in enumerate(eta_grid):
                 se = replace(s, lam=float(lam_), eta=float(e))
                 tp = flow(cm, se, t_max=1e5, n_points=200)
-                tsep[i_l, i_e] = _separation_tau(tp, table, se) / e
+                tsep[i_l, i_e] = separation_tau(tp, table, se) / e
                 late_slope[i_l, i_e] = loglog_slope(tp.t, tp.loss, (1e4, 1e5)).slope
         np.savez(ctx.out_dir / "phase_diagram.npz", lam=lam_grid, eta=eta_grid, t_sep_steps=tsep, late_slope=late_slope)
         ctx.config["phase_diagram"] = {"lambda": lam_grid.tolist(), "eta": eta_grid.tolist(),
                                        "t_sep_steps": tsep.tolist(), "late_slope_1e4_1e5": late_slope.tolist()}
     with ctx.stage("figures"):
-        _figures(ctx, s, tr, direct, tf, table, fits, onset_steps, onset_u, onset,
-                 (t_cos, cos_free, t_cos_f, cos_frozen, win), drifts, law_fits,
-                 (np.array(SCALING_LAMBDAS), tau_s), sad, lam_grid, eta_grid, tsep, late_slope)
+        figures_even_pairs(ctx, s, tr, direct, tf, table, fits, onset_steps, onset_u, onset,
+                           (t_cos, cos_free, t_cos_f, cos_frozen, win), drifts, law_fits,
+                           (np.array(SCALING_LAMBDAS), tau_s), sad, lam_grid, eta_grid, tsep, late_slope)
     ctx.note(f"1 - cos(u_t, u_hat) against ln tau on [{win[0]:g}, {win[1]:g}]: slope {slope_free:.2f} for the joint "
              f"dynamics, {slope_frozen:.2f} with the attention frozen (Soudry's asymptote is -2 for both); over "
              "longer horizons the frozen slope against ln ||u|| reaches -1.997 at tau = 1e15, the joint one "
@@ -388,167 +311,10 @@ def verify_even_pairs(ctx: VerifyContext) -> list[Claim]:
     return claims
 
 
-def _figures(ctx: VerifyContext, s: Setting, tr: Trajectory, direct: Trajectory, tf: Trajectory,
-             table: np.ndarray, fits: list[Any], onset_steps: np.ndarray, onset_u: np.ndarray,
-             onset: dict[str, Any], cos_data: tuple[Any, ...], drifts: dict[float, tuple[np.ndarray, np.ndarray]],
-             law_fits: dict[str, dict[float, dict[str, Any]]], scaling: tuple[np.ndarray, np.ndarray],
-             sad: dict[str, Any], lam_grid: np.ndarray, eta_grid: np.ndarray, tsep: np.ndarray,
-             late_slope: np.ndarray) -> None:
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    ax.loglog(tr.t[1:], tr.loss[1:], label="reduced flow")
-    ax.loglog(direct.t[1:], direct.loss[1:], "--", label=f"direct GD (eta={s.eta:g})")
-    ax.loglog(tf.t[1:], tf.loss[1:], ":", label="flow, attention frozen at 3 tau0")
-    f = fits[-1]
-    tt = np.geomspace(s.tau_max / 1e3, s.tau_max, 10)
-    ax.loglog(tt, np.exp(f.intercept) * tt**f.slope, "k-", lw=3, alpha=0.4,
-              label=f"fit on [{s.tau_max / 10:g}, {s.tau_max:g}]: slope {f.slope:.4f}")
-    ax.axvline(s.tau0, color="gray", ls=":", lw=1)
-    ax.set(xlabel="flow time tau = eta t", ylabel="loss", title="even pairs: loss (phase 1 boost ends at the dotted line)")
-    ax.legend(fontsize=8)
-    ctx.save_figure("loss_loglog", fig, caption=(
-        "Loss against flow time on log-log axes. Look at the late straight part: its slope (grey fit) is -1, "
-        "L = O(1/t). Direct GD (dashed) lies on the reduced flow; with the attention frozen after separation "
-        "(dotted) the loss also falls like 1/t, with a larger constant."),
-        claims=("huang2025.loss-rate", "huang2025.frozen-attention"))
-
-    fig, ax = plt.subplots(1, 2, figsize=(12, 4.2))
-    for name in ["nu"] + [f"p{l}" for l in range(1, s.L_max + 1)]:
-        ax[0].semilogx(tr.t[1:], tr[name][1:], label=name)
-    for name in ["p1", "p2"]:
-        ax[0].semilogx(direct.t[1:], direct[name][1:], "k:", lw=1)
-    ax[0].set(xlabel="tau", ylabel="score", title="token score nu and position scores p_l (direct GD dotted)")
-    ax[0].legend(fontsize=7, ncol=2)
-    rowsL = table[:, 3 * s.L_max - 1] == 1
-    pos = rowsL & (table[:, -2] > 0)
-    neg = rowsL & (table[:, -2] < 0)
-    a_pos, a_neg = [], []
-    for yv in tr.y:
-        _, phi, _ = pattern_outputs(yv, table, s.L_max, s.lam)
-        a_pos.append(np.average(phi[pos, 0], weights=table[pos, -1]))
-        a_neg.append(np.average(phi[neg, 0], weights=table[neg, -1]))
-    ax[1].semilogx(tr.t[1:], a_pos[1:], label="positive samples")
-    ax[1].semilogx(tr.t[1:], a_neg[1:], label="negative samples")
-    tau_sep = _separation_tau(tr, table, s)
-    ax[1].axvline(tau_sep, color="gray", ls=":", lw=1, label=f"first 100% accuracy (tau = {tau_sep:.1f})")
-    ax[1].set(xlabel="tau", ylabel="attention on position 1", title=f"attention on the first position (L = {s.L_max})")
-    ax[1].legend(fontsize=8)
-    ctx.save_figure("scores_attention", fig, caption=(
-        "Left: phase 1 in the scores: p1 grows (linearly early), nu grows, the other position scores fall "
-        "(quadratically early); direct GD (dotted) follows the flow. Right: from the separation time (dotted "
-        "line) on, positive samples put most of their attention on position 1 and negative samples do not."),
-        claims=("huang2025.phase1-linear.flow", "huang2025.phase1-quadratic.flow",
-                "huang2025.separable-end-of-phase1", "huang2025.separation-time"))
-
-    t_cos, cos_free, t_cos_f, cos_frozen, win = cos_data
-    fig, ax = plt.subplots(1, 2, figsize=(12, 4.4))
-    ax[0].plot(np.log(onset_steps), onset_u, label="||u|| (flow)")
-    lt = np.log(onset_steps)
-    k = int(np.argmin(np.abs(onset_steps - onset["peak_step"])))
-    xs = np.linspace(lt[k] - 1.0, math.log(onset["onset"]) + 0.7, 20)
-    ax[0].plot(xs, onset_u[k] + onset["peak_slope"] * (xs - lt[k]), "k:", lw=1, label="tangent at the steepest point")
-    m = (onset_steps >= onset["late_window"][0]) & (onset_steps <= onset["late_window"][1])
-    sl, c0 = np.polyfit(lt[m], onset_u[m], 1)
-    xl = np.linspace(math.log(onset["onset"]) - 1.0, lt[-1], 20)
-    ax[0].plot(xl, sl * xl + c0, "k--", lw=1, label=f"late log-line, slope {sl:.2f}")
-    ax[0].axvline(math.log(onset["onset"]), color="C3", lw=1, label=f"onset t2 = {onset['onset']:.0f} steps")
-    ax[0].axvline(math.log(600.0), color="C2", ls=":", lw=1, label="paper: t2 ~ 600")
-    ax[0].set(xlabel="ln t (steps)", ylabel="||u||", title="||u|| against ln t: onset of logarithmic growth",
-              ylim=(0, 1.1 * onset_u[-1]))
-    ax[0].legend(fontsize=7)
-    ax[1].loglog(np.log(t_cos), cos_free, "o-", ms=3, label="joint dynamics")
-    ax[1].loglog(np.log(t_cos_f), cos_frozen, "-", label="attention frozen at 3 tau0")
-    xr = np.array([math.log(win[0]), math.log(win[1])])
-    kk = int(np.argmin(np.abs(t_cos - win[0])))
-    ax[1].loglog(xr, cos_free[kk] * (xr / xr[0]) ** -2.0, "k--", lw=1, label="slope -2 (Soudry et al.)")
-    ax[1].axvspan(*xr, color="gray", alpha=0.1)
-    ax[1].set(xlabel="ln tau", ylabel="1 - cos(u, u_hat)", title="direction to the max-margin u_hat (fit window shaded)")
-    ax[1].legend(fontsize=8)
-    ctx.save_figure("implicit_bias", fig, caption=(
-        "Left: ||u|| against ln t in steps; after the onset (red line: where the tangent at the steepest "
-        "point meets the late log-line) the curve is a straight line in ln t, as the paper says after "
-        "t2 ~ 600 (green). Right: 1 - cos(u, u_hat) against ln tau, log-log: both the joint run and the "
-        "frozen-attention control fall with slope near -2 (dashed) in the shaded window; the frozen one "
-        "is steeper, the joint one shallower, the finite-time spread the tolerance absorbs."),
-        claims=("huang2025.u-growth", "huang2025.u-log-onset", "huang2025.direction", "huang2025.direction-rate"))
-
-    fig, ax = plt.subplots(1, 2, figsize=(12, 4.4))
-    for i_c, (lam_, (t_, D_)) in enumerate(drifts.items()):
-        after = t_ >= 1e2
-        x = np.log(np.log(t_[after]))
-        ax[0].plot(x, D_[after], color=f"C{i_c}", label=f"lambda = {lam_:g}")
-        fl = law_fits["ln ln tau"][lam_]
-        xf = np.log(np.log(np.array([DRIFT_FIT[0], t_[-1]])))
-        ax[0].plot(xf, fl["a"] * xf + fl["b"], color=f"C{i_c}", ls="--", lw=1)
-        fb = law_fits["bounded, D_inf - a/ln tau"][lam_]
-        tb = np.geomspace(DRIFT_FIT[0], t_[-1], 50)
-        ax[0].plot(np.log(np.log(tb)), -fb["a"] / np.log(tb) + fb["b"], color=f"C{i_c}", ls=":", lw=1)
-        ax[1].semilogx(t_[after], D_[after] / lam_, color=f"C{i_c}", label=f"lambda = {lam_:g}")
-    ax[0].axvspan(*np.log(np.log(np.array(DRIFT_FIT))), color="gray", alpha=0.1)
-    top = ax[0].secondary_xaxis("top")
-    decs = np.arange(2, int(round(math.log10(s.tau_max))) + 1)
-    top.set_xticks(np.log(np.log(10.0**decs)), [f"1e{d}" for d in decs], fontsize=7)
-    top.set_xlabel("tau", fontsize=8)
-    ax[0].set(xlabel="ln ln tau", ylabel="||W_t - W_t0||",
-              title="attention drift against ln ln tau (fit window shaded)")
-    ax[0].legend(fontsize=8)
-    ax[1].set(xlabel="tau", ylabel="||W_t - W_t0|| / lambda", title="the same drift in logit units")
-    ctx.save_figure("attention_drift", fig, caption=(
-        "Left: the attention drift against ln ln tau for lambda = 1, 2, 4, 8. Each curve is close to a "
-        "straight line: the ln ln tau law fitted in the shaded window (dashed) still predicts the drift "
-        "at tau = 1e8, while the bounded law D_inf - a/ln tau fitted there (dotted) levels off below the "
-        "data. Right: in logit units the drift is smaller for larger lambda but keeps growing for all."),
-        claims=("huang2025.attention-drift-law", "huang2025.attention-drift"))
-
-    fig, ax = plt.subplots(1, 2, figsize=(12, 4.2))
-    for e_ in SADDLE_SCALES:
-        tr_e = sad["runs"][e_][0]
-        ax[0].plot(tr_e.t / s.eta, tr_e.loss, label=f"eps = {e_:g}")
-    ax[0].axhline(5 * math.log(2), color="k", ls=":", lw=1, label="5 ln 2 (zero init stays here)")
-    ax[0].set(xlabel="step", ylabel="loss", title="no length-1 strings: GD from eps * xi")
-    ax[0].legend(fontsize=8)
-    x = np.log10(1 / np.array(SADDLE_SCALES))
-    ax[1].plot(x, sad["escape_steps"], "o", label="escape step (loss 1% below 5 ln 2)")
-    pred = math.log(10) / math.log1p(s.eta * sad["mu"])
-    ax[1].plot(x, sad["escape_steps"][0] + pred * (x - x[0]), "k--", lw=1,
-               label=f"slope ln 10 / ln(1 + eta mu) = {pred:.1f} steps/decade")
-    ax[1].set(xlabel="log10(1/eps)", ylabel="escape step", title="escape from the saddle at zero")
-    ax[1].legend(fontsize=8)
-    ctx.save_figure("saddle", fig, caption=(
-        "Without the length-1 strings, zero is a saddle. Left: from eps * xi (one fixed random xi) the loss "
-        "leaves 5 ln 2 later for smaller eps, then trains. Right: the escape step against log10(1/eps) is a "
-        "straight line with the slope the Hessian's unstable eigenvalue predicts (dashed)."),
-        claims=("huang2025.saddle-stationary", "huang2025.saddle-escape"))
-
-    lam_s, tau_s = scaling
-    fig, ax = plt.subplots(1, 3, figsize=(17, 4.4), layout="constrained")
-    for a_, Z, title, cmap in ((ax[0], np.log10(tsep), "log10 separation time (steps)", "viridis"),
-                               (ax[1], late_slope, "late loss slope on tau in [1e4, 1e5]", "coolwarm")):
-        im = a_.imshow(Z, origin="lower", aspect="auto", cmap=cmap)
-        a_.set_xticks(range(eta_grid.size), [f"{e:g}" for e in eta_grid])
-        a_.set_yticks(range(lam_grid.size), [f"{v:g}" for v in lam_grid])
-        a_.set(xlabel="eta", ylabel="lambda", title=title)
-        for (i, j), v in np.ndenumerate(Z):
-            a_.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="w")
-        fig.colorbar(im, ax=a_)
-    ax[2].loglog(lam_s, tau_s, "o-", label=f"measured (boost for {s.scaling_t0} steps)")
-    ax[2].loglog(lam_s, tau_s[3] * np.sqrt(lam_s / lam_s[3]), "k--", lw=1, label="sqrt(lambda) estimate (spec 2.3)")
-    ax[2].set(xlabel="lambda", ylabel="tau_sep", title="separation time against lambda")
-    ax[2].legend(fontsize=8)
-    ctx.save_figure("phase_diagram", fig, caption=(
-        "Sensitivity maps over (lambda, eta) at t0 = 100 steps: separation time in steps and the late loss "
-        "slope (-1 everywhere up to the attention drift; steeper for large lambda). Right: the separation "
-        "time against lambda with the boost lasting past separation; it grows more slowly than the spec's "
-        "sqrt(lambda) estimate (dashed) and is flat between lambda = 4 and 8, which is why the estimate is "
-        "reported, not claimed."), claims=())
-
-
-# --------------------------------------------------------------------------- parity
+# ---------------------------------------------------------------------------------- parity
 def verify_parity(ctx: VerifyContext) -> list[Claim]:
-    import matplotlib.pyplot as plt
-
-    s = ctx.settings if isinstance(ctx.settings, Setting) else Setting()
+    """Parity by truncated CoT with the even-pairs model, direct parity training, CoT training (spec 1.7)."""
+    s = ctx.settings if isinstance(ctx.settings, Settings) else Settings()
     steps = 3000 if ctx.quick else 5000
     ctx.config.update({"setting": asdict(s), "steps": steps, "cot": {"L0": 4, "reg_weights": [0.1, 1.0]}})
     claims: list[Claim] = []
@@ -562,7 +328,8 @@ def verify_parity(ctx: VerifyContext) -> list[Claim]:
         pdata = parity_dataset(s.L_max)
         par, pparams = direct_run(s, steps, data=pdata)
         ctx.save_trajectory("parity_direct", par)
-        claims.append(C.claim_parity_direct(model.accuracy_by_group(pparams, pdata)))
+        pacc = model.accuracy_by_group(pparams, pdata)
+        claims.append(C.claim_parity_direct(pacc))
     runs: dict[float, tuple[Trajectory, dict[int, float]]] = {}
     group_loss: dict[float, dict[str, float]] = {}
     with ctx.stage("parity with CoT in training (reconstructed format)"):
@@ -594,40 +361,26 @@ def verify_parity(ctx: VerifyContext) -> list[Claim]:
                  + "; ".join(f"{st.kind} {st.t_start:.3g}-{st.t_end:.3g}" for st in stages)
                  + ". Phase 2 is not reached (huang2025.parity-cot-phase2, a registered finding).")
     with ctx.stage("figures"):
-        fig, ax = plt.subplots(2, 2, figsize=(12, 8.6), layout="constrained")
-        ax = ax.ravel()
-        Ls = sorted(acc)
-        ax[0].bar([L - 0.2 for L in Ls], [acc[L] for L in Ls], width=0.4, label="CoT inference (EP model)")
-        pacc = model.accuracy_by_group(pparams, pdata)
-        ax[0].bar([L + 0.2 for L in Ls], [pacc[L] for L in Ls], width=0.4, label="direct parity training")
-        ax[0].axhline(0.5, color="k", ls=":")
-        ax[0].set(xlabel="length", ylabel="parity accuracy", title="parity", ylim=(0, 1.2))
-        ax[0].legend(fontsize=8, ncol=2, loc="upper center")  # above the bars
-        ax[1].loglog(ep.t[1:], ep.loss[1:], label="even pairs")
-        ax[1].loglog(par.t[1:], par.loss[1:], label="parity (no CoT)")
-        ax[1].set(xlabel="tau", ylabel="loss", title="direct training")
-        ax[1].legend(fontsize=8)
-        for rw, (tr, _) in runs.items():
-            ax[2].loglog(tr.t[1:], tr.loss[1:], label=f"CoT training, EP weight {rw:g}")
-        for st in stages:
-            ax[2].axvline(st.t_end, color="gray", ls=":", lw=1)
-        ax[2].set(xlabel="tau", ylabel="loss", title="parity with CoT in training (reconstructed format)")
-        ax[2].legend(fontsize=8)
-        for i_r, (rw, (_, ga)) in enumerate(runs.items()):
-            gs = sorted(ga)
-            ax[3].bar(np.arange(len(gs)) + (i_r - 0.5) * 0.4, [ga[g] for g in gs], width=0.4,
-                      label=f"EP weight {rw:g}")
-            ax[3].set_xticks(range(len(gs)), [f"CoT\nstep {g}" if g > 0 else f"reg\nL={-g}" for g in gs],
-                             fontsize=8)
-        ax[3].axhline(1.0, color="k", ls=":")
-        ax[3].set(ylabel="training accuracy", title="CoT training: accuracy per group", ylim=(0, 1.15))
-        ax[3].legend(fontsize=8, loc="upper center", ncol=2)
-        ctx.save_figure("parity", fig, caption=(
-            "Top left: the even-pairs model solves parity at every length by truncated CoT, while direct parity "
-            "training stays near chance. Top right: the loss of direct training. Bottom left: the CoT-training "
-            "loss plateaus, then drops (stage ends dotted), and then stalls instead of falling like 1/t. Bottom "
-            "right: why: the regulariser groups of length 2 and 3 stay at 50% accuracy (weight 0.1), or CoT "
-            "steps 2-3 stay at chance (weight 1), so phase 2 is not reached."),
-            claims=("huang2025.parity-cot-inference", "huang2025.parity-direct", "huang2025.parity-cot-training",
-                    "huang2025.parity-cot-two-phases", "huang2025.parity-cot-phase2"))
+        figure_parity(ctx, acc, pacc, ep, par, runs, stages)
     return claims
+
+
+even_pairs = Derivation(
+    name="huang2025-even-pairs",
+    title="Huang, Liang & Yang 2025: even pairs, two phases and an O(1/t) loss (exact reduction + direct GD)",
+    model=reduced_model,
+    verify=verify_even_pairs,
+    reconstructed=RECONSTRUCTED,
+    settings=Settings,
+    findings=EVEN_PAIRS_FINDINGS,
+)
+
+parity = Derivation(
+    name="huang2025-parity",
+    title="Huang, Liang & Yang 2025: parity by chain of thought (inference with the EP model, and CoT training)",
+    model=reduced_model,
+    verify=verify_parity,
+    reconstructed=RECONSTRUCTED,
+    settings=Settings,
+    findings=PARITY_FINDINGS,
+)

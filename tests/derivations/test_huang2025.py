@@ -11,18 +11,18 @@ import pytest
 from derivations.huang2025 import claims as C
 from derivations.huang2025 import measure as M
 from derivations.huang2025.closed_forms import accuracy, c_coefficients, max_margin
-from derivations.huang2025.reduced import W_norm2, reduced_model, state_names, u_full
-from derivations.huang2025.verify import (
-    Setting,
+from derivations.huang2025.experiments import (
     direct_run,
     flow,
     flow_vs_gd,
     reduced_gd,
     saddle_experiment,
 )
+from derivations.huang2025.reduced import W_norm2, reduced_model, state_names, u_full
+from derivations.huang2025.verify import Settings
 from dynamics.analysis import local_slopes, log_growth, loglog_slope
 
-S = Setting()
+S = Settings()
 
 
 @pytest.fixture(scope="module")
@@ -243,8 +243,8 @@ def test_findings_registered_and_documented():
     the Findings section of docs/huang2025.md."""
     from pathlib import Path
 
-    from derivations.huang2025 import even_pairs, parity
     from derivations.huang2025.findings import FINDINGS
+    from derivations.huang2025.verify import even_pairs, parity
 
     assert {f.claim for f in even_pairs.findings} == {"huang2025.attention-drift"}
     assert {f.claim for f in parity.findings} == {"huang2025.parity-cot-phase2"}
@@ -258,7 +258,7 @@ def test_findings_registered_and_documented():
 
 
 def test_settings_override_and_validation():
-    from derivations.huang2025 import even_pairs
+    from derivations.huang2025.verify import even_pairs
     from dynamics.registry import SettingsError
 
     s = even_pairs.make_settings({"lam": "4", "t0": "50"})

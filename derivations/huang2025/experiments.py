@@ -1,0 +1,131 @@
+r"""Experiments of Huang, Liang & Yang (2025): the runs whose measurements the claims use.
+
+* :func:`schedule`: the attention step multiplier lambda until tau0 = eta t0 (spec 1.6);
+* :func:`flow`: the reduced gradient flow from zero (spec 2.2, reconstructed);
+* :func:`direct_run`: full-batch GD on the numpy transformer through :func:`dynamics.direct.train`;
+* :func:`reduced_gd`: the reduced GD map theta <- theta + eta * rhs(theta), which must equal
+  full GD exactly (the reduction is exact);
+* :func:`flow_vs_gd`: the flow against GD at several step sizes;
+* :func:`separation_tau`: the first flow time with 100% training accuracy;
+* :func:`saddle_experiment`: zero init without the length-1 strings (spec 1.2, P14).
+
+The grids of the drift, separation-scaling and saddle experiments are module constants.
+Every function takes the paper's :class:`~derivations.huang2025.verify.Settings`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from derivations.huang2025 import measure as M
+from derivations.huang2025.data import even_pairs_dataset
+from derivations.huang2025.direct import OneLayerTransformer
+from dynamics.codegen import CompiledModel
+from dynamics.direct import train
+from dynamics.integrate import integrate
+from dynamics.schedule import Schedule
+from dynamics.trajectory import Trajectory
+
+if TYPE_CHECKING:
+    from derivations.huang2025.verify import Settings
+
+__all__ = ["schedule", "flow", "direct_run", "reduced_gd", "flow_vs_gd", "separation_tau", "saddle_experiment",
+           "DRIFT_LAMBDAS", "DRIFT_FIT", "SCALING_LAMBDAS", "SADDLE_SCALES"]
+
+#: lambda values of the attention-drift experiment, and the tau window its laws are fitted on.
+DRIFT_LAMBDAS = (1.0, 2.0, 4.0, 8.0)
+DRIFT_FIT = (1e3, 1e5)
+#: lambda values of the separation time against lambda.
+SCALING_LAMBDAS = (0.1, 0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+#: init scales eps of the saddle-escape experiment.
+SADDLE_SCALES = (1e-3, 1e-4, 1e-5, 1e-6)
+
+
+def schedule(s: Settings, freeze_at: float | None = None) -> Schedule:
+    """Attention steps times lambda until tau0 = eta t0 (spec 1.6); optionally frozen from ``freeze_at``."""
+    if freeze_at is None:
+        return Schedule.switch(s.tau0, before={"attn": s.lam})
+    return Schedule((s.tau0, freeze_at), ({"attn": s.lam}, {}, {"attn": 0.0}))
+
+
+def flow(cm: CompiledModel, s: Settings, *, t_max: float | None = None, t_eval: np.ndarray | None = None,
+         freeze_at: float | None = None, n_points: int = 400) -> Trajectory:
+    """The reduced gradient flow from zero in tau = eta t."""
+    y0 = np.zeros(cm.n_state)
+    if t_eval is not None:
+        return integrate(cm, y0, {"lambda": s.lam}, t_eval=t_eval, schedule=schedule(s, freeze_at))
+    return integrate(cm, y0, {"lambda": s.lam}, t_max=t_max or s.tau_max, t_min=1e-3, n_points=n_points,
+                     schedule=schedule(s, freeze_at))
+
+
+def direct_run(s: Settings, steps: int, data: Any = None, record: Any = "log") -> tuple[Trajectory, dict[str, np.ndarray]]:
+    """Full-batch GD on the transformer from zero (spec 1.6), recorded on the reduced coordinates."""
+    model = OneLayerTransformer(L_max=s.L_max, lam=s.lam)
+    data = data if data is not None else even_pairs_dataset(s.L_max)
+    return train(model, model.init(np.random.default_rng(0)), data, lr=s.eta, steps=steps,
+                 schedule=schedule(s), record=record, n_record=300)
+
+
+def reduced_gd(cm: CompiledModel, s: Settings, steps: int) -> np.ndarray:
+    """The reduced GD map theta <- theta + eta * rhs(theta) from zero, states (steps + 1, 35)."""
+    sch = schedule(s)
+    y = np.zeros(cm.n_state)
+    out = np.empty(cm.n_state)
+    ys = [y.copy()]
+    for k in range(steps):
+        cm.rhs(0.0, y, cm.pack({"lambda": s.lam}, sch.factors[sch.piece_index(s.eta * k)]), cm.data, cm.bounds, out)
+        y = y + s.eta * out
+        ys.append(y.copy())
+    return np.array(ys)
+
+
+def flow_vs_gd(cm: CompiledModel, s: Settings, etas: tuple[float, ...], tau: float) -> list[float]:
+    """Max deviation of the reduced coordinates between GD at each eta (same tau0) and the flow, up to ``tau``."""
+    errs = []
+    for e in etas:
+        se = replace(s, eta=e, t0=int(round(s.tau0 / e)))
+        n = int(round(tau / e))
+        d, _ = direct_run(se, n, record=max(1, n // 100))
+        errs.append(float(np.max(np.abs(d.y - flow(cm, se, t_eval=d.t).y))))
+    return errs
+
+
+def separation_tau(tr: Trajectory, table: np.ndarray, s: Settings) -> float:
+    """First recorded flow time with 100% training accuracy at the settings' L_max and lambda."""
+    return M.separation_tau(tr, table, s.L_max, s.lam)
+
+
+def saddle_experiment(s: Settings, steps: int = 1000, escape_steps: int = 1500) -> dict[str, Any]:
+    """Zero init without the length-1 strings (spec 1.2, P14), direct GD on the full model.
+
+    The gradient at zero (with and without the length-1 strings), the loss of GD from zero over
+    ``steps`` steps, the Hessian's smallest eigenvalues at zero, and the escape step (loss 1%
+    below 5 ln 2) from eps * xi for each eps in :data:`SADDLE_SCALES`, one fixed xi (seed 0).
+    """
+    model = OneLayerTransformer(L_max=s.L_max, lam=s.lam)
+    data = even_pairs_dataset(s.L_max, include_length_1=False)
+    zero = model.init(np.random.default_rng(0))
+    saddle_loss, g0 = model.loss_and_grad(zero, data)
+    _, g1 = model.loss_and_grad(zero, even_pairs_dataset(s.L_max))
+    tr0, _ = train(model, zero, data, lr=s.eta, steps=steps, schedule=schedule(s), record="all")
+    H = M.saddle_hessian(lambda p: model.loss_and_grad(p, data), model.d)
+    ev = np.linalg.eigvalsh(H)
+    xi = OneLayerTransformer(L_max=s.L_max, lam=s.lam, init_scale=1.0).init(np.random.default_rng(0))
+    runs: dict[float, tuple[Trajectory, float, float]] = {}
+    for eps in SADDLE_SCALES:
+        tr, params = train(model, {k: eps * v for k, v in xi.items()}, data, lr=s.eta, steps=escape_steps,
+                           schedule=schedule(s), record="all")
+        runs[eps] = (tr, M.escape_step(tr.loss, saddle_loss), model.accuracy(params, data))
+    x = np.log10(1.0 / np.array(SADDLE_SCALES))
+    esc = np.array([runs[e][1] for e in SADDLE_SCALES])
+    slope = float(np.polyfit(x, esc, 1)[0]) if np.all(np.isfinite(esc)) else math.nan
+    return {"saddle_loss": float(saddle_loss), "five_ln2": 5 * math.log(2),
+            "max_grad": max(float(np.max(np.abs(v))) for v in g0.values()),
+            "max_grad_with_length_1": max(float(np.max(np.abs(v))) for v in g1.values()),
+            "max_loss_dev": float(np.max(np.abs(tr0.loss - 5 * math.log(2)))), "steps": steps,
+            "hessian_eigs_lowest": ev[:3].tolist(), "mu": float(-ev[0]), "escape_steps": esc.tolist(),
+            "steps_per_decade": slope, "runs": runs}
