@@ -26,6 +26,8 @@ from typing import Literal
 
 import numpy as np
 
+from dynamics.validate import int_at_least
+
 __all__ = [
     "Dataset", "all_strings", "even_pairs_label", "parity_label", "embed", "make_dataset",
     "even_pairs_dataset", "parity_dataset", "cot_sequences", "cot_dataset", "match_pattern",
@@ -135,23 +137,20 @@ def _length_dataset(L_max: int, label: Callable[[np.ndarray], int], embedding: E
 def even_pairs_dataset(L_max: int = 6, embedding: Embedding = "additive",
                        include_length_1: bool = True) -> Dataset:
     """Every string of lengths 1..L_max (or 2..L_max) with even-pairs labels."""
-    if L_max < 2:
-        raise ValueError(f"L_max must be at least 2, got {L_max}")
+    int_at_least("L_max", L_max, 2)
     return _length_dataset(L_max, even_pairs_label, embedding, range(1 if include_length_1 else 2, L_max + 1))
 
 
 def parity_dataset(L_max: int = 6, embedding: Embedding = "additive") -> Dataset:
     """Every string of lengths 1..L_max with parity labels."""
-    if L_max < 2:
-        raise ValueError(f"L_max must be at least 2, got {L_max}")
+    int_at_least("L_max", L_max, 2)
     return _length_dataset(L_max, parity_label, embedding, range(1, L_max + 1))
 
 
 def cot_sequences(L0: int) -> list[tuple[np.ndarray, int, int]]:
     """CoT training prefixes (spec 1.7b, reconstructed): ``(tokens, label, step k)`` for every
     $w \\in \\{0,1\\}^{L_0}$ and $k = 1..L_0-1$; label +1 iff $w_k = c_{k-1}$."""
-    if L0 < 2:
-        raise ValueError(f"L0 must be at least 2, got {L0}")
+    int_at_least("L0", L0, 2)
     out = []
     for w in all_strings(L0):
         c = [int(w[-1])]  # c_0 = w_{L0}

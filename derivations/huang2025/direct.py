@@ -24,7 +24,6 @@ coordinate ``k`` with a query coordinate ``q`` (scores $x_\ell^\top W x_q$).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +39,7 @@ from derivations.huang2025.data import (
     parity_label,
 )
 from dynamics.direct import SoftmaxAttention, logistic_loss
+from dynamics.validate import int_at_least, nonnegative_float, one_of, positive_float
 
 __all__ = [
     "OneLayerTransformer",
@@ -85,18 +85,10 @@ class OneLayerTransformer:
     init_scale: float = 0.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.L_max, bool) or not isinstance(self.L_max, int) or self.L_max < 2:
-            raise ValueError(f"L_max must be an integer >= 2, got {self.L_max!r}")
-        if self.embedding not in _EMBEDDINGS:
-            raise ValueError(f"unknown embedding {self.embedding!r}; choose one of {_EMBEDDINGS}")
-        if not (isinstance(self.lam, int | float) and math.isfinite(self.lam) and self.lam > 0):
-            raise ValueError(f"lam must be positive and finite, got {self.lam!r}")
-        if not (
-            isinstance(self.init_scale, int | float)
-            and math.isfinite(self.init_scale)
-            and self.init_scale >= 0
-        ):
-            raise ValueError(f"init_scale must be finite and >= 0, got {self.init_scale!r}")
+        int_at_least("L_max", self.L_max, 2)
+        one_of("embedding", self.embedding, _EMBEDDINGS)
+        positive_float("lam", self.lam)
+        nonnegative_float("init_scale", self.init_scale)
 
     # -------------------------------------------------------------- configuration
     @property

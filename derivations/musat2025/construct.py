@@ -84,6 +84,7 @@ import numpy as np
 
 from derivations.musat2025.data import Batch, RetrievalTask
 from derivations.musat2025.direct import AttentionOnlyTransformer
+from dynamics.validate import int_at_least, positive_float
 
 __all__ = [
     "constructive_params",
@@ -94,12 +95,6 @@ __all__ = [
     "query_correct",
     "query_accuracy_by_depth",
 ]
-
-
-def _check_int(name: str, v: object, lo: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int | np.integer) or int(v) < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
-    return int(v)
 
 
 def _check_task(task: object) -> RetrievalTask:
@@ -121,7 +116,7 @@ def constructive_depth(n_layers: int) -> int:
     int
         $L - 1$ (layer 0 is the previous-token head, each further layer one hop).
     """
-    return _check_int("n_layers", n_layers, 1) - 1
+    return int_at_least("n_layers", n_layers, 1) - 1
 
 
 def min_beta(seq_len: int) -> float:
@@ -137,7 +132,7 @@ def min_beta(seq_len: int) -> float:
     float
         $\beta$ with $(S-1)e^{-\beta/2} = 1/12$.
     """
-    S = _check_int("seq_len", seq_len, 2)
+    S = int_at_least("seq_len", seq_len, 2)
     return 2.0 * math.log(12.0 * (S - 1))
 
 
@@ -155,7 +150,7 @@ def default_beta(seq_len: int, delta: float = 1e-8) -> float:
     -------
     float
     """
-    S = _check_int("seq_len", seq_len, 2)
+    S = int_at_least("seq_len", seq_len, 2)
     if isinstance(delta, bool) or not isinstance(delta, int | float) or not 0 < delta <= 1 / 12:
         raise ValueError(f"delta must be a number in (0, 1/12], got {delta!r}")
     return 2.0 * math.log((S - 1) / delta)
@@ -176,7 +171,7 @@ def residual_layout(task: RetrievalTask, n_layers: int) -> dict[str, int]:
         offset ``t``), ``"POS"`` (``seq_len`` wide) and ``"NOTDST"`` (one coordinate).
     """
     task = _check_task(task)
-    L = _check_int("n_layers", n_layers, 1)
+    L = int_at_least("n_layers", n_layers, 1)
     T = task.vocab_size
     out = {"TOK": 0, "SRC": T}
     out.update({f"P{l}": (1 + l) * T for l in range(1, L)})
@@ -224,18 +219,12 @@ def constructive_params(
         ``beta`` not positive finite, or ``d_model`` too small / not divisible.
     """
     task = _check_task(task)
-    L = _check_int("n_layers", n_layers, 1)
-    H = 1 if n_heads is None else _check_int("n_heads", n_heads, 1)
+    L = int_at_least("n_layers", n_layers, 1)
+    H = 1 if n_heads is None else int_at_least("n_heads", n_heads, 1)
     T, S, V, X = task.vocab_size, task.seq_len, task.n_values, task.n_vars
     if beta is None:
         beta = default_beta(S)
-    if (
-        isinstance(beta, bool)
-        or not isinstance(beta, int | float)
-        or not (math.isfinite(beta) and beta > 0)
-    ):
-        raise ValueError(f"beta must be a positive finite number, got {beta!r}")
-    beta = float(beta)
+    beta = positive_float("beta", beta)
 
     lay = residual_layout(task, L)
     tok0, src0, pos0, flag = lay["TOK"], lay["SRC"], lay["POS"], lay["NOTDST"]
@@ -247,7 +236,7 @@ def constructive_params(
     if d_model is None:
         d = d_min
     else:
-        d = _check_int("d_model", d_model, 1)
+        d = int_at_least("d_model", d_model, 1)
         if d < d_used or d % H or d // H < e_min:
             raise ValueError(
                 f"d_model={d} too small or not divisible: need a multiple of n_heads={H}, "
@@ -338,7 +327,7 @@ def query_accuracy_by_depth(
         Depth -> accuracy, for the depths drawn (all of ``1..D`` unless ``n`` is tiny).
     """
     task = _check_task(task)
-    n = _check_int("n", n, 1)
+    n = int_at_least("n", n, 1)
     icb = RetrievalTask(task.n_chains, task.depth, task.n_values, task.n_vars, regime="ic_b")
     batch = icb.sample(rng, n)
     ok = query_correct(model, params, batch)  # (n,)

@@ -33,6 +33,8 @@ from typing import Literal
 
 import numpy as np
 
+from dynamics.validate import positive_int
+
 __all__ = ["RetrievalTask", "Batch", "min_layers", "greedy_layers", "doubling_layers", "resolve",
            "determined_labels", "undetermined_fraction"]
 
@@ -41,8 +43,7 @@ Regime = Literal["none", "ic_a", "ic_b"]
 
 def min_layers(D: int) -> int:
     r"""Smallest $t$ with $3^t \ge 2D$, i.e. $\lceil\log_3(2D)\rceil$ (spec 1.2, reconstructed); exact in integers."""
-    if isinstance(D, bool) or not isinstance(D, int) or D < 1:
-        raise ValueError(f"depth D must be an integer >= 1, got {D!r}")
+    positive_int("depth D", D)
     t = 0
     while 3**t < 2 * D:
         t += 1
@@ -111,9 +112,7 @@ class RetrievalTask:
 
     def __post_init__(self) -> None:
         for name in ("n_chains", "depth", "n_values", "n_vars"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+            positive_int(name, getattr(self, name))
         if self.n_chains * self.depth > self.n_vars:
             raise ValueError(f"{self.n_chains} chains of depth {self.depth} need {self.n_chains * self.depth} "
                              f"distinct variables but n_vars = {self.n_vars}")
@@ -151,8 +150,7 @@ class RetrievalTask:
 
     def sample(self, rng: np.random.Generator, batch: int) -> Batch:
         """``batch`` independent examples drawn with ``rng``."""
-        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-            raise ValueError(f"batch must be an integer >= 1, got {batch!r}")
+        positive_int("batch", batch)
         C, D, S = self.n_chains, self.depth, self.seq_len
         B, n = batch, C * D
         qdepth = rng.choice(np.arange(1, D + 1), size=B, p=self.depth_mixture())  # (B,)

@@ -30,6 +30,7 @@ import numpy as np
 
 from derivations.musat2025.data import Batch, RetrievalTask
 from dynamics.direct.layers import cross_entropy
+from dynamics.validate import positive_float, positive_int
 
 __all__ = ["AttentionOnlyTransformer", "TaskData", "evaluation_batch"]
 
@@ -98,8 +99,7 @@ class TaskData:
     def __post_init__(self) -> None:
         if not isinstance(self.task, RetrievalTask):
             raise ValueError(f"task must be a RetrievalTask, got {type(self.task).__name__}")
-        if isinstance(self.n_eval, bool) or not isinstance(self.n_eval, int) or self.n_eval < 1:
-            raise ValueError(f"n_eval must be an integer >= 1, got {self.n_eval!r}")
+        positive_int("n_eval", self.n_eval)
         eb = evaluation_batch(self.task, self.n_eval, np.random.default_rng(self.seed))
         object.__setattr__(self, "eval_batch", eb)
 
@@ -147,20 +147,12 @@ class AttentionOnlyTransformer:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "seq_len", "n_values", "n_layers", "n_heads", "d_model"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+            positive_int(name, getattr(self, name))
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
         if self.n_values > self.vocab_size:
             raise ValueError(f"n_values={self.n_values} exceeds vocab_size={self.vocab_size}")
-        s = self.init_scale
-        if (
-            isinstance(s, bool)
-            or not isinstance(s, int | float)
-            or not (math.isfinite(s) and s > 0)
-        ):
-            raise ValueError(f"init_scale must be a positive finite number, got {s!r}")
+        positive_float("init_scale", self.init_scale)
 
     @classmethod
     def for_task(cls, task: RetrievalTask, **kwargs: Any) -> AttentionOnlyTransformer:
