@@ -7,7 +7,8 @@ A *step* is forward + backward + Adam update on one fixed, pre-sampled batch: da
 generation (``RetrievalTask.sample``) is excluded from every timing. The variants:
 
 * ``numpy float64``: ``AttentionOnlyTransformer.loss_and_grad`` (hand-written backward) and
-  the inline Adam update of ``derivations/musat2025/measure.py:train_with_snapshots``
+  the Adam update of ``dynamics.direct.train`` (as ``derivations/musat2025/experiments.py``
+  calls it)
   (bias-corrected moments, constant lr, its finite-gradient check included);
 * ``torch float64``: the same architecture in PyTorch eager mode on the CPU (token +
   position embeddings; per layer H heads with W_Q, W_K, W_V (H, d, d_h) and W_O (H, d_h, d);
@@ -128,7 +129,7 @@ def setup(cfg: Config) -> tuple[AttentionOnlyTransformer, Params, Batch]:
 def numpy_stepper(
     model: AttentionOnlyTransformer, params0: Mapping[str, np.ndarray], batch: Batch
 ) -> tuple[Callable[[], float], Params]:
-    """One Adam step per call, exactly as ``train_with_snapshots`` does it (minus sampling)."""
+    """One Adam step per call, the update ``dynamics.direct.train`` makes for musat2025 (minus sampling)."""
     theta = {k: np.array(v, dtype=float) for k, v in params0.items()}
     m = {k: np.zeros_like(v) for k, v in theta.items()}
     v2 = {k: np.zeros_like(v) for k, v in theta.items()}

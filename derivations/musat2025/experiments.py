@@ -35,8 +35,9 @@ from derivations.musat2025.measure import (
     emergence_time,
     head_scores,
     kendall_tau,
-    train_with_snapshots,
+    snapshot_steps,
 )
+from dynamics.direct import Snapshots, train
 from dynamics.direct.layers import cross_entropy
 from dynamics.parallel import map_processes
 
@@ -153,16 +154,13 @@ def run_training(
     ev_task = cfg.task("ic_b")
     ev = ev_task.sample(np.random.default_rng(10_000 + seed), cfg.n_eval)
     # evaluate the query only: an IC-B batch supervises exactly the query position
-    snaps = train_with_snapshots(
-        model,
-        task,
-        cfg.steps,
-        cfg.n_snapshots,
-        cfg.lr,
-        cfg.batch_size,
-        np.random.default_rng(seed),
-        spacing="linear",
-    )
+    # one continuous Adam run on a fresh minibatch every step (init drawn first, then the
+    # batches, from the same generator), parameter copies at linearly spaced snapshots
+    snapshots = Snapshots()
+    train(model, None, None, lr=cfg.lr, steps=cfg.steps, optimizer="adam",
+          sampler=lambda rng, step: task.sample(rng, cfg.batch_size), rng=np.random.default_rng(seed),
+          record=snapshot_steps(cfg.steps, cfg.n_snapshots, "linear"), callbacks=[snapshots])
+    snaps = list(snapshots)
     n, D = len(snaps), cfg.depth
     acc = np.full((n, D), np.nan)
     loss = np.empty(n)

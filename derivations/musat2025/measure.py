@@ -2,8 +2,9 @@ r"""Emergence measurements for the retrieval transformer (spec 3.3, 5.5, reconst
 
 The paper's exact metrics were not found (spec 3.3); these are the spec's reconstruction:
 
-* :func:`train_with_snapshots`: minibatch Adam on fresh examples, keeping parameter copies at
-  chosen steps (one continuous run; the Adam state is *not* restarted between snapshots);
+* :func:`snapshot_steps`: the steps at which a run keeps parameter copies (training itself is
+  :func:`dynamics.direct.train` with a fresh-sample ``sampler`` and a
+  :class:`~dynamics.direct.Snapshots` callback, see :func:`.experiments.run_training`);
 * :func:`per_hop_accuracy`: $\mathrm{Acc}_k(t)$ on a held-out batch for every snapshot;
 * :func:`link_score` and :func:`readout_score`: structural attention scores (SAS) of two
   candidate relations, per head;
@@ -24,11 +25,11 @@ from typing import Literal
 import numpy as np
 from scipy.stats import kendalltau
 
-from derivations.musat2025.data import Batch, RetrievalTask
+from derivations.musat2025.data import Batch
 from derivations.musat2025.direct import AttentionOnlyTransformer
+from dynamics.validate import int_at_least, one_of, positive_int
 
 __all__ = [
-    "train_with_snapshots",
     "snapshot_steps",
     "per_hop_accuracy",
     "link_score",
@@ -41,8 +42,6 @@ __all__ = [
     "kendall_tau",
 ]
 
-Params = dict[str, np.ndarray]
-
 
 def snapshot_steps(
     steps: int, n_snapshots: int, spacing: Literal["log", "linear"] = "log"
@@ -52,80 +51,14 @@ def snapshot_steps(
     ``"log"`` spaces them geometrically over ``[1, steps]`` (plus step 0); duplicates after
     rounding are dropped, so fewer than ``n_snapshots`` may be returned for small ``steps``.
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if isinstance(n_snapshots, bool) or not isinstance(n_snapshots, int) or n_snapshots < 2:
-        raise ValueError(f"n_snapshots must be an integer >= 2, got {n_snapshots!r}")
+    positive_int("steps", steps)
+    int_at_least("n_snapshots", n_snapshots, 2)
+    one_of("spacing", spacing, ("log", "linear"))
     if spacing == "log":
         grid = np.concatenate([[0.0], np.geomspace(1.0, steps, n_snapshots - 1)])
-    elif spacing == "linear":
-        grid = np.linspace(0.0, steps, n_snapshots)
     else:
-        raise ValueError(f"spacing must be 'log' or 'linear', got {spacing!r}")
+        grid = np.linspace(0.0, steps, n_snapshots)
     return np.unique(np.round(grid).astype(np.int64))
-
-
-def train_with_snapshots(
-    model: AttentionOnlyTransformer,
-    task: RetrievalTask,
-    steps: int,
-    n_snapshots: int,
-    lr: float,
-    batch_size: int,
-    rng: np.random.Generator,
-    init_scale_params: Mapping[str, np.ndarray] | None = None,
-    *,
-    spacing: Literal["log", "linear"] = "log",
-    betas: tuple[float, float] = (0.9, 0.999),
-    eps: float = 1e-8,
-) -> list[tuple[int, Params]]:
-    r"""Train ``model`` on fresh minibatches of ``task`` with Adam and keep snapshots.
-
-    One continuous Adam run (same update as :func:`dynamics.direct.train` with
-    ``optimizer="adam"``: bias-corrected moments, constant ``lr``); each step draws
-    ``task.sample(rng, batch_size)`` and calls ``model.loss_and_grad``.
-
-    Parameters
-    ----------
-    init_scale_params : dict, optional
-        Initial parameters; if ``None``, ``model.init(rng)`` (drawn before any batch).
-    spacing : ``"log"`` or ``"linear"``
-        Spacing of the snapshot steps, see :func:`snapshot_steps`.
-
-    Returns
-    -------
-    list of (step, params)
-        ``params`` is a deep copy of the parameters *after* ``step`` updates, ascending
-        steps, starting at 0 and ending at ``steps``.
-    """
-    if not (
-        isinstance(lr, int | float) and not isinstance(lr, bool) and np.isfinite(lr) and lr > 0
-    ):
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    keep = set(int(s) for s in snapshot_steps(steps, n_snapshots, spacing))
-    theta: Params = (
-        model.init(rng)
-        if init_scale_params is None
-        else {k: np.array(v, dtype=float) for k, v in init_scale_params.items()}
-    )
-    b1, b2 = betas
-    m = {k: np.zeros_like(v) for k, v in theta.items()}
-    v2 = {k: np.zeros_like(v) for k, v in theta.items()}
-    out: list[tuple[int, Params]] = [(0, {k: v.copy() for k, v in theta.items()})]
-    for k in range(steps):
-        _, grads = model.loss_and_grad(theta, task.sample(rng, batch_size))
-        c1, c2 = 1.0 - b1 ** (k + 1), 1.0 - b2 ** (k + 1)
-        for name, g in grads.items():
-            if not np.all(np.isfinite(g)):
-                raise FloatingPointError(f"gradient of {name!r} became non-finite at step {k}")
-            m[name] = b1 * m[name] + (1.0 - b1) * g
-            v2[name] = b2 * v2[name] + (1.0 - b2) * g * g
-            theta[name] = theta[name] - lr * (m[name] / c1) / (np.sqrt(v2[name] / c2) + eps)
-        if k + 1 in keep:
-            out.append((k + 1, {key: val.copy() for key, val in theta.items()}))
-    return out
 
 
 def per_hop_accuracy(

@@ -18,8 +18,8 @@ from derivations.musat2025.measure import (
     query_hop_score,
     readout_score,
     snapshot_steps,
-    train_with_snapshots,
 )
+from dynamics.direct import Snapshots, train
 
 
 def _uniform(B: int, H: int, S: int) -> np.ndarray:
@@ -109,9 +109,11 @@ def test_short_training_learns_hop_one() -> None:
         task, n_layers=2, n_heads=2, d_model=32, init_scale=0.1
     )
     rng = np.random.default_rng(0)
-    snaps = train_with_snapshots(
-        model, task, steps=600, n_snapshots=6, lr=1e-2, batch_size=64, rng=rng
-    )
+    snapshots = Snapshots()
+    train(model, None, None, lr=1e-2, steps=600, optimizer="adam",
+          sampler=lambda r, step: task.sample(r, 64), rng=rng, record=snapshot_steps(600, 6),
+          callbacks=[snapshots])
+    snaps = list(snapshots)
     steps = [s for s, _ in snaps]
     assert steps[0] == 0 and steps[-1] == 600
     eval_batch = task.sample(np.random.default_rng(123), 256)
