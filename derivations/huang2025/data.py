@@ -9,10 +9,10 @@ Tokens are integers, ``0`` for ``a`` and ``1`` for ``b``. Spec references are to
   reconstruction.
 * The training set is every string of lengths $1..L_{\max}$ (reconstructed), each length weighted by
   $1/|I_L|$ (spec 1.2, 1.5).
-* Embeddings (spec 1.3, a reconstruction, reconstructed): ``"additive"``, $x_\ell = E^w_{w_\ell} + E^p_\ell$
+* Embeddings (spec 1.3, reconstructed): ``"additive"``, $x_\ell = E^w_{w_\ell} + E^p_\ell$
   with $d = 2 + L_{\max}$ (the default), or ``"joint"``, a one-hot of the (token, position)
   pair with $d = 2 L_{\max}$.
-* CoT training sequences (spec 1.7b, a reconstruction, reconstructed): prefixes
+* CoT training sequences (spec 1.7b, reconstructed): prefixes
   $(w_1..w_{L_0}, c_1..c_{k-1})$ with target $c_k = c_{k-1} \oplus w_k$, $c_0 = w_{L_0}$, and
   label $y = +1$ iff $w_k = c_{k-1}$.
 """
