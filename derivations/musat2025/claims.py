@@ -74,12 +74,12 @@ def claim_generator(correct: float) -> Claim:
 def claim_depth_bound(Ds: tuple[int, ...] = DEPTH_BOUND_D) -> Claim:
     """The paper's layer lower bound $t \\ge \\log_3(2D)$ (spec 1.1): :func:`~.data.min_layers`
     (integer arithmetic) against $\\lceil\\log_3(2D)\\rceil$ in floating point."""
-    Ds = list(Ds)
+    D_list = list(Ds)
     return check_equal(
         "musat2025.depth-bound", "The paper's layer lower bound t >= log_3(2D) (spec 1.1, read in the "
-        f"sciencestack TL;DR) as the smallest integer t: our min_layers (integer arithmetic) for D = {Ds} "
-        "against ceil(log_3(2D)) in floating point.", [math.ceil(math.log(2 * D) / math.log(3)) for D in Ds],
-        [min_layers(D) for D in Ds], source="paper",
+        f"sciencestack TL;DR) as the smallest integer t: our min_layers (integer arithmetic) for D = {D_list} "
+        "against ceil(log_3(2D)) in floating point.", [math.ceil(math.log(2 * D) / math.log(3)) for D in D_list],
+        [min_layers(D) for D in D_list], source="paper",
         why="integers compared exactly; 2D is never a power of 3, and log_3(2D) is at least 0.01 from an "
             "integer for these D, far above floating-point error.")
 
