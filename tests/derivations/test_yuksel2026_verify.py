@@ -128,3 +128,16 @@ def test_transformer_claims_two_sided() -> None:
     assert C.claim_tf_reversed(0).passed and not C.claim_tf_reversed(2).passed
     assert C.claim_tf_early_stopping([1, 2, 3], [600, 2000, 9000]).passed
     assert not C.claim_tf_early_stopping([1, 1, 3], [600, 2000, 9000]).passed
+
+
+def test_settings_take_set_overrides_and_refuse_bad_values() -> None:
+    from derivations.yuksel2026.verify import Settings, derivation
+    from dynamics.registry import SettingsError
+
+    s = derivation.make_settings({"grid": "5", "m": "2.0"})
+    assert s == Settings(grid=5, m=2.0) and derivation.settings is Settings
+    for bad, name in (({"grid": "50"}, "grid"), ({"T": "2"}, "T"), ({"eps": "-1"}, "eps")):
+        with pytest.raises(SettingsError, match=name):
+            derivation.make_settings(bad)
+    with pytest.raises(SettingsError, match="unknown setting"):
+        derivation.make_settings({"bridge_lr": "0.1"})
