@@ -146,7 +146,8 @@ def gd(
         raise ValueError("draw='wishart' needs a fixed batch (a batch size and fresh=False)")
     rng = np.random.default_rng(0) if rng is None else generator("rng", rng)
     data: Any = Population(student.T, student.d)
-    optimizer, batch_size = "gd", None
+    optimizer: Literal["gd", "sgd"] = "gd"
+    batch_size = None
     if batch is not None and fresh:
         optimizer, batch_size = "sgd", batch
     elif batch is not None:

@@ -186,15 +186,15 @@ def phase_t23(ctx: VerifyContext, T: int, grid: int) -> dict[str, Any]:
     cc = R.closed_model(3, 3).compile()
     ms = np.linspace(1.2, 2.5, grid)
     leps = np.linspace(-12, -3, grid)
-    grid = [(float(m), float(le)) for m in ms for le in leps]
+    points = [(float(m), float(le)) for m in ms for le in leps]
     # every point in one call of the compiled batch integrator (dynamics.batch)
-    Y0 = np.stack([R.initial_state(cc, 10**le, 0, T=T) for _, le in grid])
-    P = np.stack([cc.pack(R.params(cc, R.strengths(m, 3), T=T)) for m, _ in grid])
+    Y0 = np.stack([R.initial_state(cc, 10**le, 0, T=T) for _, le in points])
+    P = np.stack([cc.pack(R.params(cc, R.strengths(m, 3), T=T)) for m, _ in points])
     t_eval = np.concatenate([[0.0], np.geomspace(1e-2, 1e5, 1500)])
     res = solve_batch(cc, Y0, P, t_eval, rtol=1e-8, atol=1e-10)
     t2 = np.full((ms.size, leps.size), np.nan)
     t3 = np.full_like(t2, np.nan)
-    for idx in range(len(grid)):
+    for idx in range(len(points)):
         if res.status[idx] == 0:
             ts = transition_times(res.trajectory(idx))
             t2.flat[idx], t3.flat[idx] = ts[1], ts[2]

@@ -115,7 +115,7 @@ def _int(name: str, v: object, lo: int, hi: int) -> int:
 
 
 def _form(form: object) -> Form:
-    return one_of("form", form, FORMS)  # type: ignore[no-any-return]
+    return one_of("form", form, FORMS)
 
 
 def _positions(positions: Sequence[int] | None, K: int, T: int) -> tuple[int, ...]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,7 +154,8 @@ class _EpochSampler:
     """Minibatches of a finite set by reshuffled epochs (:meth:`Dataset.batches`), one per call."""
 
     def __init__(self, data: Dataset, batch: int) -> None:
-        self.data, self.batch, self.stream = data, batch, None
+        self.data, self.batch = data, batch
+        self.stream: Generator[np.ndarray, None, None] | None = None
 
     def __call__(self, rng: np.random.Generator, step: int) -> np.ndarray:
         if self.stream is None:
@@ -305,9 +306,9 @@ def train(
     t0 = time.perf_counter()
     i_rec = 0
 
-    def on_record(step: int, theta_now: dict[str, np.ndarray], info: dict[str, float]) -> None:
+    def on_record(step: int, params: dict[str, np.ndarray], info: dict[str, Any]) -> None:
         nonlocal i_rec
-        ev = evaluate(model, theta_now, teacher, val)
+        ev = evaluate(model, params, teacher, val)
         row = {
             "train_loss": info["batch_loss"], "grad_norm": info["grad_norm"], "val_loss": ev["loss"],
             "val_excess": ev["loss"] - teacher_ce, "kl": ev["kl"], "span_mass": ev["span_mass"],
@@ -317,7 +318,7 @@ def train(
             out[key][i_rec] = v
         i_rec += 1
         if callback is not None:
-            callback(step, row | {"params": theta_now})  # the live parameters: copy to keep
+            callback(step, row | {"params": params})  # the live parameters: copy to keep
 
     sampler = _EpochSampler(data, int(batch)) if isinstance(data, Dataset) else \
         _OnlineSampler(teacher, int(batch), seq_len - teacher.C, steps)

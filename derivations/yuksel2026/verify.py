@@ -100,7 +100,8 @@ def bridge_claims() -> list[Claim]:
     """The three bridge claims at the bridge's defaults
     (:class:`~derivations.yuksel2026.regression.RegressionStudent`, :data:`~derivations.yuksel2026.bridge.LRS`,
     one fixed Wishart batch of 1e10 windows at lr 0.01)."""
-    student, batch, lr, draw = B.DEFAULT, 10**10, 0.01, "wishart"
+    student, batch, lr = B.DEFAULT, 10**10, 0.01
+    draw: B.Draw = "wishart"
     errs = B.bridge_errors(student)
     sd = B.sample_deviation(student, batch, lr=lr, draw=draw)
     return [claim_bridge(B.LRS, [e["max"] for e in errs]),
