@@ -74,10 +74,10 @@ def test_benchmark_problems_agree_with_lsoda(name, method):
     # reuses ||J|| for up to _RHO_REUSE DOP853 steps far inside the stability limit
     assert np.all(res.n_steps > 10)
     if method == "auto":
-        from dynamics.batch import _RHO_REUSE
+        from dynamics.batch.kernel import RHO_REUSE
 
         assert np.all(res.n_jac <= res.n_steps) and res.n_jac.sum() < res.n_steps.sum()
-        assert np.all(res.n_jac * (1 + _RHO_REUSE) >= res.n_steps)
+        assert np.all(res.n_jac * (1 + RHO_REUSE) >= res.n_steps)
     else:
         assert np.all(res.n_jac == res.n_steps)
     assert np.all(res.n_rhs >= 5 * res.n_steps)  # the cheapest attempt: a rejected RODAS4 step
@@ -244,74 +244,6 @@ def test_convergence_order_with_fixed_steps(toy2, method, order):
     assert np.all(np.abs(rates - order) < 0.3), (errs, rates)
 
 
-def _rodas5p_step(f, jac, y, h):
-    """One Rodas5P step in numpy from the module's tableau: (y_new, error estimate, stages)."""
-    from dynamics.batch import _P5_A, _P5_C, _P5_GAMMA
-
-    n = y.shape[0]
-    Einv = np.linalg.inv(np.eye(n) / (h * _P5_GAMMA) - jac(y))
-    K = np.zeros((8, n))
-    u = y.copy()
-    for s in range(8):
-        if s == 0:
-            u = y.copy()
-        elif s < 6:
-            u = y + _P5_A[s, :s] @ K[:s]
-        else:
-            u = u + K[s - 1]
-        K[s] = Einv @ (f(u) + (_P5_C[s, :s] / h) @ K[:s])
-    return u + K[7], K[7], K
-
-
-def test_rodas5p_tableau_orders_and_l_stability():
-    """Local error O(h^6) (order 5), embedded solution y_new - k_8 O(h^5) (order 4), dense
-    output O(h^5) (order 4), and R(z) -> 0 as z -> -inf (L-stable)."""
-    from scipy.integrate import solve_ivp
-
-    from dynamics.batch import _P5_H
-
-    mu = 1.0
-
-    def f(y):
-        return np.array([y[1], mu * (1 - y[0] ** 2) * y[1] - y[0]])
-
-    def jac(y):
-        return np.array([[0.0, 1.0], [-2 * mu * y[0] * y[1] - 1, mu * (1 - y[0] ** 2)]])
-
-    y0 = np.array([2.0, 0.0])
-    errs = []
-    for h in (0.1, 0.05, 0.025):
-        ref = solve_ivp(
-            lambda t, y: f(y),
-            (0, h),
-            y0,
-            method="DOP853",
-            rtol=1e-13,
-            atol=1e-15,
-            dense_output=True,
-        )
-        y1, est, K = _rodas5p_step(f, jac, y0, h)
-        d = _P5_H @ K
-        th = 0.5
-        ymid = (1 - th) * y0 + th * (y1 + (1 - th) * (d[0] + th * (d[1] + th * d[2])))
-        errs.append(
-            [
-                np.linalg.norm(y1 - ref.y[:, -1]),
-                np.linalg.norm(y1 - est - ref.y[:, -1]),
-                np.linalg.norm(ymid - ref.sol(h * th)),
-            ]
-        )
-    rates = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
-    assert np.all(rates[:, 0] > 5.3), rates  # local order 6
-    assert np.all(rates[:, 1] > 4.2) and np.all(rates[:, 1] < 5.8), rates  # local order 5
-    assert np.all(rates[:, 2] > 4.2), rates
-    for lam in (-1e6, -1e10):
-        y1, _, _ = _rodas5p_step(
-            lambda y, a=lam: a * y, lambda y, a=lam: np.array([[a]]), np.ones(1), 1.0
-        )
-        assert abs(y1[0]) < 20.0 / abs(lam)
-
-
 # ----------------------------------------------------------------------------- failures
 def test_blow_up_point_does_not_kill_the_batch(toy2):
     cm = toy2
@@ -379,7 +311,7 @@ def test_stale_wrapper_modules_are_removed(tmp_path, monkeypatch) -> None:  # ty
     """A wrapper written by another version of batch.py is deleted when a new one is written."""
     import sympy as sp
 
-    from dynamics import batch as B
+    from dynamics.batch import specialise
     from dynamics.model import ReducedModel
 
     monkeypatch.setenv("DYNAMICS_CACHE_DIR", str(tmp_path))
@@ -388,32 +320,33 @@ def test_stale_wrapper_modules_are_removed(tmp_path, monkeypatch) -> None:  # ty
     gen = Path(cm.module_path)
     stale = gen.with_name(f"batch_{gen.stem}_000000000000.py")
     stale.write_text("# an old wrapper\n")
-    B._WRAPPERS.clear()
+    specialise._MODULES.clear()
     res = solve_batch(cm, [0.0], cm.pack(), [0.0, 1.0])
     assert res.ok.all() and abs(res.y[0, -1, 0] - (1 - np.exp(-1.0))) < 1e-7
     assert not stale.exists()
     assert list(gen.parent.glob(f"batch_{gen.stem}_*.py"))  # the current wrapper stays
 
 
-def test_wrapper_uses_the_kernel_source_read_at_import(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Regression: the kernel's source was read when a wrapper was built, so an edit of
-    batch.py after the import (a development checkout) broke a running benchmark ("the
-    state-size line to specialise is missing"). The source is now read at import: with
-    inspect.getsource broken afterwards, a fresh wrapper still builds and solves."""
+def test_specialisation_reads_no_source_text(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The per-model module is built from data and compiled functions, never from the
+    kernel's source text: with inspect.getsource broken, a fresh module builds and solves,
+    and its text names the kernel builder instead of containing the kernel."""
     import inspect
 
     import sympy as sp
 
-    from dynamics import batch as B
+    from dynamics.batch import specialise
     from dynamics.model import ReducedModel
 
     monkeypatch.setenv("DYNAMICS_CACHE_DIR", str(tmp_path))
     x = sp.Symbol("x", real=True)
     cm = ReducedModel.from_loss("batch-source-test", [x], [], (x - 2) ** 2 / 2).compile()
     monkeypatch.setattr(inspect, "getsource", lambda obj: "def edited_since(:\n")
-    B._WRAPPERS.clear()
+    specialise._MODULES.clear()
     res = solve_batch(cm, [0.0], cm.pack(), [0.0, 1.0])
     assert res.ok.all() and abs(res.y[0, -1, 0] - 2 * (1 - np.exp(-1.0))) < 1e-7
+    text = Path(specialise.wrapper_module(cm).__file__).read_text()
+    assert "make_kernel(" in text and "def _solve_point" not in text and "while st == OK" not in text
 
 
 # ------------------------------------------------------------- linear algebra of the steps
@@ -424,11 +357,11 @@ def test_unrolled_lu_and_solve_match_the_loops_and_numpy(n):
     the same refusals (singular, non-finite)."""
     import math
 
-    from dynamics import batch as B
+    from dynamics.batch import linalg as B
 
     ns = {"math": math}
-    exec(B._unrolled_lu(n), ns)
-    exec(B._unrolled_solve(n), ns)
+    exec(B.unrolled_lu_source(n, "_lu"), ns)
+    exec(B.unrolled_solve_source(n, "_lu_solve"), ns)
     lu_u, solve_u = numba.njit(ns["_lu"]), numba.njit(ns["_lu_solve"])
     rng = np.random.default_rng(n)
     for trial in range(20):
@@ -438,29 +371,48 @@ def test_unrolled_lu_and_solve_match_the_loops_and_numpy(n):
         b = rng.normal(size=n)
         a1, a2 = A.copy(), A.copy()
         p1, p2 = np.empty(n, np.int64), np.empty(n, np.int64)
-        assert B._lu(a1, p1) and lu_u(a2, p2)
+        assert B.lu(a1, p1) and lu_u(a2, p2)
         np.testing.assert_array_equal(a1, a2)
         np.testing.assert_array_equal(p1, p2)
         x1, x2 = np.empty(n), np.empty(n)
-        B._lu_solve(a1, p1, b, x1)
+        B.lu_solve(a1, p1, b, x1)
         solve_u(a2, p2, b, x2)
         np.testing.assert_array_equal(x1, x2)
         np.testing.assert_allclose(A @ x1, b, atol=1e-12 * max(1.0, np.abs(b).max()))
     for bad in (np.zeros((n, n)), np.full((n, n), np.nan)):
         p = np.empty(n, np.int64)
-        assert not B._lu(bad.copy(), p) and not lu_u(bad.copy(), p)
+        assert not B.lu(bad.copy(), p) and not lu_u(bad.copy(), p)
 
 
-def _generated_tableau(n):
-    import dynamics.batch as B
+def _generated_tableau(n, dop_table=None):
+    from dynamics.batch import dop853, rosenbrock
 
+    jit = "@numba.njit(error_model='numpy', fastmath={'contract'})"
     ns = {"math": math, "numba": numba}
-    exec(B._unrolled_tableau(n).replace("cache=True, ", ""), ns)
+    exec(dop853.tableau_source(n, jit, *([dop_table] if dop_table is not None else [])), ns)
+    exec(rosenbrock.tableau_source(n, jit), ns)
     return ns
+
+
+def _reference_helpers():
+    from dynamics.batch import dense, dop853, rosenbrock
+
+    return {
+        "_dop_arg": dop853.dop_arg,
+        "_dop_new": dop853.dop_new,
+        "_dop_err": dop853.dop_err,
+        "_dop_dense": dop853.dop_dense,
+        "_dop_interp": dense.dop_interp,
+        "_ros_arg": rosenbrock.ros_arg,
+        "_ros_corr": rosenbrock.ros_corr,
+        "_ros_dense": rosenbrock.ros_dense,
+    }
 
 
 def _tableau_outputs(fns, n, seed=0):
     """Every tableau helper of ``fns`` on the same random stages; a flat vector of results."""
+    from dynamics.batch.rosenbrock import TABLEAUX
+
     rng = np.random.default_rng(seed)
     K = rng.normal(size=16 * n)  # flat: stage q is K[q n : (q + 1) n]
     y, ynew, f0, f1 = (rng.normal(size=n) for _ in range(4))
@@ -483,42 +435,44 @@ def _tableau_outputs(fns, n, seed=0):
         o = np.empty(n)
         fns["_dop_interp"](F, y, s, o)
         out.append(o)
-    for sg in range(1, 6):
-        o = np.empty(n)
-        fns["_p5_arg"](sg, y, K, o)
-        out.append(o)
-    for sg in range(1, 8):
-        o = f0.copy()
-        fns["_p5_corr"](sg, hinv, K, o)
-        out.append(o)
+    for tab, tb in enumerate(TABLEAUX):
+        for sg in range(1, tb.n_arg):
+            o = np.empty(n)
+            fns["_ros_arg"](tab, sg, y, K, o)
+            out.append(o)
+        for sg in range(1, tb.stages):
+            o = f0.copy()
+            fns["_ros_corr"](tab, sg, hinv, K, o)
+            out.append(o)
     F = np.empty(3 * n)
-    fns["_p5_dense"](K, F)
+    fns["_ros_dense"](K, F)
     out.append(F)
     return np.concatenate(out)
 
 
 @pytest.mark.parametrize("n", [1, 10, 17])
-def test_generated_tableau_helpers_match_the_table_driven_reference(n, monkeypatch):
+def test_generated_tableau_helpers_match_the_table_driven_reference(n):
     """The per-model copies of the step's tableau combinations (literal coefficients) give
     the reference versions' results to rounding; negative control: one coefficient of the
     DOP853 weights changed before generating, and the results differ."""
-    import dynamics.batch as B
+    import dataclasses
 
-    ref = {name: getattr(B, name) for name in B._TABLEAU_HELPERS}
-    want = _tableau_outputs(ref, n)
+    from dynamics.batch import dense
+    from dynamics.batch.tableaux import DOP853
+
+    want = _tableau_outputs(_reference_helpers(), n)
     got = _tableau_outputs(_generated_tableau(n), n)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
-    # the flat dense output is _interp's DOP853 polynomial on the same coefficients
+    # the flat dense output is interp's DOP853 polynomial on the same coefficients
     rng = np.random.default_rng(1)
     F, y0 = rng.normal(size=7 * n), rng.normal(size=n)
     a, b = np.empty(n), np.empty(n)
-    B._dop_interp(F, y0, 0.37, a)
-    B._interp(1, F.reshape(7, n), y0, y0, y0, y0, 1.0, 0.37, b)
+    dense.dop_interp(F, y0, 0.37, a)
+    dense.interp(dense.DOP853_DENSE, F, y0, y0, y0, y0, 1.0, 0.37, b)
     np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-14)
-    wrong = B._DB.copy()
+    wrong = np.array(DOP853.b)
     wrong[5] *= 1.001
-    monkeypatch.setattr(B, "_DB", wrong)
-    bad = _tableau_outputs(_generated_tableau(n), n)
+    bad = _tableau_outputs(_generated_tableau(n, dataclasses.replace(DOP853, b=wrong)), n)
     assert not np.allclose(bad, want, rtol=1e-6, atol=1e-12 * np.abs(want).max())
 
 
@@ -528,7 +482,7 @@ def test_predictive_controller_follows_a_step_that_grows_with_t(explicit, r5, k)
     controller settles at the target error ``0.9^k`` (steps as large as the tolerance
     allows); the elementary one lags at well under half of it (the behaviour measured on
     the benchmarks, where it cost ~10-20% more steps)."""
-    from dynamics.batch import _step_factor
+    from dynamics.batch.control import step_factor as _step_factor
 
     def settle(predict):
         t, h, h_last, err_last = 1.0, 1e-3, 0.0, 0.0
