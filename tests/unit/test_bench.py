@@ -42,9 +42,15 @@ def _fake_problem(name, n_points, baseline_points, heyoka_points, repeats, threa
     return out
 
 
+def _fake_first_calls(name="logistic", threads=2):
+    one = {"compile_s": 1.0, "first_call_s": 10.0, "first_call_threads_s": 0.01}
+    return {"problem": name, "threads": threads, "cold": one, "warm": dict(one, first_call_s=0.5)}
+
+
 @pytest.fixture
 def stubbed(monkeypatch):
-    monkeypatch.setattr(bench, "_run_problem", _fake_problem)
+    monkeypatch.setattr(bench.throughput, "_run_problem", _fake_problem)
+    monkeypatch.setattr(bench.throughput, "first_calls", _fake_first_calls)
 
 
 def test_run_returns_the_flat_keys_and_load(stubbed):
@@ -61,6 +67,7 @@ def test_run_returns_the_flat_keys_and_load(stubbed):
 
 def test_heyoka_missing_gives_null_with_reason(stubbed, monkeypatch, tmp_path):
     monkeypatch.setattr(bench, "heyoka_unavailable", lambda: "heyoka is not importable (test)")
+    monkeypatch.setattr(bench.throughput, "heyoka_unavailable", bench.heyoka_unavailable)
     f = tmp_path / "b.json"
     assert main(["bench", "--quick", "--points", "2", "--json", str(f)]) == 0
     d = json.loads(f.read_text())
@@ -69,7 +76,7 @@ def test_heyoka_missing_gives_null_with_reason(stubbed, monkeypatch, tmp_path):
 
 
 def test_one_cpu_gives_null_parallel_efficiency_with_reason(stubbed, monkeypatch):
-    monkeypatch.setattr(bench.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(bench.throughput.os, "cpu_count", lambda: 1)
     r = bench.run(2, quick=True, progress=None)
     assert r["parallel_efficiency"] is None and "one CPU" in r["parallel_reason"]
 

@@ -1,230 +1,79 @@
-r"""Batch-throughput benchmark behind ``dynamics bench`` (and ``benchmarks/bench_batch.py``).
-
-The reference problem is the logistic gradient flow: $K$ modes with state
-$a_0..a_{K-1}, b_0..b_{K-1}$, parameters $g_0..g_{K-1}$ and $k$, margins
-
-.. math:: m_i = g_i a_i b_i + k\, a_{i+1} b_i \quad (\text{no } a_{i+1} \text{ term for the last mode}),
-
-and loss $L = \sum_i \ln(1 + e^{-m_i})$, written with ``softplus(-m_i)``. Its *stiff*
-variant adds $(a_0 - 2 b_0)^2 / 2$. With $K = 5$ this is the 10-variable flow solved to
-$t = 10^6$; $K = 10$ (20 variables) is the ~300-operation RHS of ``bench_rhs.py``.
-
-:func:`run` integrates ``n_points`` parameter points (``g_i`` in [0.5, 2], ``k`` in
-[-0.3, 0.6], fixed seed; start 0.1 everywhere) of the non-stiff and the stiff 10-variable
-problem to t = 1e6 at rtol 1e-8, atol 1e-10 on ``log_grid(1e6)`` with
-:func:`dynamics.batch.solve_batch` (one compiled call for the whole batch) and reports
-
-* ``speedup_vs_solve_ivp_{nonstiff,stiff}``: our single-core sweep throughput over that of a
-  Python loop of ``solve_ivp(method="LSODA")`` with the lambdified textbook RHS (what a user
-  writes without this package, and the issue's definition), timed on the first
-  ``baseline_points`` points;
-* ``speedup_vs_solve_ivp_{nonstiff,stiff}_with_jacobian``: the same against the stronger
-  loop that also passes the lambdified Jacobian (LSODA then skips its finite-difference
-  Jacobians: ~9% faster on the stiff problem); reported beside the keys above;
-* ``speedup_vs_solve_ivp_{nonstiff,stiff}_all_cores``: the same sweep on every core
-  (``threads=2``) over the single-core Python loop, what a user running a sweep sees (extra
-  keys, reported beside the one-core ones, never instead of them);
-* ``ratio_vs_heyoka_{nonstiff,stiff}``: our single-core throughput over heyoka's batch mode
-  (``taylor_adaptive_batch``, SIMD batch width, tol 1e-8), both on the first
-  ``heyoka_points`` points of the set and timed round-robin in passes over those points; ``None`` with a ``heyoka_reason`` when heyoka is not importable (it is an optional
-  benchmark extra, never a dependency);
-* ``parallel_efficiency``: throughput of the whole sweep (both problems, same points) with
-  ``threads=2`` over ``threads=1`` (ideal 2.0 on two free cores); ``None`` with a reason on a
-  one-CPU machine;
-* the load average before and after (``os.getloadavg``), since timings on a shared machine
-  are only as good as the load lets them be.
-
-The helpers at the end (timing, tables, environment) are shared with the scripts in
-``benchmarks/`` (through ``benchmarks/_problems.py``).
-"""
+r"""The batch benchmark run: throughput against the baselines, first-call times, the report."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
-import platform
-import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from dynamics.model import ReducedModel
-from dynamics.symbolic import softplus
-
-__all__ = [
-    "run",
-    "report",
-    "KEYS",
-    "Problem",
-    "logistic_flow",
-    "problem",
-    "parameter_points",
-    "SOLVE_PROBLEMS",
-    "RHS_PROBLEMS",
-    "count_rhs_ops",
-    "handwritten",
-    "best_of",
-    "best_of_interleaved",
-    "table",
-    "verdict",
-    "environment",
-    "machine_line",
-    "write_json",
-]
-
-#: Final time of the solve benchmark and the tolerances (``integrate``'s defaults).
-T_MAX = 1e6
-RTOL = 1e-8
-ATOL = 1e-10
-Y0_VALUE = 0.1
-
-TARGET_SPEEDUP = 100.0
-SAME_ANSWER_RTOL = 1e-5
-KIND = {"logistic": "nonstiff", "logistic-stiff": "stiff"}
-#: The flat result keys of :func:`run` (the ratios of the issue).
-KEYS = (
-    "speedup_vs_solve_ivp_nonstiff",
-    "speedup_vs_solve_ivp_stiff",
-    "ratio_vs_heyoka_nonstiff",
-    "ratio_vs_heyoka_stiff",
-    "parallel_efficiency",
+from dynamics.bench.problems import (
+    ATOL,
+    KEYS,
+    KIND,
+    RTOL,
+    SAME_ANSWER_RTOL,
+    SOLVE_PROBLEMS,
+    T_MAX,
+    TARGET_SPEEDUP,
+    Problem,
+    handwritten,
+    parameter_points,
+    problem,
 )
+from dynamics.bench.timing import best_of_interleaved, environment, loadavg, machine_line, table, verdict
+
+__all__ = ["run", "report", "first_calls", "heyoka_unavailable"]
+
+#: The model whose cold and warm first calls are measured (the 10-variable benchmark).
+FIRST_CALL_PROBLEM = "logistic"
+
+_FIRST_CALL = """\
+import json, sys, time
+import numpy as np
+from dynamics.bench.problems import T_MAX, problem
+from dynamics.batch import solve_batch
+from dynamics.integrate import log_grid
+prob = problem(sys.argv[1])
+t0 = time.perf_counter()
+cm = prob.model.compile()
+t1 = time.perf_counter()
+rows, grid = np.array([cm.pack({})] * 2), log_grid(T_MAX)
+solve_batch(cm, prob.y0, rows, grid)
+t2 = time.perf_counter()
+solve_batch(cm, prob.y0, rows, grid, threads=int(sys.argv[2]))
+t3 = time.perf_counter()
+print(json.dumps({"compile_s": t1 - t0, "first_call_s": t2 - t1, "first_call_threads_s": t3 - t2}))
+"""
 
 
-@dataclass(frozen=True)
-class Problem:
-    """A benchmark problem: the model, the textbook loss for baselines, and a start."""
+def first_calls(name: str = FIRST_CALL_PROBLEM, threads: int = 2) -> dict[str, Any]:
+    """The first ``solve_batch`` call of a new process, cold (a fresh ``DYNAMICS_CACHE_DIR``:
+    the per-model kernel is compiled) and warm (a second process on that cache: it is
+    loaded), each measured in a subprocess: ``{"cold": {...}, "warm": {...}}`` with
+    ``compile_s`` (the model's code), ``first_call_s`` (serial) and
+    ``first_call_threads_s`` (the following call with ``threads``), in seconds."""
+    import dynamics
 
-    name: str
-    model: ReducedModel
-    textbook_loss: sp.Expr  # the same loss with log(1 + exp(.)) instead of softplus
-    y0: np.ndarray  # (n,)
-    description: str
-
-
-def _symbols(n_modes: int) -> tuple[tuple[sp.Symbol, ...], ...]:
-    a = sp.symbols(f"a_0:{n_modes}", real=True)
-    b = sp.symbols(f"b_0:{n_modes}", real=True)
-    g = sp.symbols(f"g_0:{n_modes}", positive=True)
-    k = (sp.Symbol("k", real=True),)
-    return a, b, g, k
-
-
-def _margins(n_modes: int) -> list[sp.Expr]:
-    a, b, g, (k,) = _symbols(n_modes)
-    return [
-        g[i] * a[i] * b[i] + (k * a[i + 1] * b[i] if i + 1 < n_modes else 0) for i in range(n_modes)
-    ]
-
-
-def _loss(n_modes: int, stiff: bool, textbook: bool) -> sp.Expr:
-    a, b, _, _ = _symbols(n_modes)
-    if textbook:
-        loss = sum(sp.log(1 + sp.exp(-m)) for m in _margins(n_modes))
-    else:
-        loss = sum(softplus(-m) for m in _margins(n_modes))
-    if stiff:
-        loss = loss + (a[0] - 2 * b[0]) ** 2 / 2
-    return sp.sympify(loss)
-
-
-def logistic_flow(n_modes: int = 5, stiff: bool = False) -> ReducedModel:
-    r"""The logistic gradient flow with ``n_modes`` modes ($2 \cdot$ ``n_modes`` variables).
-
-    Defaults: $g_i = 1 + 0.2 i$, $k = 0.3$.
-    """
-    a, b, g, (k,) = _symbols(n_modes)
-    defaults = {str(gi): 1.0 + 0.2 * i for i, gi in enumerate(g)}
-    defaults[str(k)] = 0.3
-    name = f"bench-logistic{n_modes}" + ("-stiff" if stiff else "")
-    return ReducedModel.from_loss(
-        name,
-        list(a) + list(b),
-        list(g) + [k],
-        _loss(n_modes, stiff, textbook=False),
-        defaults=defaults,
-        title=f"{n_modes}-mode logistic gradient flow" + (" (stiff variant)" if stiff else ""),
-    )
-
-
-def problem(name: str) -> Problem:
-    """``"logistic"``, ``"logistic-stiff"`` (10 variables) or ``"logistic20"`` (20 variables)."""
-    n_modes, stiff = {
-        "logistic": (5, False),
-        "logistic-stiff": (5, True),
-        "logistic20": (10, False),
-    }[name]
-    model = logistic_flow(n_modes, stiff)
-    desc = f"{2 * n_modes}-variable logistic flow, {n_modes} modes" + (
-        ", plus (a_0 - 2 b_0)^2/2" if stiff else ""
-    )
-    return Problem(
-        name, model, _loss(n_modes, stiff, textbook=True), np.full(2 * n_modes, Y0_VALUE), desc
-    )
-
-
-SOLVE_PROBLEMS = ("logistic", "logistic-stiff")
-RHS_PROBLEMS = ("logistic", "logistic20")  # logistic20 is the ~300-operation RHS
-
-
-def count_rhs_ops(model: ReducedModel) -> dict[str, int]:
-    """``sympy.count_ops`` of the RHS expressions: as derived, and after ``sympy.cse``
-    (what the generated code evaluates; each sigmoid counts as one operation)."""
-    base, rows = model.flow
-    if any(rows):
-        raise ValueError("count_rhs_ops expects a model without RowSum terms")
-    reps, reduced = sp.cse(list(base))
-    return {
-        "raw": int(sum(sp.count_ops(e) for e in base)),
-        "after_cse": int(
-            sum(sp.count_ops(v) for _, v in reps) + sum(sp.count_ops(e) for e in reduced)
-        ),
-    }
-
-
-def handwritten(
-    prob: Problem, params: dict[str, float] | None = None
-) -> tuple[Callable[[float, np.ndarray], np.ndarray], Callable[[float, np.ndarray], np.ndarray]]:
-    """The hand-written baseline: ``f(t, y) = -grad L`` and its Jacobian from ``sympy.lambdify``.
-
-    Uses the textbook loss ``log(1 + exp(-m))`` and ``modules="numpy"``, with parameters
-    as lambdified arguments bound in a closure. Returns ``(fun, jac)`` in ``solve_ivp``'s
-    ``(t, y)`` convention; for ``odeint`` wrap them as ``lambda y, t: fun(t, y)``.
-    """
-    m = prob.model
-    state, pars = list(m.state), list(m.params)
-    rhs = [-sp.diff(prob.textbook_loss, s) for s in state]
-    jac = sp.Matrix(rhs).jacobian(state)
-    f_rhs = sp.lambdify((state, pars), rhs, modules="numpy")
-    f_jac = sp.lambdify((state, pars), jac, modules="numpy")
-    p = list(m.param_vector(params))
-
-    def fun(t: float, y: np.ndarray) -> np.ndarray:
-        return np.array(f_rhs(y, p))
-
-    def jacobian(t: float, y: np.ndarray) -> np.ndarray:
-        return np.asarray(f_jac(y, p), dtype=float)
-
-    return fun, jacobian
-
-
-# ----------------------------------------------------------------------------- the benchmark
-def parameter_points(prob: Problem, n_points: int, seed: int = 0) -> list[dict[str, float]]:
-    """``n_points`` parameter points: ``g_i`` uniform in [0.5, 2], ``k`` in [-0.3, 0.6]."""
-    rng = np.random.default_rng(seed)
-    names = prob.model.param_names
-    pts = []
-    for _ in range(n_points):
-        d = {nm: float(rng.uniform(0.5, 2.0)) for nm in names if nm.startswith("g_")}
-        d["k"] = float(rng.uniform(-0.3, 0.6))
-        pts.append(d)
-    return pts
+    root = os.path.dirname(os.path.dirname(os.path.abspath(dynamics.__file__)))
+    out: dict[str, Any] = {"problem": name, "threads": threads}
+    with tempfile.TemporaryDirectory(prefix="dynamics-bench-cold-") as d:
+        env = dict(os.environ, DYNAMICS_CACHE_DIR=d)
+        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        for kind in ("cold", "warm"):
+            proc = subprocess.run([sys.executable, "-c", _FIRST_CALL, name, str(threads)], env=env,
+                                  capture_output=True, text=True, check=True)
+            out[kind] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
 
 
 def _baseline(
@@ -319,10 +168,6 @@ def _heyoka(
         return np.concatenate(finals)[: len(pts)]
 
     return one_pass, {"build_s": build, "simd_width": width, "points": n_batches * width}
-
-
-def _loadavg() -> float | None:
-    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
 
 
 def _run_problem(
@@ -444,6 +289,7 @@ def run(
     baseline_points: int | None = None,
     heyoka_points: int | None = None,
     repeats: int | None = None,
+    first_call: bool = True,
 ) -> dict[str, Any]:
     """Run the batch benchmark on both problems; return (and optionally write) the result.
 
@@ -457,7 +303,9 @@ def run(
     heyoka points. Every timing (ours, the baseline's, heyoka's) is the best of the
     repeats; ours (1 and 2 threads) and heyoka's passes are timed round-robin, so a burst of
     load from elsewhere hits them alike. ``progress`` receives the progress lines and the final report
-    (``None``: silent).
+    (``None``: silent). ``first_call``: also measure the cold and warm first call of the
+    10-variable model in fresh processes (:func:`first_calls`; keys ``cold_first_call_s``,
+    ``cold_first_call_threads_s``, ``warm_first_call_s``, detail under ``first_call``).
     """
     if isinstance(n_points, bool) or not isinstance(n_points, int | np.integer):
         raise ValueError(f"n_points must be an integer, got {n_points!r}")
@@ -476,7 +324,7 @@ def run(
     heyoka_points = heyoka_points or (1 if quick else 64)
     repeats = repeats or (1 if quick else 5)
     threads = min(2, os.cpu_count() or 1)
-    load_before = _loadavg()
+    load_before = loadavg()
     say(machine_line())
     t_start = time.perf_counter()
     problems = {
@@ -509,7 +357,14 @@ def run(
     else:
         result["parallel_efficiency"] = None
         result["parallel_reason"] = "one CPU: no 2-thread run"
-    load_after = _loadavg()
+    if first_call:
+        say(f"[first call] {FIRST_CALL_PROBLEM}: cold (fresh cache) and warm, in new processes")
+        fc = first_calls(FIRST_CALL_PROBLEM, threads)
+        result["first_call"] = fc
+        result["cold_first_call_s"] = fc["cold"]["first_call_s"]
+        result["cold_first_call_threads_s"] = fc["cold"]["first_call_threads_s"]
+        result["warm_first_call_s"] = fc["warm"]["first_call_s"]
+    load_after = loadavg()
     result.update(
         {
             "parallel_threads": threads,
@@ -598,6 +453,15 @@ def report(result: dict[str, Any]) -> str:
                     f"{verdict(vj, TARGET_SPEEDUP, lower_is_better=False)} "
                     "(stronger baseline: LSODA also given the lambdified Jacobian)"
                 )
+    fc = result.get("first_call")
+    if fc:
+        c, w = fc["cold"], fc["warm"]
+        lines.append(
+            f"first call ({fc['problem']}, new process): cold {c['first_call_s']:.1f} s"
+            f" + {c['first_call_threads_s']:.1f} s with {fc['threads']} threads"
+            f" (model code {c['compile_s']:.1f} s before it); warm {w['first_call_s']:.2f} s"
+            f" + {w['first_call_threads_s']:.2f} s"
+        )
     lb, la = result["loadavg_1min_before"], result["loadavg_1min_after"]
     if lb is not None:
         lines.append(
@@ -610,93 +474,3 @@ def report(result: dict[str, Any]) -> str:
     )
     return "\n".join(lines)
 
-
-# ----------------------------------------------------------------------------- timing
-def best_of(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> dict[str, float]:
-    """Wall time of ``fn()``: best and median of ``repeats`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return {"best": min(times), "median": statistics.median(times), "repeats": repeats}
-
-
-def best_of_interleaved(
-    fns: dict[str, Callable[[], Any]], repeats: int
-) -> dict[str, dict[str, float]]:
-    """Like :func:`best_of` for several calls, timed round-robin (one call of each per
-    round), so that a burst of load from elsewhere hits every variant alike. No warm-up."""
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
-    return {
-        k: {"best": min(v), "median": statistics.median(v), "repeats": repeats}
-        for k, v in times.items()
-    }
-
-
-def verdict(value: float, target: float, lower_is_better: bool = True) -> str:
-    ok = value <= target if lower_is_better else value >= target
-    return "PASS" if ok else "MISS"
-
-
-def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    """A plain left-aligned text table."""
-    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[j]) for r in cells) for j in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def environment() -> dict[str, Any]:
-    """Machine and library versions, recorded with every result."""
-    import numba
-    import scipy
-
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "sympy": sp.__version__,
-        "numba": numba.__version__,
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "loadavg_1min": _loadavg(),
-    }
-
-
-def machine_line() -> str:
-    """One line naming the machine, the versions and the current load (timings are noisy
-    when the load average approaches the number of cores)."""
-    e = environment()
-    load = f"{e['loadavg_1min']:.2f}" if e["loadavg_1min"] is not None else "n/a"
-    return (
-        f"{e['cpu']} ({e['cpu_count']} cores, load {load}); python {e['python']}, "
-        f"numpy {e['numpy']}, scipy {e['scipy']}, sympy {e['sympy']}, numba {e['numba']}"
-    )
-
-
-def write_json(path: str, payload: dict[str, Any]) -> None:
-    """Write ``payload`` with the :func:`environment` to ``path`` (prints ``wrote PATH``)."""
-    out = {"environment": environment(), **payload}
-    with open(path, "w") as fh:
-        json.dump(out, fh, indent=2, default=float)
-        fh.write("\n")
-    print(f"wrote {path}")
