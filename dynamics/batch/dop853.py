@@ -25,8 +25,6 @@ __all__ = ["RK_TOL", "dop_arg", "dop_new", "dop_err", "dop_dense", "tableau_sour
 RK_TOL = 0.25
 
 _DA, _DB, _DC, _DE3, _DE5, _DD = (np.array(x) for x in (DOP853.a, DOP853.b, DOP853.c, DOP853.e3, DOP853.e5, DOP853.d))
-#: The stages whose arguments :func:`dop_arg` forms: 1-11 of the step, 13-15 of the dense output.
-ARG_STAGES = (*range(1, 12), 13, 14, 15)
 
 
 @numba.njit(cache=True)
@@ -119,7 +117,7 @@ def balanced_sum(items: Sequence[str]) -> str:
 
 
 def tableau_source(n: int, jit: str, tab: object = DOP853) -> str:
-    """Source of ``_dop_arg``, ``_dop_new``, ``_dop_err``, ``_dop_dense``, ``_dop_interp``
+    """Source of ``_dop_arg`` (stages 1-11), ``_dop_arg_dense`` (13-15), ``_dop_new``, ``_dop_err``, ``_dop_dense``, ``_dop_interp``
     for a fixed ``n`` from the table ``tab``: the reference functions' combinations with
     literal coefficients. The coordinate loops run to the array's length (a literal trip
     count under 16 with runtime alias checks is not vectorised by LLVM)."""
@@ -128,12 +126,15 @@ def tableau_source(n: int, jit: str, tab: object = DOP853) -> str:
     def loop(arr: str, indent: str = "    ") -> str:
         return f"{indent}for j in range({arr}.shape[0]):"
 
-    src = [jit, "def _dop_arg(sg, y, h, K, out):"]
-    for i, sg in enumerate(ARG_STAGES):
-        src.append(f"    {'if' if i == 0 else 'elif'} sg == {sg}:")
-        src.append(loop("out", " " * 8))
-        src.append(f"            out[j] = y[j] + h * ({terms(n, A[sg], range(sg))})")
-    src += ["", "", jit, "def _dop_new(y, h, K, out):", loop("out")]
+    src = []
+    for name, stages in (("_dop_arg", range(1, 12)), ("_dop_arg_dense", range(13, 16))):
+        src += [jit, f"def {name}(sg, y, h, K, out):"]
+        for i, sg in enumerate(stages):
+            src.append(f"    {'if' if i == 0 else 'elif'} sg == {sg}:")
+            src.append(loop("out", " " * 8))
+            src.append(f"            out[j] = y[j] + h * ({terms(n, A[sg], range(sg))})")
+        src += ["", ""]
+    src += [jit, "def _dop_new(y, h, K, out):", loop("out")]
     src.append(f"        out[j] = y[j] + h * ({terms(n, B)})")
     src += ["", "", jit, "def _dop_err(K, y, ynew, h, rtol, atol, w):", loop("y")]
     src += [
@@ -175,9 +176,11 @@ def make_step(
     new: Callable[..., None] = dop_new,
     err_norm: Callable[..., float] = dop_err,
     dense: Callable[..., None] = dop_dense,
+    arg_dense: Callable[..., None] = dop_arg,
 ) -> tuple[Callable[..., float], Callable[..., None]]:
     """The DOP853 step and its dense-output stages, compiled against the given functions
-    (``rhs(t, y, p, data, bounds, out)``; ``rhs_hot`` the same, used at the inner stages).
+    (``rhs(t, y, p, data, bounds, out)``; ``rhs_hot`` the same, used at the inner stages;
+    ``arg`` forms the arguments of stages 1-11, ``arg_dense`` those of stages 13-15).
 
     ``step(t, y, h, p, data, bounds, K, ytmp, ynew, f1, rtol, atol, w) -> err``: ``K`` the
     flat stages (16 n) with ``K[:n]`` the derivative at ``y``; fills ``ynew``, ``f1 =
@@ -207,7 +210,7 @@ def make_step(
     def dense_stages(t, y, ynew, f0, f1, h, p, data, bounds, K, F, ytmp):  # type: ignore[no-untyped-def]
         K2 = K.reshape((16, y.shape[0]))
         for sg in range(13, 16):
-            arg(sg, y, h, K, ytmp)
+            arg_dense(sg, y, h, K, ytmp)
             rhs_hot(t + _DC[sg] * h, ytmp, p, data, bounds, K2[sg])
         dense(y, ynew, f0, f1, h, K, F)
 

@@ -75,6 +75,7 @@ class ModelFunctions(NamedTuple):
     lu: Callable[..., bool] = lu
     lu_solve: Callable[..., None] = lu_solve
     dop_arg: Callable[..., None] = dop853.dop_arg
+    dop_arg_dense: Callable[..., None] = dop853.dop_arg
     dop_new: Callable[..., None] = dop853.dop_new
     dop_err: Callable[..., float] = dop853.dop_err
     dop_dense: Callable[..., None] = dop853.dop_dense
@@ -113,7 +114,7 @@ def make_kernel(fns: ModelFunctions) -> Callable[..., None]:
     rhs, jac, n_state, dop_interp_ = fns.rhs, fns.jac, fns.n_state, fns.dop_interp
     ros_dense = fns.ros_dense
     dop_step, dop_dense_stages = dop853.make_step(
-        rhs, fns.rhs_hot, fns.dop_arg, fns.dop_new, fns.dop_err, fns.dop_dense
+        rhs, fns.rhs_hot, fns.dop_arg, fns.dop_new, fns.dop_err, fns.dop_dense, fns.dop_arg_dense
     )
     ros_step = rosenbrock.make_step(rhs, fns.lu, fns.lu_solve, fns.ros_arg, fns.ros_corr)
     event_value, event_search = make_events(fns.obs)

@@ -2,9 +2,10 @@ r"""The linear algebra of a Rosenbrock step: LU with partial pivoting and its so
 
 :func:`lu` stores the reciprocals of the pivots on U's diagonal and a permutation vector, so
 :func:`lu_solve` (several per step) is division- and branch-free. For small systems the
-per-model module (:mod:`dynamics.batch.specialise`) uses fully unrolled copies generated
-by :func:`unrolled_lu_source` and :func:`unrolled_solve_source`: the same operations in the
-same order, as straight-line code (short loops of ~10 iterations are bound by loop overhead).
+per-model module (:mod:`dynamics.batch.specialise`) uses copies for the model's size: the
+solve fully unrolled (:func:`unrolled_solve_source`, straight-line code: short loops of ~10
+iterations are bound by loop overhead), the LU with literal trip counts
+(:func:`fixed_lu_source`). Both perform the same operations in the same order.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["lu", "lu_solve", "unrolled_lu_source", "unrolled_solve_source", "UNROLL_MAX", "UNROLL_LU_MAX"]
+__all__ = ["lu", "lu_solve", "fixed_lu_source", "unrolled_solve_source", "UNROLL_MAX", "FIXED_LU_MAX"]
 
 #: Systems up to this size get an unrolled :func:`lu_solve` (code size grows as n^2).
 UNROLL_MAX = 16
-#: Systems up to this size also get an unrolled :func:`lu` (code size grows as n^3).
-UNROLL_LU_MAX = 10
+#: Systems up to this size get :func:`lu` with literal trip counts.
+FIXED_LU_MAX = 32
 
 
 @numba.njit(cache=True)
@@ -82,35 +83,45 @@ def lu_solve(a: np.ndarray, perm: np.ndarray, src: np.ndarray, x: np.ndarray) ->
             x[i] -= a[i, j] * xj
 
 
-def unrolled_lu_source(n: int, name: str = "lu") -> str:
-    """Source of :func:`lu` for a fixed ``n``: the same operations in the same order (pivot
-    search and row swaps stay dynamic; the eliminations become straight-line code)."""
-    out = [f"def {name}(a, perm):"]
-    out += [f"    perm[{i}] = {i}" for i in range(n)]
-    for k in range(n):
-        out += [f"    p = {k}", f"    big = abs(a[{k}, {k}])"]
-        for i in range(k + 1, n):
-            out += [f"    v = abs(a[{i}, {k}])", "    if v > big:", "        big = v", f"        p = {i}"]
-        out += ["    if not (big > 0.0) or not math.isfinite(big):", "        return False"]
-        if k < n - 1:
-            out += [
-                f"    if p != {k}:",
-                f"        for j in range({n}):",
-                f"            tmp = a[{k}, j]",
-                f"            a[{k}, j] = a[p, j]",
-                "            a[p, j] = tmp",
-                f"        tp = perm[{k}]",
-                f"        perm[{k}] = perm[p]",
-                "        perm[p] = tp",
-            ]
-        out += [f"    inv = 1.0 / a[{k}, {k}]", f"    a[{k}, {k}] = inv"]
-        for i in range(k + 1, n):
-            out += [f"    f = a[{i}, {k}] * inv", f"    a[{i}, {k}] = f"]
-            if k + 1 < n:
-                out.append("    if f != 0.0:")
-                out += [f"        a[{i}, {j}] -= f * a[{k}, {j}]" for j in range(k + 1, n)]
-    out.append("    return True")
-    return "\n".join(out) + "\n"
+_FIXED_LU = """\
+def {name}(a, perm):
+    for i in range({n}):
+        perm[i] = i
+    for k in range({n}):
+        p = k
+        big = abs(a[k, k])
+        for i in range(k + 1, {n}):
+            v = abs(a[i, k])
+            if v > big:
+                big = v
+                p = i
+        if not (big > 0.0) or not math.isfinite(big):
+            return False
+        if p != k:
+            for j in range({n}):
+                tmp = a[k, j]
+                a[k, j] = a[p, j]
+                a[p, j] = tmp
+            tp = perm[k]
+            perm[k] = perm[p]
+            perm[p] = tp
+        inv = 1.0 / a[k, k]
+        a[k, k] = inv
+        for i in range(k + 1, {n}):
+            f = a[i, k] * inv
+            a[i, k] = f
+            if f != 0.0:
+                for j in range(k + 1, {n}):
+                    a[i, j] -= f * a[k, j]
+    return True
+"""
+
+
+def fixed_lu_source(n: int, name: str = "lu") -> str:
+    """Source of :func:`lu` for a fixed ``n``: the same loops with literal trip counts
+    (faster than the loops over the array's size; a fully unrolled copy is faster still but
+    costs a quarter of the kernel's build time, see benchmarks/README.md)."""
+    return _FIXED_LU.format(name=name, n=n)
 
 
 def unrolled_solve_source(n: int, name: str = "lu_solve") -> str:

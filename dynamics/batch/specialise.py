@@ -7,9 +7,9 @@ source). It defines, as ordinary Python source:
 
 * the model's functions, imported from its generated module, and ``_n_state()``, a constant
   function that gives every coordinate loop a fixed trip count once inlined;
-* straight-line copies of the LU, its solve and the stage combinations of DOP853 and the
-  Rosenbrock tableaux, generated from the coefficient tables
-  (:func:`dynamics.batch.linalg.unrolled_lu_source`,
+* copies of the LU and its solve for the model's size and straight-line copies of the stage
+  combinations of DOP853 and the Rosenbrock tableaux, generated from the coefficient tables
+  (:func:`dynamics.batch.linalg.fixed_lu_source`,
   :func:`dynamics.batch.dop853.tableau_source`,
   :func:`dynamics.batch.rosenbrock.tableau_source`);
 * ``solve_serial(lo, hi, ...)``, a ``cache=True, nogil=True`` entry point over points
@@ -31,7 +31,7 @@ from types import ModuleType
 import numba
 
 from dynamics.batch import dop853, rosenbrock
-from dynamics.batch.linalg import UNROLL_LU_MAX, UNROLL_MAX, unrolled_lu_source, unrolled_solve_source
+from dynamics.batch.linalg import FIXED_LU_MAX, UNROLL_MAX, fixed_lu_source, unrolled_solve_source
 from dynamics.codegen import CompiledModel, load_module
 
 __all__ = ["wrapper_module", "wrapper_source", "source_tag", "INLINE_RHS_MAX"]
@@ -76,6 +76,7 @@ _solve_point = make_kernel(
         n_state=_n_state,
         rhs_hot=_rhs_hot,{linalg}
         dop_arg=_dop_arg,
+        dop_arg_dense=_dop_arg_dense,
         dop_new=_dop_new,
         dop_err=_dop_err,
         dop_dense=_dop_dense,
@@ -133,8 +134,8 @@ def wrapper_source(cm: CompiledModel, gen: Path) -> str:
     if n <= UNROLL_MAX:
         parts.append(f"\n\n{_JIT}\n" + unrolled_solve_source(n, "_lu_solve"))
         linalg += "\n        lu_solve=_lu_solve,"
-    if n <= UNROLL_LU_MAX:
-        parts.append(f"\n\n{_JIT}\n" + unrolled_lu_source(n, "_lu"))
+    if n <= FIXED_LU_MAX:
+        parts.append(f"\n\n{_JIT}\n" + fixed_lu_source(n, "_lu"))
         linalg = "\n        lu=_lu," + linalg
     parts.append("\n\n" + dop853.tableau_source(n, _JIT_INLINE))
     parts.append("\n\n" + rosenbrock.tableau_source(n, _JIT_INLINE))

@@ -352,15 +352,15 @@ def test_specialisation_reads_no_source_text(tmp_path, monkeypatch) -> None:  # 
 # ------------------------------------------------------------- linear algebra of the steps
 @pytest.mark.parametrize("n", [1, 3, 6])
 def test_unrolled_lu_and_solve_match_the_loops_and_numpy(n):
-    """The per-model straight-line LU / solve (generated for small n) perform the loop
-    versions' operations: same factors bit for bit, solutions equal to numpy's to 1e-12, and
+    """The per-model LU (literal trip counts) and straight-line solve (generated for small
+    n) perform the loop versions' operations: same factors bit for bit, solutions equal to numpy's to 1e-12, and
     the same refusals (singular, non-finite)."""
     import math
 
     from dynamics.batch import linalg as B
 
     ns = {"math": math}
-    exec(B.unrolled_lu_source(n, "_lu"), ns)
+    exec(B.fixed_lu_source(n, "_lu"), ns)
     exec(B.unrolled_solve_source(n, "_lu_solve"), ns)
     lu_u, solve_u = numba.njit(ns["_lu"]), numba.njit(ns["_lu_solve"])
     rng = np.random.default_rng(n)
@@ -399,6 +399,7 @@ def _reference_helpers():
 
     return {
         "_dop_arg": dop853.dop_arg,
+        "_dop_arg_dense": dop853.dop_arg,
         "_dop_new": dop853.dop_new,
         "_dop_err": dop853.dop_err,
         "_dop_dense": dop853.dop_dense,
@@ -420,7 +421,7 @@ def _tableau_outputs(fns, n, seed=0):
     out = []
     for sg in [*range(1, 12), 13, 14, 15]:
         o = np.empty(n)
-        fns["_dop_arg"](sg, y, h, K, o)
+        fns["_dop_arg" if sg < 12 else "_dop_arg_dense"](sg, y, h, K, o)
         out.append(o)
     o = np.empty(n)
     fns["_dop_new"](y, h, K, o)
