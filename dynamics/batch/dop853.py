@@ -190,7 +190,7 @@ def make_step(
     """
 
     @numba.njit(error_model="numpy")
-    def step(t, y, h, p, data, bounds, K, ytmp, ynew, f1, rtol, atol, w):  # type: ignore[no-untyped-def]
+    def step(t, y, h, p, data, bounds, K, ytmp, ynew, f1, rtol, atol, w):
         n = y.shape[0]
         K2 = K.reshape((16, n))
         for sg in range(1, 12):
@@ -207,7 +207,7 @@ def make_step(
         return err if math.isfinite(err) else math.nan
 
     @numba.njit(error_model="numpy")
-    def dense_stages(t, y, ynew, f0, f1, h, p, data, bounds, K, F, ytmp):  # type: ignore[no-untyped-def]
+    def dense_stages(t, y, ynew, f0, f1, h, p, data, bounds, K, F, ytmp):
         K2 = K.reshape((16, y.shape[0]))
         for sg in range(13, 16):
             arg_dense(sg, y, h, K, ytmp)

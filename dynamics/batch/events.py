@@ -40,14 +40,14 @@ def make_events(obs: Callable[..., None]) -> tuple[Callable[..., float], Callabl
     """
 
     @numba.njit(error_model="numpy")
-    def value(kind, idx, level, y, p, data, bounds, obuf):  # type: ignore[no-untyped-def]
+    def value(kind, idx, level, y, p, data, bounds, obuf):
         if kind == STATE:
             return y[idx] - level
         obs(y, p, data, bounds, obuf)
         return obuf[idx] - level
 
     @numba.njit(error_model="numpy")
-    def search(i, t, t_new, h, dense_kind, F, y, ynew, f0, f1, p, data, bounds,  # type: ignore[no-untyped-def]
+    def search(i, t, t_new, h, dense_kind, F, y, ynew, f0, f1, p, data, bounds,
                ev_kind, ev_idx, ev_level, ev_dir, g_prev, found, tcross, samp, obuf, ytmp):
         n = y.shape[0]
         for e in range(ev_kind.shape[0]):

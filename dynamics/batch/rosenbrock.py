@@ -142,7 +142,7 @@ def make_step(
     """
 
     @numba.njit(error_model="numpy")
-    def step(tab, t, y, h, J, E, perm, f0, K, ytmp, dy, ynew, p, data, bounds, rtol, atol):  # type: ignore[no-untyped-def]
+    def step(tab, t, y, h, J, E, perm, f0, K, ytmp, dy, ynew, p, data, bounds, rtol, atol):
         n = y.shape[0]
         s = ROS_STAGES[tab]
         n_arg = ROS_NARG[tab]

@@ -40,7 +40,6 @@ The helpers at the end (timing, tables, environment) are shared with the scripts
 
 from __future__ import annotations
 
-
 from dynamics.bench.problems import (
     ATOL,
     KEYS,

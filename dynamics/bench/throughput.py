@@ -30,7 +30,14 @@ from dynamics.bench.problems import (
     parameter_points,
     problem,
 )
-from dynamics.bench.timing import best_of_interleaved, environment, loadavg, machine_line, table, verdict
+from dynamics.bench.timing import (
+    best_of_interleaved,
+    environment,
+    loadavg,
+    machine_line,
+    table,
+    verdict,
+)
 
 __all__ = ["run", "report", "first_calls", "heyoka_unavailable"]
 

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-
 __all__ = ["loadavg", "best_of", "best_of_interleaved", "table", "verdict", "environment", "machine_line", "write_json"]
 
 
