@@ -194,7 +194,7 @@ def claim_bridge_order(first_before: list[bool], times: list[dict[str, float]]) 
         "seeds (a stage is learned when its query accuracy crosses (1 + 1/C)/2; one not reached within the "
         "budget counts as later).", 1.0, frac, tol=0.0, source="derived",
         why="an ordering per seed; every seed must agree (R1 predicts it without exception). The two crossings "
-            "are 650-2730 steps apart in the default run, several snapshot intervals, so no tie tolerance is "
+            "are 658-2157 steps apart in the default run, several snapshot intervals, so no tie tolerance is "
             "needed.",
         details={"events": times})
 
