@@ -53,3 +53,28 @@ def test_the_figure_check_sees_a_bare_call(tmp_path):
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "m.py").write_text("ctx.save_figure('x', fig, claims=('a',))\n")
     assert _figure_calls_without("caption", tmp_path / "pkg") == ["pkg/m.py:1"]
+
+
+MAX_LINES = 600  # issue 16: one concept per file; a module past this holds several
+
+
+def _long_files(roots: list[Path], limit: int = MAX_LINES) -> list[str]:
+    out = []
+    for root in roots:
+        for path in sorted(root.rglob("*.py")):
+            n = len(path.read_text().splitlines())
+            if n > limit:
+                out.append(f"{path.relative_to(root.parent)}: {n} lines")
+    return out
+
+
+def test_no_module_longer_than_600_lines():
+    assert _long_files([ROOT / "dynamics", ROOT / "derivations"]) == []
+
+
+def test_the_length_check_sees_a_long_file(tmp_path):
+    """Negative control: a 601-line module is reported, a 600-line one is not."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "long.py").write_text("x = 1\n" * (MAX_LINES + 1))
+    (tmp_path / "pkg" / "ok.py").write_text("x = 1\n" * MAX_LINES)
+    assert _long_files([tmp_path / "pkg"]) == [f"pkg/long.py: {MAX_LINES + 1} lines"]
