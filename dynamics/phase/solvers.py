@@ -4,8 +4,8 @@ Two solvers follow the :class:`Solver` contract: :func:`integrate_solver` (one
 :func:`dynamics.integrate.integrate` per point) and :func:`batch_solver` (one
 ``dynamics.batch.solve_batch`` call for the whole chunk). Both take the one
 :class:`~dynamics.options.SolveOptions` value the sweep was given; the translation from it to
-each solver's arguments is written once, in :func:`_integrate_options` and
-:func:`_batch_kwargs`.
+each solver's arguments is written once (:func:`_integrate_options` makes the output grid
+explicit; ``solve_batch`` takes the value as it is).
 """
 
 from __future__ import annotations
@@ -148,16 +148,6 @@ def _integrate_options(options: SolveOptions) -> SolveOptions:
     return options.replace(t_eval=tuple(options.grid()))
 
 
-def _batch_kwargs(options: SolveOptions) -> dict[str, Any]:
-    """``options`` as keywords of ``dynamics.batch.solve_batch`` (the one place; a single
-    ``options=options`` once solve_batch takes the options value)."""
-    kw: dict[str, Any] = {"rtol": options.rtol, "atol": options.atol, "method": options.method,
-                          "events": options.events, "h0": options.h0, "hmax": options.hmax}
-    if options.max_steps is not None:
-        kw["max_steps"] = options.max_steps
-    return kw
-
-
 def integrate_solver(
     model: CompiledModel,
     y0: np.ndarray,
@@ -241,7 +231,7 @@ def batch_solver(
 
     packed = np.stack([model.pack(p) for p in rows])
     try:
-        res = solve_batch(model, y, packed, options.grid(), schedule=schedule, **_batch_kwargs(options))
+        res = solve_batch(model, y, packed, options=options, schedule=schedule)
     except Exception as exc:
         if not _is_compile_error(exc):
             raise

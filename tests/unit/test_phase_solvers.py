@@ -273,3 +273,11 @@ def test_sweep_options_events_reach_either_solver(numba_mode, solver):
     # s = 1 crosses 0.5 = s/2; s = 2 crosses 0.5 earlier: u = 0.5 of s/(1 + (s/u0 - 1)e^{-2st})
     expect = np.log((s / 0.01 - 1) / (s / 0.5 - 1)) / (2 * s)
     np.testing.assert_allclose(res.quantities["t_cross"], expect, rtol=1e-5)
+
+
+def test_batch_method_names_match_the_batch_kernel():
+    """check_method's list is the batch kernel's (a sweep refuses other names before work)."""
+    from dynamics.batch.kernel import METHODS
+    from dynamics.phase.solvers import BATCH_METHODS
+
+    assert set(BATCH_METHODS) == set(METHODS)
