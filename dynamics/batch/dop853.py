@@ -169,6 +169,11 @@ def tableau_source(n: int, jit: str, tab: object = DOP853) -> str:
     return "\n".join(src) + "\n"
 
 
+@numba.njit(cache=True)
+def _size(y: np.ndarray) -> int:
+    return y.shape[0]
+
+
 def make_step(
     rhs: Callable[..., None],
     rhs_hot: Callable[..., None],
@@ -177,22 +182,27 @@ def make_step(
     err_norm: Callable[..., float] = dop_err,
     dense: Callable[..., None] = dop_dense,
     arg_dense: Callable[..., None] = dop_arg,
+    size: Callable[[np.ndarray], int] | None = None,
 ) -> tuple[Callable[..., float], Callable[..., None]]:
     """The DOP853 step and its dense-output stages, compiled against the given functions
     (``rhs(t, y, p, data, bounds, out)``; ``rhs_hot`` the same, used at the inner stages;
-    ``arg`` forms the arguments of stages 1-11, ``arg_dense`` those of stages 13-15).
+    ``arg`` forms the arguments of stages 1-11, ``arg_dense`` those of stages 13-15;
+    ``size(y)`` the state size, a compile-time constant in the per-model build; default:
+    ``y.shape[0]``).
 
-    ``step(t, y, h, p, data, bounds, K, ytmp, ynew, f1, rtol, atol, w) -> err``: ``K`` the
-    flat stages (16 n) with ``K[:n]`` the derivative at ``y``; fills ``ynew``, ``f1 =
+    ``step(t, y, h, p, data, bounds, K, K2, ytmp, ynew, f1, rtol, atol, w) -> err``: ``K``
+    the flat stages (16 n) with ``K[:n]`` the derivative at ``y``, ``K2`` the same memory as
+    (16, n) (made once by the caller: a reshape per step costs a runtime call); fills ``ynew``, ``f1 =
     f(ynew)`` (also stage 12) and returns the error norm (``nan`` if not finite).
-    ``dense_stages(t, y, ynew, f0, f1, h, p, data, bounds, K, F, ytmp)``: stages 13-15 and
+    ``dense_stages(t, y, ynew, f0, f1, h, p, data, bounds, K, K2, F, ytmp)``: stages 13-15 and
     the dense-output coefficients ``F`` (7 n).
     """
 
+    size = size if size is not None else _size
+
     @numba.njit(error_model="numpy")
-    def step(t, y, h, p, data, bounds, K, ytmp, ynew, f1, rtol, atol, w):
-        n = y.shape[0]
-        K2 = K.reshape((16, n))
+    def step(t, y, h, p, data, bounds, K, K2, ytmp, ynew, f1, rtol, atol, w):
+        n = size(y)
         for sg in range(1, 12):
             arg(sg, y, h, K, ytmp)
             rhs_hot(t + _DC[sg] * h, ytmp, p, data, bounds, K2[sg])
@@ -207,8 +217,7 @@ def make_step(
         return err if math.isfinite(err) else math.nan
 
     @numba.njit(error_model="numpy")
-    def dense_stages(t, y, ynew, f0, f1, h, p, data, bounds, K, F, ytmp):
-        K2 = K.reshape((16, y.shape[0]))
+    def dense_stages(t, y, ynew, f0, f1, h, p, data, bounds, K, K2, F, ytmp):
         for sg in range(13, 16):
             arg_dense(sg, y, h, K, ytmp)
             rhs_hot(t + _DC[sg] * h, ytmp, p, data, bounds, K2[sg])

@@ -112,11 +112,17 @@ def make_kernel(fns: ModelFunctions) -> Callable[..., None]:
     integrate point ``i`` and write row ``i`` of the outputs (``counts``: step attempts,
     RHS and Jacobian evaluations, rejected attempts)."""
     rhs, jac, n_state, dop_interp_ = fns.rhs, fns.jac, fns.n_state, fns.dop_interp
+
+    @numba.njit(inline="always")
+    def n_state_of(y):  # the steps' state size: the model's constant
+        return n_state()
+
     ros_dense = fns.ros_dense
     dop_step, dop_dense_stages = dop853.make_step(
-        rhs, fns.rhs_hot, fns.dop_arg, fns.dop_new, fns.dop_err, fns.dop_dense, fns.dop_arg_dense
+        rhs, fns.rhs_hot, fns.dop_arg, fns.dop_new, fns.dop_err, fns.dop_dense, fns.dop_arg_dense,
+        n_state_of,
     )
-    ros_step = rosenbrock.make_step(rhs, fns.lu, fns.lu_solve, fns.ros_arg, fns.ros_corr)
+    ros_step = rosenbrock.make_step(rhs, fns.lu, fns.lu_solve, fns.ros_arg, fns.ros_corr, n_state_of)
     event_value, event_search = make_events(fns.obs)
 
     # inlined (numba IR) into the per-model entry point: as a call, the entry point's LLVM
@@ -140,6 +146,7 @@ def make_kernel(fns: ModelFunctions) -> Callable[..., None]:
         E = np.empty((n, n))
         # stages as the rows of one flat array (DOP853: 12, f_new, 3 dense-output stages)
         Kf = np.empty(16 * n)
+        K = Kf.reshape((16, n))
         Ff = np.empty(7 * n)  # dense-output coefficients
         w2 = np.empty(2 * n)
         perm = np.empty(n, dtype=np.int64)
@@ -228,11 +235,11 @@ def make_kernel(fns: ModelFunctions) -> Callable[..., None]:
             if use_rk:
                 for j in range(n):
                     Kf[j] = f0[j]
-                err = dop_step(t, y, h, p, data, bounds, Kf, ytmp, ynew, f1, rtol, atol, w2)
+                err = dop_step(t, y, h, p, data, bounds, Kf, K, ytmp, ynew, f1, rtol, atol, w2)
                 nrhs += 12
                 outcome = rosenbrock.STEP_OK if math.isfinite(err) else rosenbrock.SINGULAR_STEP
             else:
-                outcome, err = ros_step(tab, t, y, h, J, E, perm, f0, Kf, ytmp, dy, ynew, p, data, bounds, rtol, atol)
+                outcome, err = ros_step(tab, t, y, h, J, E, perm, f0, Kf, K, ytmp, dy, ynew, p, data, bounds, rtol, atol)
                 if outcome == rosenbrock.STEP_OK:
                     nrhs += rosenbrock.ROS_STAGES[tab] - 1
                     if not math.isfinite(err):
@@ -266,7 +273,7 @@ def make_kernel(fns: ModelFunctions) -> Callable[..., None]:
                 if r5 and not use_rk and kout < n_t and t_eval[kout] <= t_new:
                     ros_dense(Kf, Ff[: 3 * n])  # Rodas5P grid output (crossings use the Hermite cubic)
                 if use_rk and (n_ev > 0 or (kout < n_t and t_eval[kout] <= t_new)):
-                    dop_dense_stages(t, y, ynew, f0, f1, h, p, data, bounds, Kf, Ff, ytmp)
+                    dop_dense_stages(t, y, ynew, f0, f1, h, p, data, bounds, Kf, K, Ff, ytmp)
                     nrhs += 3
                 # ---- output grid points in (t, t_new]
                 while kout < n_t and t_eval[kout] <= t_new:

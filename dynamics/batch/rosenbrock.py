@@ -123,30 +123,39 @@ def tableau_source(n: int, jit: str) -> str:
     return "\n".join(src) + "\n"
 
 
+@numba.njit(cache=True)
+def _size(y: np.ndarray) -> int:
+    return y.shape[0]
+
+
 def make_step(
     rhs: Callable[..., None],
     factor: Callable[..., bool] = lu,
     solve: Callable[..., None] = lu_solve,
     arg: Callable[..., None] = ros_arg,
     corr: Callable[..., None] = ros_corr,
+    size: Callable[[np.ndarray], int] | None = None,
 ) -> Callable[..., tuple[int, float]]:
     """The Rosenbrock step compiled against ``rhs(t, y, p, data, bounds, out)`` and the
     given LU / solve / stage-combination functions.
 
-    ``step(tab, t, y, h, J, E, perm, f0, K, ytmp, dy, ynew, p, data, bounds, rtol, atol)
+    ``step(tab, t, y, h, J, E, perm, f0, K, K2, ytmp, dy, ynew, p, data, bounds, rtol, atol)
     -> (outcome, err)``: ``tab`` indexes :data:`TABLEAUX`, ``J`` the Jacobian at ``y``,
-    ``f0 = f(y)``; ``E`` (n x n), ``perm``, ``K`` (flat, at least ``stages n``), ``ytmp``
-    and ``dy`` are work arrays. Fills ``ynew`` and returns :data:`STEP_OK` with the error
+    ``f0 = f(y)``; ``E`` (n x n), ``perm``, ``K`` (flat, at least ``stages n``) with ``K2``
+    the same memory as rows of ``n``, ``ytmp`` and ``dy`` are work arrays. ``size(y)``
+    gives the state size, a compile-time constant in the per-model build (default:
+    ``y.shape[0]``). Fills ``ynew`` and returns :data:`STEP_OK` with the error
     norm (``nan`` if not finite), :data:`SINGULAR_STEP` (singular or non-finite Newton
     matrix), or :data:`UNSTABLE_STEP` (see the module docstring).
     """
 
+    size = size if size is not None else _size
+
     @numba.njit(error_model="numpy")
-    def step(tab, t, y, h, J, E, perm, f0, K, ytmp, dy, ynew, p, data, bounds, rtol, atol):
-        n = y.shape[0]
+    def step(tab, t, y, h, J, E, perm, f0, K, K2, ytmp, dy, ynew, p, data, bounds, rtol, atol):
+        n = size(y)
         s = ROS_STAGES[tab]
         n_arg = ROS_NARG[tab]
-        K2 = K.reshape((K.shape[0] // n, n))
         fac = 1.0 / (h * ROS_GAMMA[tab])
         for a in range(n):
             for b in range(n):

@@ -81,7 +81,7 @@ def ros_step(step, jac, tab, y, h, p):  # type: ignore[no-untyped-def]
     (vdp_rhs if step is _ROS else lin_rhs)(0.0, y, p, _NONE, _NONE, f0)
     K, ynew = np.zeros(8 * n), np.empty(n)
     outcome, err = step(tab, 0.0, y, h, J, np.empty((n, n)), np.empty(n, np.int64), f0, K,
-                        np.empty(n), np.empty(n), ynew, p, _NONE, _NONE, 1e-8, 1e-10)
+                        K.reshape((8, n)), np.empty(n), np.empty(n), ynew, p, _NONE, _NONE, 1e-8, 1e-10)
     s = rosenbrock.TABLEAUX[tab].stages
     return outcome, ynew, ynew - K[(s - 1) * n : s * n], K, f0
 
@@ -146,10 +146,11 @@ def test_dop853_step_order_and_dense_output():
         vdp_rhs(0.0, y0, p, _NONE, _NONE, f0)
         K[:2] = f0
         y1, f1, ytmp = np.empty(2), np.empty(2), np.empty(2)
-        err = _DOP(0.0, y0, h, p, _NONE, _NONE, K, ytmp, y1, f1, 1e-8, 1e-10, np.empty(4))
+        err = _DOP(0.0, y0, h, p, _NONE, _NONE, K, K.reshape((16, 2)), ytmp, y1, f1, 1e-8, 1e-10,
+                   np.empty(4))
         assert math.isfinite(err) and err > 0.0
         F, mid = np.empty(14), np.empty(2)
-        _DOP_DENSE(0.0, y0, y1, f0, f1, h, p, _NONE, _NONE, K, F, ytmp)
+        _DOP_DENSE(0.0, y0, y1, f0, f1, h, p, _NONE, _NONE, K, K.reshape((16, 2)), F, ytmp)
         dense.dop_interp(F, y0, 0.5, mid)
         errs.append([np.linalg.norm(y1 - ref.y[:, -1]), np.linalg.norm(mid - ref.sol(0.5 * h))])
     rates = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
