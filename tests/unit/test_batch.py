@@ -578,3 +578,39 @@ def test_schedule_is_integrated_piece_by_piece_against_the_closed_form():
     assert np.isnan(rb.y[0, -1, 0]) and rb.y[1, -1, 0] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="unknown group"):
         solve_batch(cm, [1.0], P, grid, schedule=Schedule.switch(1.0, before={"attn": 2.0}))
+
+
+def test_threads_give_the_same_numbers_as_serial(toy2):
+    """threads > 1 runs chunks of points on Python threads (the entry point releases the
+    GIL): the same arrays bit for bit as one thread, for more threads than chunks too."""
+    cm = toy2
+    P = param_rows(cm, [{"w": 1.0 + 0.1 * i, "k": 0.05 * i} for i in range(7)])
+    grid = np.linspace(0.0, 5.0, 11)
+    one = solve_batch(cm, [1.0, 0.5], P, grid, events=[("x", 0.0, 0)])
+    for th in (2, 3, 16):
+        many = solve_batch(cm, [1.0, 0.5], P, grid, events=[("x", 0.0, 0)], threads=th)
+        np.testing.assert_array_equal(many.y, one.y)
+        np.testing.assert_array_equal(many.crossings, one.crossings)
+        np.testing.assert_array_equal(many.n_steps, one.n_steps)
+        assert many.stats["threads"] == th
+
+
+def test_options_value_params_by_name_and_a_reduced_model(toy2):
+    """One vocabulary: the options as a SolveOptions value (the old keywords merged; one
+    field given twice is an error), params as a mapping or a list of mappings, and a
+    ReducedModel accepted in place of its compiled model."""
+    from dynamics.options import SolveOptions
+
+    cm = toy2
+    grid = [0.0, 1.0, 2.0]
+    ref = solve_batch(cm, [1.0, 0.0], cm.pack({"w": 2.0}), grid, rtol=1e-9, method="rodas5p")
+    opts = SolveOptions(rtol=1e-9, method="rodas5p")
+    by_value = solve_batch(cm.model, [1.0, 0.0], {"w": 2.0}, grid, options=opts)
+    np.testing.assert_array_equal(by_value.y, ref.y)
+    rows = solve_batch(cm, [1.0, 0.0], [{"w": 2.0}, {"w": 1.0}], grid, options=opts)
+    np.testing.assert_array_equal(rows.y[0], ref.y[0])
+    assert rows.params.shape == (2, 4)
+    with pytest.raises(ValueError, match="rtol given both"):
+        solve_batch(cm, [1.0, 0.0], {"w": 2.0}, grid, options=opts, rtol=1e-6)
+    on_grid = solve_batch(cm, [1.0, 0.0], {"w": 2.0}, options=opts.replace(t_eval=tuple(grid)))
+    np.testing.assert_array_equal(on_grid.y, ref.y)
