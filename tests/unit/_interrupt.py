@@ -12,6 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(script: str, tmp_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """Run ``script`` (Python source) with ``tmp_path`` on the path, in a new process group."""
     path = tmp_path / "interrupt_script.py"
@@ -28,6 +32,9 @@ def start(script: str, tmp_path: Path, env: dict[str, str] | None = None) -> sub
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # a terminal's program starts with SIGINT at its default; a suite launched in the
+        # background (`cmd &` in a non-interactive shell) would hand down SIGINT ignored
+        preexec_fn=_default_sigint,
     )
 
 
