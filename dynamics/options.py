@@ -22,16 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from dynamics.validate import positive_float
+
 __all__ = ["Crossing", "SolveOptions", "as_crossings"]
-
-
-def _positive(name: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float | np.floating | np.integer):
-        raise ValueError(f"{name} must be a positive finite number, got {v!r}")
-    v = float(v)
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {v!r}")
-    return v
 
 
 @dataclass(frozen=True)
@@ -111,8 +104,8 @@ class SolveOptions:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "rtol", _positive("rtol", self.rtol))
-        set_(self, "atol", _positive("atol", self.atol))
+        set_(self, "rtol", positive_float("rtol", self.rtol))
+        set_(self, "atol", positive_float("atol", self.atol))
         if self.rtol < 1e-14:
             raise ValueError(f"rtol must be >= 1e-14 (double precision), got {self.rtol!r}")
         if self.max_steps is not None:
@@ -124,9 +117,9 @@ class SolveOptions:
         for name in ("h0", "hmax"):
             v = getattr(self, name)
             if v is not None:
-                set_(self, name, _positive(name, v))
+                set_(self, name, positive_float(name, v))
         if self.t_max is not None:
-            set_(self, "t_max", _positive("t_max", self.t_max))
+            set_(self, "t_max", positive_float("t_max", self.t_max))
         if isinstance(self.n_points, bool) or not isinstance(self.n_points, int | np.integer) or self.n_points < 2:
             raise ValueError(f"n_points must be an integer >= 2, got {self.n_points!r}")
         if self.t_eval is not None:
