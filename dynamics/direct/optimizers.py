@@ -87,6 +87,14 @@ class GD:
             theta[name] = theta[name] - lr * factor[name] * np.asarray(g, dtype=float)
 
 
+def _moments(m: Arrays, v: Arrays, name: str, like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first and second moments of parameter ``name`` (zeros at its first update)."""
+    if name not in m:
+        m[name] = np.zeros_like(like)
+        v[name] = np.zeros_like(like)
+    return m[name], v[name]
+
+
 class Adam:
     r"""Adam with bias correction (Kingma & Ba 2015, Alg. 1).
 
@@ -115,11 +123,9 @@ class Adam:
         c1, c2 = 1.0 - b1 ** (k + 1), 1.0 - b2 ** (k + 1)
         for name, g in grads.items():
             g = np.asarray(g, dtype=float)
-            if name not in self.m:
-                self.m[name] = np.zeros_like(theta[name])
-                self.v[name] = np.zeros_like(theta[name])
-            m = self.m[name] = b1 * self.m[name] + (1.0 - b1) * g
-            v = self.v[name] = b2 * self.v[name] + (1.0 - b2) * g * g
+            m0, v0 = _moments(self.m, self.v, name, theta[name])
+            m = self.m[name] = b1 * m0 + (1.0 - b1) * g
+            v = self.v[name] = b2 * v0 + (1.0 - b2) * g * g
             step = (m / c1) / (np.sqrt(v / c2) + eps)
             theta[name] = theta[name] - lr * factor[name] * step
 
@@ -151,10 +157,10 @@ class AdamW:
     ) -> None:
         self.b1, self.b2 = float(betas[0]), float(betas[1])
         self.eps = float(eps)
-        self.decay = dict(decay)
-        self.decay_scale = decay_scale
         self.m: Arrays = {}
         self.v: Arrays = {}
+        self.decay = dict(decay)
+        self.decay_scale = decay_scale
 
     def update(
         self,
@@ -168,10 +174,7 @@ class AdamW:
         c1, c2 = 1.0 - b1 ** (k + 1), 1.0 - b2 ** (k + 1)
         for name, g in grads.items():
             g = np.asarray(g, dtype=float)
-            if name not in self.m:
-                self.m[name] = np.zeros_like(theta[name])
-                self.v[name] = np.zeros_like(theta[name])
-            m, v = self.m[name], self.v[name]
+            m, v = _moments(self.m, self.v, name, theta[name])
             m *= b1
             m += (1.0 - b1) * g
             v *= b2
