@@ -194,25 +194,27 @@ def check_grad(
     floor: dict[str, float] = {}
     unit = float(np.finfo(float).eps)
     for k, p in work.items():
-        flat = p.reshape(-1)  # view: perturbing flat perturbs work[k]
-        n = flat.size
+        # Entries are perturbed in place through their multi-index, whatever the array's
+        # memory layout: reshape(-1) of a transposed (Fortran-ordered) or strided array is
+        # a copy, and perturbing a copy would leave f's input unchanged.
+        n = p.size
         if max_entries is not None and n > max_entries:
             idxs = np.sort(rng.choice(n, size=int(max_entries), replace=False))
         else:
             idxs = np.arange(n)
-        a_flat = g_an[k].reshape(-1)
-        best = (-1.0, 0, 0.0, 0.0)  # (ratio, flat index, analytic, numeric)
+        best = (-1.0, 0, 0.0, 0.0)  # (ratio, C-order flat index, analytic, numeric)
         ea = er = fl = 0.0
         for i in idxs:
-            x0 = flat[i]
-            flat[i] = x0 + eps
+            at = tuple(int(j) for j in np.unravel_index(int(i), p.shape))
+            x0 = p[at]
+            p[at] = x0 + eps
             lp = _loss_of(f(work))
-            flat[i] = x0 - eps
+            p[at] = x0 - eps
             lm = _loss_of(f(work))
-            flat[i] = x0
+            p[at] = x0
             num = (lp - lm) / (2.0 * eps)
             fl = max(fl, unit * max(abs(lp), abs(lm)) / eps)
-            a = float(a_flat[i])
+            a = float(g_an[k][at])
             err = abs(a - num)
             if not math.isfinite(err):
                 err = math.inf
