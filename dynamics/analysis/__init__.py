@@ -11,8 +11,10 @@ Contents
   $\ln|y|$ on $\ln t$), :func:`local_slopes` (exponents over consecutive log-spaced
   windows), :func:`log_growth` ($y$ on $\ln t$).
 - Loss stages: :func:`log_derivative` ($r(t) = -d\ln L/d\ln t$) and :func:`detect_stages`
-  (plateaus and drops).
-- :func:`first_crossing`: first time a piecewise-linear series crosses a level.
+  (plateaus and drops; takes integrated trajectories: ``t = 0`` left out, a loss at
+  round-off clipped at :data:`~dynamics.analysis.stages.LOSS_FLOOR`).
+- :func:`first_crossing`: first time a piecewise-linear series crosses a level (optionally
+  after a given time); :func:`escape_time`: first fall below a fraction of a plateau.
 - :func:`max_margin_direction`: hard-margin (no bias) max-margin direction of labelled
   features, the limit direction of gradient flow on separable logistic-type losses.
 - :func:`cosine`, :func:`cosine_series`.
@@ -25,7 +27,13 @@ from __future__ import annotations
 
 from dynamics.analysis.directions import MaxMargin, cosine, cosine_series, max_margin_direction
 from dynamics.analysis.fits import Fit, linear_fit, local_slopes, log_growth, loglog_slope
-from dynamics.analysis.stages import Stage, detect_stages, first_crossing, log_derivative
+from dynamics.analysis.stages import (
+    Stage,
+    detect_stages,
+    escape_time,
+    first_crossing,
+    log_derivative,
+)
 
 __all__ = [
     "Fit",
@@ -34,6 +42,7 @@ __all__ = [
     "cosine",
     "cosine_series",
     "detect_stages",
+    "escape_time",
     "first_crossing",
     "linear_fit",
     "local_slopes",

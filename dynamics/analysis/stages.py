@@ -11,7 +11,15 @@ import numpy.typing as npt
 
 from dynamics.analysis._checks import FloatArray, _increasing_time, _number, _pair, _positive
 
-__all__ = ["Stage", "detect_stages", "first_crossing", "log_derivative"]
+__all__ = ["LOSS_FLOOR", "Stage", "detect_stages", "escape_time", "first_crossing", "log_derivative"]
+
+#: Default floor of :func:`detect_stages`, relative to the largest loss of the curve. An
+#: integrated loss that is a sum of O(1) terms carries a round-off of a few machine epsilons
+#: ($\approx 10^{-15}$) times its scale, so it can reach $-4\cdot 10^{-15}$ where the true
+#: loss is 0. Below $10^{-12}$ of its scale, three decades above that noise, $\ln L$ is no
+#: longer a measurement of the dynamics; values under the floor are clipped up to it (and
+#: values down to minus the floor are accepted as round-off of a loss that is $\ge 0$).
+LOSS_FLOOR = 1e-12
 
 
 def log_derivative(t: npt.ArrayLike, loss: npt.ArrayLike) -> FloatArray:
@@ -84,6 +92,7 @@ def detect_stages(
     loss: npt.ArrayLike,
     threshold: float = 0.1,
     min_width_decades: float = 0.5,
+    loss_floor: float = LOSS_FLOOR,
 ) -> list[Stage]:
     r"""Split a loss curve into plateaus and drops using the rate $r = -d\ln L/d\ln t$.
 
@@ -109,18 +118,27 @@ def detect_stages(
     is therefore one drop, not a plateau. ``min_width_decades = 0.5`` asks a plateau to last
     a factor $\sqrt{10} \approx 3.2$ in time.
 
+    Trajectories as integrated are accepted: a first sample at $t = 0$ (where $\ln t$ does
+    not exist) is left out, and a loss that reaches zero or round-off below it is clipped
+    at the floor $\varepsilon_L$ = ``loss_floor`` $\times \max L$ (see
+    :data:`LOSS_FLOOR`). A loss sitting on the floor has $r = 0$: a curve that converges
+    to zero ends in a "plateau" whose ``loss_start`` is the floor.
+
     Parameters
     ----------
     t : array_like, shape (N,)
-        Strictly increasing positive times, $N \ge 3$; a log-spaced grid resolves the
-        stages evenly.
+        Strictly increasing non-negative times, only the first may be 0; $N \ge 3$ after
+        leaving out $t = 0$. A log-spaced grid resolves the stages evenly.
     loss : array_like, shape (N,)
-        Positive loss. $r$ is computed from raw differences, so smooth or subsample a noisy
-        loss first (noise makes $r$ flicker around $\tau$).
+        Loss, $\ge -\varepsilon_L$ (more negative values are not round-off and raise).
+        $r$ is computed from raw differences, so smooth or subsample a noisy loss first
+        (noise makes $r$ flicker around $\tau$).
     threshold : float
         $\tau > 0$.
     min_width_decades : float
         Minimum plateau width in decades, $\ge 0$.
+    loss_floor : float
+        $\varepsilon_L / \max L$, in $(0, 1)$; default :data:`LOSS_FLOOR` $= 10^{-12}$.
 
     Returns
     -------
@@ -134,7 +152,7 @@ def detect_stages(
     >>> [s.kind for s in detect_stages(t, loss)]
     ['plateau', 'drop', 'plateau']
     """
-    tv, lv = _pair("t", t, "loss", loss, min_size=3)
+    tv, lv = _as_integrated(t, loss, loss_floor)
     threshold = _number("threshold", threshold)
     if threshold <= 0:
         raise ValueError(f"threshold must be > 0, got {threshold}")
@@ -187,12 +205,38 @@ def detect_stages(
     return stages
 
 
+def _as_integrated(
+    t: npt.ArrayLike, loss: npt.ArrayLike, loss_floor: float
+) -> tuple[FloatArray, FloatArray]:
+    """(t, loss) without a leading t = 0 sample, the loss clipped at its round-off floor."""
+    tv, lv = _pair("t", t, "loss", loss, min_size=3)
+    rel = _number("loss_floor", loss_floor)
+    if not 0.0 < rel < 1.0:
+        raise ValueError(f"loss_floor must be in (0, 1) (relative to max loss), got {loss_floor!r}")
+    if tv[0] == 0.0:
+        tv, lv = tv[1:], lv[1:]
+        if tv.size < 3:
+            raise ValueError("t needs at least 3 points after leaving out t = 0")
+    scale = float(lv.max())
+    if scale <= 0:
+        raise ValueError(f"loss must have a positive value, but its largest is {scale}")
+    floor = rel * scale
+    if np.any(lv < -floor):
+        i = int(np.flatnonzero(lv < -floor)[0])
+        raise ValueError(
+            f"loss[{i}] = {lv[i]} is negative beyond round-off (floor {floor:.3g} = "
+            f"loss_floor x max loss); a loss must be >= 0"
+        )
+    return tv, np.maximum(lv, floor)
+
+
 # ------------------------------------------------------------------------------ crossings
 def first_crossing(
     t: npt.ArrayLike,
     y: npt.ArrayLike,
     level: float,
     direction: Literal["down", "up", "any"] = "down",
+    after: float | None = None,
 ) -> float:
     r"""First time the piecewise-linear interpolant of ``y`` crosses ``level``.
 
@@ -219,6 +263,10 @@ def first_crossing(
         Finite level.
     direction : {"down", "up", "any"}
         ``"down"``: from above to below; ``"up"``: from below to above; ``"any"``: either.
+    after : float, optional
+        Only the samples with $t \ge$ ``after`` are searched (the series then starts at
+        the first of them): e.g. the escape from a plateau found by
+        :func:`detect_stages`. Default: all samples.
 
     Returns
     -------
@@ -239,6 +287,12 @@ def first_crossing(
     lev = _number("level", level)
     if direction not in ("down", "up", "any"):
         raise ValueError(f"direction must be 'down', 'up' or 'any', got {direction!r}")
+    if after is not None:
+        start = _number("after", after)
+        keep = tv >= start
+        if not np.any(keep):
+            raise ValueError(f"after = {start:g} is past the last sample t = {tv[-1]:g}")
+        tv, yv = tv[keep], yv[keep]
     d = yv - lev  # (N,)
     side = np.sign(d)
     nz = np.flatnonzero(side)  # samples off the level
@@ -268,3 +322,49 @@ def first_crossing(
     if last < tv.size - 1 and wanted(side[last]):
         return float(tv[last + 1])
     return math.nan
+
+
+def escape_time(
+    t: npt.ArrayLike,
+    loss: npt.ArrayLike,
+    plateau: Stage,
+    fraction: float = 0.5,
+) -> float:
+    r"""Time at which the loss has escaped a plateau: its first fall below
+    ``fraction`` $\times$ the plateau height after the plateau began.
+
+    The plateau height is ``plateau.loss_end``, the loss where the rate $r$ leaves the
+    plateau; the escape time is :func:`first_crossing` of
+    ``fraction * plateau.loss_end`` downwards, searched from ``plateau.t_start`` on. The
+    default one half is a departure no plateau drift (less than 21% per decade of time
+    at the default threshold of :func:`detect_stages`) makes within the plateau's own
+    span, and it is reached on the steep part of the drop that follows.
+
+    Parameters
+    ----------
+    t, loss : array_like, shape (N,)
+        The curve the plateau was found on (``t = 0`` and round-off allowed).
+    plateau : Stage
+        A ``"plateau"`` from :func:`detect_stages`.
+    fraction : float
+        In (0, 1).
+
+    Returns
+    -------
+    float
+        The escape time, ``nan`` if the loss never falls that far.
+
+    Examples
+    --------
+    >>> t = np.geomspace(1e-2, 1e6, 2000)
+    >>> loss = np.exp(-3.0 / (1.0 + np.exp(-4.0 * (np.log(t) - np.log(100.0)))))
+    >>> first = detect_stages(t, loss)[0]
+    >>> 50.0 < escape_time(t, loss, first) < 100.0
+    True
+    """
+    if not isinstance(plateau, Stage) or plateau.kind != "plateau":
+        raise ValueError(f"plateau must be a Stage of kind 'plateau', got {plateau!r:.80}")
+    frac = _number("fraction", fraction)
+    if not 0.0 < frac < 1.0:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")
+    return first_crossing(t, loss, frac * plateau.loss_end, "down", after=plateau.t_start)
