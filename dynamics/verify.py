@@ -107,6 +107,13 @@ class VerifyContext:
         Seconds per stage (filled by :meth:`stage`).
     settings : dataclass instance or None
         The derivation's settings with any ``--set`` overrides applied.
+    claims : list of Claim
+        Claims kept even if a later stage raises: a derivation that appends its claims
+        here as it computes them (``claims = ctx.claims`` ... ``return claims``), or
+        yields them from a generator, loses none of them to an error in a later stage;
+        :func:`run_verify` reports them next to the error.
+    failed_stage : str or None
+        The label of the innermost :meth:`stage` an exception left, if any.
     """
 
     def __init__(
@@ -132,6 +139,8 @@ class VerifyContext:
         self.trajectories: list[str] = []
         self.notes: list[str] = []
         self.settings = settings
+        self.claims: list[Claim] = []
+        self.failed_stage: str | None = None
 
     def log(self, msg: str) -> None:
         """One progress line on stderr."""
@@ -145,6 +154,10 @@ class VerifyContext:
         t0 = time.perf_counter()
         try:
             yield
+        except BaseException:
+            if self.failed_stage is None:  # the innermost stage sees the exception first
+                self.failed_stage = label
+            raise
         finally:
             dt = time.perf_counter() - t0
             self.timings[label] = self.timings.get(label, 0.0) + dt
@@ -213,7 +226,11 @@ def run_verify(
     :mod:`dynamics.claims` for the three verdicts). The summary's ``passed`` is true when
     the model ran, returned claims and none of them is a ``"fail"``; ``counts`` holds the
     number of claims per verdict. An exception inside the derivation is recorded as an
-    ``error`` in the summary (and counts as a failure) instead of aborting the other models.
+    ``error`` in the summary (and counts as a failure) instead of aborting the other models;
+    the claims computed before it are kept and reported with their verdicts (those in
+    ``ctx.claims`` and those a generator ``verify`` yielded), and the error names the
+    stage that raised. A stale ``error.txt`` from an earlier run is removed first, so the
+    folder's error file always belongs to this run.
     """
     import matplotlib
 
@@ -223,15 +240,23 @@ def run_verify(
     )
     if dataclasses.is_dataclass(settings) and not isinstance(settings, type):
         ctx.config["settings"] = dataclasses.asdict(settings)
+    (ctx.out_dir / "error.txt").unlink(missing_ok=True)  # a stale one from an earlier run
     t0 = time.perf_counter()
-    claims: list[Claim] = []
     error = None
     try:
-        claims = list(d.verify(ctx))
+        returned = d.verify(ctx)
+        # a generator's claims are kept as they come; a returned list adds those not
+        # already in ctx.claims (a derivation may return ctx.claims itself)
+        for c in returned if isinstance(returned, Iterator) else list(returned):
+            if not any(c is k for k in ctx.claims):
+                ctx.claims.append(c)
     except Exception as exc:  # recorded, reported, counted as failure
         error = f"{type(exc).__name__}: {exc}"
+        if ctx.failed_stage is not None:
+            error += f" (in stage {ctx.failed_stage!r})"
         ctx.log(f"ERROR {error}")
         _write_atomic(ctx.out_dir / "error.txt", traceback.format_exc())
+    claims = list(ctx.claims)
     ctx.timings["total"] = time.perf_counter() - t0
     claims, unmatched = apply_findings(claims, d.findings)
     for c in claims:
