@@ -18,12 +18,21 @@ Contents
 - :func:`max_margin_direction`: hard-margin (no bias) max-margin direction of labelled
   features, the limit direction of gradient flow on separable logistic-type losses.
 - :func:`cosine`, :func:`cosine_series`.
+- :func:`fixed_points` (:class:`FixedPoint`): fixed points of a reduced model, optionally in
+  a subspace, with eigenvalues, eigenvectors, observables and a classification; the
+  height of a plateau (an observable at a saddle) and its escape rate as predictions.
+  It takes a model rather than arrays, and is imported on first use (it needs the code
+  generator).
 
 Modules: :mod:`~dynamics.analysis.fits`, :mod:`~dynamics.analysis.stages`
-(stages and crossings), :mod:`~dynamics.analysis.directions` (max margin, cosines).
+(stages and crossings), :mod:`~dynamics.analysis.directions` (max margin, cosines),
+:mod:`~dynamics.analysis.fixedpoints` (fixed points, linear stability).
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from dynamics.analysis.directions import MaxMargin, cosine, cosine_series, max_margin_direction
 from dynamics.analysis.fits import Fit, linear_fit, local_slopes, log_growth, loglog_slope
@@ -36,6 +45,7 @@ from dynamics.analysis.stages import (
 )
 
 __all__ = [
+    "FixedPoint",
     "Fit",
     "MaxMargin",
     "Stage",
@@ -44,6 +54,7 @@ __all__ = [
     "detect_stages",
     "escape_time",
     "first_crossing",
+    "fixed_points",
     "linear_fit",
     "local_slopes",
     "log_derivative",
@@ -51,3 +62,10 @@ __all__ = [
     "loglog_slope",
     "max_margin_direction",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``fixed_points`` and ``FixedPoint`` on first use (they import the code generator)."""
+    if name in ("FixedPoint", "fixed_points"):
+        return getattr(importlib.import_module("dynamics.analysis.fixedpoints"), name)
+    raise AttributeError(f"module 'dynamics.analysis' has no attribute {name!r}")
