@@ -6,7 +6,8 @@ numpy only and numba loads with the first name that needs it (``dy.solve_batch``
 ``dy.sweep``, or compiling a model).
 
 - the symbolic model (:mod:`dynamics.model`, :mod:`dynamics.symbolic`): ``ReducedModel``,
-  ``RowSum``, ``Expression``, ``ModelError``, ``softplus``, ``sigmoid``;
+  ``RowSum``, ``Expression``, ``ModelError``, ``softplus``, ``sigmoid``, ``define``
+  (named sub-expressions), ``inline``;
 - generated, cached, numba-compiled code (:mod:`dynamics.codegen`): ``compile_model``,
   ``CompiledModel``;
 - solving (:mod:`dynamics.integrate`, :mod:`dynamics.options`, :mod:`dynamics.schedule`,
@@ -43,6 +44,8 @@ _LAZY: dict[str, str] = {
     "ModelError": "dynamics.model",
     "softplus": "dynamics.symbolic",
     "sigmoid": "dynamics.symbolic",
+    "define": "dynamics.symbolic",
+    "inline": "dynamics.symbolic",
     "compile_model": "dynamics.codegen",
     "CompiledModel": "dynamics.codegen",
     "Event": "dynamics.integrate",

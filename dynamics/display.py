@@ -1,4 +1,9 @@
-"""Human-readable (text or LaTeX) listing of a reduced model's derived equations."""
+"""Human-readable (text or LaTeX) listing of a reduced model's derived equations.
+
+Named functions (:func:`dynamics.symbolic.define`) stay applications in the equations, and
+each one the equations use is defined once, before them: a field written with Gaussian
+integrals $I_3$, $I_4$ prints in their terms rather than expanded.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Sequence
 import sympy as sp
 
 from dynamics.model import Expression, ReducedModel, RowSum
+from dynamics.symbolic import defined_functions
 
 __all__ = ["describe"]
 
@@ -44,6 +50,30 @@ def _compact_row_flow(model: ReducedModel, rs: RowSum) -> list[sp.Expr]:
     return out
 
 
+def _definitions(exprs: Sequence[sp.Expr], latex: bool) -> list[str]:
+    """One line per named function ``exprs`` use (and those their definitions use): its
+    definition, or for a derivative which derivative of which function it is (after it)."""
+    out: list[str] = []
+    done: set[type] = set()
+    for cls in defined_functions(exprs):
+        for c in (cls.base, cls):
+            if c in done:
+                continue
+            done.add(c)
+            args = c.definition_args
+            head = _fmt(c(*args), latex)
+            if not c.orders:
+                body = _fmt(c.definition, latex)
+            elif latex:
+                body = _fmt(sp.Derivative(c.base(*args), *[args[i - 1] for i in c.orders]), True)
+            else:
+                wrt = " ".join(f"d{args[i - 1]}" for i in c.orders)
+                n = len(c.orders)
+                body = f"d{'' if n == 1 else n} {_fmt(c.base(*args), False)} / {wrt}"
+            out.append(f"  {head} = {body}" + (r" \\" if latex else ""))
+    return out
+
+
 def describe(model: ReducedModel, latex: bool = False) -> str:
     """State, parameters, tables and the derived right-hand sides of ``model``."""
     nl = "\n"
@@ -69,6 +99,16 @@ def describe(model: ReducedModel, latex: bool = False) -> str:
         cols = ", ".join(str(c) for c in rs.row_symbols)
         lines.append(f"{'% ' if latex else ''}table {rs.label}: {rs.n_rows} rows of ({cols})")
     lines.append("")
+    base, _ = model.flow_parts()
+    rowsums = model.loss.rows if model.kind == "loss" else ()
+    rows = [_compact_row_flow(model, rs) for rs in rowsums]
+    shown = list(base) + [c for comps in rows for c in comps] + [e for rs in rowsums for _, e in rs.intermediates]
+    shown += [x.base for x in model.observables.values()] + [r.term for x in model.observables.values() for r in x.rows]
+    defs = _definitions(shown, latex)
+    if defs:
+        lines.append(("% " if latex else "") + "named functions (each defined once):")
+        lines += defs
+        lines.append("")
     if model.kind == "loss":
         lines.append((r"L = " if latex else "L = ") + _expr(model.loss, latex))
         if any(not m == 1 for m in model.metric):
@@ -78,9 +118,6 @@ def describe(model: ReducedModel, latex: bool = False) -> str:
         lines.append(("% " if latex else "") + "gradient flow  d theta_i/dt = -s_g(t) / M_i * dL/dtheta_i:")
     else:
         lines.append(("% " if latex else "") + "vector field  d theta_i/dt = s_g(t) * f_i:")
-    base, _ = model.flow_parts()
-    rowsums = model.loss.rows if model.kind == "loss" else ()
-    rows = [_compact_row_flow(model, rs) for rs in rowsums]
     for rs in rowsums:
         for z, e in rs.intermediates:
             lines.append(f"{'% ' if latex else ''}  where {_fmt(z, latex)} = {_fmt(e, latex)}  (per row of {rs.label})")

@@ -28,7 +28,7 @@ from dynamics.codegen.lanes import LANE_HELPERS_SOURCE, LANES, MIN_LANE_SIGMOIDS
 from dynamics.codegen.shift import _shift_plan, _ShiftPlan
 from dynamics.codegen.tables import _row_slots
 from dynamics.model import ModelError, ReducedModel
-from dynamics.symbolic import SCALAR_HELPERS_SOURCE
+from dynamics.symbolic import SCALAR_HELPERS_SOURCE, defined_functions
 
 __all__ = ["CacheError", "cache_dir", "load_module", "model_key"]
 
@@ -71,7 +71,19 @@ def model_key(model: ReducedModel, plan: _ShiftPlan | None = None) -> str:
     for k, e in model.observables.items():
         put(("obs", k, sp.srepr(e.base), [slots.index(r) for r in e.rows]))
     put(("shift", plan))
+    named = _named_functions(model, slots)
+    if named:  # (absent from models without them, whose keys are unchanged)
+        put(("defined", [(f.__name__, sp.srepr(f.definition_args), sp.srepr(f.definition)) for f in named]))
     return h.hexdigest()[:20]
+
+
+def _named_functions(model: ReducedModel, slots: list) -> list:
+    """The named functions (:func:`dynamics.symbolic.define`) the model's expressions use."""
+    exprs = list(model.vector_field or ()) + list(model.metric)
+    for r in slots:
+        exprs += [r.term] + [e for _, e in r.intermediates]
+    exprs += [e.base for e in model.observables.values()]
+    return defined_functions(exprs)
 
 
 class CacheError(ModelError):

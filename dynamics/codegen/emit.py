@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
@@ -22,7 +23,7 @@ from dynamics.codegen.lanes import LANE_HELPERS_SOURCE, LANES, MIN_LANE_SIGMOIDS
 from dynamics.codegen.shift import _shift_plan, _ShiftPlan
 from dynamics.codegen.tables import _row_slots
 from dynamics.model import ReducedModel, RowSum
-from dynamics.symbolic import SCALAR_HELPERS_SOURCE, sigmoid
+from dynamics.symbolic import SCALAR_HELPERS_SOURCE, DefinedFunction, defined_functions, sigmoid
 
 __all__ = ["CODEGEN_VERSION", "generate_source"]
 
@@ -36,7 +37,19 @@ _NJIT_OPTS = 'cache=True, error_model="numpy"'
 
 
 class _Printer(PythonCodePrinter):
-    """Python printer with the stable helpers for softplus and sigmoid."""
+    """Python printer with the stable helpers for softplus and sigmoid, and a call of its
+    generated helper ``_fn_NAME`` for each named function (:func:`dynamics.symbolic.define`),
+    recorded in ``used``."""
+
+    def __init__(self, settings: dict | None = None) -> None:
+        super().__init__(settings)
+        self.used: dict[Any, None] = {}
+
+    def _print_Function(self, expr: sp.Expr) -> str:
+        if not isinstance(expr, DefinedFunction):
+            return super()._print_Function(expr)
+        self.used[type(expr)] = None
+        return f"_fn_{type(expr).__name__}({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_softplus(self, expr: sp.Expr) -> str:
         return f"_softplus({self._print(expr.args[0])})"
@@ -116,6 +129,22 @@ def _emit(
     rest = reduced[len(sigmoids):]
     lines += [f"{indent}{t} {op} {printer.doprint(e)}" for (t, _), e in zip(pairs, rest, strict=True)]
     return lines
+
+
+def _function_helpers(printer: _Printer) -> list[str]:
+    """One compiled helper ``_fn_NAME(a0, a1, ...)`` per named function the printed code
+    called, each after the helpers it calls, its body CSE'd: a call site evaluates the
+    definition once (and ``sympy.cse`` has already merged equal calls in a block)."""
+    out: list[str] = []
+    for cls in defined_functions(f(*f.definition_args) for f in list(printer.used)):
+        args = [sp.Symbol(f"a{i}") for i in range(len(cls.definition_args))]
+        e = _shift_logsumexp(cls.definition.xreplace(dict(zip(cls.definition_args, args, strict=True))))
+        reps, (red,) = sp.cse([e], symbols=sp.numbered_symbols("t"), order="none")
+        out += [f"@numba.njit({_NJIT_OPTS})",
+                f"def _fn_{cls.__name__}({', '.join(map(str, args))}):"]
+        out += [f"    {v} = {printer.doprint(x)}" for v, x in reps]
+        out += [f"    return {printer.doprint(red)}", "", ""]
+    return out
 
 
 @dataclass
@@ -265,6 +294,7 @@ def generate_source(model: ReducedModel, plan: _ShiftPlan | None = None) -> str:
     helpers = SCALAR_HELPERS_SOURCE.replace("\ndef ", f"\n@numba.njit({_NJIT_OPTS})\ndef ")
     src += helpers.strip("\n").splitlines() + ["", ""]
     src += LANE_HELPERS_SOURCE.strip("\n").splitlines() + ["", ""]
+    at_helpers = len(src)  # the named functions' helpers go here, once the code using them is printed
     minv_lines = _emit(printer, [f"MINV[{i}]" for i in range(n)], [1 / m for m in model.metric], subs, "m_", "=", "    ")
 
     # ---- rhs
@@ -395,6 +425,9 @@ def generate_source(model: ReducedModel, plan: _ShiftPlan | None = None) -> str:
         "    return out",
         "",
     ]
+    if printer.used:
+        src[at_helpers:at_helpers] = ["# named functions (dynamics.symbolic.define), one helper each"] + \
+            _function_helpers(printer)
     return _with_hash("\n".join(src))
 
 
