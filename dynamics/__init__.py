@@ -17,7 +17,8 @@ numpy only and numba loads with the first name that needs it (``dy.solve_batch``
   ``sweep``;
 - results and measurements (:mod:`dynamics.trajectory`, :mod:`dynamics.analysis`):
   ``Trajectory``, ``flow_time``, ``loglog_slope``, ``linear_fit``, ``local_slopes``,
-  ``log_growth``, ``Fit``, ``detect_stages``, ``Stage``, ``first_crossing``;
+  ``log_growth``, ``Fit``, ``detect_stages``, ``Stage``, ``first_crossing``, ``escape_time``,
+  ``fixed_points``, ``FixedPoint``, ``compare``;
 - direct training (:mod:`dynamics.direct`): ``train``;
 - claims and derivations (:mod:`dynamics.claims`, :mod:`dynamics.registry`,
   :mod:`dynamics.verify`): ``Claim``, ``Finding``, ``check``, ``check_equal``,
@@ -74,6 +75,10 @@ _LAZY: dict[str, str] = {
     "log_growth": "dynamics.analysis",
     "detect_stages": "dynamics.analysis",
     "first_crossing": "dynamics.analysis",
+    "escape_time": "dynamics.analysis",
+    "fixed_points": "dynamics.analysis",
+    "FixedPoint": "dynamics.analysis",
+    "compare": "dynamics.analysis",
 }
 
 #: submodules reachable as attributes (``dy.batch``) without importing them first

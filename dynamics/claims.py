@@ -19,13 +19,20 @@ The verdict has three values (:data:`VERDICTS`):
     in pytest).
 
 A finding never changes whether a claim holds: it only explains a claim that does not.
+
+Negative controls. ``check(..., negative_controls=[...])`` (and :func:`check_equal`) also
+compares each wrong prediction with the same measurement and tolerance. A control is
+*refuted* when its prediction does not hold, which shows that the tolerance tells the
+prediction from its alternatives; a control that holds makes the claim itself not hold
+(the measurement cannot tell them apart). The outcome of every control is recorded in
+:attr:`Claim.negative_controls` and in ``summary.json``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -125,6 +132,10 @@ class Claim:
     finding : Finding or None
         The registered explanation when the claim is known not to hold (attached by
         :func:`apply_findings`).
+    negative_controls : tuple of dict
+        One ``{"label", "predicted", "deviation", "refuted"}`` per wrong prediction
+        checked with the same measurement and tolerance (module docstring); ``passed``
+        requires every one to be refuted.
     """
 
     id: str
@@ -139,6 +150,12 @@ class Claim:
     deviation: float = math.nan
     details: dict[str, Any] = field(default_factory=dict)
     finding: Finding | None = None
+    negative_controls: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def controls_refuted(self) -> bool:
+        """Whether every negative control was refuted (true when there are none)."""
+        return all(c["refuted"] for c in self.negative_controls)
 
     @property
     def stale(self) -> bool:
@@ -163,12 +180,18 @@ class Claim:
             "finding": None if f is None else f.text,
             "finding_parts": None if f is None else f.to_dict(),
             "stale_finding": self.stale,
+            "negative_controls": list(self.negative_controls),
         })
 
     def __str__(self) -> str:
         rel = " (relative)" if self.relative else ""
         head = (f"[{self.verdict.upper()}] {self.id}: predicted {_short(self.predicted)}, measured "
                 f"{_short(self.measured)}, tolerance {self.tolerance:g}{rel}")
+        if self.negative_controls:
+            held = [c["label"] for c in self.negative_controls if not c["refuted"]]
+            n = len(self.negative_controls)
+            head += (f"; negative controls {n - len(held)}/{n} refuted"
+                     + (f" (holding too: {', '.join(map(str, held))})" if held else ""))
         if self.stale:
             assert self.finding is not None
             return head + f"\n    stale finding (the claim now holds): {self.finding.summary}"
@@ -233,12 +256,51 @@ def check(
     relative: bool = False,
     source: Source = "paper",
     details: dict[str, Any] | None = None,
+    negative_controls: Mapping[str, Any] | Sequence[Any] | None = None,
 ) -> Claim:
     """A numeric claim, two-sided: passes iff every ``|measured - predicted| <= tol``
-    (times ``|predicted|`` when ``relative``)."""
+    (times ``|predicted|`` when ``relative``) and every negative control is refuted.
+
+    ``negative_controls``: wrong predictions, as ``{label: prediction}`` or a sequence of
+    predictions (labelled by their value); each is checked like ``predicted`` with the
+    same measurement and tolerance (module docstring).
+    """
     _validate(id, statement, why, source)
     if not (isinstance(tol, int | float) and math.isfinite(tol) and tol >= 0):
         raise ValueError(f"claim {id!r}: tolerance must be a finite number >= 0, got {tol!r}")
+    controls = _controls(id, negative_controls)
+    c = _numeric(id, statement, predicted, measured, tol, why, relative, source, details)
+    results = []
+    for label, wrong in controls:
+        w = _numeric(id, statement, wrong, measured, tol, why, relative, source, None)
+        results.append({"label": label, "predicted": w.predicted, "deviation": w.deviation,
+                        "refuted": not w.passed})
+    return _with_controls(c, results)
+
+
+def _controls(id: str, controls: Mapping[str, Any] | Sequence[Any] | None) -> list[tuple[str, Any]]:
+    """``(label, wrong prediction)`` pairs from a mapping or a sequence."""
+    if controls is None:
+        return []
+    if isinstance(controls, Mapping):
+        return [(str(k), v) for k, v in controls.items()]
+    if isinstance(controls, str | bytes) or not isinstance(controls, Sequence | np.ndarray):
+        raise ValueError(f"claim {id!r}: negative_controls must be a mapping {{label: prediction}} or a "
+                         f"sequence of predictions, got {type(controls).__name__}")
+    return [(_short(v), v) for v in controls]
+
+
+def _with_controls(c: Claim, results: list[dict[str, Any]]) -> Claim:
+    """``c`` with its negative controls recorded; it holds only if all are refuted."""
+    if not results:
+        return c
+    ok = c.passed and all(r["refuted"] for r in results)
+    return dataclasses.replace(c, passed=ok, negative_controls=tuple(to_jsonable(results)))
+
+
+def _numeric(id: str, statement: str, predicted: Any, measured: Any, tol: float, why: str,
+             relative: bool, source: Source, details: dict[str, Any] | None) -> Claim:
+    """The two-sided numeric comparison behind :func:`check`."""
     p = np.asarray(predicted, dtype=float)
     m = np.asarray(measured, dtype=float)
     try:
@@ -272,10 +334,15 @@ def check_equal(
     why: str,
     source: Source = "paper",
     details: dict[str, Any] | None = None,
+    negative_controls: Mapping[str, Any] | Sequence[Any] | None = None,
 ) -> Claim:
-    """A non-numeric claim (an ordering, a class label, a boolean): passes iff equal."""
+    """A non-numeric claim (an ordering, a class label, a boolean): passes iff equal, and
+    every negative control (a wrong value, see :func:`check`) differs from ``measured``."""
     _validate(id, statement, why, source)
     norm = lambda x: to_jsonable(x)  # noqa: E731  (lists and tuples compare equal)
     passed = norm(predicted) == norm(measured)
-    return Claim(id, statement, norm(predicted), norm(measured), 0.0, why, bool(passed), source,
-                 False, 0.0 if passed else math.inf, dict(details or {}))
+    c = Claim(id, statement, norm(predicted), norm(measured), 0.0, why, bool(passed), source,
+              False, 0.0 if passed else math.inf, dict(details or {}))
+    results = [{"label": label, "predicted": norm(w), "deviation": 0.0 if norm(w) == norm(measured) else math.inf,
+                "refuted": norm(w) != norm(measured)} for label, w in _controls(id, negative_controls)]
+    return _with_controls(c, results)

@@ -23,10 +23,13 @@ Contents
   height of a plateau (an observable at a saddle) and its escape rate as predictions.
   It takes a model rather than arrays, and is imported on first use (it needs the code
   generator).
+- :func:`compare`: a claim that direct runs follow the flow within their own noise (seed
+  spread, or the residual's fluctuation for one run), with negative controls.
 
 Modules: :mod:`~dynamics.analysis.fits`, :mod:`~dynamics.analysis.stages`
 (stages and crossings), :mod:`~dynamics.analysis.directions` (max margin, cosines),
-:mod:`~dynamics.analysis.fixedpoints` (fixed points, linear stability).
+:mod:`~dynamics.analysis.fixedpoints` (fixed points, linear stability),
+:mod:`~dynamics.analysis.direct_vs_flow` (direct against flow).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ __all__ = [
     "Fit",
     "MaxMargin",
     "Stage",
+    "compare",
     "cosine",
     "cosine_series",
     "detect_stages",
@@ -64,8 +68,12 @@ __all__ = [
 ]
 
 
+_LAZY = {"FixedPoint": "fixedpoints", "fixed_points": "fixedpoints", "compare": "direct_vs_flow"}
+
+
 def __getattr__(name: str) -> Any:
-    """``fixed_points`` and ``FixedPoint`` on first use (they import the code generator)."""
-    if name in ("FixedPoint", "fixed_points"):
-        return getattr(importlib.import_module("dynamics.analysis.fixedpoints"), name)
+    """``fixed_points``, ``FixedPoint`` (they import the code generator) and ``compare``
+    (scipy.stats and the claims) on first use."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"dynamics.analysis.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'dynamics.analysis' has no attribute {name!r}")

@@ -97,3 +97,45 @@ def test_findings_are_validated():
 
 def test_tally_counts_each_verdict():
     assert tally(["pass", "finding", "pass", "fail"]) == {"pass": 2, "finding": 1, "fail": 1}
+
+
+# -------------------------------------------------------------------- negative controls
+def test_negative_controls_refuted_are_recorded_and_the_claim_holds():
+    c = check("c", "s", 1.0, 1.02, tol=0.05, why="w", negative_controls={"double": 2.0, "half": 0.5})
+    assert c.passed and c.verdict == "pass" and c.controls_refuted
+    assert [n["label"] for n in c.negative_controls] == ["double", "half"]
+    assert all(n["refuted"] for n in c.negative_controls)
+    assert c.negative_controls[0]["deviation"] == pytest.approx(0.98)
+    d = c.to_dict()
+    assert d["negative_controls"][1] == {"label": "half", "predicted": 0.5, "deviation": pytest.approx(0.52),
+                                         "refuted": True}
+    assert "negative controls 2/2 refuted" in str(c)
+
+
+def test_a_negative_control_that_holds_makes_the_claim_fail():
+    """Negative control of the mechanism: a tolerance too wide to tell 1 from 1.04 fails."""
+    c = check("c", "s", 1.0, 1.02, tol=0.05, why="w", negative_controls=[1.04, 3.0])
+    assert not c.passed and c.verdict == "fail" and not c.controls_refuted
+    assert [n["refuted"] for n in c.negative_controls] == [False, True]
+    assert "holding too: 1.04" in str(c)
+    assert c.to_dict()["passed"] is False
+
+
+def test_negative_controls_of_array_and_equality_claims():
+    c = check("c", "s", [1.0, 2.0], [1.0, 2.1], tol=0.2, why="w", negative_controls={"swapped": [2.0, 1.0]})
+    assert c.passed and c.negative_controls[0]["refuted"]
+    e = check_equal("o", "order", ["h1", "h2"], ["h1", "h2"], why="exact",
+                    negative_controls={"reversed": ["h2", "h1"]})
+    assert e.passed and e.negative_controls[0]["refuted"]
+    bad = check_equal("o", "order", ["h1", "h2"], ["h1", "h2"], why="exact",
+                      negative_controls={"same": ("h1", "h2")})
+    assert not bad.passed
+
+
+def test_negative_controls_bad_input():
+    with pytest.raises(ValueError, match="negative_controls must be"):
+        check("c", "s", 1.0, 1.0, tol=0.1, why="w", negative_controls="2.0")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not finite"):
+        check("c", "s", 1.0, 1.0, tol=0.1, why="w", negative_controls=[math.nan])
+    with pytest.raises(ValueError, match="shape"):
+        check("c", "s", [1.0, 2.0], [1.0, 2.0], tol=0.1, why="w", negative_controls=[[1.0, 2.0, 3.0]])
