@@ -8,6 +8,8 @@ Registry name: ``musat2025`` (the :class:`~dynamics.registry.Derivation` ``deriv
 * :mod:`.data`: the retrieval task generator and the paper's depth bound;
 * :mod:`.direct`: the attention-only numpy transformer (hand-written backward pass);
 * :mod:`.construct`: the hand-set constructive circuit (one hop per layer);
+* :mod:`.doubling`, :mod:`.logdepth`: the depth counting under Assumption 1 and a hand-set
+  pointer-doubling circuit, with its claims (issue 17 item 4);
 * :mod:`.measure`: structural attention scores, emergence times, order statistics;
 * :mod:`.experiments`: training runs, head roles, emergence events;
 * :mod:`.claims`: one function per claim group;

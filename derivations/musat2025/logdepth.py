@@ -106,7 +106,8 @@ def claims_logdepth(table: dict[str, Any], depth: int) -> list[Claim]:
             "position absorbs every segment it shares a token with), with every position seeing every other, "
             f"gives the paper's ceil(log_3(2D)) layers for D = 1..{BIDIRECTIONAL_D[-1]}.",
             [min_layers(D) for D in BIDIRECTIONAL_D], bi, source="reconstruction",
-            why="integers, compared exactly; the counting is ours (spec 1.2), the bound the paper's."),
+            why="integers, compared exactly; the counting is ours (spec 1.2), the bound the paper's.",
+            negative_controls={"causal worst case ceil(log_2(D+1))": [causal_worst_case(D) for D in BIDIRECTIONAL_D]}),
         check_equal(
             "musat2025.logdepth-count-causal", "The same counting under the causal mask, worst case over every "
             f"order of the D statements (all D! enumerated, D = 1..{CAUSAL_D[-1]}): ceil(log_2(D+1)) layers, "
@@ -114,7 +115,8 @@ def claims_logdepth(table: dict[str, Any], depth: int) -> list[Claim]:
             [causal_worst_case(D) for D in CAUSAL_D], causal, source="derived",
             why="integers, compared exactly; the prediction is the value-first order's count, the "
                 "measurement the maximum over all orders.",
-            details={"two_sided": [min_layers(D) for D in CAUSAL_D]}),
+            details={"two_sided": [min_layers(D) for D in CAUSAL_D]},
+            negative_controls={"the two-sided bound ceil(log_3(2D))": [min_layers(D) for D in CAUSAL_D]}),
         check("musat2025.logdepth-pointer", "The hand-set pointer-doubling circuit, L = 1.." f"{depth + 1}, "
               "on shuffled, value-first and value-last instances: fraction of (instance, L) where the query's "
               "last pointer block holds the token the doubling recursion predicts (value reached or not).",
@@ -130,7 +132,10 @@ def claims_logdepth(table: dict[str, Any], depth: int) -> list[Claim]:
             "1 + k with the chain reversed (the circuit's worst case; one hop per layer); with one layer "
             "fewer some instances fail (accuracies in the details).", predicted, measured,
             source="derived", why="integers, compared exactly; the table runs L = 1.."
-            f"{depth + 1}, so a depth one too small or too large is seen.", details={"accuracy_one_layer_fewer": fewer}),
+            f"{depth + 1}, so a depth one too small or too large is seen.", details={"accuracy_one_layer_fewer": fewer},
+            negative_controls={
+                "one layer fewer": {h: [L - 1 for L in v] for h, v in predicted.items()},
+                "the two-sided bound + 1 in both orders": {h: [1 + min_layers(k) for k in ks] for h in predicted}}),
     ]
 
 

@@ -35,6 +35,7 @@ from derivations.musat2025.experiments import (
 )
 from derivations.musat2025.figures import figure_attention, figure_depth, figure_r1, figure_training
 from derivations.musat2025.findings import FINDINGS
+from derivations.musat2025.logdepth import verify_logdepth
 from derivations.musat2025.reduced import r1_model
 from dynamics.analysis import first_crossing
 from dynamics.claims import Claim
@@ -56,6 +57,8 @@ RECONSTRUCTED = (
     "itself is the paper's)",
     "the reduced model R1 (spec 5.2, the spec's proposal); emergence = attention on the correct key crossing 1/2",
     "the constructive circuit (one hop per layer after a previous-token layer; spec 1.3, reconstructed)",
+    "the information-flow counting of Assumption 1 and the pointer-doubling circuit (issue 17 item 4; "
+    "doubling.py, our reconstruction)",
     "the transformer (attention-only, no MLP/LayerNorm; spec 2.2, reconstructed) and its sizes, scaled down to "
     "train in seconds (2 chains of depth 2, 4 values, 8 variables, 3 layers x 2 heads, d_model 32)",
     "structural attention scores, head roles and emergence times (spec 3.3, reconstructed)",
@@ -177,6 +180,7 @@ def verify(ctx: VerifyContext) -> list[Claim]:
         tr = integrate(cm, np.zeros(s.m + 1), base, t_max=200.0, n_points=400, t_min=1e-1)
         figure_r1(ctx, tr, times, s.n, ns, cur, hd, p1s, wds, learned, stable)
     claims += verify_constructive(ctx)
+    claims += verify_logdepth(ctx, ctx.quick)
     claims += verify_transformer(ctx, s)
     return claims
 

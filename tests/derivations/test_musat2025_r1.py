@@ -89,16 +89,16 @@ def test_verify_end_to_end_small(tmp_path):
     ids = {c["id"] for c in summary["claims"]}
     assert {"musat2025.construct-exact", "musat2025.construct-depth", "musat2025.order-seeds",
             "musat2025.bridge-order", "musat2025.curriculum", "musat2025.depth-trained",
-            "musat2025.r1-learnability"} <= ids
+            "musat2025.r1-learnability", "musat2025.logdepth-depth", "musat2025.logdepth-exact"} <= ids
     # 40 steps learn nothing: the curriculum claim must not pass on an untrained model
     by_id = {c["id"]: c for c in summary["claims"]}
     assert not by_id["musat2025.curriculum"]["passed"]
     out = tmp_path / "musat2025"
     for fig in ("r1.png", "transformer_emergence.png", "emergence_times.png", "curriculum.png",
-                "attention_maps.png", "depth.png"):
+                "attention_maps.png", "depth.png", "logdepth.png"):
         assert (out / fig).stat().st_size > 1000
     # every figure has a caption and names claims that this run produced
-    assert len(summary["figures"]) == 6
+    assert len(summary["figures"]) == 7
     for name in summary["figures"]:
         entry = summary["figure_info"][name]
         assert entry["caption"].strip() and entry["claims"] and set(entry["claims"]) <= ids, name
