@@ -11,7 +11,9 @@ Registry name ``yuksel2026`` (``dynamics verify yuksel2026``); the ``Derivation`
 - ``measure.py``: transition times and other measurements on Eq. 4 trajectories;
 - ``bridge.py``: GD on the regression variant against the pipeline's J2 flow;
 - ``transformer.py``: training the minimal transformer and the analysis of its stages;
-- ``claims.py``: measurements -> claims;
+- ``claims.py``: measurements -> claims (Eq. 4, the bridge);
+- ``claims_transformer.py``: the minimal transformer's claims;
+- ``tf_suite.py``: the minimal transformer's verify runs and their measurements;
 - ``experiments.py``: the Eq. 4 suite and the phase diagrams;
 - ``figures.py``: the figures;
 - ``findings.py``: registered findings (none);

@@ -4,8 +4,10 @@ paper's stages.
 
 1. Eq. 4 (spec 3.4, 5.1; ids ``yuksel2026.ode-...``), measured on trajectories of
    :mod:`derivations.yuksel2026.reduced` models;
-2. the regression bridge (spec 5.3; ``yuksel2026.bridge...``);
-3. the minimal transformer against the paper's figures (spec 4, 5.2; ``yuksel2026.tf-...``).
+2. the regression bridge (spec 5.3; ``yuksel2026.bridge...``).
+
+The minimal transformer's claims (``yuksel2026.tf-...``) are in
+:mod:`derivations.yuksel2026.claims_transformer`.
 
 Each prediction is an argument with the theory's value as default, so a negative control passes a
 wrong one. Sources (``Claim.source``): the plateau levels, the number of drops, the
@@ -29,8 +31,6 @@ import numpy as np
 from derivations.yuksel2026 import reduced as R
 from derivations.yuksel2026.closed_forms import (
     J2_SLOWDOWN,
-    PAPER_BOUNDARIES,
-    PAPER_EXCESS,
     T1_G1,
     plateau_levels,
 )
@@ -489,112 +489,3 @@ def claim_pipeline_bridge(dev: dict[str, float], tol: float = 1e-5) -> Claim:
         "and the loss over t in [0, 300].", 0.0, worst, tol=tol, source="derived",
         why="two integrations of the same flow at rtol 1e-10: differences well below 1e-5 are integrator "
             "error; a wrong sign, factor or form (replicator vs J2) gives O(1).", details=dev)
-
-
-# -------------------------------------------------------------------------------- minimal transformer
-
-#: What the boundary tolerances absorb, in steps (boundary 1, boundary 2), each a ~95% bound,
-#: measured on our Fig. 1 runs with teacher/init/data seeds 0-5 (1000 and 800 steps, records
-#: every 20; onsets 361-407 and 530-626):
-BOUNDARY_SPREAD = {
-    # the paper's teacher draw is one draw, ours another: 2 sqrt(2) x the sd over our 6 draws (16.1, 35.7)
-    "teacher_draw": (45.5, 101.0),
-    # the paper's boundaries read off its figure, +-5% (spec section 4)
-    "figure_reading": (16.5, 28.8),
-    # where a plateau "ends": departure of ln excess by 1-5% below the plateau's trend instead of the
-    # tangent construction (largest difference over the 6 draws)
-    "definition": (25.5, 32.7),
-    # records every 40 instead of 20 steps (largest change over the 6 draws and both offsets)
-    "record_spacing": (13.6, 8.3),
-}
-
-#: Independent sources add in quadrature: 56 and 110 steps.
-BOUNDARY_TOL = tuple(float(round(math.sqrt(sum(v[k] ** 2 for v in BOUNDARY_SPREAD.values())))) for k in (0, 1))
-
-
-def claim_tf_stages(seq: list[int], kl_order: list[int]) -> Claim:
-    return check_equal(
-        "yuksel2026.tf-stages", "Minimal transformer (spans (2,2,2), m = 1.7, 3 heads, query init 1e-9): three "
-        "stages after the first drop (structural stage: 1 + older spans that are some head's argmax), and "
-        "KL(A*_{1:k} || model) reaches its minimum in the same order k = 1, 2, 3 (the plateaus sit at the "
-        "restricted teachers, paper Fig. 1).", {"stages": [1, 2, 3], "kl_minima": [1, 2, 3]},
-        {"stages": seq, "kl_minima": kl_order}, source="paper",
-        why="exact sequences; a stage counts when it lasts >= 3 records (60 steps), so noise at a crossing "
-            "cannot add or remove one.")
-
-
-def claim_tf_levels(levels: list[float]) -> Claim:
-    return check(
-        "yuksel2026.tf-plateau-levels", "Minimal transformer: excess validation loss at the middle of plateaus 1 "
-        "and 2 against the paper's Fig. 1 / 4-left levels (~0.93, ~0.36).", list(PAPER_EXCESS), levels,
-        tol=0.2, relative=True, source="paper",
-        why="levels read off the paper's plots (+-5%), and they depend on the teacher draw: the spec's own "
-            "reproduction measured 1.01 against the paper's ~0.87 for plateau 1 (16%); 20% covers both.")
-
-
-def claim_tf_boundary(k: int, onset: float, predicted: float | None = None,
-                      details: dict[str, Any] | None = None) -> Claim:
-    """Stage boundary ``k`` (1 or 2): the onset of the loss drop that ends plateau ``k``
-    (:func:`drop_onsets`) against the paper's step, within :data:`BOUNDARY_TOL`."""
-    if k not in (1, 2):
-        raise ValueError(f"boundary k must be 1 or 2, got {k}")
-    p = PAPER_BOUNDARIES[k - 1] if predicted is None else float(predicted)
-    tol = BOUNDARY_TOL[k - 1]
-    parts = ", ".join(f"{name.replace('_', ' ')} {v[k - 1]:g}" for name, v in BOUNDARY_SPREAD.items())
-    return check(
-        f"yuksel2026.tf-boundary-{k}", f"Minimal transformer (Fig. 1 setting, query init 1e-9): stage "
-        f"boundary {k}, where plateau {k} ends and the loss starts to drop, at the paper's step "
-        f"{PAPER_BOUNDARIES[k - 1]:g}. Onset of a drop: where the tangent at its steepest point (on ln excess "
-        "loss, records every 20 steps) meets the level of the plateau before it (at its flattest point).",
-        p, onset, tol=tol, source="paper",
-        why=f"+-{tol:g} steps adds in quadrature what moves the boundary without contradicting the paper "
-            f"({parts}): the spread over teacher draws (the paper's draw is unknown; our draws 0-5 give "
-            "onsets 361-407 and 530-626) dominates, then where exactly a plateau 'ends' (a 1-5% departure "
-            "from its trend comes up to 26 / 33 steps earlier than the tangent), the reading of the "
-            "paper's figure (+-5%) and the record spacing. The structural boundaries (a head's argmax "
-            "flips: 400 and 740 in the main run) come mid-drop and fail both (70 and 165 steps off).",
-        details=details)
-
-
-def claim_tf_competitive(spread: float, newest: bool) -> Claim:
-    return check(
-        "yuksel2026.tf-competitive", "Minimal transformer, competitive phase: until the first boundary the three "
-        "heads' span masses agree (largest difference over heads and spans, at 80% of the first boundary, "
-        "the onset of the first loss drop after plateau 1) and "
-        "all heads attend most to the newest span.", 0.0, spread if newest else float("inf"), tol=0.02,
-        source="paper", why="spec 5.2.2: the heads agree to >= 2 decimals before the first boundary (0.02 "
-        "allows a last-digit difference); any head on another span fails outright.")
-
-
-def claim_tf_cooperative(argmax_mid2: list[int], argmax_end: list[int]) -> Claim:
-    ok_mid = sorted(argmax_mid2) == [1, 2, 2]
-    ok_end = sorted(argmax_end) == [0, 1, 2]
-    return check_equal(
-        "yuksel2026.tf-cooperative", "Minimal transformer, cooperative phase: on plateau 2 exactly one head has "
-        "moved to the middle span (sorted argmax spans [1, 2, 2], 0 = oldest), and at the end the heads cover "
-        "the three spans, one each ([0, 1, 2]).", [True, True], [ok_mid, ok_end], source="paper",
-        why="argmax of each head's span mass; exact.", details={"plateau2": argmax_mid2, "end": argmax_end})
-
-
-def claim_tf_init0(excess_end: float, spread: float, plateau1: float) -> Claim:
-    return check(
-        "yuksel2026.tf-init0", "Minimal transformer with query init exactly 0: the heads stay identical (largest "
-        "span-mass difference) and the excess loss stays on plateau 1 (end of run / plateau-1 level of the "
-        "main run).", [0.0, 1.0], [spread, excess_end / plateau1], tol=0.1, source="paper",
-        why="symmetric heads are an invariant set (Eq. 4's eps = 0); 0.1 allows the plateau's slow creep "
-            "(the spec measured 1.571 -> 1.561 over 600 steps) and is far from the next level (~0.36/0.93).")
-
-
-def claim_tf_reversed(first_span: int) -> Claim:
-    return check_equal(
-        "yuksel2026.tf-reversed", "Minimal transformer with reversed importance (oldest span most important): "
-        "the first span the heads concentrate on (first record with a head's span mass > 1/2) is the oldest "
-        "(0), i.e. importance, not recency, sets the order.", 0, first_span, source="paper",
-        why="an index, exact.")
-
-
-def claim_tf_early_stopping(stages: list[int], ns: list[int]) -> Claim:
-    return check_equal(
-        "yuksel2026.tf-early-stopping", f"Minimal transformer on n = {ns} training sequences: the best "
-        "validation step falls in stage 1 / 2 / 3 (the rung of the ladder matching the sample size).",
-        [1, 2, 3], stages, source="paper", why="the structural stage at the best-validation record; exact.")

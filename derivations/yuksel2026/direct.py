@@ -112,6 +112,13 @@ class MinimalTransformer:
         headline run; 0 gives exactly symmetric heads).
     value_init : float
         $W_V \sim U(-\sigma_V, \sigma_V)$ (default 0: $W_V = 0$).
+    window : int
+        0 (default): each query attends to its whole causal context. ``w > 0``: only to the
+        last ``w`` tokens (keys $t - w < u \le t$): the *learned restricted model* that sees
+        the newest spans only (the authors' ``NgramTransformerDecoder``, the "4-gram" ...
+        baselines of Fig. 5; they run the student on windows of ``w`` tokens with positions
+        relative to the window, here the student keeps absolute positions and masks the older
+        keys: a reconstruction, the same hypothesis class with per-query position logits).
 
     Notes
     -----
@@ -125,10 +132,14 @@ class MinimalTransformer:
     n_heads: int = 3
     query_init: float = 1e-9
     value_init: float = 0.0
+    window: int = 0
 
     def __post_init__(self) -> None:
         for name in ("d", "n_pos", "context", "n_heads"):
             object.__setattr__(self, name, positive_int(name, getattr(self, name)))
+        if isinstance(self.window, bool) or not isinstance(self.window, int | np.integer) or self.window < 0:
+            raise ValueError(f"window must be an integer >= 0 (0: the whole causal context), got {self.window!r}")
+        object.__setattr__(self, "window", int(self.window))
         if self.context > self.n_pos:
             raise ValueError(
                 f"context C={self.context} exceeds n_pos={self.n_pos}: no query position t >= C-1"
@@ -240,6 +251,8 @@ class MinimalTransformer:
         s += np.take(tabs.pos, idx_query, axis=0).reshape(b, T, H, S)
         s *= 1.0 / math.sqrt(self.D)
         causal = np.arange(S)[None, :] > (q0 + i)[:, None]  # (T, S): key u after query t
+        if self.window:  # and keys u <= t - window, outside the window
+            causal |= np.arange(S)[None, :] <= (q0 + i)[:, None] - self.window
         s += np.where(causal, -np.inf, 0.0)[:, None, :]  # (T, 1, S)
         s -= s.max(axis=-1, keepdims=True)
         A = np.exp(s, out=s)  # (b, T, H, S)

@@ -33,11 +33,13 @@ from dynamics.validate import (
 
 __all__ = [
     "FIRST_FALL_END",
+    "XAVIER",
     "TfJob",
     "TrainRecord",
     "boundaries",
     "drop_onsets",
     "evaluate",
+    "fitted_fraction",
     "kl_minima_order",
     "loss_drop_onsets",
     "stage_of",
@@ -358,7 +360,12 @@ FIRST_FALL_END = 100.0  # the first fall (uniform attention -> newest span) is o
 @dataclass(frozen=True)
 class TfJob:
     """One transformer run: ``n`` = 0 means online data; ``keep`` = steps whose parameters
-    are kept (attention maps)."""
+    are kept (attention maps); ``m``, ``spans``, ``reverse`` set the teacher (spec 1.1, 1.2);
+    ``window`` > 0 restricts attention to the last ``window`` tokens (the learned restricted
+    models of Fig. 5, :class:`MinimalTransformer`); ``keep_all`` keeps the parameters at every
+    record and ``keep_best`` those at the lowest validation loss (under the key -1);
+    ``query_init`` < 0 means Xavier-uniform, $\\sigma = \\sqrt{6/(2D)}$ (PyTorch's
+    ``xavier_uniform_`` on a D x D matrix; the paper's "xavier" / "1" of Fig. 4)."""
 
     name: str
     steps: int
@@ -370,18 +377,33 @@ class TfJob:
     keep: tuple[int, ...] = ()
     n_eval: int = 1000
     seed: int = 0
+    m: float = 1.7
+    spans: tuple[int, ...] = (2, 2, 2)
+    window: int = 0
+    keep_all: bool = False
+    keep_best: bool = False
+
+
+XAVIER = -1.0  #: ``TfJob.query_init`` value meaning Xavier-uniform
 
 
 def tf_run(job: TfJob) -> tuple[Any, dict[int, dict[str, np.ndarray]]]:
-    teacher = Teacher(seed=job.seed, reverse=job.reverse)
-    model = MinimalTransformer.for_teacher(teacher, query_init=job.query_init)
+    """Train the run ``job`` describes; returns its :class:`TrainRecord` and the kept parameters."""
+    teacher = Teacher(seed=job.seed, reverse=job.reverse, m=job.m, spans=tuple(job.spans))
+    D = teacher.d + teacher.C + 19
+    qi = math.sqrt(6.0 / (2 * D)) if job.query_init == XAVIER else job.query_init
+    model = MinimalTransformer.for_teacher(teacher, query_init=qi, window=job.window)
     val = teacher.dataset(np.random.default_rng([job.seed, 12345]), job.n_eval)
     data = teacher if job.n == 0 else teacher.dataset(np.random.default_rng([job.seed, 7]), job.n)
     kept: dict[int, dict[str, np.ndarray]] = {}
+    best = [math.inf]
 
     def keep(step: int, row: dict[str, Any]) -> None:
-        if step in job.keep:
+        if job.keep_all or step in job.keep:
             kept[step] = {k: v.copy() for k, v in row["params"].items()}
+        if job.keep_best and row["val_loss"] < best[0]:
+            best[0] = row["val_loss"]
+            kept[-1] = {k: v.copy() for k, v in row["params"].items()}
 
     rec, _ = train(model, data, job.steps, rng=np.random.default_rng([job.seed, 1]), batch=job.batch,
                    eval_set=val, record_every=job.every, callback=keep, threads=1)
@@ -488,3 +510,22 @@ def kl_minima_order(rec: Any) -> list[int]:
     """Restricted teachers ordered by the step at which KL(A*_{1:k} || model) is smallest."""
     t = [float(rec.steps[int(np.argmin(rec.kl[:, k]))]) for k in range(rec.kl.shape[1])]
     return [int(i) + 1 for i in np.argsort(t, kind="stable")]
+
+
+def fitted_fraction(rec: Any) -> np.ndarray:
+    r"""Fraction of each span's logit scale the heads carry, at every record: (R, K).
+
+    A head with attention mass $s_{kj}$ spread evenly over the $L_j$ positions of span $j$ adds
+    $(s_{kj}/L_j) W_V^k e_{x_u}$ per token of that span, and the teacher adds
+    $(c_j/\tau) Q_j e_{x_u}$ (spec 2.1, derived), so a full fit has
+    $\sum_k s_{kj} \langle W_V^k, Q_j\rangle_F = L_j c_j d / \tau$ ($\|Q_j\|_F^2 = d$); this
+    returns the left side over the right (``rec.meta["teacher"]`` gives d, spans, m, reverse, tau).
+    It ignores the position part of the values and the mass outside the spans.
+    """
+    t = rec.meta["teacher"]
+    spans = np.asarray(t["spans"], dtype=float)
+    K = spans.size
+    i = np.arange(K)
+    c = float(t["m"]) ** ((K - 1 - i) if t["reverse"] else i)
+    full = spans * c * float(t["d"]) / float(t["tau"])  # (K,)
+    return np.einsum("rhk,rhk->rk", rec.span_mass, rec.value_alignment) / full

@@ -21,9 +21,7 @@ authors' notebooks (spec 4, about +-5%). Stages:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -31,38 +29,20 @@ import numpy as np
 from derivations.yuksel2026 import bridge as B
 from derivations.yuksel2026 import reduced as R
 from derivations.yuksel2026.claims import (
-    BOUNDARY_SPREAD,
     claim_bridge,
     claim_bridge_sample,
     claim_hK,
     claim_pipeline_bridge,
-    claim_tf_boundary,
-    claim_tf_competitive,
-    claim_tf_cooperative,
-    claim_tf_early_stopping,
-    claim_tf_init0,
-    claim_tf_levels,
-    claim_tf_reversed,
-    claim_tf_stages,
 )
-from derivations.yuksel2026.closed_forms import PAPER_BOUNDARIES
 from derivations.yuksel2026.experiments import ode_suite, phase_hK, phase_t23
-from derivations.yuksel2026.figures import figures_ode, figures_tf
+from derivations.yuksel2026.figures import figures_ode
 from derivations.yuksel2026.findings import FINDINGS
-from derivations.yuksel2026.transformer import (
-    TfJob,
-    boundaries,
-    kl_minima_order,
-    loss_drop_onsets,
-    stage_of,
-    stage_sequence,
-    tf_run,
-)
+from derivations.yuksel2026.tf_suite import verify_transformer
 from dynamics.claims import Claim
 from dynamics.registry import Derivation
 from dynamics.verify import VerifyContext
 
-__all__ = ["RECONSTRUCTED", "Settings", "bridge_claims", "derivation", "verify", "verify_transformer"]
+__all__ = ["RECONSTRUCTED", "Settings", "bridge_claims", "derivation", "verify"]
 
 RECONSTRUCTED = (
     "what the paper's theorems state (competitive then cooperative phases, stage-wise convergence): "
@@ -79,13 +59,19 @@ class Settings:
     """Knobs of ``dynamics verify yuksel2026`` (``--set NAME=VALUE``).
 
     ``T``, ``m``, ``eps``: Eq. 4's positions, hierarchy ratio (g = (m^2, m, 1)) and initial
-    noise. ``grid``: points per axis of the (m, log10 eps) phase diagram.
+    noise. ``grid``: points per axis of the (m, log10 eps) phase diagram. ``sweep_batch``,
+    ``sweep_n``: batch and training-set size (0: fresh sequences every step) of the
+    transformer's sweeps (query init, m, reversed spans (2, 4, 8);
+    :mod:`derivations.yuksel2026.tf_suite`); the paper's are 3000 and 9000, the default 500
+    fresh sequences is a reconstruction for the budget (the claims on them are orders).
     """
 
     T: int = 40
     m: float = 1.7
     eps: float = 1e-6
     grid: int = 6
+    sweep_batch: int = 500
+    sweep_n: int = 0
 
     def __post_init__(self) -> None:
         if not 4 <= self.T <= R.MAX_T:
@@ -94,6 +80,10 @@ class Settings:
             raise ValueError(f"need m > 1 and eps > 0, got m = {self.m}, eps = {self.eps}")
         if not 3 <= self.grid <= 20:
             raise ValueError(f"grid must be in 3..20, got {self.grid}")
+        if not 50 <= self.sweep_batch <= 3000:
+            raise ValueError(f"sweep_batch must be in 50..3000, got {self.sweep_batch}")
+        if self.sweep_n != 0 and not self.sweep_batch <= self.sweep_n <= 100_000:
+            raise ValueError(f"sweep_n must be 0 (fresh sequences) or in sweep_batch..100000, got {self.sweep_n}")
 
 
 def bridge_claims() -> list[Claim]:
@@ -130,86 +120,7 @@ def verify(ctx: VerifyContext) -> list[Claim]:
         claims.append(claim_hK(hk["final"], hk["predicted"]))
     with ctx.stage("figures (Eq. 4)"):
         figures_ode(ctx, res, g, ph, hk)
-    claims += verify_transformer(ctx)
-    return claims
-
-
-def verify_transformer(ctx: VerifyContext) -> list[Claim]:
-    """The minimal transformer's runs (:class:`~derivations.yuksel2026.transformer.TfJob`, two worker
-    processes) and the ``yuksel2026.tf-...`` claims on them."""
-    from dynamics.parallel import map_processes
-
-    q = ctx.quick
-    # --quick: the main run is the same Fig. 1 run stopped at step 800 (both drop onsets, ~370
-    # and ~580, and the structural stage 3 from ~740 are inside; a smaller batch would move the
-    # stages away from the paper's steps); shorter n2000, init-0 and reversed runs
-    main_steps = 800 if q else 1000
-    keep = (200, 500, main_steps)
-    jobs = [  # longest first: two workers finish together
-        TfJob("main", main_steps, 3000, n=9000, keep=keep),
-        TfJob("n2000", 500 if q else 700, 2000, n=2000, every=10),
-        TfJob("init0", 200 if q else 600, 500, query_init=0.0),
-        TfJob("reversed", 250 if q else 500, 500 if q else 1000, reverse=True),
-        TfJob("n600", 300, 600, n=600, every=10),
-    ]
-    ctx.config["transformer_jobs"] = [j.__dict__ for j in jobs]
-    with ctx.stage(f"minimal transformer: {len(jobs)} runs ({', '.join(j.name for j in jobs)})"):
-        def report(i: int, job: TfJob, res: Any) -> None:
-            rec = res[0]
-            ctx.log(f"{job.name} done: {job.steps} steps in {rec.wall[-1]:.0f} s, final excess "
-                    f"{rec.val_excess[-1]:.3f}")
-
-        out = dict(zip([j.name for j in jobs], map_processes(tf_run, jobs, progress=report), strict=True))
-    recs = {k: v[0] for k, v in out.items()}
-    arrays: dict[str, np.ndarray] = {}
-    for k, r in recs.items():
-        arrays |= r.arrays(f"{k}.")
-    ctx.save_arrays("transformer_runs", arrays, {"jobs": [j.__dict__ for j in jobs]})
-    claims: list[Claim] = []
-    main = recs["main"]
-    claims.append(claim_tf_stages(stage_sequence(main), kl_minima_order(main)))
-    st = stage_of(main)
-    levels = []
-    for stage in (1, 2):
-        idx = np.nonzero((st == stage) & (main.steps >= 100))[0]  # after the first drop
-        levels.append(float(main.val_excess[idx[idx.size // 2]]) if idx.size else float("nan"))
-    claims.append(claim_tf_levels(levels))
-    bounds = boundaries(main)
-    onsets = loss_drop_onsets(main)
-    sub = SimpleNamespace(steps=main.steps[::2], val_excess=main.val_excess[::2], span_mass=main.span_mass[::2])
-    det = {"onsets": onsets, "paper": list(PAPER_BOUNDARIES), "structural_boundaries": bounds,
-           "onsets_tangent_on_excess": loss_drop_onsets(main, log=False), "onsets_records_every_40": loss_drop_onsets(sub),
-           "record_every": int(main.steps[1] - main.steps[0]),
-           "tolerance_parts": {k: list(v) for k, v in BOUNDARY_SPREAD.items()}}
-    claims += [claim_tf_boundary(k, onsets[k - 1], details=det) for k in (1, 2)]
-    b1 = onsets[0] if math.isfinite(onsets[0]) else float(main.steps[-1])
-    i_pre = int(np.searchsorted(main.steps, 0.8 * b1))
-    sm = main.span_mass[i_pre]  # (H, K)
-    spread = float(np.max(sm.max(axis=0) - sm.min(axis=0)))
-    claims.append(claim_tf_competitive(spread, bool(np.all(sm.argmax(axis=1) == main.span_mass.shape[2] - 1))))
-    idx2 = np.nonzero(st == 2)[0]
-    mid2 = main.span_mass[idx2[idx2.size // 2]] if idx2.size else main.span_mass[-1]
-    claims.append(claim_tf_cooperative(sorted(mid2.argmax(axis=1).tolist()),
-                                       sorted(main.span_mass[-1].argmax(axis=1).tolist())))
-    r0 = recs["init0"]
-    sm0 = r0.span_mass[-1]
-    claims.append(claim_tf_init0(float(r0.val_excess[-1]), float(np.max(sm0.max(axis=0) - sm0.min(axis=0))),
-                                 levels[0]))
-    rv = recs["reversed"]
-    hit = np.nonzero(rv.span_mass.max(axis=(1, 2)) > 0.5)[0]
-    first = int(np.unravel_index(np.argmax(rv.span_mass[hit[0]]), rv.span_mass.shape[1:])[1]) if hit.size else -1
-    claims.append(claim_tf_reversed(first))
-    es = []
-    for key in ("n600", "n2000", "main"):
-        r = recs[key]
-        i = int(np.argmin(r.val_loss))
-        es.append(int(stage_of(r)[i]))
-    claims.append(claim_tf_early_stopping(es, [600, 2000, 9000]))
-    ctx.config["transformer"] = {"boundaries": onsets, "structural_boundaries": bounds, "plateau_excess": levels,
-                                 "best_val_steps": {k: int(recs[k].steps[int(np.argmin(recs[k].val_loss))])
-                                                    for k in ("n600", "n2000", "main")}}
-    with ctx.stage("figures (transformer)"):
-        figures_tf(ctx, recs, out["main"][1], onsets, bounds)
+    claims += verify_transformer(ctx, s.sweep_batch, s.sweep_n)
     return claims
 
 

@@ -83,6 +83,23 @@ def test_attention_maps_are_causal_distributions_matching_forward(small):
     np.testing.assert_allclose(maps[:, :, q0:], pattern, atol=1e-14)
 
 
+def test_window_restricts_attention_to_the_last_tokens(small):
+    """window = w: each query sees keys t-w < u <= t only (the learned restricted models of
+    Fig. 5); gradients stay exact; window = 0 is the whole causal context."""
+    from dataclasses import replace
+
+    model, params, tokens = small
+    win = replace(model, window=2)
+    maps = attention_maps(win, params, tokens[:, :-1])  # (B, H, S, S)
+    t, u = np.meshgrid(np.arange(6), np.arange(6), indexing="ij")
+    assert np.all(maps[..., (u <= t - 2) | (u > t)] == 0.0) and np.allclose(maps.sum(-1), 1.0)
+    assert np.all(maps[..., (u > t - 2) & (u <= t) & (t >= 1)] > 0.0)
+    assert not np.allclose(maps, attention_maps(model, params, tokens[:, :-1]))  # the control
+    assert_grad_ok(lambda p: win.loss_and_grad(p, tokens), params)
+    with pytest.raises(ValueError, match="window must be an integer >= 0"):
+        replace(model, window=-1)
+
+
 # -------------------------------------------------------------------------- gradient
 def test_loss_and_grad_matches_finite_differences(small):
     model, params, tokens = small

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from derivations.yuksel2026 import claims as C
+from derivations.yuksel2026 import claims_transformer as CT
 from derivations.yuksel2026 import transformer as TF
 
 
@@ -52,10 +53,10 @@ def test_structural_stages_and_boundaries() -> None:
     assert TF.stage_sequence(rec) == [1, 2, 3]
     assert TF.boundaries(rec) == [220.0, 420.0]
     assert TF.kl_minima_order(rec) == [1, 2, 3]
-    assert C.claim_tf_stages(TF.stage_sequence(rec), TF.kl_minima_order(rec)).passed
+    assert CT.claim_tf_stages(TF.stage_sequence(rec), TF.kl_minima_order(rec)).passed
     # negative control: a run that skips the middle stage
     skip = _fake_rec([[UNIF] * 3] + [[NEW] * 3] * 10 + [[MID, OLD, NEW]] * 10)
-    assert not C.claim_tf_stages(TF.stage_sequence(skip), TF.kl_minima_order(skip)).passed
+    assert not CT.claim_tf_stages(TF.stage_sequence(skip), TF.kl_minima_order(skip)).passed
 
 
 def _two_drops(shift: float = 0.0, noise: float = 0.0, every: int = 20):  # type: ignore[no-untyped-def]
@@ -98,36 +99,36 @@ def test_drop_onsets_tangent_construction() -> None:
 def test_boundary_tolerances_derived() -> None:
     """The tolerances are the quadrature sums of the documented parts, and the teacher-draw part
     dominates; none is the spec's suggested 60 / 100."""
-    parts = np.array(list(C.BOUNDARY_SPREAD.values()))  # (sources, 2)
-    assert C.BOUNDARY_TOL == pytest.approx(np.sqrt((parts**2).sum(axis=0)), abs=0.5)
-    assert C.BOUNDARY_TOL == (56.0, 110.0)
+    parts = np.array(list(CT.BOUNDARY_SPREAD.values()))  # (sources, 2)
+    assert CT.BOUNDARY_TOL == pytest.approx(np.sqrt((parts**2).sum(axis=0)), abs=0.5)
+    assert CT.BOUNDARY_TOL == (56.0, 110.0)
     assert np.argmax(parts[:, 0]) == 0 and np.argmax(parts[:, 1]) == 0
 
 
 def test_transformer_claims_two_sided() -> None:
-    b1, b2 = C.claim_tf_boundary(1, 374.0), C.claim_tf_boundary(2, 581.0)  # the main run's onsets
+    b1, b2 = CT.claim_tf_boundary(1, 374.0), CT.claim_tf_boundary(2, 581.0)  # the main run's onsets
     assert b1.passed and b2.passed and b1.id == "yuksel2026.tf-boundary-1" and b1.source == "paper"
-    t1, t2 = C.BOUNDARY_TOL
-    assert C.claim_tf_boundary(1, 330.0 - t1 + 1).passed and C.claim_tf_boundary(2, 575.0 + t2 - 1).passed
-    assert not C.claim_tf_boundary(1, 330.0 + t1 + 1).passed
-    assert not C.claim_tf_boundary(2, 575.0 - t2 - 1).passed
+    t1, t2 = CT.BOUNDARY_TOL
+    assert CT.claim_tf_boundary(1, 330.0 - t1 + 1).passed and CT.claim_tf_boundary(2, 575.0 + t2 - 1).passed
+    assert not CT.claim_tf_boundary(1, 330.0 + t1 + 1).passed
+    assert not CT.claim_tf_boundary(2, 575.0 - t2 - 1).passed
     # the structural (argmax) boundaries of the main run, mid-drop, fail both
-    assert not C.claim_tf_boundary(1, 400.0).passed and not C.claim_tf_boundary(2, 740.0).passed
-    assert not C.claim_tf_boundary(2, float("nan")).passed
+    assert not CT.claim_tf_boundary(1, 400.0).passed and not CT.claim_tf_boundary(2, 740.0).passed
+    assert not CT.claim_tf_boundary(2, float("nan")).passed
     # the designed run: onsets 350 / 550 hold, the same run 150 steps later does not
     on = TF.loss_drop_onsets(_two_drops())
-    assert all(C.claim_tf_boundary(k, on[k - 1]).passed for k in (1, 2))
+    assert all(CT.claim_tf_boundary(k, on[k - 1]).passed for k in (1, 2))
     late = TF.loss_drop_onsets(_two_drops(shift=150.0))
-    assert not any(C.claim_tf_boundary(k, late[k - 1]).passed for k in (1, 2))
-    assert C.claim_tf_levels([0.99, 0.34]).passed and not C.claim_tf_levels([0.5, 0.34]).passed
-    assert C.claim_tf_competitive(0.005, True).passed
-    assert not C.claim_tf_competitive(0.1, True).passed and not C.claim_tf_competitive(0.0, False).passed
-    assert C.claim_tf_cooperative([1, 2, 2], [0, 1, 2]).passed
-    assert not C.claim_tf_cooperative([2, 2, 2], [0, 1, 2]).passed
-    assert C.claim_tf_init0(0.97, 0.0, 1.0).passed and not C.claim_tf_init0(0.36, 0.0, 1.0).passed
-    assert C.claim_tf_reversed(0).passed and not C.claim_tf_reversed(2).passed
-    assert C.claim_tf_early_stopping([1, 2, 3], [600, 2000, 9000]).passed
-    assert not C.claim_tf_early_stopping([1, 1, 3], [600, 2000, 9000]).passed
+    assert not any(CT.claim_tf_boundary(k, late[k - 1]).passed for k in (1, 2))
+    assert CT.claim_tf_levels([0.99, 0.34]).passed and not CT.claim_tf_levels([0.5, 0.34]).passed
+    assert CT.claim_tf_competitive(0.005, True).passed
+    assert not CT.claim_tf_competitive(0.1, True).passed and not CT.claim_tf_competitive(0.0, False).passed
+    assert CT.claim_tf_cooperative([1, 2, 2], [0, 1, 2]).passed
+    assert not CT.claim_tf_cooperative([2, 2, 2], [0, 1, 2]).passed
+    assert CT.claim_tf_init0(0.97, 0.0, 1.0).passed and not CT.claim_tf_init0(0.36, 0.0, 1.0).passed
+    assert CT.claim_tf_reversed(0).passed and not CT.claim_tf_reversed(2).passed
+    assert CT.claim_tf_early_stopping([1, 2, 3], [600, 2000, 9000]).passed
+    assert not CT.claim_tf_early_stopping([1, 1, 3], [600, 2000, 9000]).passed
 
 
 def test_settings_take_set_overrides_and_refuse_bad_values() -> None:
@@ -141,3 +142,26 @@ def test_settings_take_set_overrides_and_refuse_bad_values() -> None:
             derivation.make_settings(bad)
     with pytest.raises(SettingsError, match="unknown setting"):
         derivation.make_settings({"bridge_lr": "0.1"})
+
+
+def test_value_alignment_claim_and_fitted_fraction() -> None:
+    """Per head, the value's best-aligned Q_j is the span of its attention; a head whose value stayed
+    behind at a hand-off fails. The fitted fraction is 1 for the derived full fit."""
+    from types import SimpleNamespace
+
+    mass = np.array([[0.01, 0.02, 0.94], [0.02, 0.84, 0.09], [0.57, 0.05, 0.32]])
+    align = np.array([[-370.0, -146.0, 2128.0], [-93.0, 1662.0, 0.0], [1454.0, -56.0, 118.0]])
+    c = CT.claim_tf_value_alignment([align], [mass], ["the end"])
+    assert c.passed and c.id == "yuksel2026.tf-value-alignment"
+    behind = align.copy()
+    behind[2] = [400.0, -56.0, 900.0]  # head 3 attends the oldest span, its value still serves the newest
+    assert not CT.claim_tf_value_alignment([align, behind], [mass, mass], ["a", "b"]).passed
+    with pytest.raises(ValueError):
+        CT.claim_tf_value_alignment([align], [mass, mass], ["a"])
+    # one head per span, all mass on it, value = L_j c_j Q_j / tau: <W_V, Q_j> = L_j c_j d / tau
+    full = np.array([2 * 1.0, 2 * 1.7, 2 * 2.89]) * 50 / 0.1
+    rec = SimpleNamespace(span_mass=np.eye(3)[None], value_alignment=np.diag(full)[None],
+                          meta={"teacher": {"spans": [2, 2, 2], "m": 1.7, "reverse": False, "d": 50, "tau": 0.1}})
+    assert TF.fitted_fraction(rec) == pytest.approx(np.ones((1, 3)))
+    rec.meta["teacher"]["reverse"] = True  # the same values against reversed constants: not a full fit
+    assert not np.allclose(TF.fitted_fraction(rec), 1.0)
