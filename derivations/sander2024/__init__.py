@@ -16,8 +16,11 @@ Files, in reading order:
   models (augmented-token attention (A0) and M-aug; the diagonal multi-head model (N0); the
   PE-only attention), trained by :func:`dynamics.direct.train`;
 * :mod:`.haar`: non-commuting Haar $W$, a multi-layer attention and layer / head sweeps;
-* :mod:`.claims`: one function per claim group;
+* :mod:`.fig3`: the authors' coded Fig. 3 losses and protocol at their sizes, many seeds;
+* :mod:`.claims`: one function per claim group; :mod:`.claims_authors`: the claims against
+  the authors' own runs (their saved tensors, their Haar experiments);
 * :mod:`.experiments`: the verify stages (experiments -> claims -> figures);
+  :mod:`.experiments_authors`: the stages that rerun the authors' experiments at their sizes;
 * :mod:`.findings`: claims known not to hold, explained;
 * :mod:`.verify`: ``Settings``, ``RECONSTRUCTED``, ``verify`` and ``derivation``.
 """

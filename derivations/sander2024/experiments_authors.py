@@ -1,0 +1,126 @@
+r"""The stages of ``dynamics verify sander2024`` that rerun the authors' own experiments at
+their sizes: Fig. 3 (:func:`fig3_authors`, their coded reduced losses, many seeds, compared
+with their saved tensors) and Figs. 5 and 7 (:func:`haar_authors`, their architectures on
+Haar-orthogonal $W$, against the one-step-GD baselines).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from derivations.sander2024.claims_authors import (
+    claim_fig3_c,
+    claim_fig3_offdiag,
+    claim_fig3_ratio,
+    claim_fig3_structure,
+    small_init_abs_c,
+)
+from derivations.sander2024.fig3 import AUTHORS_TENSORS, PROTOCOL, Fig3Run, authors_gd, measure
+from dynamics.claims import Claim
+from dynamics.verify import VerifyContext
+
+if TYPE_CHECKING:
+    from derivations.sander2024.verify import Settings
+
+__all__ = ["BASIN_LOSS", "fig3_authors"]
+
+BASIN_LOSS = 0.1
+"""Final coded loss below which a seed counts as having reached the zero-loss minimum within the
+authors' number of steps, as their saved run did (their tensors give c P_{t,t+1} = 1.0000). The
+seeds left out are reported with their numbers: unitary, a seed whose C forms late (loss still
+~100 after 100 steps, 0 after 200); rotations, the other end state of the authors' protocol
+(P_{t,t}/P_{t,t+1} near 3.7, loss 1.6-1.8, reached after a jump of the conserved Q, a
+discrete-GD effect). The kept seeds are below 1e-4."""
+
+
+def _pick(run: Fig3Run, m: dict[str, np.ndarray], keep: np.ndarray) -> int:
+    """A seed for the figure: the first kept seed with c < 0, the sign of the authors' run."""
+    idx = np.flatnonzero(keep & (m["c"] < 0))
+    return int(idx[0]) if idx.size else int(np.flatnonzero(keep)[0])
+
+
+def fig3_authors(ctx: VerifyContext, s: Settings) -> list[Claim]:
+    """Fig. 3 at the authors' sizes and protocol against their saved tensors (spec 3.2, 3.3)."""
+    import matplotlib.pyplot as plt
+
+    from derivations.sander2024.closed_forms import haar_offdiag_r2_mean, haar_offdiag_r2_sd
+
+    claims: list[Claim] = []
+    # --quick keeps every rotation seed: the ratio's spread over seeds has a long tail (seeds still
+    # converging after 1e5 steps), which a handful of seeds misses
+    runs = {"unitary": authors_gd("unitary", s.fig3_seeds, ctx.rng(90)),
+            "rotation": authors_gd("rotation", s.fig3_rotation_seeds, ctx.rng(91))}
+    shown: dict[str, tuple[Fig3Run, int, dict[str, np.ndarray], np.ndarray]] = {}
+    info: dict[str, Any] = {}
+    for kind, run in runs.items():
+        m = measure(run)
+        keep = m["loss"] < BASIN_LOSS
+        if np.sum(keep) < 2:
+            raise RuntimeError(f"fewer than 2 {kind} seeds reached the zero-loss minimum ({np.sum(keep)})")
+        abs_c = np.abs(m["c"][keep])
+        det = {"protocol": PROTOCOL[kind], "seeds": int(run.A.shape[0]), "in_basin": int(np.sum(keep)),
+               "abs_c_mean": float(abs_c.mean()), "abs_c_sd": float(np.std(abs_c, ddof=1)),
+               "abs_c_range": [float(abs_c.min()), float(abs_c.max())], "authors": AUTHORS_TENSORS[kind],
+               "Q0_mean": float(run.Q0.mean()), "Q_drift_max_in_basin": float(np.max(np.abs(run.Q - run.Q0)[keep])),
+               "small_init_abs_c": small_init_abs_c(kind)}
+        det["left_out"] = {"count": int(np.sum(~keep)), "loss": m["loss"][~keep].tolist(),
+                           "c": m["c"][~keep].tolist(), "ratio": m["ratio"][~keep].tolist(),
+                           "Q_drift": (run.Q - run.Q0)[~keep].tolist()}
+        info[kind] = det
+        claims.append(claim_fig3_c(kind, AUTHORS_TENSORS[kind]["c"], abs_c, details=det))
+        claims.append(claim_fig3_structure(
+            kind, float(np.mean(m["cP"][keep])), float(np.max(m["others_max"][keep])),
+            float(np.max(np.abs(m["loss"][keep]))), float(np.max(m["residual"][keep])),
+            details={"cP_spread_max": float(np.max(m["cP_spread"][keep])),
+                     "offdiag_max": float(np.max(m["offdiag"][keep])) if kind == "unitary" else None}))
+        shown[kind] = (run, _pick(run, m, keep), m, keep)
+    run, _, m, keep = shown["rotation"]
+    ratios = m["ratio"][keep]
+    claims.append(claim_fig3_ratio(AUTHORS_TENSORS["rotation"]["ratio"], ratios,
+                                   details={"ratios": ratios.tolist(), "distance_from_minus_half": float(np.mean(ratios) + 0.5)}))
+    H, k = run.A.shape[1], run.A.shape[2] // 2
+    sd = haar_offdiag_r2_sd(k, H, ctx.rng(92))
+    r2 = m["offdiag"][keep] ** 2
+    claims.append(claim_fig3_offdiag(AUTHORS_TENSORS["rotation"]["offdiag"] ** 2, haar_offdiag_r2_mean(k, H), sd,
+                                     details={"our_mean_r2": float(np.mean(r2)), "our_r2": r2.tolist()}))
+    ctx.config["fig3_authors"] = info
+
+    fig, ax = plt.subplots(2, 5, figsize=(21, 8.5), layout="constrained",
+                           gridspec_kw={"width_ratios": [1, 1, 1, 1.6, 1.4]})
+    for row, kind in enumerate(("unitary", "rotation")):
+        run, i, m, keep = shown[kind]
+        T = run.P.shape[1]
+        Pm = np.where(np.triu(np.ones((T, T)), k=2) > 0, 0.0, run.P[i])[:-1, :-1]
+        C = run.B[i].T @ run.A[i]
+        for a_, M, title in ((ax[row, 0], run.A[i], "A"), (ax[row, 1], run.B[i], "B"), (ax[row, 2], C, "B^T A"),
+                             (ax[row, 3], Pm, "P (j > t+1 zeroed, [:-1, :-1])")):
+            im = a_.imshow(M, cmap="cividis", interpolation="nearest")
+            a_.set_title(f"{kind}: {title}", fontsize=9)
+            a_.set(xticks=[], yticks=[])
+            fig.colorbar(im, ax=a_, shrink=0.8)
+        a_ = ax[row, 4]
+        a_.hist(np.abs(m["c"][keep]), bins=12, color="C0", alpha=0.7, label=f"our seeds ({int(np.sum(keep))})")
+        a_.axvline(abs(AUTHORS_TENSORS[kind]["c"]), color="k", lw=2, label="authors' saved tensor")
+        a_.axvline(info[kind]["small_init_abs_c"], color="gray", ls="--", label="small-init law")
+        extra = (f"\nratio P_tt/P_t,t+1: ours {np.mean(m['ratio'][keep]):.5f}, authors' -0.49988"
+                 if kind == "rotation" else "")
+        a_.set(xlabel="|c|", ylabel="seeds", title=f"{kind}: |c| over seeds{extra}")
+        a_.title.set_fontsize(9)
+        a_.legend(fontsize=7)
+    fig.suptitle("Fig. 3 at the authors' sizes (d = 10, T = 20; top H = 10 unitary, bottom H = 8 rotations): one of "
+                 "our seeds with c < 0 as in the authors' run, and |c| over seeds against their saved tensor")
+    ctx.save_figure(
+        "fig3_authors", fig,
+        claims=("sander2024.fig3-unitary-c", "sander2024.fig3-unitary-structure", "sander2024.fig3-rotation-c",
+                "sander2024.fig3-rotation-structure", "sander2024.fig3-rotation-ratio",
+                "sander2024.fig3-rotation-offdiag"),
+        caption="The authors' Fig. 3 rerun with their sizes, loss and protocol. Top (unitary): B^T A = c I and P has "
+                "a single non-zero diagonal, the most recent key. Bottom (rotations): B^T A has 2 x 2 blocks of equal "
+                "entries and P two adjacent diagonals of opposite sign, ratio -1/2. Right: |c| differs from seed to "
+                "seed (it is set by the initialisation through the conserved Q); the authors' value (black) lies "
+                "inside our spread, the small-init law (dashed) does not account for their init scale 0.1.")
+    ctx.save_arrays("fig3_authors", {f"{kind}_{key}": np.asarray(v) for kind, (_, _, m, _) in shown.items()
+                                     for key, v in m.items()}, meta={"protocol": PROTOCOL})
+    return claims
