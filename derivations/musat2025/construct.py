@@ -73,7 +73,10 @@ Causality and depth
     previous-token layer: $L$ layers give $L - 1$ hops (:func:`constructive_depth`), i.e. depth
     $D$ needs $D + 1$ layers. That is never fewer than the lower bound
     $\lceil\log_3(2D)\rceil$ (:func:`~derivations.musat2025.data.min_layers`), nor than the
-    greedy count $D$ of spec 1.2 (which folds the link step into the first hop).
+    greedy count $D$ of spec 1.2 (which folds the link step into the first hop). How much
+    depth the causal mask really costs, and a pointer-doubling circuit that needs
+    $1 + \lceil\log_2(k+1)\rceil$ layers when the statements come in chain order, are in
+    :mod:`.doubling`.
 """
 
 from __future__ import annotations
