@@ -18,6 +18,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import weakref
 from pathlib import Path
 from types import ModuleType
 
@@ -42,13 +43,38 @@ def cache_dir() -> Path:
     return Path(base) / "dynamics"
 
 
+# model -> {plan: key, None: its own plan}. A ReducedModel is frozen and compares by
+# identity, so what is memoised for one object never changes; weak keys let it be freed.
+_KEYS: weakref.WeakKeyDictionary[ReducedModel, dict[_ShiftPlan | None, object]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def model_key(model: ReducedModel, plan: _ShiftPlan | None = None) -> str:
     """Content hash of everything the generated code depends on (of the table values, only
-    which blocks they allow to be evaluated at shifted softmax logits)."""
-    import numba
+    which blocks they allow to be evaluated at shifted softmax logits).
 
+    Memoised per model object (and plan): the hash writes out the ``srepr`` of every
+    expression, which for a large model costs a noticeable fraction of a second, and a sweep
+    asks for it once per task. A copy of the model (e.g. unpickled in a worker) is hashed
+    once more.
+    """
+    memo = _KEYS.get(model)
+    if memo is None:
+        memo = _KEYS.setdefault(model, {})
     if plan is None:
-        plan = _shift_plan(model)
+        if None not in memo:
+            memo[None] = _shift_plan(model)
+        plan = memo[None]  # type: ignore[assignment]
+    key = memo.get(plan)
+    if key is None:
+        key = memo[plan] = _model_key(model, plan)  # type: ignore[arg-type]
+    return str(key)
+
+
+def _model_key(model: ReducedModel, plan: _ShiftPlan) -> str:
+    """The hash behind :func:`model_key` (not memoised)."""
+    import numba
 
     h = hashlib.sha256()
 

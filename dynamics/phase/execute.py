@@ -46,9 +46,14 @@ def _spec_key(spec: ModelSpec) -> str:
     return f"model:{spec.name}:{model_key(spec)}"
 
 
-def _compiled(spec: ModelSpec) -> CompiledModel:
-    """The compiled model of ``spec`` (built once per process, from the disk cache)."""
-    key = _spec_key(spec)
+def _compiled(spec: ModelSpec, key: str | None = None) -> CompiledModel:
+    """The compiled model of ``spec`` (built once per process, from the disk cache).
+
+    ``key`` is ``_spec_key(spec)`` when the caller has it: a sweep computes it once and
+    sends it with every chunk, so a worker receiving a fresh (unpickled) copy of a
+    ReducedModel does not hash the whole model again for every chunk.
+    """
+    key = key or _spec_key(spec)
     cm = _MODELS.get(key)
     if cm is None:
         if isinstance(spec, str):
@@ -85,6 +90,7 @@ class _Work:
     solver: str | Solver  # "integrate", "batch" (resolved) or a Solver function
     options: SolveOptions
     schedule: Schedule | None = None
+    key: str = ""  # _spec_key(spec), computed once by the sweep ("" = compute it)
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ def _solve(solver: Solver, cm: CompiledModel, task: _Task, sl: slice) -> Solved:
 def _build(task: _Task) -> tuple[CompiledModel, Solver] | list[_PointResult]:
     """The task's compiled model and solver, or every point recorded as failed."""
     try:
-        return _compiled(task.work.spec), get_solver(task.work.solver)[1]
+        return _compiled(task.work.spec, task.work.key), get_solver(task.work.solver)[1]
     except Exception as exc:
         msg = f"model build failed: {type(exc).__name__}: {exc}"
         return [_PointResult(i, POINT_FAILED, error=msg) for i in task.indices]
@@ -298,7 +304,7 @@ class _Runner:
             res.config["executors"] = [*used, how]
 
     def _serial(self, res: PhaseResult, task: _Task, bar: Any) -> None:
-        _MODELS.setdefault(_spec_key(self.work.spec), self.cm)
+        _MODELS.setdefault(self.work.key or _spec_key(self.work.spec), self.cm)
 
         def on_point(r: _PointResult) -> None:
             self._record(res, r)

@@ -177,7 +177,12 @@ class PhaseResult:
         return bool(np.all(self.done))
 
     def grid(self) -> np.ndarray:
-        """Classes on the base grid: shape (nx,) or (nx, ny), -1 where pending or failed."""
+        """Classes on the base grid: shape (nx,) or (nx, ny), -1 where pending or failed.
+
+        Indexed ``grid()[i, j]`` = the point at ``x_axis.values[i]``, ``y_axis.values[j]``:
+        the first index runs along x. To draw it with x horizontal (``imshow``,
+        ``pcolormesh``), pass the transpose, ``grid().T``, as :meth:`plot` does.
+        """
         base = self.level == 0
         ix = self.ix[base].astype(int)
         if self.y_axis is None:

@@ -140,6 +140,7 @@ def sweep(
     solver: str | Solver = "auto",
     schedule: Schedule | None = None,
     options: SolveOptions | None = None,
+    initial_state: Callable[[dict[str, float], CompiledModel], Any] | None = None,
 ) -> PhaseResult:
     """Classify the trajectories of ``model`` over a 1-D or 2-D grid of parameter values.
 
@@ -158,8 +159,9 @@ def sweep(
         Flow time of every solve; output on ``log_grid(t_max, n=n_points)``. Required
         unless ``options`` carries ``t_max`` or ``t_eval``.
     y0 : mapping or sequence, optional
-        Initial state; default the registered derivation's ``initial_state`` (for a registry
-        name), else 0.01 for every coordinate.
+        One initial state for every point. Default (neither ``y0`` nor ``initial_state``):
+        the registered derivation's ``initial_state(cm)`` for a registry name, else 0.01 for
+        every coordinate.
     out : path, optional
         ``out.npz`` + ``out.json``; written before any work and after every chunk. If it
         exists with the same configuration, the sweep resumes (done points are skipped;
@@ -190,6 +192,16 @@ def sweep(
         crossings), handed unchanged to the solver of every point and stored in
         ``config["options"]``. Give either ``options`` or ``t_max``/``n_points``/``rtol``/
         ``atol``, not both.
+    initial_state : callable, optional
+        ``initial_state(values, cm) -> state``: the initial state of each point as a function
+        of its parameter values, e.g. ``lambda v, cm: {..., "R22": v["d"] / 2}`` when ``d``
+        is swept. ``values`` maps every parameter name to its value at that point (swept,
+        fixed or default); ``cm`` is the :class:`~dynamics.codegen.CompiledModel` (its
+        ``model`` is the ReducedModel). The state is a mapping of every coordinate or a
+        sequence in ``cm.model.state_names`` order. State coordinates given in ``fixed`` or
+        swept by an axis override what it returns. Called in this process before each
+        round's points are sent out; not with ``y0``. Its qualified name is part of the
+        configuration (a resume with another function is refused).
 
     Raises
     ------
@@ -241,8 +253,14 @@ def sweep(
     swept = {xa.param} | ({ya.param} if ya else set())
     if swept & set(fixed):
         raise AxisError(f"{sorted(swept & set(fixed))} both swept and fixed")
+    if initial_state is not None:
+        if not callable(initial_state):
+            raise ValueError(f"initial_state must be callable(values, cm), got {initial_state!r:.60}")
+        if y0 is not None:
+            raise ValueError("give y0 (one start for every point) or initial_state (a start per "
+                             "point), not both")
     base_y0 = m.state_vector(y0) if y0 is not None else _default_start(spec, cm)
-    base_p = m.param_vector({k: v for k, v in fixed.items() if k in pnames})
+    base_p = m.param_vector(_base_params(m, fixed, [ax for ax in (xa, ya) if ax is not None]))
     for k, v in fixed.items():
         if k in snames:
             if isinstance(v, bool) or not (isinstance(v, int | float | np.number)
@@ -264,15 +282,18 @@ def sweep(
         "atol": options.atol,
         "schedule": None if schedule is None else schedule.to_dict(),
         "options": options.to_dict(),
+        "initial_state": None if initial_state is None else _callable_id(initial_state),
     }
+    start = None if initial_state is None else _start_fn(initial_state, cm, {
+        snames.index(k): float(v) for k, v in fixed.items() if k in snames})
     labels = _labels(classifier)
-    work = _Work(spec, classifier, task_solver, options, schedule)
+    work = _Work(spec, classifier, task_solver, options, schedule, key=_spec_key(spec))
 
     with _out_lock(out):
         return _sweep_locked(
             xa=xa, ya=ya, config=config, out=out, labels=labels, solver_name=solver_name,
             base_y0=base_y0, base_p=base_p, pnames=pnames, snames=snames, model_name=m.name,
-            refine=refine,
+            refine=refine, start=start,
             make_runner=lambda save: _Runner(work, cm, workers=workers, scheduler=scheduler,
                                              progress=progress, save=save),
         )
@@ -293,6 +314,7 @@ def _sweep_locked(
     model_name: str,
     refine: int,
     make_runner: Callable[[Callable[[], None]], _Runner],
+    start: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> PhaseResult:
     """The body of :func:`sweep`, run while holding the output's lock."""
     res: PhaseResult | None = None
@@ -342,16 +364,17 @@ def _sweep_locked(
             todo = np.flatnonzero(res.status == POINT_PENDING)
             if todo.size == 0:
                 continue
-            y0s = np.tile(base_y0, (todo.size, 1))
-            ps = np.tile(base_p, (todo.size, 1))
-            for ax, idx in ((xa, res.ix), (ya, res.iy)):
-                if ax is None:
-                    continue
-                vals = ax.value(idx[todo])
+            y0s = np.tile(base_y0, (todo.size, 1))  # (k, n_state)
+            ps = np.tile(base_p, (todo.size, 1))  # (k, n_params)
+            axes = [(ax, idx[todo]) for ax, idx in ((xa, res.ix), (ya, res.iy)) if ax is not None]
+            for ax, at in axes:
                 if ax.param in pnames:
-                    ps[:, pnames.index(ax.param)] = vals
-                else:
-                    y0s[:, snames.index(ax.param)] = vals
+                    ps[:, pnames.index(ax.param)] = ax.value(at)
+            if start is not None:  # per point, from its parameters; fixed coordinates win
+                y0s = np.array([start(row) for row in ps]).reshape(todo.size, -1)
+            for ax, at in axes:
+                if ax.param in snames:
+                    y0s[:, snames.index(ax.param)] = ax.value(at)
             runner.run(
                 res, todo, y0s, ps, desc=f"phase {model_name}" + (f" refine {rnd}" if rnd else "")
             )
@@ -359,6 +382,57 @@ def _sweep_locked(
         runner.close()
         save()
     return res
+
+
+def _callable_id(fn: Callable[..., Any]) -> str:
+    """A function's identity in a sweep's configuration: its module and qualified name."""
+    return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+
+
+def _start_fn(
+    initial_state: Callable[[dict[str, float], Any], Any],
+    cm: CompiledModel,
+    fixed_state: dict[int, float],
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``row of parameter values -> initial state`` from the user's ``initial_state(values,
+    cm)``, checked (every coordinate, finite) and with the fixed state coordinates applied."""
+    m = cm.model
+
+    def start(row: np.ndarray) -> np.ndarray:
+        values = dict(zip(m.param_names, map(float, row), strict=True))
+        try:
+            y = m.state_vector(initial_state(values, cm))
+        except Exception as exc:
+            raise ValueError(f"initial_state({values}) of model {m.name!r} failed: "
+                             f"{type(exc).__name__}: {exc}") from exc
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"initial_state({values}) of model {m.name!r} gave a non-finite "
+                             f"state {y.tolist()}")
+        for i, v in fixed_state.items():
+            y[i] = v
+        return y
+
+    return start
+
+
+def _base_params(m: ReducedModel, fixed: Mapping[str, float], axes: list[Axis]) -> dict[str, float]:
+    """The values that :meth:`ReducedModel.param_vector` needs besides the defaults: the fixed
+    parameters, and for a swept parameter without a default its axis' first value (a
+    placeholder: every point overwrites it with its own value).
+
+    Raises ``ValueError`` naming every parameter that has no default and is neither fixed
+    nor swept.
+    """
+    swept = {ax.param: float(ax.value(0.0)) for ax in axes if ax.param in m.param_names}
+    missing = [p for p in m.param_names if p not in m.defaults and p not in fixed and p not in swept]
+    if missing:
+        raise ValueError(
+            f"no value for parameter(s) {missing} of model {m.name!r} (no default): give them "
+            "in fixed= (dynamics phase: --set NAME=VALUE) or sweep them"
+        )
+    out = {p: v for p, v in swept.items() if p not in m.defaults}
+    out.update({k: v for k, v in fixed.items() if k in m.param_names})
+    return out
 
 
 def _options(
