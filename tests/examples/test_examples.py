@@ -140,3 +140,53 @@ def test_quickstart_docs_quote_the_example_verbatim() -> None:
     assert len(blocks) >= 4, "expected the model, fit, plot and main excerpts"
     for block in blocks:
         assert block in source, f"docs/quickstart.md excerpt not in the example:\n{block}"
+
+
+# ------------------------------------------------------------ quickstart part II: saddles
+SADDLES = ROOT / "examples" / "quickstart_saddles.py"
+
+
+@pytest.fixture(scope="module")
+def saddles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("saddles")
+    return load_example(SADDLES).main(smoke=True, out_dir=str(out))
+
+
+def test_saddles_claims_pass_with_their_negative_controls_refuted(saddles: dict[str, Any]) -> None:
+    s = saddles["summary"]
+    assert s["error"] is None and s["passed"], s
+    ids = [c["id"] for c in s["claims"]]
+    assert ids == ["saddles.plateau", "saddles.escape-rate", "saddles.sgd", "saddles.stages"]
+    for c in s["claims"]:
+        assert c["verdict"] == "pass" and c["negative_controls"], c
+        assert all(n["refuted"] for n in c["negative_controls"]), c
+    assert Path(saddles["report"]).is_file() and Path(saddles["figure"]).is_file()
+    assert {"loss.png", "phase.png"} <= set(s["figures"])
+
+
+def test_saddles_fixed_point_predictions_match_the_closed_forms(saddles: dict[str, Any]) -> None:
+    """The saddle found numerically is the one on paper: L = b2^2 (1 - rho^2) / 2, rate 2 b2 (1 - rho^2)."""
+    by_id = {c["id"]: c for c in saddles["summary"]["claims"]}
+    mod = load_example(SADDLES)
+    rho, b2 = mod.PARAMS["rho"], mod.PARAMS["beta2"]
+    assert by_id["saddles.plateau"]["predicted"] == pytest.approx(b2**2 * (1 - rho**2) / 2, rel=1e-10)
+    assert by_id["saddles.escape-rate"]["predicted"] == pytest.approx(2 * b2 * (1 - rho**2), rel=1e-10)
+
+
+def test_saddles_flow_claims_fail_on_a_flow_of_another_model(saddles: dict[str, Any]) -> None:
+    """Negative control: the same predictions against the flow at rho = 0 are refuted."""
+    mod = load_example(SADDLES)
+    model = mod.build_model()
+    other = mod.integrate(model, mod.START, dict(mod.PARAMS, rho=0.0), t_max=1e3, n_points=200)
+    claims, _ = mod.flow_claims(other, model)
+    assert [c.passed for c in claims] == [False, False]
+
+
+def test_quickstart_docs_quote_the_saddles_example_verbatim() -> None:
+    doc = QUICKSTART_DOC.read_text()
+    source = SADDLES.read_text()
+    blocks = re.findall(r"<!-- excerpt: examples/quickstart_saddles.py -->\s*```python\n(.*?)```", doc, flags=re.S)
+    assert len(blocks) >= 5, "expected the model, SGD, claims, phase and verify excerpts"
+    for block in blocks:
+        assert block in source, f"docs/quickstart.md excerpt not in the example:\n{block}"
+    assert len(source.splitlines()) < 150  # the whole loop in under 150 lines
