@@ -254,7 +254,7 @@ def verify(ctx: VerifyContext) -> list[Claim]:
     t_max = 3.0 * float(t_half.max())
     ctx.config.update({"s": list(s), "u0": u0, "K": K, "learning_rates": list(lrs), "t_max": t_max,
                        "direct": {"n_in": 6, "n_out": 5, "hidden": 4, "P": 16, "optimizer": "gd"}})
-    claims: list[Claim] = []
+    claims: list[Claim] = ctx.claims  # kept, with the error, if a later stage raises
     with ctx.stage("derive and compile"):
         model = reduced_model(K, s)
         cm = model.compile()

@@ -103,7 +103,7 @@ def verify_even_pairs(ctx: VerifyContext) -> list[Claim]:
     s = ctx.settings if isinstance(ctx.settings, Settings) else Settings()
     late = (s.tau_max / 10, s.tau_max)
     ctx.config.update({"setting": asdict(s), "embedding": "additive", "init": "zero"})
-    claims: list[Claim] = []
+    claims: list[Claim] = ctx.claims  # kept, with the error, if a later stage raises
     with ctx.stage("derive and compile the reduced model"):
         model = reduced_model(s.L_max, lam=s.lam)
         cm = model.compile()
@@ -317,7 +317,7 @@ def verify_parity(ctx: VerifyContext) -> list[Claim]:
     s = ctx.settings if isinstance(ctx.settings, Settings) else Settings()
     steps = 3000 if ctx.quick else 5000
     ctx.config.update({"setting": asdict(s), "steps": steps, "cot": {"L0": 4, "reg_weights": [0.1, 1.0]}})
-    claims: list[Claim] = []
+    claims: list[Claim] = ctx.claims  # kept, with the error, if a later stage raises
     model = OneLayerTransformer(L_max=s.L_max, lam=s.lam)
     with ctx.stage("even pairs training, then parity by truncated CoT"):
         ep, params = direct_run(s, steps)

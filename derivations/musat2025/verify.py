@@ -124,7 +124,7 @@ def _near_zero_fixed_point_stable(cm: CompiledModel, params: dict[str, float], m
 def verify(ctx: VerifyContext) -> list[Claim]:
     """The task and the depth bound, R1, the constructive circuit, the trained transformer."""
     s = ctx.settings if isinstance(ctx.settings, Settings) else Settings()
-    claims: list[Claim] = []
+    claims: list[Claim] = ctx.claims  # kept, with the error, if a later stage raises
     with ctx.stage("task generator and depth bound"):
         task = RetrievalTask(n_chains=4, depth=6, regime="ic_a")
         b = task.sample(ctx.rng(0), 256)

@@ -90,7 +90,7 @@ class Settings:
 def verify(ctx: VerifyContext) -> list[Claim]:
     """Run the experiments of :mod:`.experiments` stage by stage and return their claims."""
     s = ctx.settings if isinstance(ctx.settings, Settings) else Settings()
-    claims: list[Claim] = []
+    claims: list[Claim] = ctx.claims  # kept, with the error, if a later stage raises
     with ctx.stage("derive (A1) and (N1) by monomial expansion"):
         claims += E.derive_reduced_losses(ctx)
     with ctx.stage("augmented: reduced flows"):

@@ -103,7 +103,7 @@ def bridge_claims() -> list[Claim]:
 def verify(ctx: VerifyContext) -> list[Claim]:
     """Every claim of ``yuksel2026``: Eq. 4, the bridge, the phase diagrams, the minimal transformer."""
     s = ctx.settings if isinstance(ctx.settings, Settings) else Settings()
-    claims: list[Claim] = []
+    claims: list[Claim] = ctx.claims  # kept, with the error, if a later stage raises
     with ctx.stage("Eq. 4: derive, compile and integrate (replicator, J2, closed form); ODE claims"):
         res = ode_suite(T=s.T, m=s.m, eps=s.eps, quick=ctx.quick)
         claims += res.claims
