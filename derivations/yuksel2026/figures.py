@@ -93,8 +93,10 @@ def figures_tf(ctx: VerifyContext, recs: dict[str, Any], kept: dict[int, dict[st
                 onsets: list[float], bounds: list[float]) -> None:
     import matplotlib.pyplot as plt
 
+    from derivations.yuksel2026.claims_transformer import ACQUIRED
     from derivations.yuksel2026.data import Teacher
     from derivations.yuksel2026.direct import MinimalTransformer
+    from derivations.yuksel2026.transformer import acquisition_steps, fitted_fraction
 
     main = recs["main"]
     H = main.span_mass.shape[1]
@@ -139,7 +141,7 @@ def figures_tf(ctx: VerifyContext, recs: dict[str, Any], kept: dict[int, dict[st
                 "yuksel2026.tf-plateau-levels", "yuksel2026.tf-stages",
                 "yuksel2026.tf-competitive", "yuksel2026.tf-cooperative"))
 
-    fig, ax = plt.subplots(1, 2, figsize=(14, 4.2))
+    fig, ax = plt.subplots(1, 3, figsize=(20, 4.4))
     for key, ls in (("main", "-"), ("init0", ":"), ("n600", "--"), ("n2000", "-.")):
         r = recs[key]
         line, = ax[0].semilogx(r.steps[1:], r.val_excess[1:], ls=ls, label=key)
@@ -147,22 +149,39 @@ def figures_tf(ctx: VerifyContext, recs: dict[str, Any], kept: dict[int, dict[st
         if key != "init0":
             ax[0].plot(r.steps[i], r.val_excess[i], "o", color=line.get_color(), ms=5)
     ax[0].set(xlabel="step", ylabel="excess validation loss", ylim=(0, 4),
-              title="query init 0 and small training sets (dots: best validation)")
+              title="init 0 and small training sets (dots: best val.)")
     ax[0].legend(fontsize=8)
-    rv = recs["reversed"]
+    rv = recs["reversed248"]
+    names = ("oldest (2 tokens, c = 2.89)", "middle (4, c = 1.7)", "newest (8, c = 1)")
     for h in range(H):
         for j, ls in enumerate(("-", "--", ":")):
             ax[1].plot(rv.steps, rv.span_mass[:, h, j], color=f"C{h}", ls=ls,
-                       label=f"head {h + 1}, {span_names[j]} span")
-    ax[1].set(xlabel="step", ylabel="attention mass", title="reversed importance (oldest span most important)")
+                       label=f"head {h + 1}, {names[j].split(' (')[0]} span")
+    ax[1].set(xlabel="step", ylabel="attention mass", ylim=(0, 1),
+              title="reversed, spans (2, 4, 8): attention mass")
     ax[1].legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.14))
+    frac = fitted_fraction(rv)
+    for j, ls in enumerate(("-", "--", ":")):
+        ax[2].plot(rv.steps, frac[:, j], color="k", ls=ls, label=names[j])
+    for j, t in enumerate(acquisition_steps(rv, ACQUIRED)):
+        if math.isfinite(t):
+            ax[2].axvline(t, color="C3", ls=("-", "--", ":")[j], lw=0.8)
+    ax[2].axhline(ACQUIRED, color="C3", lw=0.6)
+    ax[2].set(xlabel="step", ylabel="sum_k s_kj <W_V^k, Q_j> / (L_j c_j d / tau)", ylim=(-0.02, 0.8),
+              title="reversed, spans (2, 4, 8): fitted fraction")
+    ax[2].legend(fontsize=8)
     ctx.save_figure(
         "transformer_variants", fig,
         caption="Left, log steps: with query init 0 the excess stays on plateau 1 (dotted); with n = 600 and "
                 "2000 training sequences the best validation (dots) comes in stage 1 and stage 2, after which "
-                "the runs overfit; the main run (n = 9000) is best in stage 3. Right: with reversed importance "
-                "the heads first concentrate on the oldest span (solid lines).",
-        claims=("yuksel2026.tf-init0", "yuksel2026.tf-early-stopping", "yuksel2026.tf-reversed"))
+                "the runs overfit; the main run (n = 9000) is best in stage 3. Middle and right: reversed "
+                "importance with spans (2, 4, 8) (oldest most important). The heads first move together "
+                "towards the oldest span, the shortest and farthest one (solid lines), which they carry alone "
+                "on plateau 1; after the symmetry breaks, one head takes the middle span and then one the "
+                "newest. Right: the fitted fraction of each span, red horizontal: the acquisition level, red "
+                "verticals: the acquisition steps (oldest, middle, newest).",
+        claims=("yuksel2026.tf-init0", "yuksel2026.tf-early-stopping", "yuksel2026.tf-reversed",
+                "yuksel2026.tf-reversed-order"))
 
     figure_values(ctx, main, onsets)
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from derivations.yuksel2026.claims_transformer import (
+    ACQUIRED,
     BOUNDARY_SPREAD,
     claim_tf_boundary,
     claim_tf_competitive,
@@ -26,6 +27,7 @@ from derivations.yuksel2026.claims_transformer import (
     claim_tf_init0,
     claim_tf_levels,
     claim_tf_reversed,
+    claim_tf_reversed_order,
     claim_tf_stages,
     claim_tf_value_alignment,
 )
@@ -34,6 +36,7 @@ from derivations.yuksel2026.figures import figures_tf
 from derivations.yuksel2026.transformer import (
     XAVIER,
     TfJob,
+    acquisition_steps,
     boundaries,
     fitted_fraction,
     kl_minima_order,
@@ -72,7 +75,7 @@ def tf_jobs(quick: bool, sweep_batch: int = 500, sweep_n: int = 0) -> list[TfJob
         TfJob("main", main_steps, 3000, n=9000, keep=(200, 500, main_steps)),
         TfJob("n2000", 500 if q else 700, 2000, n=2000, every=10),
         TfJob("init0", 200 if q else 600, 500, query_init=0.0),
-        TfJob("reversed", 250 if q else 500, 500 if q else 1000, reverse=True),
+        TfJob("reversed248", 700 if q else 800, sweep_batch, n=sweep_n, reverse=True, spans=(2, 4, 8)),
         TfJob("n600", 300, 600, n=600, every=10),
     ]
     return jobs
@@ -127,10 +130,13 @@ def verify_transformer(ctx: VerifyContext, sweep_batch: int = 500, sweep_n: int 
     sm0 = r0.span_mass[-1]
     claims.append(claim_tf_init0(float(r0.val_excess[-1]), float(np.max(sm0.max(axis=0) - sm0.min(axis=0))),
                                  levels[0]))
-    rv = recs["reversed"]
-    hit = np.nonzero(rv.span_mass.max(axis=(1, 2)) > 0.5)[0]
-    first = int(np.unravel_index(np.argmax(rv.span_mass[hit[0]]), rv.span_mass.shape[1:])[1]) if hit.size else -1
-    claims.append(claim_tf_reversed(first))
+    rv = recs["reversed248"]
+    acq = acquisition_steps(rv, ACQUIRED)
+    order = [int(j) for j in np.argsort(acq)] if all(map(math.isfinite, acq)) else []
+    det = {"acquisition_steps": acq, "level": ACQUIRED, "run": "reversed248",
+           "fitted_fraction_end": fitted_fraction(rv)[-1].round(3).tolist()}
+    claims.append(claim_tf_reversed(order[0] if order else -1, details=det))
+    claims.append(claim_tf_reversed_order(order, details=det))
     i_mid2 = int(idx2[idx2.size // 2]) if idx2.size else main.steps.size - 1
     claims.append(claim_tf_value_alignment(
         [main.value_alignment[i_mid2], main.value_alignment[-1]], [main.span_mass[i_mid2], main.span_mass[-1]],

@@ -33,6 +33,7 @@ from dynamics.validate import (
 
 __all__ = [
     "FIRST_FALL_END",
+    "acquisition_steps",
     "XAVIER",
     "TfJob",
     "TrainRecord",
@@ -364,7 +365,7 @@ class TfJob:
     ``window`` > 0 restricts attention to the last ``window`` tokens (the learned restricted
     models of Fig. 5, :class:`MinimalTransformer`); ``keep_all`` keeps the parameters at every
     record and ``keep_best`` those at the lowest validation loss (under the key -1);
-    ``query_init`` < 0 means Xavier-uniform, $\\sigma = \\sqrt{6/(2D)}$ (PyTorch's
+    ``query_init`` or ``value_init`` < 0 (:data:`XAVIER`) means Xavier-uniform, $\\sigma = \\sqrt{6/(2D)}$ (PyTorch's
     ``xavier_uniform_`` on a D x D matrix; the paper's "xavier" / "1" of Fig. 4)."""
 
     name: str
@@ -379,6 +380,7 @@ class TfJob:
     seed: int = 0
     m: float = 1.7
     spans: tuple[int, ...] = (2, 2, 2)
+    value_init: float = 0.0
     window: int = 0
     keep_all: bool = False
     keep_best: bool = False
@@ -391,8 +393,10 @@ def tf_run(job: TfJob) -> tuple[Any, dict[int, dict[str, np.ndarray]]]:
     """Train the run ``job`` describes; returns its :class:`TrainRecord` and the kept parameters."""
     teacher = Teacher(seed=job.seed, reverse=job.reverse, m=job.m, spans=tuple(job.spans))
     D = teacher.d + teacher.C + 19
-    qi = math.sqrt(6.0 / (2 * D)) if job.query_init == XAVIER else job.query_init
-    model = MinimalTransformer.for_teacher(teacher, query_init=qi, window=job.window)
+    xavier = math.sqrt(6.0 / (2 * D))
+    qi = xavier if job.query_init == XAVIER else job.query_init
+    vi = xavier if job.value_init == XAVIER else job.value_init
+    model = MinimalTransformer.for_teacher(teacher, query_init=qi, value_init=vi, window=job.window)
     val = teacher.dataset(np.random.default_rng([job.seed, 12345]), job.n_eval)
     data = teacher if job.n == 0 else teacher.dataset(np.random.default_rng([job.seed, 7]), job.n)
     kept: dict[int, dict[str, np.ndarray]] = {}
@@ -529,3 +533,13 @@ def fitted_fraction(rec: Any) -> np.ndarray:
     c = float(t["m"]) ** ((K - 1 - i) if t["reverse"] else i)
     full = spans * c * float(t["d"]) / float(t["tau"])  # (K,)
     return np.einsum("rhk,rhk->rk", rec.span_mass, rec.value_alignment) / full
+
+
+def acquisition_steps(rec: Any, level: float) -> list[float]:
+    """Per span (oldest first), the first step (linear interpolation between records) at which
+    :func:`fitted_fraction` reaches ``level``: when the heads have taken the span on; nan if never."""
+    from dynamics.analysis import first_crossing
+
+    frac = fitted_fraction(rec)
+    steps = np.asarray(rec.steps, dtype=float)
+    return [float(first_crossing(steps, frac[:, j], level, "up")) for j in range(frac.shape[1])]

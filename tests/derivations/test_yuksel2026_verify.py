@@ -165,3 +165,23 @@ def test_value_alignment_claim_and_fitted_fraction() -> None:
     assert TF.fitted_fraction(rec) == pytest.approx(np.ones((1, 3)))
     rec.meta["teacher"]["reverse"] = True  # the same values against reversed constants: not a full fit
     assert not np.allclose(TF.fitted_fraction(rec), 1.0)
+
+
+def test_reversed_claims_and_acquisition_steps() -> None:
+    """Acquisition = the fitted fraction reaching ACQUIRED (interpolated); the order claims fail for
+    the recency / total-weight order and for a span never acquired."""
+    from types import SimpleNamespace
+
+    steps = np.arange(0, 101, 10)
+    full = np.array([2 * 2.89, 4 * 1.7, 8 * 1.0]) * 50 / 0.1  # reversed (2, 4, 8): L_j c_j d / tau
+    frac = np.stack([np.clip((steps - s0) / 40.0, 0, 0.5) for s0 in (0.0, 50.0, 70.0)], axis=1)  # (R, 3)
+    rec = SimpleNamespace(steps=steps, span_mass=np.broadcast_to(np.eye(3), (steps.size, 3, 3)),
+                          value_alignment=np.einsum("rk,kj->rkj", frac * full, np.eye(3)),
+                          meta={"teacher": {"spans": [2, 4, 8], "m": 1.7, "reverse": True, "d": 50, "tau": 0.1}})
+    acq = TF.acquisition_steps(rec, CT.ACQUIRED)
+    assert acq == pytest.approx([6.0, 56.0, 76.0])
+    assert CT.claim_tf_reversed(int(np.argmin(acq))).passed
+    assert CT.claim_tf_reversed_order([int(j) for j in np.argsort(acq)]).passed
+    assert not CT.claim_tf_reversed(2).passed and not CT.claim_tf_reversed_order([2, 1, 0]).passed
+    assert not CT.claim_tf_reversed_order([]).passed
+    assert np.isnan(TF.acquisition_steps(rec, 0.9)).all()
