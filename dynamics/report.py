@@ -206,6 +206,10 @@ def _claim_card(c: dict[str, Any]) -> str:
                 if isinstance(c.get("deviation"), float) else "")
              + "</dd></dl>",
              f'<p class="why"><b>Why this tolerance:</b> {_esc(c.get("why", ""))}</p>']
+    if c.get("negative_controls"):  # wrong predictions checked the same way: each must be refuted
+        parts.append('<p class="why"><b>Negative controls:</b> ' + "; ".join(
+            f'{_esc(str(n.get("label")))} {"refuted" if n.get("refuted") else "<b>NOT refuted</b>"}'
+            for n in c["negative_controls"]) + "</p>")
     fp = c.get("finding_parts")
     if fp and c.get("stale_finding"):
         parts.append(f'<div class="explain stale"><p><b>Stale finding:</b> this claim was registered as '

@@ -67,6 +67,10 @@ def test_a_control_that_holds_fails_the_claim_and_is_recorded(tmp_path: Path) ->
     summary = json.loads((tmp_path / "cmp" / "summary.json").read_text())
     rec = summary["claims"][0]["negative_controls"]
     assert [n["refuted"] for n in rec] == [True, False] and summary["counts"]["fail"] == 1
+    from dynamics.report import write_index
+
+    html = write_index(tmp_path).read_text()
+    assert "Negative controls:</b> control 0 refuted; control 1 <b>NOT refuted</b>" in html
 
 
 def test_one_run_uses_the_residual_fluctuation_and_catches_a_drift() -> None:
