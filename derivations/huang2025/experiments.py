@@ -7,7 +7,10 @@ r"""Experiments of Huang, Liang & Yang (2025): the runs whose measurements the c
   full GD exactly (the reduction is exact);
 * :func:`flow_vs_gd`: the flow against GD at several step sizes;
 * :func:`separation_tau`: the first flow time with 100% training accuracy;
-* :func:`saddle_experiment`: zero init without the length-1 strings (spec 1.2, P14).
+* :func:`saddle_experiment`: zero init without the length-1 strings (spec 1.2, P14);
+* :func:`cot_data`: the CoT-training objective the settings select (spec 1.7b, reconstructed);
+* :func:`full_flow`: the gradient flow of the full transformer (all of $u$ and $W$), continuing a
+  GD run into phase 2 (for data without the a<->b symmetry the reduction needs, e.g. CoT).
 
 The grids of the drift, separation-scaling and saddle experiments are module constants.
 Every function takes the paper's :class:`~derivations.huang2025.verify.Settings`.
@@ -22,19 +25,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from derivations.huang2025 import measure as M
-from derivations.huang2025.data import even_pairs_dataset
+from derivations.huang2025.data import Dataset, cot_dataset, even_pairs_dataset
 from derivations.huang2025.direct import OneLayerTransformer
 from dynamics.codegen import CompiledModel
 from dynamics.direct import train
 from dynamics.integrate import integrate
 from dynamics.schedule import Schedule
 from dynamics.trajectory import Trajectory
+from dynamics.validate import positive_float
 
 if TYPE_CHECKING:
     from derivations.huang2025.verify import Settings
 
 __all__ = ["schedule", "flow", "direct_run", "reduced_gd", "flow_vs_gd", "separation_tau", "saddle_experiment",
-           "DRIFT_LAMBDAS", "DRIFT_FIT", "SCALING_LAMBDAS", "SADDLE_SCALES"]
+           "cot_data", "full_flow", "DRIFT_LAMBDAS", "DRIFT_FIT", "SCALING_LAMBDAS", "SADDLE_SCALES"]
 
 #: lambda values of the attention-drift experiment, and the tau window its laws are fitted on.
 DRIFT_LAMBDAS = (1.0, 2.0, 4.0, 8.0)
@@ -129,3 +133,52 @@ def saddle_experiment(s: Settings, steps: int = 1000, escape_steps: int = 1500) 
             "max_loss_dev": float(np.max(np.abs(tr0.loss - 5 * math.log(2)))), "steps": steps,
             "hessian_eigs_lowest": ev[:3].tolist(), "mu": float(-ev[0]), "escape_steps": esc.tolist(),
             "steps_per_decade": slope, "runs": runs}
+
+
+def cot_data(s: Settings, reg_max_length: int | None = None) -> Dataset:
+    """The CoT-training objective (spec 1.7b, reconstructed): the CoT prefixes of length ``s.cot_L0``
+    plus ``s.cot_reg_weight`` times the even-pairs loss on lengths 1..``reg_max_length``
+    (default ``s.cot_reg_max_length``: 1, the length-1-only regulariser)."""
+    k = s.cot_reg_max_length if reg_max_length is None else reg_max_length
+    return cot_dataset(s.cot_L0, reg_weight=s.cot_reg_weight, reg_lengths=tuple(range(1, k + 1)), L_max=s.L_max)
+
+
+def full_flow(model: OneLayerTransformer, data: Dataset, params: dict[str, np.ndarray], tau_start: float,
+              tau_end: float, *, n_points: int = 300, freeze_attention: bool = False) -> Trajectory:
+    r"""Gradient flow $\dot u = -\nabla_u\mathcal L$, $\dot W = -\nabla_W\mathcal L$ of the full model
+    from ``params`` at flow time ``tau_start`` to ``tau_end`` (after the lambda boost: no schedule).
+
+    Integrated in $s = \ln\tau$ (LSODA, rtol 1e-8), where phase 2 is smooth: $d\theta/ds =
+    -\tau\nabla\mathcal L$. Used to continue a GD run into phase 2 when the data has no exact
+    reduction; GD's own discretisation error there is $O(\eta\,\lVert\nabla^2\mathcal L\rVert)$,
+    which falls like the loss. ``freeze_attention`` keeps $W$ at its start value (the
+    frozen-attention control). The state is the flattened ``u`` (names ``u0..``) and ``W``
+    (``W<key>_<query>``); observables ``loss``, ``u_norm``, ``W_norm``.
+    """
+    positive_float("tau_start", tau_start)
+    if not tau_end > tau_start:
+        raise ValueError(f"tau_end must exceed tau_start={tau_start:g}, got {tau_end:g}")
+    from scipy.integrate import solve_ivp
+
+    d = model.d
+    x0 = np.concatenate([params["u"], params["W"].ravel()])  # (d + d^2,)
+
+    def unpack(x: np.ndarray) -> dict[str, np.ndarray]:
+        return {"u": x[:d], "W": x[d:].reshape(d, d)}
+
+    def rhs(sv: float, x: np.ndarray) -> np.ndarray:
+        _, g = model.loss_and_grad(unpack(x), data)
+        gw = np.zeros(d * d) if freeze_attention else g["W"].ravel()
+        return -math.exp(sv) * np.concatenate([g["u"], gw])
+
+    s_eval = np.linspace(math.log(tau_start), math.log(tau_end), n_points)
+    sol = solve_ivp(rhs, (s_eval[0], s_eval[-1]), x0, method="LSODA", t_eval=s_eval, rtol=1e-8, atol=1e-10)
+    if sol.status != 0:
+        raise RuntimeError(f"full-model flow failed: {sol.message}")
+    X = sol.y.T  # (T, d + d^2)
+    loss = np.array([model.loss_and_grad(unpack(x), data)[0] for x in X])  # (T,)
+    names = tuple(f"u{i}" for i in range(d)) + tuple(f"W{k}_{q}" for k in range(d) for q in range(d))
+    return Trajectory(np.exp(sol.t), X, names, {"loss": loss, "u_norm": np.linalg.norm(X[:, :d], axis=1),
+                                               "W_norm": np.linalg.norm(X[:, d:], axis=1)},
+                      stats={"method": "LSODA", "nfev": int(sol.nfev)},
+                      meta={"freeze_attention": freeze_attention, "tau_start": tau_start})

@@ -8,6 +8,8 @@ r"""Measurements of Huang, Liang & Yang (2025) that several claims and the tests
 * :func:`u_log_onset`: the onset of the logarithmic growth of $\lVert u_t\rVert$ (the paper's
   $t_2 \approx 600$), by the extrapolated-onset construction documented there.
 * :func:`saddle_hessian`, :func:`escape_step`: zero init without length-1 strings (spec 1.2, P14).
+* :func:`full_params_at`, :func:`one_minus_cos_direct`: the same direction measurement on a
+  trajectory of the full model (:func:`~derivations.huang2025.experiments.full_flow`), for CoT.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from derivations.huang2025.closed_forms import accuracy, max_margin
+from derivations.huang2025.closed_forms import accuracy, max_margin, max_margin_direct
 from derivations.huang2025.reduced import W_norm2, u_full
 from dynamics.trajectory import Trajectory
 
 __all__ = [
     "separation_tau", "one_minus_cos", "decade_slopes", "drift", "LAWS", "law_extrapolation",
-    "u_log_onset", "saddle_hessian", "escape_step",
+    "u_log_onset", "saddle_hessian", "escape_step", "full_params_at", "one_minus_cos_direct",
 ]
 
 
@@ -79,13 +81,13 @@ LAWS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def law_extrapolation(t: np.ndarray, D: np.ndarray, law: str, fit: tuple[float, float], at: float,
-                      base: float) -> dict[str, Any]:
+                      base: float, laws: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None) -> dict[str, Any]:
     r"""Fit $D = a\,x(\tau) + b$ (``LAWS[law]``) on ``fit``, predict $D$ at ``at``.
 
-    Returns the coefficients, the prediction, the measured value and the error as a fraction of
+    ``laws`` replaces :data:`LAWS` as the table of regressors. Returns the coefficients, the prediction, the measured value and the error as a fraction of
     the growth being extrapolated, $(\hat D(\text{at}) - D(\text{at})) / (D(\text{at}) - D(\text{base}))$.
     """
-    x = LAWS[law]
+    x = (LAWS if laws is None else laws)[law]
     keep = t > 1.0  # ln ln tau needs tau > 1; the laws are for phase 2 anyway
     t, D = t[keep], D[keep]
     m = (t >= fit[0]) & (t <= fit[1])
@@ -142,3 +144,27 @@ def escape_step(loss: np.ndarray, saddle_loss: float, drop: float = 0.01) -> flo
     """First step at which the loss is ``drop`` (relative) below its saddle value, NaN if never."""
     below = np.nonzero(loss < (1 - drop) * saddle_loss)[0]
     return float(below[0]) if below.size else math.nan
+
+
+def full_params_at(tr: Trajectory, k: int, d: int) -> dict[str, np.ndarray]:
+    """``{"u", "W"}`` at record ``k`` of a full-model trajectory (state ``u`` then ``W`` row-major)."""
+    return {"u": tr.y[k, :d], "W": tr.y[k, d:].reshape(d, d)}
+
+
+def one_minus_cos_direct(model: Any, data: Any, tr: Trajectory, idx: np.ndarray,
+                         frozen: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    r"""$1 - \cos(u_t, \hat u(W_t))$ at the records ``idx`` of a full-model trajectory, and
+    $\lVert\hat u(W_t)\rVert$; $\hat u$ is :func:`max_margin_direct` on all of ``data``. With
+    ``frozen`` (the attention constant along ``tr``) $\hat u$ is computed once."""
+    d = model.d
+    out, norms = np.empty(len(idx)), np.empty(len(idx))
+    mm = None
+    for i, k in enumerate(idx):
+        p = full_params_at(tr, int(k), d)
+        if mm is None or not frozen:
+            mm = max_margin_direct(model, p, data)
+            if not mm.separable:
+                raise ValueError(f"the attention outputs at tau = {tr.t[k]:g} are not separable")
+        out[i] = 1.0 - float(p["u"] @ mm.u) / (np.linalg.norm(p["u"]) * mm.norm)
+        norms[i] = mm.norm
+    return out, norms

@@ -21,7 +21,8 @@ import numpy as np
 from derivations.huang2025 import claims as C
 from derivations.huang2025 import measure as M
 from derivations.huang2025.closed_forms import c_coefficients, max_margin
-from derivations.huang2025.data import cot_dataset, even_pairs_dataset, parity_dataset
+from derivations.huang2025.cot import cot_phase2
+from derivations.huang2025.data import even_pairs_dataset, parity_dataset
 from derivations.huang2025.direct import OneLayerTransformer, cot_parity_accuracy
 from derivations.huang2025.experiments import (
     DRIFT_FIT,
@@ -39,11 +40,10 @@ from derivations.huang2025.experiments import (
 from derivations.huang2025.figures import figure_parity, figures_even_pairs
 from derivations.huang2025.findings import EVEN_PAIRS_FINDINGS, PARITY_FINDINGS
 from derivations.huang2025.reduced import reduced_model, u_full
-from dynamics.analysis import detect_stages, local_slopes, log_growth, loglog_slope
+from dynamics.analysis import local_slopes, log_growth, loglog_slope
 from dynamics.claims import Claim
 from dynamics.direct import train
 from dynamics.registry import Derivation
-from dynamics.trajectory import Trajectory
 from dynamics.validate import positive_float, positive_int
 from dynamics.verify import VerifyContext
 
@@ -62,6 +62,12 @@ RECONSTRUCTED = (
     "documented in derivations/huang2025/measure.py)",
     "max-margin problem: hard-margin SVM without bias on the attention outputs at the current W (spec 3, claim 7, reconstructed)",
     "truncated-CoT inference algorithm (spec 1.7a, reconstructed); CoT training format and EP regulariser (spec 1.7b, reconstructed)",
+    "CoT-training regulariser: the even-pairs loss on the length-1 strings only (cot_reg_max_length = 1, weight "
+    "cot_reg_weight = 0.1; spec 1.7b found it makes every group separable, reconstructed; the earlier format, lengths "
+    "1..L0, is cot_reg_max_length = 4 and runs as the contrast)",
+    "CoT phase 2: GD for 20000 steps, then the gradient flow of the full model to cot_tau_max = 1e8 (our choice: no "
+    "exact reduction exists for the CoT data); u*_CoT = hard-margin SVM without bias on the full model's attention "
+    "outputs of the CoT objective at the current W (spec 3 #7 and #9, reconstructed)",
 )
 
 @dataclass(frozen=True)
@@ -76,6 +82,8 @@ class Settings:
     direct_steps: int = 20000
     cot_L0: int = 4
     cot_reg_weight: float = 0.1
+    cot_reg_max_length: int = 1
+    cot_tau_max: float = 1e8
     scaling_t0: int = 1000
 
     def __post_init__(self) -> None:
@@ -90,6 +98,13 @@ class Settings:
                              f"tested beyond), got {self.tau_max:g}")
         if not 2 <= self.cot_L0 or 2 * self.cot_L0 - 2 > self.L_max:
             raise ValueError(f"cot_L0 must satisfy 2 <= cot_L0 and 2 cot_L0 - 2 <= L_max, got {self.cot_L0}")
+        positive_float("cot_reg_weight", self.cot_reg_weight)
+        if not 1 <= self.cot_reg_max_length <= self.L_max:
+            raise ValueError(f"cot_reg_max_length must be in 1..L_max={self.L_max}, got {self.cot_reg_max_length}")
+        positive_float("cot_tau_max", self.cot_tau_max)
+        if self.cot_tau_max < 1e7:
+            raise ValueError(f"cot_tau_max must be at least 1e7 (the CoT phase-2 fits need the decades past GD's "
+                             f"tau = 2000), got {self.cot_tau_max:g}")
 
     @property
     def tau0(self) -> float:
@@ -316,7 +331,7 @@ def verify_parity(ctx: VerifyContext) -> list[Claim]:
     """Parity by truncated CoT with the even-pairs model, direct parity training, CoT training (spec 1.7)."""
     s = ctx.settings if isinstance(ctx.settings, Settings) else Settings()
     steps = 3000 if ctx.quick else 5000
-    ctx.config.update({"setting": asdict(s), "steps": steps, "cot": {"L0": 4, "reg_weights": [0.1, 1.0]}})
+    ctx.config.update({"setting": asdict(s), "steps": steps})
     claims: list[Claim] = ctx.claims  # kept, with the error, if a later stage raises
     model = OneLayerTransformer(L_max=s.L_max, lam=s.lam)
     with ctx.stage("even pairs training, then parity by truncated CoT"):
@@ -330,38 +345,70 @@ def verify_parity(ctx: VerifyContext) -> list[Claim]:
         ctx.save_trajectory("parity_direct", par)
         pacc = model.accuracy_by_group(pparams, pdata)
         claims.append(C.claim_parity_direct(pacc))
-    runs: dict[float, tuple[Trajectory, dict[int, float]]] = {}
-    group_loss: dict[float, dict[str, float]] = {}
-    with ctx.stage("parity with CoT in training (reconstructed format)"):
-        cot_steps = 20000 if not ctx.quick else 10000
-        for rw in (s.cot_reg_weight, 1.0):
-            cdata = cot_dataset(s.cot_L0, reg_weight=rw, reg_lengths=tuple(range(1, s.cot_L0 + 1)), L_max=s.L_max)
-            tr, cparams = direct_run(s, cot_steps, data=cdata)
-            runs[rw] = (tr, model.accuracy_by_group(cparams, cdata))
-            T, _, _ = model.forward(cparams, cdata)
-            per = cdata.weight * np.logaddexp(0.0, -cdata.y * T)
-            group_loss[rw] = {str(int(g)): float(per[cdata.group == g].sum()) for g in np.unique(cdata.group)}
-            ctx.save_trajectory(f"cot_training_reg{rw:g}", tr)
-        main_tr, main_acc = runs[s.cot_reg_weight]
-        claims.append(C.claim_cot_training({k: v for k, v in main_acc.items() if k > 0}, s.cot_reg_weight))
-        stages = detect_stages(main_tr.t[1:], main_tr.loss[1:])
+    cot_steps = 20000 if not ctx.quick else 10000
+    with ctx.stage(f"parity with CoT in training: GD, then the flow to tau = {s.cot_tau_max:g} (reconstructed format)"):
+        run = cot_phase2(s, cot_steps)
+        ctx.save_trajectory("cot_training", run["gd"])
+        ctx.save_trajectory(f"cot_training_reg_lengths_1_{run['contrast_reg_max_length']}", run["contrast_gd"])
+        acc_c = run["accuracy"]
+        claims.append(C.claim_cot_training({k: v for k, v in acc_c.items() if k > 0}, s.cot_reg_weight))
+        stages = run["stages"]
         claims.append(C.claim_cot_two_phases([st.kind for st in stages], s.cot_reg_weight))
-        d_end = float(main_tr.t[-1])
-        cot_slope = loglog_slope(main_tr.t, main_tr.loss, (d_end / 10, d_end)).slope
-        claims.append(C.claim_cot_phase2(main_acc, s.cot_reg_weight, {
-            "loss_end": float(main_tr.loss[-1]), "late_window": [d_end / 10, d_end],
-            "late_loglog_loss_slope": cot_slope, "group_loss_end": group_loss[s.cot_reg_weight],
-            "steps": cot_steps}))
+        for k_reg, acc_k, gd_k, gl_k in ((s.cot_reg_max_length, acc_c, run["gd"], run["group_loss"]),
+                                         (run["contrast_reg_max_length"], run["contrast_accuracy"],
+                                          run["contrast_gd"], run["contrast_group_loss"])):
+            d_end = float(gd_k.t[-1])
+            claims.append(C.claim_cot_phase2(acc_k, s.cot_reg_weight, {
+                "loss_end": float(gd_k.loss[-1]), "late_window": [d_end / 10, d_end],
+                "late_loglog_loss_slope": loglog_slope(gd_k.t, gd_k.loss, (d_end / 10, d_end)).slope,
+                "group_loss_end": gl_k, "steps": cot_steps}, reg_max_length=k_reg))
         ctx.config["cot_training_stages"] = [asdict(st) for st in stages]
-        ctx.config["cot_group_accuracy"] = {str(rw): {str(k): v for k, v in r[1].items()} for rw, r in runs.items()}
-        ctx.note(f"CoT training (reconstruction), {cot_steps} steps: with EP regulariser weight {s.cot_reg_weight:g} "
-                 f"the group accuracies are {main_acc} (positive: CoT steps; negative: regulariser lengths) and "
-                 f"the loss ends at {main_tr.loss[-1]:.3f} with late log-log slope {cot_slope:.3f}; with weight 1 "
-                 f"they are {runs[1.0][1]}. Loss stages with weight {s.cot_reg_weight:g}: "
+        ctx.config["cot_group_accuracy"] = {f"reg_lengths_1_{s.cot_reg_max_length}": {str(k): v for k, v in acc_c.items()},
+                                            f"reg_lengths_1_{run['contrast_reg_max_length']}": {
+                                                str(k): v for k, v in run["contrast_accuracy"].items()}}
+        ph = run["phase2"]
+        task = " of CoT training"
+        if ph is None:
+            ctx.note("CoT training: the selected objective is not separated after "
+                     f"{cot_steps} steps (accuracy per group {acc_c}), so phase 2 and its rates are not measured.")
+        else:
+            ctx.save_trajectory("cot_flow", ph["flow"])
+            ctx.save_trajectory("cot_flow_frozen", ph["frozen"])
+            f = ph["late_slope"]
+            claims.append(C.claim_late_slope(ph["late"], f.slope, f.stderr, ph["decade_loss_slopes"],
+                                             claim_id="huang2025.parity-cot-loss-rate", task=task))
+            claims.append(C.claim_cot_u_log_law(ph["u_law_errors"], ph["u_fit"], s.cot_tau_max, {
+                "late_slope_of_norm_u_vs_ln_tau": ph["u_slope_late"], "slope_by_decade": ph["u_slope_by_decade"],
+                "decades": ph["decades"], "norm_uhat_start": float(ph["uhat_norm"][0]),
+                "norm_uhat_end": ph["uhat_norm_end"]}))
+            claims.append(C.claim_direction(float(ph["cos_joint"][-1]), claim_id="huang2025.parity-cot-direction",
+                                            task=task + " (u_hat = u*_CoT, the max-margin direction of the CoT "
+                                            "attention outputs at W_t)", details={
+                                                "norm_uhat_end": ph["uhat_norm_end"], "support_end": ph["uhat_support_end"],
+                                                "one_minus_cos_cot_only_vs_all": ph["one_minus_cos_cot_only_vs_all"]}))
+            frozen = {ph["tau_start"]: ph["cos_slope_frozen"], ph["early_freeze"]: ph["cos_slope_frozen_early"]}
+            frozen = {k: v for k, v in frozen.items() if math.isfinite(v)}
+            worst = max(frozen.values(), key=lambda v: abs(v + 2.0))
+            claims.append(C.claim_direction_rate(
+                ph["cos_slope_joint"], worst, ph["cos_window"],
+                {"decades": ph["decades"], "decade_slopes_joint": ph["cos_decade_slopes_joint"],
+                 "decade_slopes_frozen_at_flow_start": ph["cos_decade_slopes_frozen"],
+                 "frozen_slope_by_freeze_tau": {f"{k:g}": v for k, v in frozen.items()}},
+                claim_id="huang2025.parity-cot-direction-rate", task=task,
+                frozen_note=("(the attention frozen at tau = " + " and at tau = ".join(f"{k:g}" for k in frozen)
+                             + ", where every group is already fitted; the slope on this window depends on where "
+                             "the features are frozen, and the tolerance takes the farther of the two)")))
+        ctx.note(f"CoT training (reconstruction): EP regulariser weight {s.cot_reg_weight:g} on lengths "
+                 f"1..{s.cot_reg_max_length} (cot_reg_max_length), {cot_steps} GD steps: accuracy per group "
+                 f"{acc_c} (positive: CoT steps; negative: regulariser lengths); loss stages "
                  + "; ".join(f"{st.kind} {st.t_start:.3g}-{st.t_end:.3g}" for st in stages)
-                 + ". Phase 2 is not reached (huang2025.parity-cot-phase2, a registered finding).")
+                 + (f". The flow continues to tau = {s.cot_tau_max:g}: loss {ph['flow'].loss[-1]:.3g}, late log-log "
+                    f"slope {ph['late_slope'].slope:.4f}, 1 - cos(u, u*_CoT) = {ph['cos_joint'][-1]:.2g}, attention "
+                    f"drift ||W - W_start|| = {ph['W_drift_end']:.2f}" if ph is not None else "")
+                 + f". The other format (regulariser on lengths 1..{run['contrast_reg_max_length']}): accuracy per "
+                 f"group {run['contrast_accuracy']}, loss {run['contrast_gd'].loss[-1]:.3f}.")
     with ctx.stage("figures"):
-        figure_parity(ctx, acc, pacc, ep, par, runs, stages)
+        figure_parity(ctx, acc, pacc, ep, par, run, s)
     return claims
 
 

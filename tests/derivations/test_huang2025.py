@@ -11,7 +11,9 @@ import pytest
 from derivations.huang2025 import claims as C
 from derivations.huang2025 import measure as M
 from derivations.huang2025.closed_forms import accuracy, c_coefficients, max_margin
+from derivations.huang2025.direct import OneLayerTransformer
 from derivations.huang2025.experiments import (
+    cot_data,
     direct_run,
     flow,
     flow_vs_gd,
@@ -231,11 +233,77 @@ def test_joint_and_two_phase_claims_negative_controls():
 
 def test_cot_phase2_claim():
     ok = {-4: 1.0, -3: 1.0, -2: 1.0, -1: 1.0, 1: 1.0, 2: 1.0, 3: 1.0}
-    assert C.claim_cot_phase2(ok, 0.1, {}).passed
-    # negative control: today's numbers (regulariser lengths 2 and 3 at chance) do not hold
+    assert C.claim_cot_phase2(ok, 0.1, {}, reg_max_length=4).passed
+    # negative control: the earlier format's numbers (regulariser lengths 2 and 3 at chance) do not hold
     stalled = {**ok, -3: 0.5, -2: 0.5}
-    assert not C.claim_cot_phase2(stalled, 0.1, {}).passed
+    c = C.claim_cot_phase2(stalled, 0.1, {}, reg_max_length=4)
+    assert not c.passed and c.id == "huang2025.parity-cot-phase2.reg-lengths-1-4"
     assert not C.claim_cot_phase2({**ok, 3: 15 / 16}, 0.1, {}).passed  # one sequence wrong is enough
+    assert C.claim_cot_phase2({-1: 1.0, 1: 1.0, 2: 1.0, 3: 1.0}, 0.1, {}).id == "huang2025.parity-cot-phase2"
+
+
+def test_max_margin_primal_matches_the_dual_solver():
+    from derivations.huang2025.closed_forms import max_margin_primal
+    from dynamics.analysis import max_margin_direction
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(16, 4))
+    w = rng.normal(size=4)
+    y = np.where(X @ w > 0, 1.0, -1.0)
+    a, b = max_margin_primal(X, y), max_margin_direction(X, y)
+    assert a.separable and a.polished
+    assert a.norm == pytest.approx(b.norm, rel=1e-8) and np.allclose(a.u, b.u, atol=1e-8)
+    assert a.margin == pytest.approx(1.0, abs=1e-9)
+    assert not max_margin_primal(np.vstack([X, X[:1]]), np.append(y, -y[0])).separable  # a point and its flip
+    with pytest.raises(ValueError, match="labels"):
+        max_margin_primal(X, 2 * y)
+
+
+@pytest.fixture(scope="module")
+def cot_run():
+    from derivations.huang2025.cot import cot_phase2
+
+    return cot_phase2(S, 20000, n_points=150, contrast=False)  # the default window: the rate needs it
+
+
+def test_cot_training_reaches_phase2(cot_run):
+    """Abstract on CoT training, with the default length-1 regulariser: every group is fitted, then
+    the loss falls like 1/t, ||u|| like ln t and u turns to u*_CoT; the earlier format stalls."""
+    run, ph = cot_run, cot_run["phase2"]
+    assert C.claim_cot_phase2(run["accuracy"], 0.1, {}).passed
+    old_format = cot_data(S, reg_max_length=4)  # the earlier format stalls with lengths 2, 3 at chance
+    _, p_old = direct_run(S, 3000, data=old_format)
+    acc_old = OneLayerTransformer(L_max=6, lam=S.lam).accuracy_by_group(p_old, old_format)
+    assert acc_old[-2] == acc_old[-3] == 0.5
+    assert not C.claim_cot_phase2(acc_old, 0.1, {}, reg_max_length=4).passed
+    f = ph["late_slope"]
+    assert C.claim_late_slope(ph["late"], f.slope, f.stderr, [], claim_id="huang2025.parity-cot-loss-rate").passed
+    assert abs(ph["frozen_late_slope"] + 1) < 0.05  # Soudry's setting gives the same rate
+    assert not C.claim_late_slope(ph["late"], f.slope, f.stderr, [], predicted=-0.5).passed
+    law = C.claim_cot_u_log_law(ph["u_law_errors"], ph["u_fit"], 1e8, {})
+    assert law.passed
+    for other in ("ln ln tau", "ln^2 tau", "power law"):  # negative controls: the competing laws miss
+        assert not C.claim_cot_u_log_law(ph["u_law_errors"], ph["u_fit"], 1e8, {}, law=other).passed, other
+    assert C.claim_direction(float(ph["cos_joint"][-1]), claim_id="huang2025.parity-cot-direction").passed
+    assert ph["cos_joint"][-1] < ph["cos_joint"][0]  # it converges, not just starts close
+    assert abs(ph["one_minus_cos_cot_only_vs_all"]) < 1e-6  # the regulariser constraints are inactive
+    frozen = max((ph["cos_slope_frozen"], ph["cos_slope_frozen_early"]), key=lambda v: abs(v + 2))
+    rate = C.claim_direction_rate(ph["cos_slope_joint"], frozen, ph["cos_window"],
+                                  claim_id="huang2025.parity-cot-direction-rate")
+    assert rate.passed
+    assert not C.claim_direction_rate(ph["cos_slope_joint"], frozen, ph["cos_window"], predicted=0.0).passed
+    assert not C.claim_direction_rate(ph["cos_slope_joint"], frozen, ph["cos_window"], predicted=-1.0).passed
+
+
+def test_cot_settings_validation():
+    from derivations.huang2025.verify import parity
+    from dynamics.registry import SettingsError
+
+    assert parity.make_settings({"cot_reg_max_length": "4"}).cot_reg_max_length == 4
+    with pytest.raises(SettingsError, match="cot_reg_max_length"):
+        parity.make_settings({"cot_reg_max_length": "0"})
+    with pytest.raises(SettingsError, match="cot_tau_max"):
+        parity.make_settings({"cot_tau_max": "1e5"})
 
 
 def test_findings_registered_and_documented():
@@ -247,7 +315,7 @@ def test_findings_registered_and_documented():
     from derivations.huang2025.verify import even_pairs, parity
 
     assert {f.claim for f in even_pairs.findings} == {"huang2025.attention-drift"}
-    assert {f.claim for f in parity.findings} == {"huang2025.parity-cot-phase2"}
+    assert {f.claim for f in parity.findings} == {"huang2025.parity-cot-phase2.reg-lengths-1-4"}
     assert len(FINDINGS) == len(even_pairs.findings) + len(parity.findings)
     docs = (Path(__file__).resolve().parents[2] / "docs" / "huang2025.md").read_text()
     section = docs.split("## Findings", 1)[1].split("\n## ", 1)[0]
@@ -297,5 +365,5 @@ def test_verify_even_pairs_writes_report(tmp_path):
         assert all(info["caption"] for info in summary["figure_info"].values())
         assert not summary["unmatched_findings"]
     assert {k for k, v in verdicts.items() if v == "finding"} == {"huang2025.attention-drift",
-                                                                    "huang2025.parity-cot-phase2"}
+                                                                    "huang2025.parity-cot-phase2.reg-lengths-1-4"}
     assert all(v in ("pass", "finding") for v in verdicts.values())
