@@ -10,7 +10,9 @@ The files, in reading order:
 * :mod:`.direct`: the numpy one-layer transformer (hand-written backward pass), CoT inference;
 * :mod:`.measure`: measurements on trajectories (separation time, 1 - cos to the max-margin
   direction, attention drift and its laws, the onset of log growth, the saddle);
-* :mod:`.experiments`: the runs (flow, direct GD, reduced GD map, saddle experiment);
+* :mod:`.experiments`: the runs (flow, direct GD, reduced GD map, saddle experiment, the
+  full-model flow);
+* :mod:`.cot`: CoT training into phase 2 (GD, then the full-model flow; the earlier format as contrast);
 * :mod:`.claims`: one function per claim;
 * :mod:`.findings`: the registered findings;
 * :mod:`.figures`, :mod:`.verify`: figures, and ``Settings``, ``RECONSTRUCTED``, the two
