@@ -124,7 +124,8 @@ def integrals(activation: str) -> GaussianIntegrals:
 
 
 def teacher_student(K: int, M: int, activation: str = "erf", *, lr_scaling: str = "online",
-                    learn_second_layer: bool = False, name: str | None = None) -> Any:
+                    learn_second_layer: bool = False, label_noise: bool = False,
+                    name: str | None = None) -> Any:
     r"""The order-parameter ODEs of online SGD, student with ``K`` hidden units, teacher ``M``.
 
     Parameters
@@ -142,6 +143,11 @@ def teacher_student(K: int, M: int, activation: str = "erf", *, lr_scaling: str 
     learn_second_layer : bool
         Whether $v_i$ are state coordinates (group ``"second"``, rate parameter ``eta_v``)
         or the constant 1 (a soft committee machine).
+    label_noise : bool
+        Whether the training labels carry additive Gaussian noise of variance ``sigma2`` (a
+        parameter, default 0): it adds $\eta^2 v_i v_k \sigma^2 J_2(x_i, x_k)$ to
+        $dQ_{ik}/d\alpha$ (so it acts only with ``"online"``); $\epsilon_g$ is measured
+        against the clean teacher.
     name : str, optional
         Model name (default ``ts-K{K}M{M}-{activation}``).
 
@@ -150,7 +156,8 @@ def teacher_student(K: int, M: int, activation: str = "erf", *, lr_scaling: str 
     ReducedModel
         A field model in the time $\alpha$: state ``Q11, Q12, ..., QKK, R11, ..., RKM`` (then
         ``v1..vK``), parameters ``eta`` (then ``eta_v``), ``T11, T12, ..., TMM``,
-        ``w1..wM`` with defaults $\eta = 0.5$, $\eta_v = 0.5$, $T = I$, $w = 1$; the loss is
+        ``w1..wM`` (then ``sigma2``) with defaults $\eta = 0.5$, $\eta_v = 0.5$, $T = I$,
+        $w = 1$, $\sigma^2 = 0$; the loss is
         $\epsilon_g$. The field is written with the named functions of :func:`integrals`.
     """
     from dynamics.model import ReducedModel
@@ -160,8 +167,9 @@ def teacher_student(K: int, M: int, activation: str = "erf", *, lr_scaling: str 
     M = positive_int("M", M)
     if lr_scaling not in ("online", "small"):
         raise ValueError(f"lr_scaling must be 'online' or 'small', got {lr_scaling!r}")
-    if not isinstance(learn_second_layer, bool):
-        raise ValueError(f"learn_second_layer must be a bool, got {learn_second_layer!r}")
+    for flag, val in (("learn_second_layer", learn_second_layer), ("label_noise", label_noise)):
+        if not isinstance(val, bool):
+            raise ValueError(f"{flag} must be a bool, got {val!r}")
     gi = integrals(activation)
     if lr_scaling == "online" and gi.I4 is None:
         raise ValueError(f"lr_scaling='online' needs I4, which has no closed form for activation "
@@ -176,6 +184,7 @@ def teacher_student(K: int, M: int, activation: str = "erf", *, lr_scaling: str 
     w = [sym(f"w{n + 1}") for n in range(M)]
     eta = sp.Symbol("eta", positive=True)
     eta_v = sp.Symbol("eta_v", positive=True)
+    sigma2 = sp.Symbol("sigma2", nonnegative=True)
     v: list[sp.Expr] = [sym(f"v{i + 1}") for i in range(K)] if learn_second_layer else [sp.Integer(1)] * K
 
     # fields: ("x", i) student, ("y", n) teacher
@@ -214,6 +223,8 @@ def teacher_student(K: int, M: int, activation: str = "erf", *, lr_scaling: str 
             rhs += eta**2 * v[i] * v[k] * sp.Add(*[(1 if j == l else 2) * out[j][0] * out[l][0]
                                                    * i4(xs[i], xs[k], out[j][1], out[l][1])
                                                    for j in range(len(out)) for l in range(j, len(out))])
+            if label_noise:
+                rhs += eta**2 * v[i] * v[k] * sigma2 * gi.J2(cov(xs[i], xs[i]), cov(xs[i], xs[k]), cov(xs[k], xs[k]))
         field[q] = rhs
     for (i, n), r in R.items():
         field[r] = eta * e_delta_times(i, ys[n])
@@ -224,7 +235,8 @@ def teacher_student(K: int, M: int, activation: str = "erf", *, lr_scaling: str 
                                       for j in range(len(out)) for l in range(j, len(out))])
     state = list(field)
     params = [eta] + ([eta_v] if learn_second_layer else []) + list(T.values()) + w
-    defaults = {"eta": 0.5, **({"eta_v": 0.5} if learn_second_layer else {})}
+    params += [sigma2] if label_noise else []
+    defaults = {"eta": 0.5, **({"eta_v": 0.5} if learn_second_layer else {}), **({"sigma2": 0.0} if label_noise else {})}
     defaults |= {str(t): float(n == m) for (n, m), t in T.items()} | {str(x): 1.0 for x in w}
     groups = {s: ("second" if learn_second_layer and s in v else "default") for s in state}
     return ReducedModel.from_field(

@@ -102,18 +102,18 @@ def test_linear_single_unit_equations_are_the_textbook_ones():
 
 
 def test_builder_field_matches_the_expectations_it_stands_for():
-    """K = M = 2, erf, second layer learned: each component of the field at a random point
+    """K = M = 2, erf, second layer learned, noisy labels: each component of the field at a random point
     against a Monte Carlo estimate of the SGD expectation it is derived from."""
-    m = teacher_student(2, 2, "erf", learn_second_layer=True)
+    m = teacher_student(2, 2, "erf", learn_second_layer=True, label_noise=True)
     rng = np.random.default_rng(5)
     C = _cov(rng, 4) * 0.6  # joint covariance of (x1, x2, y1, y2)
     v = np.array([0.8, 1.3])
     w = np.array([1.0, 0.7])
-    eta, eta_v = 0.4, 0.3
+    eta, eta_v, sigma2 = 0.4, 0.3, 0.2
     vals = {"Q11": C[0, 0], "Q12": C[0, 1], "Q22": C[1, 1], "R11": C[0, 2], "R12": C[0, 3],
             "R21": C[1, 2], "R22": C[1, 3], "v1": v[0], "v2": v[1]}
     pars = {"eta": eta, "eta_v": eta_v, "T11": C[2, 2], "T12": C[2, 3], "T22": C[3, 3],
-            "w1": w[0], "w2": w[1]}
+            "w1": w[0], "w2": w[1], "sigma2": sigma2}
     cm = m.compile("numpy")  # sympy.lambdify: the named functions through their definitions
     p = cm.pack(pars)
     f = np.empty(m.n_state)
@@ -123,14 +123,15 @@ def test_builder_field_matches_the_expectations_it_stands_for():
     z = rng.multivariate_normal(np.zeros(4), C, size=_N_MC)
     g, dg = _G["erf"]
     x, y = z[:, :2], z[:, 2:]
-    err = g(y) @ w - g(x) @ v
-    delta = v * dg(x) * err[:, None]
+    err = g(y) @ w - g(x) @ v  # against the clean teacher (the generalisation error)
+    noisy = err + np.sqrt(sigma2) * rng.standard_normal(err.size)  # the training label's
+    delta = v * dg(x) * noisy[:, None]
     mc = {"Q11": eta * 2 * delta[:, 0] * x[:, 0] + eta**2 * delta[:, 0] ** 2,
           "Q12": eta * (delta[:, 0] * x[:, 1] + delta[:, 1] * x[:, 0]) + eta**2 * delta[:, 0] * delta[:, 1],
           "Q22": eta * 2 * delta[:, 1] * x[:, 1] + eta**2 * delta[:, 1] ** 2,
           "R11": eta * delta[:, 0] * y[:, 0], "R12": eta * delta[:, 0] * y[:, 1],
           "R21": eta * delta[:, 1] * y[:, 0], "R22": eta * delta[:, 1] * y[:, 1],
-          "v1": eta_v * err * g(x[:, 0]), "v2": eta_v * err * g(x[:, 1])}
+          "v1": eta_v * noisy * g(x[:, 0]), "v2": eta_v * noisy * g(x[:, 1])}
     eg_mc, eg_se = _mc(0.5 * err**2)
     eg = cm.observables(y0[None, :], p)["loss"][0]
     assert abs(eg - eg_mc) <= 5 * eg_se
