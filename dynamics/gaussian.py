@@ -39,7 +39,7 @@ error $\epsilon_g = \tfrac12\mathbb E[(\sigma-\tau)^2]$.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,7 +125,7 @@ def integrals(activation: str) -> GaussianIntegrals:
 
 def teacher_student(K: int, M: int, activation: str = "erf", *, lr_scaling: str = "online",
                     learn_second_layer: bool = False, label_noise: bool = False,
-                    name: str | None = None) -> Any:
+                    name: str | None = None, defaults: Mapping[str, float] | None = None) -> Any:
     r"""The order-parameter ODEs of online SGD, student with ``K`` hidden units, teacher ``M``.
 
     Parameters
@@ -150,6 +150,8 @@ def teacher_student(K: int, M: int, activation: str = "erf", *, lr_scaling: str 
         against the clean teacher.
     name : str, optional
         Model name (default ``ts-K{K}M{M}-{activation}``).
+    defaults : mapping, optional
+        Parameter defaults overriding the ones below.
 
     Returns
     -------
@@ -236,12 +238,13 @@ def teacher_student(K: int, M: int, activation: str = "erf", *, lr_scaling: str 
     state = list(field)
     params = [eta] + ([eta_v] if learn_second_layer else []) + list(T.values()) + w
     params += [sigma2] if label_noise else []
-    defaults = {"eta": 0.5, **({"eta_v": 0.5} if learn_second_layer else {}), **({"sigma2": 0.0} if label_noise else {})}
-    defaults |= {str(t): float(n == m) for (n, m), t in T.items()} | {str(x): 1.0 for x in w}
+    defs = {"eta": 0.5, **({"eta_v": 0.5} if learn_second_layer else {}), **({"sigma2": 0.0} if label_noise else {})}
+    defs |= {str(t): float(n == m) for (n, m), t in T.items()} | {str(x): 1.0 for x in w}
+    defs |= dict(defaults or {})
     groups = {s: ("second" if learn_second_layer and s in v else "default") for s in state}
     return ReducedModel.from_field(
         name or f"ts-K{K}M{M}-{activation}", state, params, [field[s] for s in state], loss=eg,
-        groups=groups, defaults=defaults,
+        groups=groups, defaults=defs,
         title=f"online SGD, {activation} soft committee: student K={K}, teacher M={M}"
               + (", second layer learned" if learn_second_layer else ""),
         description="order parameters Q (student), R (student-teacher) in time alpha = step/N")
