@@ -10,6 +10,11 @@
                    [--workers N] [--refine K] [--schedule SPEC]
     dynamics bench [--json FILE] [--points N] [--quick]
                                                    batch-throughput benchmark (ratios)
+    dynamics new NAME [--dir PARENT]               a new derivation, in the project's shape
+
+Wherever a model NAME is taken (``show``, ``verify``, ``phase``), a file also is:
+``path/to/file.py`` (its module-level ``derivation``, or every ``Derivation`` it defines),
+``file.py:NAME`` (one of them) or a folder holding ``verify.py`` (what ``new`` writes).
 
 ``verify`` exits 0 when every claim is a pass or a registered finding, 1 when any claim
 fails (a stale finding included) or a model errors, and 2 on bad usage (unknown model, bad
@@ -22,7 +27,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from dynamics import registry
 
 __all__ = ["main"]
 
@@ -78,7 +86,14 @@ def _parser() -> _Parser:
     ph.add_argument("--workers", type=int, help="local worker processes (default: up to 2)")
     ph.add_argument("--refine", type=int, default=0, metavar="K",
                     help="rounds of boundary refinement")
+    ph.add_argument("--solver", choices=("auto", "batch", "integrate"), default="auto",
+                    help="batch: the compiled batch solver (compiles a kernel per model once); "
+                    "integrate: scipy per point; auto: batch when available (default)")
     ph.add_argument("--quiet", action="store_true", help="no progress bar")
+    n = sub.add_parser("new", help="write a new derivation (reduced, closed_forms, data, direct, "
+                       "claims, findings, verify, a test) that verifies green at once")
+    n.add_argument("name", help="registry name: a letter, then letters, digits, '-' or '_'")
+    n.add_argument("--dir", default=".", help="folder to create it in (default: %(default)s)")
     b = sub.add_parser("bench", help="time the batch integrator against solve_ivp and heyoka")
     b.add_argument("--json", metavar="FILE", help="also write the result to FILE")
     b.add_argument("--points", type=int, default=None, metavar="N",
@@ -120,8 +135,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
     if args.cmd == "show":
         try:
-            d = registry.get(args.name)
-        except registry.UnknownModelError as exc:
+            d = _derivations(args.name)[0]
+        except (registry.UnknownModelError, registry.DerivationFileError) as exc:
             return _usage_error(str(exc))
         except registry.DerivationLoadError as exc:
             print(f"dynamics: error: {exc}", file=sys.stderr)
@@ -140,7 +155,34 @@ def _main(argv: Sequence[str] | None) -> int:
         return _phase(args)
     if args.cmd == "bench":
         return _bench(args)
+    if args.cmd == "new":
+        return _new(args)
     return 2  # pragma: no cover
+
+
+def _derivations(target: str) -> tuple[registry.Derivation, ...]:
+    """The derivations a command-line model argument names: a registered name, or a file
+    (``FILE.py``, ``FILE.py:NAME``, a folder with ``verify.py``) loaded and registered."""
+    from dynamics import registry
+
+    if target not in registry.names() and registry.is_file_target(target):
+        return registry.load_file(target)
+    return (registry.get(target),)
+
+
+def _new(args: argparse.Namespace) -> int:
+    from dynamics.scaffold import write_project
+
+    try:
+        path = write_project(args.name, args.dir)
+    except ValueError as exc:
+        return _usage_error(str(exc))
+    except OSError as exc:
+        return _usage_error(f"cannot write into {args.dir}: {exc.strerror or exc}")
+    print(f"wrote {path}/ (reduced, closed_forms, data, direct, claims, findings, verify, "
+          f"test_{path.name}.py)")
+    print(f"next: dynamics verify {path}/   and   python -m pytest {path}/")
+    return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -166,14 +208,16 @@ def _verify(args: argparse.Namespace) -> int:
     settings = {}
     for n in names:
         try:
-            d = registry.get(n)
-            settings[n] = d.make_settings(overrides)
-        except (registry.UnknownModelError, registry.SettingsError) as exc:
+            found = _derivations(n)
+            for d in found:
+                settings[d.name] = d.make_settings(overrides)
+        except (registry.UnknownModelError, registry.SettingsError,
+                registry.DerivationFileError) as exc:
             return _usage_error(str(exc))
         except registry.DerivationLoadError as exc:
             derivs.append(exc)
             continue
-        derivs.append(d)
+        derivs.extend(d for d in found if d not in derivs)
     # every destination is checked before any work starts: OUT itself and each OUT/NAME
     out = Path(args.out)
     for dest in [out] + [out / d.name for d in derivs]:
@@ -241,12 +285,16 @@ def _phase(args: argparse.Namespace) -> int:
         from dynamics.phase import POINT_DONE, Axis, AxisError, sweep
 
         try:
-            registry.get(args.name)
-        except registry.UnknownModelError as exc:
+            found = _derivations(args.name)
+        except (registry.UnknownModelError, registry.DerivationFileError) as exc:
             return _usage_error(str(exc))
         except registry.DerivationLoadError as exc:  # a broken plugin: one line, not a traceback
             print(f"dynamics: error: {exc}", file=sys.stderr)
             return 1
+        if len(found) > 1:
+            return _usage_error(f"{args.name} defines {len(found)} derivations "
+                                f"({', '.join(d.name for d in found)}); choose one with "
+                                f"{args.name.rstrip('/')}:NAME")
         fixed: dict[str, float] = {}
         for item in args.set:
             key, sep, value = item.partition("=")
@@ -282,12 +330,24 @@ def _phase(args: argparse.Namespace) -> int:
         problem = output_dir_problem(out)
         if problem:
             return _usage_error(problem)
+        # a registered name goes to the workers as is; a file's model goes as the object
+        # (workers cannot see this process's registrations), with its default start
+        spec, y0 = args.name, None
+        if args.name not in registry.names() or registry.get(args.name) is not found[0]:
+            try:
+                spec = found[0].model().compile()
+                if found[0].initial_state is not None:
+                    y0 = found[0].initial_state(spec)
+            except Exception as exc:
+                print(f"dynamics: error: model {found[0].name!r} cannot be built: "
+                      f"{type(exc).__name__}: {exc}", file=sys.stderr)
+                return 1
         started[0] = True
         try:
-            res = sweep(args.name, xa, ya, fixed=fixed, classify=args.classify,
+            res = sweep(spec, xa, ya, fixed=fixed, y0=y0, classify=args.classify,
                         t_max=args.t_max, out=out / "phase", workers=args.workers,
                         scheduler=args.scheduler, refine=args.refine, progress=not args.quiet,
-                        schedule=schedule)
+                        schedule=schedule, solver=args.solver)
         except KeyboardInterrupt:
             raise
         except ValueError as exc:  # bad parameter, classifier, a different sweep in --out,

@@ -8,10 +8,13 @@ package can add models the CLI then finds. :func:`register` adds one at run time
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import importlib.metadata as md
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,10 +26,13 @@ __all__ = [
     "Derivation",
     "DerivationLoadError",
     "SettingsError",
+    "DerivationFileError",
     "UnknownModelError",
     "register",
     "names",
     "get",
+    "load_file",
+    "is_file_target",
 ]
 
 GROUP = "dynamics.derivations"
@@ -198,3 +204,91 @@ def get(name: str) -> Derivation:
     if not isinstance(obj, Derivation):
         raise DerivationLoadError(name, ep.value, f"gives a {type(obj).__name__}, not a dynamics Derivation")
     return obj
+
+
+# ----------------------------------------------------------- derivations from a file
+class DerivationFileError(ValueError):
+    """A file given as a model (``dynamics verify FILE.py``) that cannot be used: missing,
+    not Python, failing to import, or defining no :class:`Derivation`. One line naming it."""
+
+
+def is_file_target(target: str) -> bool:
+    """Whether a model argument names a file or a folder rather than a registered name:
+    it ends in ``.py`` (optionally ``.py:NAME``), contains a path separator, or is an
+    existing folder holding ``verify.py``."""
+    path = target.rsplit(":", 1)[0] if ".py:" in target else target
+    return (path.endswith(".py") or "/" in path or (Path(path).is_dir()
+                                                      and (Path(path) / "verify.py").is_file()))
+
+
+def load_file(target: str | Path) -> tuple[Derivation, ...]:
+    """Import a Python file that defines derivations, register them and return them.
+
+    ``target`` is ``FILE.py``, ``FILE.py:NAME`` (only the derivation registered as
+    ``NAME``) or a folder (its ``verify.py``: the layout that ``dynamics new`` writes).
+    The derivations are the module-level ``derivation`` if it is a :class:`Derivation`,
+    else every module-level :class:`Derivation` object (in definition order). Each is
+    registered with :func:`register`, so the rest of the process finds it by name.
+
+    The file is imported under a plain module name so that worker processes can import it
+    too (functions defined in it can then be sent to them): a file inside a package (its
+    folder has ``__init__.py``) as ``folder.stem`` with the folder's parent first on
+    ``sys.path`` (relative imports of sibling modules work), any other file as ``stem``
+    with its own folder first on ``sys.path``.
+
+    Raises
+    ------
+    DerivationFileError
+        Missing file, not a ``.py`` file, a module name already imported from another file,
+        an exception while importing (named with its first line), no derivation in the file,
+        or no derivation called ``NAME``.
+    """
+    text = str(target)
+    want = None
+    if ".py:" in text:
+        text, want = text.rsplit(":", 1)
+    path = Path(text)
+    if path.is_dir():
+        path = path / "verify.py"
+    if not path.is_file():
+        raise DerivationFileError(f"{text}: no such file (give FILE.py, FILE.py:NAME or a folder "
+                                  "with verify.py)")
+    if path.suffix != ".py":
+        raise DerivationFileError(f"{text}: not a Python file (.py)")
+    path = path.resolve()
+    package = (path.parent / "__init__.py").is_file() and path.parent.name.isidentifier()
+    root = path.parent.parent if package else path.parent
+    modname = f"{path.parent.name}.{path.stem}" if package else path.stem
+    if not path.stem.isidentifier():
+        raise DerivationFileError(f"{text}: {path.stem!r} is not a valid module name; rename the file")
+    loaded = sys.modules.get(modname)
+    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() != path:
+        raise DerivationFileError(
+            f"{text}: a module named {modname!r} is already imported from "
+            f"{getattr(loaded, '__file__', None) or '(built in)'}; rename the file or its folder")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+        mod = importlib.import_module(modname)
+    except Exception as exc:  # the user's file: any error, one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise DerivationFileError(f"{text} fails to import: {type(exc).__name__}"
+                                  + (f": {first}" if first else "")) from exc
+    if Path(getattr(mod, "__file__", "") or "").resolve() != path:
+        raise DerivationFileError(f"{text}: importing {modname!r} gave {mod.__file__}, another "
+                                  "file of that name earlier on sys.path; rename the file")
+    main = getattr(mod, "derivation", None)
+    found = ((main,) if isinstance(main, Derivation)
+             else tuple(v for v in vars(mod).values() if isinstance(v, Derivation)))
+    if not found:
+        raise DerivationFileError(
+            f"{text} defines no dynamics Derivation: add a module-level "
+            "`derivation = Derivation(name=..., title=..., model=..., verify=...)`")
+    if want is not None:
+        found = tuple(d for d in found if d.name == want)
+        if not found:
+            raise DerivationFileError(f"{text} defines no derivation named {want!r}")
+    for d in found:
+        register(d)
+    return found
+
