@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +48,7 @@ from dynamics.trajectory import Trajectory
 from dynamics.validate import positive_float, positive_int
 from dynamics.verify import VerifyContext
 
-__all__ = ["RECONSTRUCTED", "Settings", "reduced_model", "plateau_point", "asymptotic_point",
+__all__ = ["RECONSTRUCTED", "Settings", "reduced_model", "plateau_point", "asymptotic_point", "collapsed_point",
            "SoftCommittee", "run_sgd", "flow_from", "claim_plateau", "claim_escape", "claim_asymptote",
            "verify", "derivation"]
 
@@ -97,13 +98,17 @@ class Settings:
 
 
 # ------------------------------------------------------------------------ reduced model
-def reduced_model(eta: float = Settings.eta, sigma2: float = Settings.sigma2) -> ReducedModel:
+def reduced_model(eta: float = Settings.eta, sigma2: float = Settings.sigma2,
+                  lr_scaling: str = "online") -> ReducedModel:
     r"""The 7-coordinate ODEs of $K = M = 2$ erf online SGD with label noise, in time $\alpha$.
 
     Parameters ``eta``, ``T11, T12, T22`` (teacher overlaps, default $I$), ``w1, w2``
     (teacher second layer, 1) and ``sigma2``; the loss observable is $\epsilon_g$.
+    ``lr_scaling="small"`` gives the small-rate limit without the $\eta^2$ term (where the
+    label noise has no effect), the alternative the negative controls use.
     """
-    return teacher_student(2, 2, "erf", label_noise=True, name="teacher_student",
+    name = "teacher_student" if lr_scaling == "online" else f"teacher_student-{lr_scaling}"
+    return teacher_student(2, 2, "erf", lr_scaling=lr_scaling, label_noise=True, name=name,
                            defaults={"eta": eta, "sigma2": sigma2})
 
 
@@ -125,6 +130,17 @@ def plateau_point(cm: Any, s: Settings) -> FixedPoint:
     if len(pts) != 1 or pts[0].kind != "saddle" or pts[0].unstable_dim != 1:
         raise RuntimeError(f"expected the symmetric saddle with one unstable direction, found "
                            f"{[(p.kind, p.unstable_dim) for p in pts]}")
+    return pts[0]
+
+
+def collapsed_point(cm: Any, s: Settings) -> FixedPoint:
+    r"""The other fixed point of the unspecialised subspace, with $Q_{12} = Q_{11}$ (both
+    student vectors equal): a wrong plateau prediction, for the negative control."""
+    guess = {"Q11": 0.35, "Q12": 0.35, "Q22": 0.35, "R11": 0.4, "R12": 0.4, "R21": 0.4, "R22": 0.4}
+    pts = fixed_points(cm, {"eta": s.eta, "sigma2": s.sigma2}, guesses=[guess],
+                       subspace=_SYMMETRIC + ["Q11 - Q12"], backend="numpy")
+    if len(pts) != 1:
+        raise RuntimeError(f"expected one collapsed fixed point, found {len(pts)}")
     return pts[0]
 
 
@@ -230,11 +246,12 @@ def plateau_window(alpha: np.ndarray, eg_flow: np.ndarray, eg_star: float, thres
 
 
 def claim_plateau(alpha: np.ndarray, eg_sgd: np.ndarray, eg_flow: np.ndarray, eg_star: float,
-                  window: tuple[float, float]) -> Claim:
+                  window: tuple[float, float], controls: Mapping[str, float] | None = None) -> Claim:
     r"""The SGD error on the plateau against the saddle's $\epsilon_g$.
 
     ``eg_sgd``, ``eg_flow``: (seeds, T), the SGD error and the flow's from each seed's start;
-    ``window``: the plateau's range of $\alpha$ (:func:`plateau_window`).
+    ``window``: the plateau's range of $\alpha$ (:func:`plateau_window`); ``controls``: wrong
+    predictions that the same measurement must refute.
     """
     near = (alpha >= window[0]) & (alpha <= window[1])
     if near.sum() < 3:
@@ -252,7 +269,7 @@ def claim_plateau(alpha: np.ndarray, eg_sgd: np.ndarray, eg_flow: np.ndarray, eg
             "with R asymmetries of order 1/sqrt(N) drifts along the plateau by that much, so the "
             "plateau's level is defined no better (measured on the flow, not on the prediction).",
         details={"window": [float(alpha[near][0]), float(alpha[near][-1])], "per_seed": per_seed.tolist(),
-                 "seed_se": se, "flow_spread": flow_spread})
+                 "seed_se": se, "flow_spread": flow_spread}, negative_controls=controls)
 
 
 def escape_times(alpha: np.ndarray, eg: np.ndarray, level: float, after: float) -> np.ndarray:
@@ -262,7 +279,7 @@ def escape_times(alpha: np.ndarray, eg: np.ndarray, level: float, after: float) 
 
 
 def claim_escape(alpha: np.ndarray, eg_sgd: np.ndarray, eg_flow: np.ndarray, level: float,
-                 after: float) -> Claim:
+                 after: float, controls: Mapping[str, float] | None = None) -> Claim:
     r"""The SGD's escape time from the plateau against the flow's from the same start.
 
     Escape: the first crossing of ``level`` (between plateau and asymptote) after ``after``.
@@ -279,28 +296,39 @@ def claim_escape(alpha: np.ndarray, eg_sgd: np.ndarray, eg_flow: np.ndarray, lev
         why="the escape time is set by the asymmetry of the R's, and SGD noise adds an asymmetry "
             "of the same order 1/sqrt(N) as the initial one, so each seed's escape moves by O(1/lambda) "
             "at any N: 3 standard errors of the seeds' SGD-minus-flow differences.",
-        details={"level": level, "sgd": t_sgd.tolist(), "flow": t_flow.tolist(), "diff_se": se})
+        details={"level": level, "sgd": t_sgd.tolist(), "flow": t_flow.tolist(), "diff_se": se},
+        negative_controls=controls)
 
 
 def claim_asymptote(alpha: np.ndarray, eg_sgd: np.ndarray, eg_flow: np.ndarray, eg_inf: float,
-                    window: float) -> Claim:
-    r"""The SGD's late error against the stable fixed point's $\epsilon_\infty$."""
+                    window: float, relax_rate: float, controls: Mapping[str, float] | None = None) -> Claim:
+    r"""The SGD's late error against the stable fixed point's $\epsilon_\infty$.
+
+    ``relax_rate``: the slowest decay rate at the fixed point (the smallest $|\mathrm{Re}\,\lambda|$),
+    which sets how many independent values one seed's window holds.
+    """
     late = alpha >= alpha[-1] - window
     per_seed = eg_sgd[:, late].mean(axis=1)
-    # the error fluctuates with a correlation time of 1/|slowest rate| ~ 50 alpha: the window
-    # is about one correlation time, so each seed contributes one independent value
-    se = float(per_seed.std(ddof=1) / math.sqrt(per_seed.size)) if per_seed.size > 1 else float(per_seed[0])
+    # two estimates of the seed mean's standard error, the larger taken: the spread over seeds,
+    # and each seed's fluctuation over the window divided by its number of independent values
+    # (window * relax_rate, the window over the correlation time 1/relax_rate, at least 1)
+    n_eff = max(1.0, window * relax_rate)
+    se_time = float(np.sqrt(np.mean(eg_sgd[:, late].var(axis=1, ddof=1)) / n_eff / per_seed.size))
+    se_seeds = float(per_seed.std(ddof=1) / math.sqrt(per_seed.size)) if per_seed.size > 1 else 0.0
+    se = max(se_time, se_seeds)
     mean_flow = eg_flow[:, late].mean(axis=0)
     flow_spread = float(mean_flow.max() - mean_flow.min())
     return check(
         "teacher_student.asymptote", "The SGD's asymptotic generalisation error (mean over seeds "
         "and the last window) equals the error at the stable specialised fixed point.", eg_inf,
         float(per_seed.mean()), tol=3 * se + flow_spread, source="reconstruction",
-        why="3 standard errors of the seed mean (finite-N fluctuations around the fixed point, "
-            "one independent value per seed and window) plus the range of the seeds' mean flow "
-            "over the window (how far from converged the window still is, measured on the flow).",
+        why="3 standard errors of the seed mean (finite-N fluctuations around the fixed point: the "
+            "larger of the spread over seeds and each seed's fluctuation over the window divided "
+            "by the window's number of correlation times 1/|slowest rate|) plus the range of the "
+            "seeds' mean flow over the window (how far from converged it still is).",
         details={"window": [float(alpha[late][0]), float(alpha[-1])], "per_seed": per_seed.tolist(),
-                 "seed_se": se, "flow_spread": flow_spread})
+                 "se_seeds": se_seeds, "se_time": se_time, "n_eff": n_eff, "flow_spread": flow_spread},
+        negative_controls=controls)
 
 
 # ------------------------------------------------------------------------------- verify
@@ -319,6 +347,10 @@ def verify(ctx: VerifyContext) -> list[Claim]:
         cm = reduced_model(s.eta, s.sigma2).compile("numpy")
         sad, fin = plateau_point(cm, s), asymptotic_point(cm, s)
         eg_star, eg_inf = sad.observables["loss"], fin.observables["loss"]
+        # the alternatives of the negative controls: the collapsed fixed point, and the
+        # small-rate limit without the eta^2 term (no effect of the label noise)
+        eg_collapsed = collapsed_point(cm, s).observables["loss"]
+        eg_small = plateau_point(reduced_model(s.eta, s.sigma2, "small").compile("numpy"), s).observables["loss"]
         ctx.config.update({"plateau_point": sad.coords, "eg_plateau": eg_star, "escape_rate": sad.escape_rate,
                            "asymptotic_point": fin.coords, "eg_asymptote": eg_inf})
     with ctx.stage(f"online SGD, N = {s.N}, {seeds} seeds at once"):
@@ -333,9 +365,24 @@ def verify(ctx: VerifyContext) -> list[Claim]:
     level = 0.5 * (eg_star + eg_inf)
     window = plateau_window(tr.t, eg_flow, eg_star, s.plateau_threshold)
     ctx.config["plateau_window"] = list(window)
-    claims = [claim_plateau(tr.t, eg_sgd, eg_flow, eg_star, window),
-              claim_escape(tr.t, eg_sgd, eg_flow, level, window[0]),
-              claim_asymptote(tr.t, eg_sgd, eg_flow, eg_inf, s.asymptote_window)]
+    with ctx.stage("the claims, and their negative controls"):
+        # the same ODEs at half the learning rate, escape measured at their own halfway level
+        half = dataclasses.replace(s, eta=s.eta / 2)
+        slow = np.array([flow_from(cm, seed_states(tr, k)[0], tr.t, half).loss for k in range(seeds)])
+        level_slow = 0.5 * (plateau_point(cm, half).observables["loss"] + asymptotic_point(cm, half).observables["loss"])
+        t_slow = float(np.mean(escape_times(tr.t, slow, level_slow, window[0])))
+        claims = ctx.claims  # kept, with the error, if a later stage raises
+        claims.append(claim_plateau(tr.t, eg_sgd, eg_flow, eg_star, window, controls={
+            "the collapsed fixed point (Q12 = Q11)": eg_collapsed,
+            "the small-rate limit's saddle (no eta^2 term, so no label-noise effect)": eg_small}))
+        controls = {"no plateau: the escape where the plateau stage starts": window[0]}
+        # (if the slow flows have not escaped by alpha_max, alpha_max is the earliest they could)
+        controls["the ODEs at half the learning rate, from the same starts"] = t_slow if math.isfinite(t_slow) \
+            else float(tr.t[-1])
+        claims.append(claim_escape(tr.t, eg_sgd, eg_flow, level, window[0], controls=controls))
+        relax = float(np.min(np.abs(np.real(fin.eigenvalues))))
+        claims.append(claim_asymptote(tr.t, eg_sgd, eg_flow, eg_inf, s.asymptote_window, relax, controls={
+            "the small-rate limit (no eta^2 term): zero error": 0.0, "the plateau's error": eg_star}))
     with ctx.stage("figure"):
         fig, ax = plt.subplots(1, 2, figsize=(13, 4.5))
         for k in range(seeds):

@@ -37,6 +37,9 @@ def test_fixed_points_are_the_plateau_saddle_and_the_specialised_point(cm):
     assert fin.coords["R11"] > 0.9 and abs(fin.coords["R12"]) < 0.1
     # label noise keeps the error above 0 at finite eta, and below the plateau
     assert 0 < fin.observables["loss"] < sad.observables["loss"]
+    col = ss.collapsed_point(cm, S)  # the negative controls' wrong plateau
+    assert col.coords["Q12"] == pytest.approx(col.coords["Q11"]) and col.unstable_dim == 3
+    assert col.observables["loss"] > sad.observables["loss"]
 
 
 def test_sgd_gradient_is_the_derivative_of_its_loss():
@@ -84,7 +87,10 @@ def test_claims_pass_on_consistent_data_and_refuse_a_wrong_prediction():
     flow = _curves(rng, alpha, 0.030, drop, 0.0114, 0.0)
     sgd = _curves(rng, alpha, 0.030, drop + rng.normal(0, 5, 4), 0.0114, 0.0005)
     window = (20.0, 90.0)
-    assert ss.claim_plateau(alpha, sgd, flow, 0.030, window).passed
+    c = ss.claim_plateau(alpha, sgd, flow, 0.030, window, controls={"collapsed": 0.0313})
+    assert c.passed and c.negative_controls[0]["refuted"]
+    # a control the measurement cannot tell from the prediction makes the claim not hold
+    assert not ss.claim_plateau(alpha, sgd, flow, 0.030, window, controls={"same": 0.03001}).passed
     assert not ss.claim_plateau(alpha, sgd, flow, 0.0313, window).passed  # 4% off
     # the window's own spread enters the tolerance, not the distance to the prediction
     tilted = flow + 0.002 * (alpha < 60)[None, :]
@@ -94,8 +100,12 @@ def test_claims_pass_on_consistent_data_and_refuse_a_wrong_prediction():
     assert c.passed
     late = _curves(rng, alpha, 0.030, drop + 60, 0.0114, 0.0)  # a flow that escapes 60 later
     assert not ss.claim_escape(alpha, sgd, late, level, window[0]).passed
-    assert ss.claim_asymptote(alpha, sgd, flow, 0.0114, 60.0).passed
-    assert not ss.claim_asymptote(alpha, sgd, flow, 0.0119, 60.0).passed  # 4% off
+    # the synthetic noise is white: correlation time one record (rate 1 per unit alpha)
+    assert ss.claim_asymptote(alpha, sgd, flow, 0.0114, 60.0, 1.0).passed
+    assert not ss.claim_asymptote(alpha, sgd, flow, 0.0119, 60.0, 1.0).passed  # 4% off
+    # a slow correlation time (few independent values in the window) widens the tolerance
+    assert ss.claim_asymptote(alpha, sgd, flow, 0.0114, 60.0, 0.02).tolerance > \
+        2 * ss.claim_asymptote(alpha, sgd, flow, 0.0114, 60.0, 1.0).tolerance
 
 
 def test_dynamics_show_prints_the_field_in_named_terms(capsys, monkeypatch):
