@@ -24,6 +24,8 @@ __all__ = [
     "claim_direction", "claim_direction_rate", "claim_drift_law", "claim_drift", "claim_frozen",
     "claim_cot_inference", "claim_parity_direct", "claim_cot_training", "claim_joint_embedding",
     "claim_cot_two_phases", "claim_cot_phase2", "cot_phase2_id", "claim_cot_u_log_law", "claim_saddle_stationary", "claim_saddle_escape",
+    "claim_lambda_loss_rate", "claim_lambda_direction", "claim_lambda_separable", "claim_lambda8_separation",
+    "SPEC_EARLY_SLOPES", "claim_lambda_early_slope", "claim_lambda_sqrt",
 ]
 
 
@@ -329,3 +331,93 @@ def claim_saddle_escape(steps_per_decade: float, mu: float, eta: float, details:
             "moves by up to ~6% at the largest eps (seen: 160-173 steps over seeds and thresholds) and "
             "~3% on a fit over three decades; 5% covers it. The same xi is used at every eps, so the "
             "offset (nonlinear exit, threshold) cancels.", details=details)
+
+
+# ------------------------------------------------------------------ the lambda ablation (spec 4 #6)
+def _lams(lams: Sequence[float]) -> str:
+    return "{" + ", ".join(f"{v:g}" for v in lams) + "}"
+
+
+def claim_lambda_loss_rate(lams: Sequence[float], slopes: Sequence[float], window: tuple[float, float]) -> Claim:
+    return check(
+        "huang2025.lambda-ablation.loss-rate", "The two phases are consistent across lambda (the paper's "
+        f"ablation): for lambda in {_lams(lams)} (t0 = 100 steps) the late slope of ln L against ln t on "
+        f"tau in [{window[0]:g}, {window[1]:g}] is -1 (L = O(1/t)).", [-1.0] * len(lams), list(slopes),
+        tol=0.05, source="paper",
+        why="as for huang2025.loss-rate: log corrections of order 1/ln t and the attention drift, which grows "
+            "with lambda (larger lambda moves W more, the loss falls a little faster than 1/t); 0.05 is their "
+            "size at tau ~ 1e7-1e8.",
+        negative_controls={"L = O(1/sqrt t) (slope -1/2)": [-0.5] * len(lams),
+                           "L = O(1/t^2) (slope -2)": [-2.0] * len(lams)})
+
+
+def claim_lambda_direction(lams: Sequence[float], one_minus_cos: Sequence[float]) -> Claim:
+    return check(
+        "huang2025.lambda-ablation.direction", f"For lambda in {_lams(lams)} (t0 = 100 steps) u_t converges in "
+        "direction to the max-margin u_hat(W_t): 1 - cos(u_t, u_hat) at tau = 1e8.", [0.0] * len(lams),
+        list(one_minus_cos), tol=0.01, source="paper",
+        why="as for huang2025.direction: 1 - cos = O(1/ln^2 t), ~3e-3 times the constant at tau = 1e8; 0.01 "
+            "asks for clear convergence at every lambda.",
+        negative_controls={"a fixed 10-degree angle (1 - cos = 0.015)": [1 - math.cos(math.radians(10))] * len(lams)})
+
+
+def claim_lambda_separable(lams: Sequence[float], separable: Sequence[bool], t_sep_steps: Sequence[float]) -> Claim:
+    return check_equal(
+        "huang2025.lambda-ablation.separable-end-of-phase1", f"For lambda in {_lams(lams)} the attention "
+        "outputs are linearly separable at the end of phase 1 (t0 = 100 steps; Proposition 4.3) and training "
+        "accuracy reaches 100% (the end of phase 1).", [True] * len(lams),
+        [bool(v) and math.isfinite(t) for v, t in zip(separable, t_sep_steps, strict=True)], source="paper",
+        why="exact: feasibility by a linear program on the enumerated features, accuracy on every string.",
+        details={"t_sep_steps": list(t_sep_steps)})
+
+
+def claim_lambda8_separation(t_sep_steps: float, observed: tuple[float, float] = (512.0, 1024.0)) -> Claim:
+    mid, half = (observed[0] + observed[1]) / 2, (observed[1] - observed[0]) / 2
+    return check(
+        "huang2025.lambda-ablation.separation-time-lambda8", "With t0 = 100 steps, lambda = 8 separates "
+        "late: first 100% training accuracy 'only at about 1024' steps (the spec's own runs, 2.3), i.e. "
+        f"between {observed[0]:g} and {observed[1]:g} steps; lambda = 1, 2, 4 separate near t0.",
+        mid, t_sep_steps, tol=half, source="reconstruction",
+        why="the spec reports first-seen steps on a power-of-two record grid (its lambda = 2 value, 'between "
+            "100 and 128', is bracketed by the t0 record and 2^7), so 'about 1024' is the first record after "
+            "separation: the interval (512, 1024]. The flow's time differs from GD's by O(eta) relative.",
+        negative_controls={"separation near t0 like lambda <= 4 (128 steps)": 128.0,
+                           "the sqrt(lambda) estimate from lambda = 2 (2 x 112 steps)": 224.0})
+
+
+#: The spec's slopes of ln L against ln t over steps [4000, 16000] (spec 3, its own runs of the reconstruction).
+SPEC_EARLY_SLOPES = {1.0: -1.03, 2.0: -1.08, 4.0: -1.21, 8.0: -1.47}
+
+
+def claim_lambda_early_slope(lams: Sequence[float], slopes: Sequence[float], gd_minus_flow: float,
+                             predicted: Sequence[float] | None = None) -> Claim:
+    pred = [SPEC_EARLY_SLOPES[v] for v in lams] if predicted is None else list(predicted)
+    tol = 0.005 + 0.005 + abs(gd_minus_flow)
+    return check(
+        "huang2025.lambda-ablation.early-slope", "Early in phase 2 the attention is still moving and the loss "
+        "falls faster than 1/t, the more so the larger lambda: the slope of ln L against ln t over steps "
+        f"[4000, 16000] for lambda in {_lams(lams)} is the spec's {pred} (its own runs, spec 3).", pred,
+        list(slopes), tol=tol, source="reconstruction",
+        why=f"the spec gives two decimals (rounding 0.005); the slopes are measured on the reduced flow, which "
+            f"differs from the spec's GD by O(eta): the run measures GD - flow = {gd_minus_flow:+.4f} at the "
+            f"default lambda on the same window, and another 0.005 allows it to differ at other lambda (GD - "
+            f"flow is -0.0017 at lambda = 4 and -0.0037 at lambda = 8, measured once with direct GD). "
+            f"tol = 0.005 + 0.005 + |GD - flow| = {tol:.4f}.",
+        details={"gd_minus_flow_default_lambda": gd_minus_flow},
+        negative_controls={"slope -1 at every lambda (attention frozen)": [-1.0] * len(lams),
+                           "the lambda = 2 slope at every lambda": [SPEC_EARLY_SLOPES[2.0]] * len(lams)})
+
+
+def claim_lambda_sqrt(exponent: float, lams: Sequence[float], tau_sep: Sequence[float], t0_steps: int,
+                      predicted: float = 0.5) -> Claim:
+    return check(
+        "huang2025.lambda-ablation.separation-sqrt", "The phase-1 length grows like sqrt(lambda) (the spec's "
+        "estimate, 2.3: tau_sep ~ sqrt(lambda ln L_max / 0.06)) when the lambda-boost lasts past separation "
+        f"(t0 = {t0_steps} steps): the least-squares exponent of tau_sep against lambda over lambda in "
+        f"{_lams(lams)}.", predicted, exponent, tol=0.1, source="reconstruction",
+        why="the estimate is a leading-order scaling, tau_sep = A sqrt(lambda) with A set by its threshold (a "
+            "logit ~ ln L_max) and by the phase-1 law kappa ~ 0.06 tau^2, both O(1) approximations; if A drifts "
+            "by 25% across lambda = 1..8 the fitted exponent moves by ln 1.25 / ln 8 = 0.11, so 0.1 allows "
+            "the estimate's own slack and still tells sqrt(lambda) from a weaker or stronger law.",
+        details={"lambda": list(lams), "tau_sep": list(tau_sep)},
+        negative_controls={"independent of lambda (exponent 0)": 0.0, "linear in lambda (exponent 1)": 1.0})

@@ -8,6 +8,7 @@ r"""Experiments of Huang, Liang & Yang (2025): the runs whose measurements the c
 * :func:`flow_vs_gd`: the flow against GD at several step sizes;
 * :func:`separation_tau`: the first flow time with 100% training accuracy;
 * :func:`saddle_experiment`: zero init without the length-1 strings (spec 1.2, P14);
+* :func:`lambda_ablation`: the measurements of the lambda ablation on the flows for each lambda;
 * :func:`cot_data`: the CoT-training objective the settings select (spec 1.7b, reconstructed);
 * :func:`full_flow`: the gradient flow of the full transformer (all of $u$ and $W$), continuing a
   GD run into phase 2 (for data without the a<->b symmetry the reduction needs, e.g. CoT).
@@ -25,8 +26,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from derivations.huang2025 import measure as M
+from derivations.huang2025.closed_forms import features, max_margin_primal
 from derivations.huang2025.data import Dataset, cot_dataset, even_pairs_dataset
 from derivations.huang2025.direct import OneLayerTransformer
+from derivations.huang2025.reduced import W_norm2, u_full
+from dynamics.analysis import loglog_slope
 from dynamics.codegen import CompiledModel
 from dynamics.direct import train
 from dynamics.integrate import integrate
@@ -38,7 +42,7 @@ if TYPE_CHECKING:
     from derivations.huang2025.verify import Settings
 
 __all__ = ["schedule", "flow", "direct_run", "reduced_gd", "flow_vs_gd", "separation_tau", "saddle_experiment",
-           "cot_data", "full_flow", "DRIFT_LAMBDAS", "DRIFT_FIT", "SCALING_LAMBDAS", "SADDLE_SCALES"]
+           "cot_data", "full_flow", "lambda_ablation", "DRIFT_LAMBDAS", "DRIFT_FIT", "SCALING_LAMBDAS", "SADDLE_SCALES"]
 
 #: lambda values of the attention-drift experiment, and the tau window its laws are fitted on.
 DRIFT_LAMBDAS = (1.0, 2.0, 4.0, 8.0)
@@ -182,3 +186,36 @@ def full_flow(model: OneLayerTransformer, data: Dataset, params: dict[str, np.nd
                                                "W_norm": np.linalg.norm(X[:, d:], axis=1)},
                       stats={"method": "LSODA", "nfev": int(sol.nfev)},
                       meta={"freeze_attention": freeze_attention, "tau_start": tau_start})
+
+
+def lambda_ablation(s: Settings, flows: dict[float, Trajectory], table: np.ndarray, direct: Trajectory,
+                    flow_default: Trajectory) -> dict[str, Any]:
+    """The lambda ablation (spec 4 #6, 2.3, 3) on the reduced flows to ``s.tau_max``, one per lambda
+    (``flows``; t0 as in ``s``): separability at t0 and the first 100%-accuracy step, the late loss
+    slope, 1 - cos(u, u_hat) at the end, the loss slope on steps [4000, 16000] (the spec's window) and
+    the attention drift ||W|| between steps 1024 and 16384 over lambda (the spec's, in logit units).
+    ``direct`` and ``flow_default`` (GD and the flow at ``s.lam``) give GD - flow on the early window."""
+    lams = sorted(flows)
+    early = (4000 * s.eta, 16000 * s.eta)
+    late = (s.tau_max / 10, s.tau_max)
+    out: dict[str, Any] = {"lambda": lams, "early_window": list(early), "late_window": list(late),
+                           "separable_at_t0": [], "t_sep_steps": [], "late_slopes": [], "early_slopes": [],
+                           "one_minus_cos": [], "W_drift_logit_1024_16384": []}
+    for lam in lams:
+        tl, sl = flows[lam], replace(s, lam=lam)
+        j = int(np.searchsorted(tl.t, s.tau0))
+        out["separable_at_t0"].append(max_margin_primal(*features(tl.y[j], table, s.L_max, lam)[:2]).separable)
+        out["t_sep_steps"].append(separation_tau(tl, table, sl) / s.eta)
+        out["late_slopes"].append(loglog_slope(tl.t, tl.loss, late).slope)
+        out["early_slopes"].append(loglog_slope(tl.t, tl.loss, early).slope)
+        mm = max_margin_primal(*features(tl.y[-1], table, s.L_max, lam)[:2])
+        U = u_full(tl.y[-1], s.L_max)
+        out["one_minus_cos"].append(1.0 - float(U @ mm.u) / (np.linalg.norm(U) * mm.norm) if mm.u is not None else math.nan)
+        w1, w2 = np.interp([1024 * s.eta, 16384 * s.eta], tl.t, np.sqrt(W_norm2(tl.y, s.L_max)))
+        out["W_drift_logit_1024_16384"].append(float((w2 - w1) / lam))
+    if direct.t[-1] >= early[1]:
+        out["gd_minus_flow"] = (loglog_slope(direct.t, direct.loss, early).slope
+                                - loglog_slope(flow_default.t, flow_default.loss, early).slope)
+    else:
+        out["gd_minus_flow"] = math.nan
+    return out

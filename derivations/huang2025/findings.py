@@ -37,6 +37,25 @@ FINDINGS = (
         bears_on="reconstruction",
     ),
     Finding(
+        claim="huang2025.lambda-ablation.separation-sqrt",
+        summary=("The phase-1 length does not grow like sqrt(lambda), the spec's estimate (2.3), even with the "
+                 "lambda-boost lasting past separation: over lambda = 1..8 tau_sep grows with exponent ~0.19 "
+                 "and is flat between lambda = 4 and 8."),
+        shows=("With the boost for 1000 steps (scaling_t0) tau_sep = 3.86, 5.02, 7.14, 9.18, 11.48, 13.60, "
+               "13.62 for lambda = 0.1, 0.2, 0.5, 1, 2, 4, 8: local exponents 0.38, 0.38, 0.36, 0.32, 0.24, "
+               "0.00. The estimate's ingredients fail: kappa/lambda at separation is not constant (2.4, 1.8, "
+               "1.3 for lambda = 1, 2, 4) and kappa/tau^2 is 0.03 there, the 0.06 law holding only up to "
+               "tau ~ 2. Separation is decided by the single hardest pattern (length 6, only the last key "
+               "matching the query), not by the same-token logit reaching ln L_max."),
+        ruled_out=("The boost: with t0 = 100 steps it ends before separation for lambda >= 2 (tau0 = 10), so "
+                   "the run uses a boost of 1000 steps, the estimate's own condition, met for every lambda "
+                   "(tau_sep < 100). Resolution: tau_sep is read on a grid of spacing 0.02 in tau. Range: the "
+                   "exponent is below 0.4 on every pair of neighbouring lambda from 0.1 to 8, so no sub-range "
+                   "restores 0.5. Not ruled out: the paper's own t0 and conditions on lambda, which the spec "
+                   "could not read; the estimate is the spec's, not the paper's."),
+        bears_on="reconstruction",
+    ),
+    Finding(
         claim="huang2025.parity-cot-phase2.reg-lengths-1-4",
         summary=("CoT training with the even-pairs regulariser on lengths 1-4 (the earlier reconstructed "
                  "format, now the contrast run) never reaches phase 2: the regulariser groups of length 2 "

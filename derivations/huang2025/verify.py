@@ -4,9 +4,11 @@ r"""Experiments -> claims -> figures, and the two registered derivations of Huan
 direct GD on the one-layer transformer, checked against every recoverable claim (phases,
 rates, implicit bias, the onset of the logarithmic growth of ||u||, attention drift and its
 law, frozen-attention control, separation time, the saddle at zero without length-1 strings);
-the separation time against lambda is reported as measured.
+the lambda ablation (the two phases for lambda = 1, 2, 4, 8, lambda = 8 separating late, the
+spec's early loss slopes, its sqrt(lambda) estimate of the phase-1 length).
 ``huang2025-parity`` (:data:`parity`): parity by inference-time CoT with the even-pairs model,
-direct parity training without CoT, and CoT training in the reconstructed format (spec 1.7).
+direct parity training without CoT, and CoT training in the reconstructed format into phase 2
+(loss rate, ln t growth of ||u||, direction to u*_CoT; spec 1.7, 3 #9).
 The runs are in :mod:`.experiments`, the claims in :mod:`.claims`, the figures in :mod:`.figures`.
 """
 
@@ -32,18 +34,20 @@ from derivations.huang2025.experiments import (
     direct_run,
     flow,
     flow_vs_gd,
+    lambda_ablation,
     reduced_gd,
     saddle_experiment,
     schedule,
     separation_tau,
 )
-from derivations.huang2025.figures import figure_parity, figures_even_pairs
+from derivations.huang2025.figures import figure_lambda_ablation, figure_parity, figures_even_pairs
 from derivations.huang2025.findings import EVEN_PAIRS_FINDINGS, PARITY_FINDINGS
 from derivations.huang2025.reduced import reduced_model, u_full
 from dynamics.analysis import local_slopes, log_growth, loglog_slope
 from dynamics.claims import Claim
 from dynamics.direct import train
 from dynamics.registry import Derivation
+from dynamics.trajectory import Trajectory
 from dynamics.validate import positive_float, positive_int
 from dynamics.verify import VerifyContext
 
@@ -55,7 +59,7 @@ RECONSTRUCTED = (
     "labels +1 for 'even'; all strings of lengths 1..L_max enumerated; zero initialisation (spec 1.1-1.6, reconstructed)",
     "the exact symmetry reduction to 35 coordinates and its match-pattern loss (spec 2.2, reconstructed; verified here)",
     "phase-1 expansion constants c_l (spec 2.3, derived from the reconstructed model); the spec's separation-time "
-    "estimate tau_sep ~ sqrt(lambda) is not used: it does not hold (the measured tau_sep(lambda) is reported)",
+    "estimate tau_sep ~ sqrt(lambda) is a claim of the reconstruction that does not hold (a finding)",
     "separation time against lambda measured with the lambda-boost lasting past separation (scaling_t0 = 1000 "
     "steps, a reconstruction choice so that the estimate's own condition holds; configurable)",
     "the onset t2 of the logarithmic growth of ||u|| by the extrapolated-onset construction (our definition, "
@@ -179,14 +183,19 @@ def verify_even_pairs(ctx: VerifyContext) -> list[Claim]:
         ctx.config["separation_vs_lambda"] = {"scaling_t0": s.scaling_t0, "lambda": list(SCALING_LAMBDAS),
                                               "tau_sep": tau_s.tolist(), "boost_lasts_past_separation": inside,
                                               "local_exponents": loc}
+        in_ab = [k for k, v in enumerate(SCALING_LAMBDAS) if v in DRIFT_LAMBDAS]
+        sqrt_exp = float(np.polyfit(np.log(np.array(SCALING_LAMBDAS)[in_ab]), np.log(tau_s[in_ab]), 1)[0])
+        claims.append(C.claim_lambda_sqrt(sqrt_exp, [SCALING_LAMBDAS[k] for k in in_ab], tau_s[in_ab].tolist(),
+                                          s.scaling_t0))
         ctx.note("Separation time against lambda, with the lambda-boost lasting past separation "
                  f"(t0 = {s.scaling_t0} steps, the condition of the spec 2.3 estimate; "
                  f"{'met' if inside else 'NOT met'} for every lambda): tau_sep = "
                  + ", ".join(f"{t_:.2f} (lambda {v:g})" for v, t_ in zip(SCALING_LAMBDAS, tau_s, strict=True))
                  + ". Local exponents d ln tau_sep / d ln lambda: " + ", ".join(f"{e:.2f}" for e in loc)
-                 + ". The spec's estimate tau_sep ~ sqrt(lambda) (exponent 0.5) does not hold even under its "
-                 "condition, so it is reported, not claimed: the dependence is weaker (0.38 at small lambda, "
-                 "0.28 over lambda = 1..4) and flat between lambda = 4 and 8. Separation is decided by the "
+                 + f". The spec's estimate tau_sep ~ sqrt(lambda) (exponent 0.5) does not hold even under its "
+                 f"condition (huang2025.lambda-ablation.separation-sqrt: exponent {sqrt_exp:.2f} over lambda = 1..8, "
+                 "a registered finding): the dependence is weaker (0.38 at small lambda) and flat between lambda "
+                 "= 4 and 8. Separation is decided by the "
                  "single hardest pattern (length 6, only the last key matching the query), not by the "
                  "same-token logit kappa/lambda reaching ln L_max as the estimate assumes.")
     with ctx.stage("phase 2: rate, growth and its onset, direction"):
@@ -241,8 +250,10 @@ def verify_even_pairs(ctx: VerifyContext) -> list[Claim]:
     with ctx.stage("phase 2: attention drift for lambda = 1, 2, 4, 8, and its law"):
         drifts: dict[float, tuple[np.ndarray, np.ndarray]] = {}
         law_fits: dict[str, dict[float, dict[str, Any]]] = {law: {} for law in M.LAWS}
+        lam_flows: dict[float, Trajectory] = {}
         for lam_ in DRIFT_LAMBDAS:
             tl = tr if lam_ == s.lam else flow(cm, replace(s, lam=lam_))
+            lam_flows[lam_] = tl
             D = M.drift(tl, s.tau0, s.L_max)
             drifts[lam_] = (tl.t, D)
             for law in M.LAWS:
@@ -271,6 +282,23 @@ def verify_even_pairs(ctx: VerifyContext) -> list[Claim]:
         bounded_err = [law_fits["bounded, D_inf - a/ln tau"][v]["rel_error"] for v in DRIFT_LAMBDAS]
         claims.append(C.claim_drift(DRIFT_LAMBDAS, bounded_err, law_fits["bounded, D_inf - a/ln tau"], DRIFT_FIT,
                                     s.tau_max, extra))
+    with ctx.stage("the lambda ablation: the two phases for lambda = 1, 2, 4, 8 at t0 = 100 steps"):
+        ab = lambda_ablation(s, lam_flows, table, direct, tr)
+        claims.append(C.claim_lambda_separable(DRIFT_LAMBDAS, ab["separable_at_t0"], ab["t_sep_steps"]))
+        claims.append(C.claim_lambda_loss_rate(DRIFT_LAMBDAS, ab["late_slopes"], late))
+        claims.append(C.claim_lambda_direction(DRIFT_LAMBDAS, ab["one_minus_cos"]))
+        spec_setting = (s.eta, s.t0, s.L_max) == (0.1, 100, 6)  # the spec's runs are for these
+        if spec_setting and 8.0 in DRIFT_LAMBDAS:
+            claims.append(C.claim_lambda8_separation(ab["t_sep_steps"][DRIFT_LAMBDAS.index(8.0)]))
+        if spec_setting and s.direct_steps * s.eta >= ab["early_window"][1]:
+            claims.append(C.claim_lambda_early_slope(DRIFT_LAMBDAS, ab["early_slopes"], ab["gd_minus_flow"]))
+        ctx.config["lambda_ablation"] = {k: v for k, v in ab.items() if k != "flows"}
+        ctx.note("Lambda ablation (t0 = 100 steps): first 100% accuracy at steps "
+                 + ", ".join(f"{t_:.0f} (lambda {v:g})" for v, t_ in zip(DRIFT_LAMBDAS, ab["t_sep_steps"], strict=True))
+                 + "; slope of ln L on steps [4000, 16000] " + ", ".join(f"{v:.3f}" for v in ab["early_slopes"])
+                 + " (spec: -1.03, -1.08, -1.21, -1.47); attention drift in logit units (||W|| at 16384 steps minus "
+                 "at 1024, over lambda) " + ", ".join(f"{v:.2f}" for v in ab["W_drift_logit_1024_16384"])
+                 + " (spec: 'about 1.6-2.0 for all four').")
     with ctx.stage("frozen-attention control"):
         tl_ = tf.t * tf.loss
         a, b = int(np.searchsorted(tf.t, late[0])), tf.t.size - 1
@@ -310,6 +338,7 @@ def verify_even_pairs(ctx: VerifyContext) -> list[Claim]:
         ctx.config["phase_diagram"] = {"lambda": lam_grid.tolist(), "eta": eta_grid.tolist(),
                                        "t_sep_steps": tsep.tolist(), "late_slope_1e4_1e5": late_slope.tolist()}
     with ctx.stage("figures"):
+        figure_lambda_ablation(ctx, s, lam_flows, ab, (np.array(SCALING_LAMBDAS), tau_s))
         figures_even_pairs(ctx, s, tr, direct, tf, table, fits, onset_steps, onset_u, onset,
                            (t_cos, cos_free, t_cos_f, cos_frozen, win), drifts, law_fits,
                            (np.array(SCALING_LAMBDAS), tau_s), sad, lam_grid, eta_grid, tsep, late_slope)

@@ -160,10 +160,14 @@ def test_direction_rate_slope_minus_two(cm, long_flow, table):
 
 
 @pytest.fixture(scope="module")
-def drift_fits(cm, long_flow):
+def lam_flows(cm, long_flow):
+    return {lam: long_flow if lam == S.lam else flow(cm, replace(S, lam=lam)) for lam in (1.0, 2.0, 4.0, 8.0)}
+
+
+@pytest.fixture(scope="module")
+def drift_fits(lam_flows):
     out = {}
-    for lam in (1.0, 2.0, 4.0, 8.0):
-        tl = long_flow if lam == S.lam else flow(cm, replace(S, lam=lam))
+    for lam, tl in lam_flows.items():
         D = M.drift(tl, S.tau0, 6)
         out[lam] = {law: M.law_extrapolation(tl.t, D, law, (1e3, 1e5), 1e8, 1e5) for law in M.LAWS}
     return out
@@ -183,6 +187,32 @@ def test_drift_follows_ln_ln_tau(drift_fits):
                             {}, (1e3, 1e5), 1e8)
     assert not bounded.passed
     assert C.claim_drift(lams, [0.05] * 4, {}, (1e3, 1e5), 1e8).passed  # a bounded drift would pass
+
+
+def test_lambda_ablation(lam_flows, table, long_flow):
+    """The lambda ablation (spec 4 #6, 2.3, 3): the two phases at every lambda, lambda = 8 separating
+    late, the spec's early slopes, and the sqrt(lambda) estimate (a finding)."""
+    from derivations.huang2025.experiments import lambda_ablation
+
+    ab = lambda_ablation(S, lam_flows, table, long_flow, long_flow)  # the flow as its own GD: the strictest tol
+    lams = ab["lambda"]
+    assert ab["gd_minus_flow"] == 0.0 and lams == [1.0, 2.0, 4.0, 8.0]
+    assert C.claim_lambda_separable(lams, ab["separable_at_t0"], ab["t_sep_steps"]).passed
+    assert not C.claim_lambda_separable(lams, ab["separable_at_t0"], [100.0, math.nan, 1.0, 1.0]).passed
+    rate = C.claim_lambda_loss_rate(lams, ab["late_slopes"], ab["late_window"])
+    assert rate.passed and rate.controls_refuted
+    assert not C.claim_lambda_loss_rate(lams, [-1.0, -1.0, -1.0, -0.8], ab["late_window"]).passed
+    assert C.claim_lambda_direction(lams, ab["one_minus_cos"]).passed
+    assert not C.claim_lambda_direction(lams, [0.0, 0.0, 0.0, 0.02]).passed
+    t8 = ab["t_sep_steps"][3]
+    assert C.claim_lambda8_separation(t8).passed and max(ab["t_sep_steps"][:3]) < 200 < t8
+    assert not C.claim_lambda8_separation(ab["t_sep_steps"][2]).passed  # lambda = 4 separates near t0
+    early = C.claim_lambda_early_slope(lams, ab["early_slopes"], ab["gd_minus_flow"])
+    assert early.passed and early.controls_refuted
+    assert not C.claim_lambda_early_slope(lams, ab["early_slopes"], 0.0, predicted=[-1.03, -1.08, -1.21, -1.6]).passed
+    sq = C.claim_lambda_sqrt(0.195, lams, [9.2, 11.5, 13.6, 13.6], 1000)
+    assert not sq.passed and sq.controls_refuted  # the registered finding
+    assert C.claim_lambda_sqrt(0.52, lams, [], 1000).passed
 
 
 def test_law_extrapolation_recovers_a_synthetic_law():
@@ -314,7 +344,8 @@ def test_findings_registered_and_documented():
     from derivations.huang2025.findings import FINDINGS
     from derivations.huang2025.verify import even_pairs, parity
 
-    assert {f.claim for f in even_pairs.findings} == {"huang2025.attention-drift"}
+    assert {f.claim for f in even_pairs.findings} == {"huang2025.attention-drift",
+                                                      "huang2025.lambda-ablation.separation-sqrt"}
     assert {f.claim for f in parity.findings} == {"huang2025.parity-cot-phase2.reg-lengths-1-4"}
     assert len(FINDINGS) == len(even_pairs.findings) + len(parity.findings)
     docs = (Path(__file__).resolve().parents[2] / "docs" / "huang2025.md").read_text()
@@ -355,7 +386,7 @@ def test_verify_even_pairs_writes_report(tmp_path):
 
     rc = main(["verify", "huang2025-even-pairs", "huang2025-parity", "--out", str(tmp_path), "--quiet"])
     assert rc == 0  # every claim passes or is a registered finding
-    for f in ("loss_loglog.png", "phase_diagram.png", "attention_drift.png", "saddle.png", "summary.json", "flow.npz"):
+    for f in ("loss_loglog.png", "phase_diagram.png", "lambda_ablation.png", "attention_drift.png", "saddle.png", "summary.json", "flow.npz"):
         assert (tmp_path / "huang2025-even-pairs" / f).exists()
     assert (tmp_path / "huang2025-parity" / "parity.png").exists()
     verdicts = {}
@@ -364,6 +395,7 @@ def test_verify_even_pairs_writes_report(tmp_path):
         verdicts.update({c["id"]: c["verdict"] for c in summary["claims"]})
         assert all(info["caption"] for info in summary["figure_info"].values())
         assert not summary["unmatched_findings"]
-    assert {k for k, v in verdicts.items() if v == "finding"} == {"huang2025.attention-drift",
-                                                                    "huang2025.parity-cot-phase2.reg-lengths-1-4"}
+    assert {k for k, v in verdicts.items() if v == "finding"} == {
+        "huang2025.attention-drift", "huang2025.lambda-ablation.separation-sqrt",
+        "huang2025.parity-cot-phase2.reg-lengths-1-4"}
     assert all(v in ("pass", "finding") for v in verdicts.values())
