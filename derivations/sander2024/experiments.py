@@ -7,8 +7,8 @@ Stages, in the order :func:`.verify.verify` runs them: the symbolic derivations 
 and numpy models against one-step GD (:func:`augmented_direct`); the (N0) reduced flows
 across $H$ (:func:`n0_flows`), the head structure for $H > d$ over many seeds
 (:func:`heads_many_seeds`), the numpy (N0) model against the flow (:func:`n0_direct`), real
-rotation blocks (:func:`rotation`); the PE-only attention (:func:`pe_only`); and the Haar
-report, with no claims (:func:`haar_report`).
+rotation blocks (:func:`rotation`); the PE-only attention (:func:`pe_only`). The Haar
+experiments (Figs. 5 and 7) are in :mod:`.experiments_authors`.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from derivations.sander2024.verify import Settings
 
 __all__ = ["derive_reduced_losses", "augmented_flows", "augmented_direct", "n0_flows", "heads_many_seeds",
-           "n0_direct", "rotation", "pe_only", "haar_report"]
+           "n0_direct", "rotation", "pe_only"]
 
 
 # ------------------------------------------------------------------------ derivations
@@ -480,44 +480,3 @@ def pe_only(ctx: VerifyContext, s: Settings) -> list[Claim]:
                 "model stops (circles); fewer steps are needed for larger mu.")
     details = {"mu": mus, "margin": margins, "lr": lr, "tol": tol, **mc}
     return [claim_pe_frequency(mus, freqs), claim_pe_steps(mus, predicted, steps, details=details)]
-
-
-
-# ------------------------------------------------------------------------ Haar (reported)
-def haar_report(ctx: VerifyContext) -> None:
-    """Spec 1.3, 5: report what is seen (the paper's numbers are not known); no claims."""
-    import matplotlib.pyplot as plt
-
-    from derivations.sander2024.haar import sweep_heads, sweep_layers
-
-    steps = 800 if ctx.quick else 1500
-    lay = sweep_layers(layers=(1, 2, 3), steps=steps, rng=ctx.rng(30))
-    hea = sweep_heads(heads=(1, 2, 4, 8), steps=steps, rng=ctx.rng(31))
-    fig, ax = plt.subplots(1, 2, figsize=(12, 4))
-    for a_, res, xlabel, title in ((ax[0], lay, "layers L", "augmented linear attention, Haar W"),
-                                   (ax[1], hea, "heads H", "diagonal multi-head (N0), Haar W")):
-        a_.plot(res.values, res.train, "o-", label="trained (train)")
-        a_.plot(res.values, res.test, "s--", label="trained (test)")
-        for key, style in (("zero", ":"), ("gd_shared", "-."), ("gd_per_position", "--")):
-            a_.axhline(res.baselines_test[key], ls=style, color="gray", lw=1)
-            a_.text(res.values[-1], res.baselines_test[key], f" {key}", fontsize=7, va="bottom")
-        a_.set(xlabel=xlabel, ylabel="loss (sum over positions)", title=title)
-        a_.legend(fontsize=8)
-    ctx.save_figure(
-        "haar_layers_heads", fig, claims=(),
-        caption="Reported, not a claim (the paper's Figs. 5 and 7 numbers are unknown). Left: the augmented "
-                "attention's test loss falls with the number of layers and passes below the one-step-GD "
-                "baselines (grey lines: zero predictor, best shared step, best step per position). Right: the "
-                "(N0) model's loss saturates at H = d and stays far above the GD baselines.")
-    ctx.config["haar"] = {
-        "layers": {"L": list(lay.values), "train": list(lay.train), "test": list(lay.test),
-                   "baselines_test": dict(lay.baselines_test)},
-        "heads": {"H": list(hea.values), "train": list(hea.train), "test": list(hea.test),
-                  "baselines_test": dict(hea.baselines_test)},
-    }
-    ctx.note(f"Haar W (d = 3, T = 8, Adam {steps} steps): augmented test loss by layers "
-             f"{[round(float(x), 3) for x in lay.test]} against zero {lay.baselines_test['zero']:.2f}, shared-step GD "
-             f"{lay.baselines_test['gd_shared']:.3f}, per-position GD {lay.baselines_test['gd_per_position']:.3f}; "
-             f"(N0) test loss by heads {[round(float(x), 3) for x in hea.test]} (saturates at H = d, far above the GD "
-             f"baselines {hea.baselines_test['gd_shared']:.3f}).")
-

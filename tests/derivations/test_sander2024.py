@@ -245,7 +245,7 @@ def test_verify_sander2024(tmp_path):
                                   "sander2024.block-equals-gd.fixed-diagonal", "sander2024.unconstrained-vs-gd"]
     info = summary["figure_info"]
     for f in ("n0_structure.png", "pe_profiles.png", "augmented_vs_gd.png", "heads_offdiag.png",
-              "min_loss_vs_heads.png", "haar_layers_heads.png"):
+              "min_loss_vs_heads.png", "fig3_authors.png", "haar_authors.png"):
         assert (tmp_path / "sander2024" / f).exists()
         assert len(info[f]["caption"]) > 80
         assert set(info[f]["claims"]) <= set(ids)
