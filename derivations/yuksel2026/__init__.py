@@ -14,6 +14,7 @@ Registry name ``yuksel2026`` (``dynamics verify yuksel2026``); the ``Derivation`
 - ``claims.py``: measurements -> claims (Eq. 4, the bridge);
 - ``claims_transformer.py``: the minimal transformer's claims;
 - ``tf_suite.py``: the minimal transformer's verify runs and their measurements;
+- ``baselines.py``: Fig. 5's learned restricted models (``--set baselines=true``);
 - ``experiments.py``: the Eq. 4 suite and the phase diagrams;
 - ``figures.py``: the figures;
 - ``findings.py``: registered findings (none);

@@ -166,6 +166,64 @@ def claim_tf_reversed_order(order: Sequence[int], predicted: Sequence[int] = (0,
             "are can be read (a tie within one record would make the order a coin flip).", details=details)
 
 
+def claim_tf_init_order(names: Sequence[str], steps: Sequence[float],
+                        predicted: Sequence[str] = ("xavier", "1e-3", "1e-6", "1e-9"),
+                        details: dict[str, Any] | None = None) -> Claim:
+    """Fig. 4 left: the smaller the query init, the later plateau 1 ends (spec 5.2.4). ``steps``:
+    per init in ``names``, the step at which the excess crosses below the level between the
+    plateaus (:data:`~derivations.yuksel2026.tf_suite.LEVEL_12`); measured: the names ordered by it
+    (empty if a run never crosses)."""
+    if len(names) != len(steps):
+        raise ValueError(f"names and steps must have equal length, got {len(names)} and {len(steps)}")
+    order = [names[i] for i in np.argsort(steps)] if all(map(math.isfinite, steps)) else []
+    return check_equal(
+        "yuksel2026.tf-init-order", "Minimal transformer, query-init sweep (paper Fig. 4 left; value init 0): "
+        "plateau 1 ends later the smaller the query init, in the order " + " < ".join(predicted) + " (the step "
+        "at which the excess validation loss falls below 0.58, between the paper's plateau levels 0.93 and 0.36).",
+        list(predicted), order, source="paper",
+        why="an order of crossing steps, exact; the details give the steps (a near-tie would make the order a coin "
+            "flip: the paper reads 1e-6 and 1e-9 as about equal, ~320-340). The level lies a factor 1.6 from "
+            "either plateau, so the crossing is a point on the steep drop, not on a plateau's creep.",
+        details={"names": list(names), "steps": [float(x) for x in steps]} | dict(details or {}))
+
+
+def claim_tf_m_order(ms: Sequence[float], steps: Sequence[float], level: float,
+                     predicted: Sequence[float] | None = None, details: dict[str, Any] | None = None) -> Claim:
+    """Fig. 4 right: the larger the importance ratio m, the longer the intermediate plateaus and the
+    later training ends (spec 5.2.5, Fig. 4 right). ``steps``: per m in ``ms``, the step at which the
+    excess crosses below ``level`` (below every intermediate plateau); measured: the m ordered by it."""
+    if len(ms) != len(steps):
+        raise ValueError(f"ms and steps must have equal length, got {len(ms)} and {len(steps)}")
+    pred = sorted(float(m) for m in ms) if predicted is None else [float(m) for m in predicted]
+    order = [float(ms[i]) for i in np.argsort(steps)] if all(map(math.isfinite, steps)) else []
+    return check_equal(
+        "yuksel2026.tf-m-order", "Minimal transformer, importance-ratio sweep (paper Fig. 4 right, m = "
+        f"{', '.join(f'{m:g}' for m in pred)}; Xavier init): the larger m, the later the excess validation loss "
+        f"falls below {level:g}, a level below every intermediate plateau (the paper's 0.36 at m = 1.7, 0.45 at "
+        "1.5, 0.5 at 1.3): larger m, longer plateaus, slower overall.", pred, order, source="paper",
+        why="an order of crossing steps, exact; the details give the steps. With m = 1 all spans are equally "
+            "important and no plateau separates them; each step up in m widens the gap between the spans' "
+            "strengths and lengthens the plateau before the weakest one.",
+        details={"m": [float(m) for m in ms], "steps": [float(x) for x in steps], "level": level} | dict(details or {}))
+
+
+def claim_tf_early_stopping_learned(closest: Sequence[int], ns: Sequence[int],
+                                    predicted: Sequence[int] = (1, 2),
+                                    details: dict[str, Any] | None = None) -> Claim:
+    """Fig. 5 against what the paper compares with: at the best validation step of the run on n
+    sequences, the closest learned restricted model (smallest KL(learned_k || student), k spans;
+    :mod:`derivations.yuksel2026.baselines`) is the rung matching n: k = 1 for n = 600, 2 for 2000."""
+    pred = [int(k) for k in predicted]
+    return check_equal(
+        "yuksel2026.tf-early-stopping-learned", f"Minimal transformer on n = {list(ns)} training sequences: at the "
+        "best validation step, the closest learned restricted model (a copy of the student that sees only the "
+        "newest k spans, trained on the same set; smallest KL(learned_k || student)) has k = "
+        f"{pred} spans: early stopping selects the rung of the ladder matched to n (paper Fig. 5).",
+        pred, [int(k) for k in closest], source="paper",
+        why="argmin indices over the learned models, exact; the details give the KL values at the best step, so "
+            "the margin can be read.", details=details)
+
+
 def claim_tf_early_stopping(stages: list[int], ns: list[int]) -> Claim:
     return check_equal(
         "yuksel2026.tf-early-stopping", f"Minimal transformer on n = {ns} training sequences: the best "

@@ -12,11 +12,18 @@ sweep_n=9000`` runs them in the paper's setting (docs/yuksel2026.md gives its nu
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
+from derivations.yuksel2026.baselines import (
+    BASELINE_RUNS,
+    baseline_jobs,
+    closest_at_best,
+    learned_kl,
+)
 from derivations.yuksel2026.claims_transformer import (
     ACQUIRED,
     BOUNDARY_SPREAD,
@@ -24,15 +31,18 @@ from derivations.yuksel2026.claims_transformer import (
     claim_tf_competitive,
     claim_tf_cooperative,
     claim_tf_early_stopping,
+    claim_tf_early_stopping_learned,
     claim_tf_init0,
+    claim_tf_init_order,
     claim_tf_levels,
+    claim_tf_m_order,
     claim_tf_reversed,
     claim_tf_reversed_order,
     claim_tf_stages,
     claim_tf_value_alignment,
 )
-from derivations.yuksel2026.closed_forms import PAPER_BOUNDARIES
-from derivations.yuksel2026.figures import figures_tf
+from derivations.yuksel2026.closed_forms import PAPER_BOUNDARIES, PAPER_EXCESS
+from derivations.yuksel2026.figures import figure_sweeps, figures_tf
 from derivations.yuksel2026.transformer import (
     XAVIER,
     TfJob,
@@ -49,12 +59,25 @@ from dynamics.analysis import first_crossing
 from dynamics.claims import Claim
 from dynamics.verify import VerifyContext
 
-__all__ = ["INIT_SWEEP", "M_SWEEP", "crossing", "tf_jobs", "verify_transformer"]
+__all__ = ["INIT_SWEEP", "LEVEL_12", "LEVEL_END", "M_SWEEP", "crossing", "sweep_claims", "sweep_jobs", "tf_jobs", "verify_transformer"]
 
-#: Fig. 4 left: query init scales (name, sigma), from the largest; XAVIER = Xavier-uniform.
-INIT_SWEEP = (("xavier", XAVIER), ("1e-3", 1e-3), ("1e-6", 1e-6), ("1e-9", 1e-9))
-#: Fig. 4 right: importance ratios (the paper's 1, 1.3, 1.5 and the default 1.7).
-M_SWEEP = (1.0, 1.3, 1.5, 1.7)
+#: Fig. 4 left (``init-ablation``): query init scales (name, sigma, steps), largest first; value
+#: init 0; XAVIER = Xavier-uniform. Each run stops ~60 steps after its first boundary.
+INIT_SWEEP = (("xavier", XAVIER, 300), ("1e-3", 1e-3, 400), ("1e-6", 1e-6, 560), ("1e-9", 1e-9, 700))
+#: Fig. 4 right (``mc-ablation``): importance ratios (the paper's 1, 1.3, 1.5 and the default 1.7)
+#: and steps; the configuration's default init, Xavier-uniform query and value (a reconstruction).
+M_SWEEP = ((1.0, 300), (1.3, 320), (1.5, 500), (1.7, 560))
+#: Between the paper's plateau levels 0.93 and 0.36 (their geometric mean): crossing it ends plateau 1.
+LEVEL_12 = math.sqrt(PAPER_EXCESS[0] * PAPER_EXCESS[1])
+#: Below every intermediate plateau of the m sweep (the paper's 0.36 at m = 1.7, 0.45 at 1.5, 0.5 at 1.3).
+LEVEL_END = 0.25
+
+
+def sweep_jobs(batch: int, n: int) -> list[TfJob]:
+    """The runs of Fig. 4 (``--set sweeps=true``): the query-init sweep and the m sweep."""
+    out = [TfJob(f"init-{name}", steps, batch, n=n, query_init=q) for name, q, steps in INIT_SWEEP]
+    out += [TfJob(f"m-{m:g}", steps, batch, n=n, m=m, query_init=XAVIER, value_init=XAVIER) for m, steps in M_SWEEP]
+    return out
 
 
 def crossing(rec: Any, level: float) -> float:
@@ -63,9 +86,13 @@ def crossing(rec: Any, level: float) -> float:
     return float(first_crossing(np.asarray(rec.steps, float), np.asarray(rec.val_excess, float), level, "down"))
 
 
-def tf_jobs(quick: bool, sweep_batch: int = 500, sweep_n: int = 0) -> list[TfJob]:
+def tf_jobs(quick: bool, sweep_batch: int = 500, sweep_n: int = 0, sweeps: bool = False,
+            baselines: bool = False) -> list[TfJob]:
     """The runs, longest first (two workers finish together); ``sweep_batch`` and ``sweep_n`` set
-    the sweeps' batch and training-set size (0: fresh sequences)."""
+    the sweeps' batch and training-set size (0: fresh sequences); ``sweeps`` adds Fig. 4's
+    (:func:`sweep_jobs`), ``baselines`` Fig. 5's learned restricted models
+    (:func:`~derivations.yuksel2026.baselines.baseline_jobs`; the n = 600 and 2000 runs then keep
+    their parameters at every record)."""
     q = quick
     # --quick: the main run is the same Fig. 1 run stopped at step 800 (both drop onsets, ~370
     # and ~580, and the structural stage 3 from ~740 are inside; a smaller batch would move the
@@ -78,15 +105,24 @@ def tf_jobs(quick: bool, sweep_batch: int = 500, sweep_n: int = 0) -> list[TfJob
         TfJob("reversed248", 700 if q else 800, sweep_batch, n=sweep_n, reverse=True, spans=(2, 4, 8)),
         TfJob("n600", 300, 600, n=600, every=10),
     ]
+    if baselines:
+        jobs = [replace(j, keep_all=True) if j.name in BASELINE_RUNS else j for j in jobs]
+        jobs += [b for j in jobs if j.name in BASELINE_RUNS for b in baseline_jobs(j)]
+    if sweeps:
+        jobs += sweep_jobs(sweep_batch, sweep_n)
+    if sweeps or baselines:
+        jobs.sort(key=lambda j: -j.steps * j.batch * sum(j.spans) ** 2)
     return jobs
 
 
-def verify_transformer(ctx: VerifyContext, sweep_batch: int = 500, sweep_n: int = 0) -> list[Claim]:
+def verify_transformer(ctx: VerifyContext, sweep_batch: int = 500, sweep_n: int = 0,
+                       sweeps: bool = False, baselines: bool = False) -> list[Claim]:
     """The minimal transformer's runs (:func:`tf_jobs`, two worker processes) and the
-    ``yuksel2026.tf-...`` claims on them."""
+    ``yuksel2026.tf-...`` claims on them; ``sweeps`` adds Fig. 4's sweeps and their claims,
+    ``baselines`` Fig. 5's learned restricted models and theirs."""
     from dynamics.parallel import map_processes
 
-    jobs = tf_jobs(ctx.quick, sweep_batch, sweep_n)
+    jobs = tf_jobs(ctx.quick, sweep_batch, sweep_n, sweeps, baselines)
     ctx.config["transformer_jobs"] = [j.__dict__ for j in jobs]
     with ctx.stage(f"minimal transformer: {len(jobs)} runs ({', '.join(j.name for j in jobs)})"):
         def report(i: int, job: TfJob, res: Any) -> None:
@@ -153,4 +189,44 @@ def verify_transformer(ctx: VerifyContext, sweep_batch: int = 500, sweep_n: int 
                                                     for k in ("n600", "n2000", "main")}}
     with ctx.stage("figures (transformer)"):
         figures_tf(ctx, recs, out["main"][1], onsets, bounds)
+    if sweeps:
+        claims += sweep_claims(ctx, recs)
+    if baselines:
+        claims.append(learned_baseline_claim(ctx, {j.name: j for j in jobs}, out))
+    return claims
+
+
+def learned_baseline_claim(ctx: VerifyContext, jobs: dict[str, TfJob], out: dict[str, Any]) -> Claim:
+    """``tf-early-stopping-learned`` on the runs of ``--set baselines=true``; the KL curves are saved."""
+    closest: list[int] = []
+    det: dict[str, Any] = {}
+    arrays: dict[str, np.ndarray] = {}
+    for name in BASELINE_RUNS:
+        learned = [out[b.name][1][b.steps] for b in baseline_jobs(jobs[name])]
+        steps, kl = learned_kl(jobs[name], out[name][1], learned)
+        closest.append(closest_at_best(steps, kl, out[name][0]))
+        best = int(out[name][0].steps[int(np.argmin(out[name][0].val_loss))])
+        det[name] = {"best_step": best, "kl_at_best": kl[int(np.searchsorted(steps, best))].round(4).tolist(),
+                     "argmin_step_per_learned_model": [int(steps[int(np.argmin(kl[:, k]))]) for k in range(kl.shape[1])]}
+        arrays |= {f"{name}.steps": steps, f"{name}.kl_learned": kl}
+    ctx.save_arrays("learned_baselines", arrays, {"runs": list(BASELINE_RUNS)})
+    ctx.config["learned_baselines"] = det
+    return claim_tf_early_stopping_learned(closest, [jobs[n].n for n in BASELINE_RUNS], details=det)
+
+
+def sweep_claims(ctx: VerifyContext, recs: dict[str, Any]) -> list[Claim]:
+    """Fig. 4's claims on the sweep runs (``init-...``, ``m-...`` of :func:`sweep_jobs`) and their figure."""
+    names = [name for name, _, _ in INIT_SWEEP]
+    init_steps = [crossing(recs[f"init-{n}"], LEVEL_12) for n in names]
+    ms = [m for m, _ in M_SWEEP]
+    m_steps = [crossing(recs[f"m-{m:g}"], LEVEL_END) for m in ms]
+    ctx.config["sweeps"] = {"init_crossing_steps": dict(zip(names, init_steps, strict=True)), "level_12": LEVEL_12,
+                            "m_crossing_steps": {f"{m:g}": t for m, t in zip(ms, m_steps, strict=True)},
+                            "level_end": LEVEL_END}
+    init0 = recs["init0"]
+    det = {"init0_final_excess": float(init0.val_excess[-1]), "init0_steps": int(init0.steps[-1])}
+    claims = [claim_tf_init_order(names, init_steps, details=det), claim_tf_m_order(ms, m_steps, LEVEL_END)]
+    with ctx.stage("figure (sweeps)"):
+        figure_sweeps(ctx, {k: recs[k] for k in ["init0", *[f"init-{n}" for n in names], *[f"m-{m:g}" for m in ms]]},
+                      LEVEL_12, LEVEL_END)
     return claims

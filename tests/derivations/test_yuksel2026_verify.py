@@ -185,3 +185,52 @@ def test_reversed_claims_and_acquisition_steps() -> None:
     assert not CT.claim_tf_reversed(2).passed and not CT.claim_tf_reversed_order([2, 1, 0]).passed
     assert not CT.claim_tf_reversed_order([]).passed
     assert np.isnan(TF.acquisition_steps(rec, 0.9)).all()
+
+
+def test_sweep_claims_two_sided() -> None:
+    """Fig. 4: the crossing steps ordered as predicted pass; swapped scales, a run that never crosses
+    and a reversed m order fail."""
+    from types import SimpleNamespace
+
+    from derivations.yuksel2026 import tf_suite as TS
+
+    names = ["xavier", "1e-3", "1e-6", "1e-9"]
+    assert CT.claim_tf_init_order(names, [201.0, 301.0, 476.0, 616.0]).passed
+    assert not CT.claim_tf_init_order(names, [201.0, 480.0, 476.0, 616.0]).passed
+    assert not CT.claim_tf_init_order(names, [201.0, 301.0, 476.0, float("nan")]).passed
+    ms = [1.0, 1.3, 1.5, 1.7]
+    assert CT.claim_tf_m_order(ms, [150.0, 300.0, 430.0, 500.0], 0.25).passed
+    assert not CT.claim_tf_m_order(ms, [500.0, 430.0, 300.0, 150.0], 0.25).passed
+    with pytest.raises(ValueError):
+        CT.claim_tf_m_order(ms, [1.0], 0.25)
+    # the crossing is interpolated between records
+    rec = SimpleNamespace(steps=np.array([0, 20, 40]), val_excess=np.array([1.0, 0.8, 0.4]))
+    assert TS.crossing(rec, 0.6) == pytest.approx(30.0) and np.isnan(TS.crossing(rec, 0.1))
+    assert 0.36 < TS.LEVEL_12 < 0.93 and TS.LEVEL_END < 0.36
+    jobs = TS.tf_jobs(False, sweeps=True)
+    assert {j.name for j in jobs} >= {"init-xavier", "init-1e-9", "m-1", "m-1.7"} and len(jobs) == 13
+
+
+def test_learned_baselines_kl_and_claim() -> None:
+    """Fig. 5's learned models: windows of the newest 1, 2 spans; KL to the learned full model (the
+    student's final parameters) is 0 at the last step; the claim passes the ladder and fails a swap."""
+    from types import SimpleNamespace
+
+    from derivations.yuksel2026 import baselines as BL
+    from derivations.yuksel2026.data import Teacher
+    from derivations.yuksel2026.direct import MinimalTransformer
+
+    job = TF.TfJob("n600", 20, 600, n=600, every=10, keep_all=True, n_eval=4)
+    bj = BL.baseline_jobs(job)
+    assert [(b.window, b.n, b.steps, b.keep) for b in bj] == [(2, 600, 20, (20,)), (4, 600, 20, (20,))]
+    model = MinimalTransformer.for_teacher(Teacher())
+    rng = np.random.default_rng(0)
+    kept = {s: {k: 0.05 * rng.standard_normal(v) for k, v in model.shapes().items()} for s in (0, 10, 20)}
+    learned = [{k: 0.05 * rng.standard_normal(v) for k, v in model.shapes().items()} for _ in bj]
+    steps, kl = BL.learned_kl(job, kept, learned)
+    assert steps.tolist() == [0, 10, 20] and kl.shape == (3, 3) and np.all(kl >= -1e-12)
+    assert kl[2, 2] == pytest.approx(0.0, abs=1e-12) and kl[0, 2] > 0
+    rec = SimpleNamespace(steps=np.array([0, 10, 20]), val_loss=np.array([3.0, 1.0, 2.0]))
+    assert BL.closest_at_best(np.array([0, 10, 20]), np.array([[3, 2, 1], [0.1, 0.5, 0.9], [1, 1, 0]]), rec) == 1
+    assert CT.claim_tf_early_stopping_learned([1, 2], [600, 2000]).passed
+    assert not CT.claim_tf_early_stopping_learned([3, 2], [600, 2000]).passed
