@@ -84,7 +84,9 @@ class GD:
         factor: Mapping[str, float],
     ) -> None:
         for name, g in grads.items():
-            theta[name] = theta[name] - lr * factor[name] * np.asarray(g, dtype=float)
+            if type(g) is not np.ndarray or g.dtype != np.float64:  # (else used as is)
+                g = np.asarray(g, dtype=float)
+            theta[name] = theta[name] - lr * factor[name] * g
 
 
 def _moments(m: Arrays, v: Arrays, name: str, like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

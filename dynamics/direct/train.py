@@ -17,8 +17,8 @@ callback in :mod:`dynamics.direct.record`.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Mapping, Sequence
+from time import perf_counter
 from typing import Any, Literal
 
 import numpy as np
@@ -33,8 +33,9 @@ from dynamics.direct.protocol import (
     observable_names,
 )
 from dynamics.direct.record import Callback, record_steps
+from dynamics.direct.timeaxis import TimeSpec, time_function, times
 from dynamics.schedule import Schedule
-from dynamics.trajectory import Trajectory, flow_time
+from dynamics.trajectory import Trajectory
 from dynamics.validate import (
     int_at_least,
     nonnegative_float,
@@ -73,6 +74,8 @@ def train(
     stop_when: Callable[[int, float], bool] | None = None,
     progress: bool = False,
     meta: Mapping[str, Any] | None = None,
+    time: TimeSpec = "lr",
+    population_loss: Callable[[dict[str, np.ndarray]], float] | None = None,
 ) -> tuple[Trajectory, dict[str, np.ndarray]]:
     r"""Train ``model`` from ``params`` for ``steps`` updates and record its reduced state.
 
@@ -122,10 +125,17 @@ def train(
         and ``"adamw"``, not allowed for ``"gd"``.
     sampler : callable, optional
         ``sampler(rng, step) -> batch``: fresh examples for update ``step`` (online
-        training), called once per update in step order with the trainer's ``rng``, and
-        once more at the final step if it is recorded (after the last update, so that extra
-        draw never changes the run). Not with ``data`` or ``batch_size``; needs ``rng``
-        and an optimizer other than ``"gd"``.
+        training: every example is seen once, as in the ODEs of online SGD). Contract:
+        (1) it is called exactly once per update, in step order ``0, 1, ..., steps - 1``,
+        with the trainer's ``rng`` as its only source of randomness, and once more at step
+        ``steps`` if that step is recorded (after the last update, so the extra draw never
+        changes the run); (2) it returns what ``model.loss_and_grad`` and
+        ``model.observables`` take as ``batch`` (one example or several); (3) the same
+        ``rng`` state gives the same batch, so a run is reproduced by its seed, and a plain
+        loop drawing in the same order gives the same result bit for bit. Not with
+        ``data`` or ``batch_size``; needs ``rng`` and an optimizer other than ``"gd"``.
+        The recorded ``"loss"`` is the loss on that step's batch unless
+        ``population_loss`` is given.
     rng : numpy.random.Generator, optional
         Required when sampling (``batch_size`` or ``sampler``) or when ``params`` is
         ``None``. Draw order: ``model.init`` (if ``params`` is None), then the batches.
@@ -157,11 +167,24 @@ def train(
     meta : dict, optional
         Extra configuration stored in ``Trajectory.meta`` (next to the trainer's own
         under ``"train"``).
+    time : ``"lr"``, float or callable
+        The clock of the run (:mod:`dynamics.direct.timeaxis`): ``"lr"`` (default)
+        $t = \eta\cdot$ step, the gradient flow's time; a number ``dt``: $t =$ step
+        $\cdot$ ``dt`` (``time=1/N`` is online SGD's $\alpha$ = step / N up to rounding);
+        a callable ``time(step) -> t`` (``lambda k: k / N`` exactly), finite and
+        non-decreasing. It sets the recorded ``t``, the schedule's breaks and the callbacks'
+        ``info["t"]``.
+    population_loss : callable, optional
+        ``population_loss(params) -> float``: the loss recorded as ``"loss"`` at every
+        recorded step, e.g. the analytic generalisation error of a teacher-student model,
+        in place of the batch loss (``sampler``) or the full-data loss (``batch_size``, then
+        no full-data pass is made). With sampled batches the batch loss is recorded too,
+        as the observable ``"batch_loss"``. ``stop_when`` still sees the batch loss.
 
     Returns
     -------
     trajectory : Trajectory
-        ``t`` $= \eta\cdot$ step at the recorded steps; ``names`` the keys of
+        ``t`` $= \eta\cdot$ step at the recorded steps (or the ``time`` clock's); ``names`` the keys of
         ``model.reduce``; observables ``"loss"`` and those of ``model.observables``;
         ``stats`` with ``optimizer, lr, steps, batch_size, wall_time, n_records,
         n_loss_evals, record_steps, steps_done, stopped``. The recorded ``"loss"`` is the full-data loss of the
@@ -175,7 +198,9 @@ def train(
     ValueError
         For invalid arguments, detected before the first step.
     FloatingPointError
-        If the loss or a gradient becomes non-finite; the message names the step.
+        If the loss becomes non-finite, or a gradient does (caught when it has made a
+        parameter non-finite: at the next loss, or after the last update); the message
+        names the step, and the parameter for a non-finite gradient.
     """
     # ---------------------------------------------------------- validate up front
     lr = positive_float("lr", lr)
@@ -235,6 +260,10 @@ def train(
     if schedule is not None and not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be a dynamics.Schedule, got {type(schedule).__name__}")
     rec = record_steps(steps, record, n_record)
+    tfun, time_desc = time_function(time, lr)
+    if population_loss is not None and not callable(population_loss):
+        raise ValueError(f"population_loss must be callable(params) -> float, got "
+                         f"{type(population_loss).__name__}")
 
     if params is None:
         assert rng is not None
@@ -256,7 +285,6 @@ def train(
             f"schedule names group(s) {missing} that no parameter belongs to; "
             f"the model's groups are {sorted(present)}"
         )
-    group_names = sorted(present)
     if isinstance(decay_by_group, dict):
         bad = sorted(set(decay_by_group) - present)
         if bad:
@@ -288,25 +316,45 @@ def train(
         opt = GD()
 
     # -------------------------------------------------------------------- loop
+    # Per step only what the step needs: no time unless the schedule has breaks (or a
+    # callback is due), step factors per schedule piece computed once, gradients checked
+    # lazily (a non-finite gradient makes the parameters, and so the next loss, non-finite:
+    # _non_finite then names the parameter and the update; the final state is checked too).
+    extra = ("batch_loss",) if population_loss is not None and (online or minibatch) else ()
     ys = np.empty((rec.size + 1, len(names)))  # (R + 1, n): one spare row for an early stop
     obs: dict[str, np.ndarray] = {}  # each (R,), allocated at the first record
     n_evals = 0
     i_rec = 0
+    rec_list = [int(r) for r in rec]
+    next_rec = rec_list[0]
     done: list[int] = []  # the steps recorded
     stopped = False
-    t_start = time.perf_counter()
+    t_start = perf_counter()
+    breaks = bool(sched.breaks)
+    piece_factors: dict[int, dict[str, float]] = {}
 
-    def record_state(i: int, k: int, full_loss: float, batch: Any) -> None:
+    def factors(piece: int) -> dict[str, float]:
+        if piece not in piece_factors:
+            f = sched.factors[piece]
+            piece_factors[piece] = {n: float(f.get(group_of[n], 1.0)) for n in theta}
+        return piece_factors[piece]
+
+    fac = factors(0)
+    gen: Any = rng  # a Generator whenever a batch is drawn (checked above)
+
+    def record_state(i: int, k: int, full_loss: float, batch_loss: float, batch: Any) -> None:
         nonlocal obs_names
         red = model.reduce(theta)
         if tuple(red) != names:
             raise ValueError(f"model.reduce keys changed at step {k}: {tuple(red)} != {names}")
         ys[i] = [float(red[n]) for n in names]
         if obs_names is None:
-            obs_names = observable_names(obs_fn, theta, batch, names)
+            obs_names = observable_names(obs_fn, theta, batch, names + extra)
         if not obs:
-            obs.update({n: np.full(rec.size + 1, np.nan) for n in ("loss",) + obs_names})
+            obs.update({n: np.full(rec.size + 1, np.nan) for n in ("loss",) + extra + obs_names})
         obs["loss"][i] = full_loss
+        if extra:
+            obs["batch_loss"][i] = batch_loss
         if obs_fn is not None:
             o = obs_fn(theta, batch)
             for n in obs_names:
@@ -317,78 +365,86 @@ def train(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=steps, desc=f"train[{optimizer}]", unit="step")
+    k = 0
     try:
         for k in range(steps + 1):
-            recording = i_rec < rec.size and rec[i_rec] == k
+            recording = k == next_rec
             full_loss = batch_loss = math.nan
             grads: Mapping[str, np.ndarray] | None = None
             batch: Any = data
             if online:
                 if k < steps or recording:
-                    assert sampler is not None and rng is not None
-                    batch = sampler(rng, k)
+                    assert sampler is not None
+                    batch = sampler(gen, k)
                     loss, grads = model.loss_and_grad(theta, batch)
                     n_evals += 1
                     batch_loss = full_loss = float(loss)
-                    finite_or_raise(batch_loss, k, "the batch loss")
+                    if not math.isfinite(batch_loss):
+                        _non_finite(batch_loss, k, "the batch loss", theta)
             elif minibatch:
-                if recording:
+                if recording and population_loss is None:
                     full_loss = float(model.loss_and_grad(theta, data)[0])
                     n_evals += 1
                     finite_or_raise(full_loss, k, "the full-data loss")
                 if k < steps:
-                    assert rng is not None and batch_size is not None
-                    loss, grads = model.loss_and_grad(theta, sample_batch(data, rng, batch_size))
+                    assert batch_size is not None
+                    loss, grads = model.loss_and_grad(theta, sample_batch(data, gen, batch_size))
                     n_evals += 1
                     batch_loss = float(loss)
-                    finite_or_raise(batch_loss, k, "the minibatch loss")
+                    if not math.isfinite(batch_loss):
+                        _non_finite(batch_loss, k, "the minibatch loss", theta)
             else:
                 loss, grads = model.loss_and_grad(theta, data)
                 n_evals += 1
                 batch_loss = full_loss = float(loss)
-                finite_or_raise(full_loss, k, "the loss")
-            if grads is not None and k == 0:
+                if not math.isfinite(full_loss):
+                    _non_finite(full_loss, k, "the loss", theta)
+            if k == 0 and grads is not None:
                 check_grads(grads, theta, k)
             if stop_when is not None and k < steps and bool(stop_when(k, batch_loss)):
                 stopped = True
-                if not recording and minibatch:
+                if not recording and minibatch and population_loss is None:
                     full_loss = float(model.loss_and_grad(theta, data)[0])
                     n_evals += 1
                     finite_or_raise(full_loss, k, "the full-data loss")
                 recording = True
-            norm = math.nan
-            if grads is not None and (clip_norm is not None or (recording and callbacks)):
-                norm = global_norm(grads)
             if recording:
-                record_state(i_rec, k, full_loss, batch)
+                if population_loss is not None:
+                    full_loss = float(population_loss(theta))
+                    finite_or_raise(full_loss, k, "the population loss")
+                record_state(i_rec, k, full_loss, batch_loss, batch)
                 i_rec += 1
+                next_rec = rec_list[i_rec] if i_rec < len(rec_list) else -1
                 done.append(k)
                 if callbacks:
                     info = {
-                        "t": float(flow_time(k, lr)),
+                        "t": tfun(k),
                         "loss": full_loss,
                         "batch_loss": batch_loss,
-                        "grad_norm": norm,
+                        "grad_norm": math.nan if grads is None else global_norm(grads),
                     }
                     for cb in callbacks:
                         cb(k, theta, info)
             if k == steps or stopped:
                 break
             assert grads is not None
-            for name, g in grads.items():
-                if not np.all(np.isfinite(g)):
-                    raise FloatingPointError(f"gradient of {name!r} became non-finite at step {k}")
             if clip_norm is not None:
                 grads, _ = clip_by_global_norm(grads, clip_norm)
-            t = float(flow_time(k, lr))
-            fac = dict(zip(group_names, sched.factor_vector(group_names, t), strict=True))
-            opt.update(theta, grads, k, lr, {n: fac[group_of[n]] for n in theta})
+            if breaks:
+                fac = factors(sched.piece_index(tfun(k)))
+            opt.update(theta, grads, k, lr, fac)
             if bar is not None:
                 bar.update(1)
     finally:
         if bar is not None:
             bar.close()
-    wall = time.perf_counter() - t_start
+    for name, v in theta.items():  # an update after the last loss evaluated
+        if not np.all(np.isfinite(v)):
+            raise FloatingPointError(
+                f"parameter {name!r} became non-finite by step {k} (a non-finite gradient "
+                "or step); lower the learning rate or check the model"
+            )
+    wall = perf_counter() - t_start
     n_rec = len(done)
     ys = ys[:n_rec]
     obs = {n: v[:n_rec] for n, v in obs.items()}
@@ -416,6 +472,7 @@ def train(
         "groups": group_of,
         "record": record if isinstance(record, str | int) else "custom",
         "n_record": n_record,
+        "time": time_desc,
     }
     if optimizer in ("adam", "adamw"):
         config.update(betas=[b1, b2], eps=eps)
@@ -425,9 +482,12 @@ def train(
         config.update(clip_norm=clip_norm)
     if online:
         config.update(sampler=getattr(sampler, "__qualname__", type(sampler).__name__))
+    if population_loss is not None:
+        config.update(population_loss=getattr(population_loss, "__qualname__",
+                                              type(population_loss).__name__))
     tr_meta: dict[str, Any] = {"train": config}
     tr_meta.update(dict(meta or {}))
-    traj = Trajectory(flow_time(rec, lr), ys, names, obs, stats, tr_meta)
+    traj = Trajectory(times(time, tfun, rec, lr), ys, names, obs, stats, tr_meta)
     return traj, theta
 
 
@@ -445,3 +505,17 @@ def _check_weight_decay(weight_decay: Any, optimizer: str) -> float | dict[str, 
     if used and optimizer != "adamw":
         raise ValueError(f"weight_decay needs optimizer='adamw', got optimizer={optimizer!r}")
     return out
+
+
+def _non_finite(loss: float, k: int, what: str, theta: Mapping[str, np.ndarray]) -> None:
+    """Raise for a non-finite loss at step ``k``, naming the parameter that became
+    non-finite first if one did (its gradient or step at update ``k - 1`` was non-finite)."""
+    for name, v in theta.items():
+        if not np.all(np.isfinite(v)):
+            raise FloatingPointError(
+                f"parameter {name!r} became non-finite at update {k - 1} (a non-finite "
+                f"gradient or step), so {what} is non-finite ({loss}) at step {k}; lower the "
+                "learning rate or check the model"
+            )
+    finite_or_raise(loss, k, what)
+
