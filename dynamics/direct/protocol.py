@@ -34,6 +34,15 @@ class DirectModel(Protocol):
     5. Optionally ``observables(params, batch) -> dict[str, float]``: extra scalars
        recorded next to ``"loss"`` (names must not clash with ``"loss"`` or the reduced
        coordinates).
+    6. Several seeds in one loop (``train(..., seeds=S)``): the same methods on a leading
+       seed axis. Every parameter array has shape ``(S, ...)`` (as given, or as
+       ``init(rng)`` returns it); ``loss_and_grad`` returns the loss of each seed, shape
+       ``(S,)``, and gradients shaped like the parameters, seed ``s``'s depending only on
+       slice ``s`` of the parameters (and of the batch); ``reduce`` and ``observables``
+       return one ``(S,)`` array per name (a ``population_loss`` likewise). One sampler
+       call returns the batch of every seed (e.g. ``x`` of shape ``(S, B, N)``), so the
+       random stream is not that of ``S`` separate runs; the updates are elementwise, so
+       each seed's run is the one a single-seed loop would make from the same batches.
     """
 
     @property
@@ -99,3 +108,44 @@ def observable_names(
             f"model.observables names {clash} clash with 'loss' or reduced coordinates"
         )
     return obs_names
+
+def non_finite(loss: float, k: int, what: str, theta: Mapping[str, np.ndarray]) -> None:
+    """Raise for a non-finite loss at step ``k``, naming the parameter that became
+    non-finite first if one did (its gradient or step at update ``k - 1`` was non-finite)."""
+    for name, v in theta.items():
+        if not np.all(np.isfinite(v)):
+            raise FloatingPointError(
+                f"parameter {name!r} became non-finite at update {k - 1} (a non-finite "
+                f"gradient or step), so {what} is non-finite ({loss}) at step {k}; lower the "
+                "learning rate or check the model"
+            )
+    if np.ndim(loss):
+        bad = np.flatnonzero(~np.isfinite(loss)).tolist()
+        raise FloatingPointError(f"{what} became non-finite at step {k} for seed(s) {bad}; "
+                                 "lower the learning rate or check the model")
+    finite_or_raise(float(loss), k, what)
+
+
+def per_seed(n: int) -> Callable[[Any], np.ndarray]:
+    """A converter of one value per seed to a float array of shape ``(n,)`` (ValueError else)."""
+
+    def convert(x: Any) -> np.ndarray:
+        a = np.asarray(x, dtype=float)
+        if a.shape != (n,):
+            raise ValueError(f"with seeds={n}, losses, reduced coordinates and observables must "
+                             f"have shape ({n},) (one per seed), got shape {a.shape}")
+        return a
+
+    return convert
+
+
+def all_finite(a: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(a)))
+
+
+def seed_norms(grads: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Global gradient norm of each seed: over every parameter and every axis but the first."""
+    sq = sum(np.sum(np.square(g).reshape(len(g), -1), axis=1) for g in grads.values())
+    return np.sqrt(np.asarray(sq, dtype=float))
+
+

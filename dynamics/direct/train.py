@@ -9,7 +9,9 @@ at that flow time. So a direct run overlays the reduced gradient flow with no co
 
 Batches come from one of three places: the full ``data`` every step, minibatches of
 ``batch_size`` rows drawn from ``data``, or a ``sampler(rng, step)`` giving fresh examples
-every step (online training). The model contract lives in :mod:`dynamics.direct.protocol`,
+every step (online training). For online learning the clock can be another one than
+$\eta\cdot$ step (``time=``, e.g. $\alpha$ = step / N), the recorded loss an analytic
+``population_loss``, and ``seeds=S`` runs S seeds in one loop on a leading axis. The model contract lives in :mod:`dynamics.direct.protocol`,
 the update rules in :mod:`dynamics.direct.optimizers`, the recording grid and the snapshot
 callback in :mod:`dynamics.direct.record`.
 """
@@ -27,10 +29,13 @@ from dynamics.direct.batches import Sampler, leading_dim, sample_batch
 from dynamics.direct.optimizers import GD, Adam, AdamW, DecayScale, clip_by_global_norm, global_norm
 from dynamics.direct.protocol import (
     DirectModel,
+    all_finite,
     check_finite_params,
     check_grads,
-    finite_or_raise,
+    non_finite,
     observable_names,
+    per_seed,
+    seed_norms,
 )
 from dynamics.direct.record import Callback, record_steps
 from dynamics.direct.timeaxis import TimeSpec, time_function, times
@@ -76,7 +81,8 @@ def train(
     meta: Mapping[str, Any] | None = None,
     time: TimeSpec = "lr",
     population_loss: Callable[[dict[str, np.ndarray]], float] | None = None,
-) -> tuple[Trajectory, dict[str, np.ndarray]]:
+    seeds: int | None = None,
+) -> tuple[Any, dict[str, np.ndarray]]:
     r"""Train ``model`` from ``params`` for ``steps`` updates and record its reduced state.
 
     Update of parameter $\theta$ in group $g$ at step $k$, flow time $t_k = \eta k$, with
@@ -181,6 +187,15 @@ def train(
         no full-data pass is made). With sampled batches the batch loss is recorded too,
         as the observable ``"batch_loss"``. ``stop_when`` still sees the batch loss.
 
+    seeds : int, optional
+        Train ``S = seeds`` independent runs in one loop, vectorised over a leading seed
+        axis (contract 6 of :class:`~dynamics.direct.protocol.DirectModel`): every parameter array has shape ``(S, ...)``,
+        ``loss_and_grad`` returns one loss per seed (shape ``(S,)``), ``reduce``,
+        ``observables`` and ``population_loss`` one value per seed, and one ``sampler``
+        call (or the full ``data``) serves all seeds. Returns a list of ``S`` trajectories.
+        Not with ``batch_size``, ``clip_norm`` or ``stop_when``; callbacks get per-seed
+        arrays in ``info``.
+
     Returns
     -------
     trajectory : Trajectory
@@ -260,6 +275,13 @@ def train(
     if schedule is not None and not isinstance(schedule, Schedule):
         raise ValueError(f"schedule must be a dynamics.Schedule, got {type(schedule).__name__}")
     rec = record_steps(steps, record, n_record)
+    if seeds is not None:
+        seeds = positive_int("seeds", seeds)
+        for arg, given in (("batch_size", batch_size), ("clip_norm", clip_norm),
+                           ("stop_when", stop_when)):
+            if given is not None:
+                raise ValueError(f"{arg} is not available with seeds= (per-seed minibatches, "
+                                 "norms and stopping are not vectorised); use a sampler")
     tfun, time_desc = time_function(time, lr)
     if population_loss is not None and not callable(population_loss):
         raise ValueError(f"population_loss must be callable(params) -> float, got "
@@ -269,6 +291,14 @@ def train(
         assert rng is not None
         params = model.init(rng)
     theta = check_finite_params(params, "initial params")
+    if seeds is not None:
+        bad_axis = {k: v.shape for k, v in theta.items() if v.ndim == 0 or v.shape[0] != seeds}
+        if bad_axis:
+            raise ValueError(f"with seeds={seeds} every parameter needs a leading seed axis of "
+                             f"length {seeds}; got shapes {bad_axis}")
+    # a loss or observable as recorded: a float, or with seeds an (S,) array
+    val: Callable[[Any], Any] = float if seeds is None else per_seed(seeds)
+    isfin: Callable[[Any], bool] = math.isfinite if seeds is None else all_finite
 
     groups_map = dict(getattr(model, "groups", {}) or {})
     unknown = sorted(set(groups_map) - set(theta))
@@ -321,7 +351,8 @@ def train(
     # lazily (a non-finite gradient makes the parameters, and so the next loss, non-finite:
     # _non_finite then names the parameter and the update; the final state is checked too).
     extra = ("batch_loss",) if population_loss is not None and (online or minibatch) else ()
-    ys = np.empty((rec.size + 1, len(names)))  # (R + 1, n): one spare row for an early stop
+    sshape = () if seeds is None else (seeds,)
+    ys = np.empty((rec.size + 1, len(names), *sshape))  # (R + 1, n[, S]): one spare row
     obs: dict[str, np.ndarray] = {}  # each (R,), allocated at the first record
     n_evals = 0
     i_rec = 0
@@ -342,23 +373,24 @@ def train(
     fac = factors(0)
     gen: Any = rng  # a Generator whenever a batch is drawn (checked above)
 
-    def record_state(i: int, k: int, full_loss: float, batch_loss: float, batch: Any) -> None:
+    def record_state(i: int, k: int, full_loss: Any, batch_loss: Any, batch: Any) -> None:
         nonlocal obs_names
         red = model.reduce(theta)
         if tuple(red) != names:
             raise ValueError(f"model.reduce keys changed at step {k}: {tuple(red)} != {names}")
-        ys[i] = [float(red[n]) for n in names]
+        ys[i] = [val(red[n]) for n in names]
         if obs_names is None:
             obs_names = observable_names(obs_fn, theta, batch, names + extra)
         if not obs:
-            obs.update({n: np.full(rec.size + 1, np.nan) for n in ("loss",) + extra + obs_names})
+            obs.update({n: np.full((rec.size + 1, *sshape), np.nan)
+                        for n in ("loss",) + extra + obs_names})
         obs["loss"][i] = full_loss
         if extra:
             obs["batch_loss"][i] = batch_loss
         if obs_fn is not None:
             o = obs_fn(theta, batch)
             for n in obs_names:
-                obs[n][i] = float(o[n])
+                obs[n][i] = val(o[n])
 
     bar = None
     if progress:
@@ -369,7 +401,8 @@ def train(
     try:
         for k in range(steps + 1):
             recording = k == next_rec
-            full_loss = batch_loss = math.nan
+            full_loss: Any = math.nan
+            batch_loss: Any = math.nan
             grads: Mapping[str, np.ndarray] | None = None
             batch: Any = data
             if online:
@@ -378,40 +411,43 @@ def train(
                     batch = sampler(gen, k)
                     loss, grads = model.loss_and_grad(theta, batch)
                     n_evals += 1
-                    batch_loss = full_loss = float(loss)
-                    if not math.isfinite(batch_loss):
-                        _non_finite(batch_loss, k, "the batch loss", theta)
+                    batch_loss = full_loss = val(loss)
+                    if not isfin(batch_loss):
+                        non_finite(batch_loss, k, "the batch loss", theta)
             elif minibatch:
                 if recording and population_loss is None:
-                    full_loss = float(model.loss_and_grad(theta, data)[0])
+                    full_loss = val(model.loss_and_grad(theta, data)[0])
                     n_evals += 1
-                    finite_or_raise(full_loss, k, "the full-data loss")
+                    if not isfin(full_loss):
+                        non_finite(full_loss, k, "the full-data loss", theta)
                 if k < steps:
                     assert batch_size is not None
                     loss, grads = model.loss_and_grad(theta, sample_batch(data, gen, batch_size))
                     n_evals += 1
-                    batch_loss = float(loss)
-                    if not math.isfinite(batch_loss):
-                        _non_finite(batch_loss, k, "the minibatch loss", theta)
+                    batch_loss = val(loss)
+                    if not isfin(batch_loss):
+                        non_finite(batch_loss, k, "the minibatch loss", theta)
             else:
                 loss, grads = model.loss_and_grad(theta, data)
                 n_evals += 1
-                batch_loss = full_loss = float(loss)
-                if not math.isfinite(full_loss):
-                    _non_finite(full_loss, k, "the loss", theta)
+                batch_loss = full_loss = val(loss)
+                if not isfin(full_loss):
+                    non_finite(full_loss, k, "the loss", theta)
             if k == 0 and grads is not None:
                 check_grads(grads, theta, k)
             if stop_when is not None and k < steps and bool(stop_when(k, batch_loss)):
                 stopped = True
                 if not recording and minibatch and population_loss is None:
-                    full_loss = float(model.loss_and_grad(theta, data)[0])
+                    full_loss = val(model.loss_and_grad(theta, data)[0])
                     n_evals += 1
-                    finite_or_raise(full_loss, k, "the full-data loss")
+                    if not isfin(full_loss):
+                        non_finite(full_loss, k, "the full-data loss", theta)
                 recording = True
             if recording:
                 if population_loss is not None:
-                    full_loss = float(population_loss(theta))
-                    finite_or_raise(full_loss, k, "the population loss")
+                    full_loss = val(population_loss(theta))
+                    if not isfin(full_loss):
+                        non_finite(full_loss, k, "the population loss", theta)
                 record_state(i_rec, k, full_loss, batch_loss, batch)
                 i_rec += 1
                 next_rec = rec_list[i_rec] if i_rec < len(rec_list) else -1
@@ -421,7 +457,8 @@ def train(
                         "t": tfun(k),
                         "loss": full_loss,
                         "batch_loss": batch_loss,
-                        "grad_norm": math.nan if grads is None else global_norm(grads),
+                        "grad_norm": math.nan if grads is None else (
+                            global_norm(grads) if seeds is None else seed_norms(grads)),
                     }
                     for cb in callbacks:
                         cb(k, theta, info)
@@ -487,8 +524,12 @@ def train(
                                               type(population_loss).__name__))
     tr_meta: dict[str, Any] = {"train": config}
     tr_meta.update(dict(meta or {}))
-    traj = Trajectory(times(time, tfun, rec, lr), ys, names, obs, stats, tr_meta)
-    return traj, theta
+    t_rec = times(time, tfun, rec, lr)
+    if seeds is not None:
+        config.update(seeds=seeds)
+        return [Trajectory(t_rec, ys[:, :, j], names, {n: v[:, j] for n, v in obs.items()},
+                           dict(stats), {**tr_meta, "seed_index": j}) for j in range(seeds)], theta
+    return Trajectory(t_rec, ys, names, obs, stats, tr_meta), theta
 
 
 def _check_weight_decay(weight_decay: Any, optimizer: str) -> float | dict[str, float]:
@@ -505,17 +546,4 @@ def _check_weight_decay(weight_decay: Any, optimizer: str) -> float | dict[str, 
     if used and optimizer != "adamw":
         raise ValueError(f"weight_decay needs optimizer='adamw', got optimizer={optimizer!r}")
     return out
-
-
-def _non_finite(loss: float, k: int, what: str, theta: Mapping[str, np.ndarray]) -> None:
-    """Raise for a non-finite loss at step ``k``, naming the parameter that became
-    non-finite first if one did (its gradient or step at update ``k - 1`` was non-finite)."""
-    for name, v in theta.items():
-        if not np.all(np.isfinite(v)):
-            raise FloatingPointError(
-                f"parameter {name!r} became non-finite at update {k - 1} (a non-finite "
-                f"gradient or step), so {what} is non-finite ({loss}) at step {k}; lower the "
-                "learning rate or check the model"
-            )
-    finite_or_raise(loss, k, what)
 

@@ -186,3 +186,77 @@ def test_a_non_finite_gradient_names_the_parameter_and_the_update():
     # negative control: two updates only (the NaN gradient is never used) train fine
     tr, p = train(NanGrad(), None, None, lr=0.5, steps=2, rng=np.random.default_rng(0))
     assert float(p["w"]) == 0.25
+
+
+# ------------------------------------------------------------------ seeds in one loop
+@dataclass(frozen=True)
+class SeedPerceptron:
+    """The perceptron on a leading seed axis (DirectModel contract 6); with ``S = None`` the
+    single-seed model with the same arithmetic (row sums along the last axis)."""
+
+    S: int | None = None
+    groups: dict[str, str] = field(default_factory=dict)
+
+    def sample(self, rng: np.random.Generator, step: int) -> Arrays:
+        x = rng.standard_normal((self.S, N))  # (S, N)
+        return {"x": x, "y": np.sum(x, axis=-1) / math.sqrt(N)}  # teacher w* = 1
+
+    def init(self, rng: np.random.Generator) -> Arrays:
+        return {"w": 0.1 * rng.standard_normal((self.S, N))}
+
+    def loss_and_grad(self, params: Arrays, batch: Any) -> tuple[Any, Arrays]:
+        x = batch["x"]  # (S, N) or (N,)
+        r = np.sum(params["w"] * x, axis=-1) / math.sqrt(N) - batch["y"]  # (S,) or ()
+        g = (r / math.sqrt(N))[..., None] * x
+        return 0.5 * r * r, {"w": g}
+
+    def reduce(self, params: Arrays) -> dict[str, Any]:
+        w = params["w"]
+        return {"Q": np.sum(w * w, axis=-1) / N, "R": np.sum(w, axis=-1) / N}
+
+    def population_loss(self, params: Arrays) -> Any:
+        d = params["w"] - 1.0
+        return 0.5 * np.sum(d * d, axis=-1) / N
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_seeds_in_one_loop_equal_separate_runs(optimizer):
+    S, steps, lr = 3, 150, 0.2
+    vec = SeedPerceptron(S)
+    p0 = vec.init(np.random.default_rng(0))
+    trs, p = train(vec, p0, lr=lr, steps=steps, optimizer=optimizer, sampler=vec.sample,
+                   rng=np.random.default_rng(5), seeds=S, n_record=12,
+                   population_loss=vec.population_loss, time=lambda k: k / N)
+    assert len(trs) == S and trs[0].meta["train"]["seeds"] == S
+    rng = np.random.default_rng(5)
+    batches = [vec.sample(rng, k) for k in range(steps + 1)]  # the trainer's draws, replayed
+    one = SeedPerceptron()
+    for s in range(S):
+        tr, ps = train(one, {"w": p0["w"][s]}, lr=lr, steps=steps, optimizer=optimizer,
+                       sampler=lambda r, k, s=s: {"x": batches[k]["x"][s], "y": batches[k]["y"][s]},
+                       rng=np.random.default_rng(0), n_record=12,
+                       population_loss=one.population_loss, time=lambda k: k / N)
+        assert np.array_equal(trs[s].y, tr.y) and np.array_equal(trs[s].loss, tr.loss)
+        assert np.array_equal(trs[s].t, tr.t) and np.array_equal(p["w"][s], ps["w"])
+    # negative control: the seeds are different runs
+    assert not np.array_equal(trs[0].y, trs[1].y)
+
+
+def test_seeds_bad_input():
+    vec = SeedPerceptron(3)
+    kw: dict[str, Any] = dict(lr=0.1, steps=5, optimizer="sgd", sampler=vec.sample,
+                              rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="leading seed axis of length 4"):
+        train(vec, vec.init(np.random.default_rng(0)), seeds=4, **kw)
+    with pytest.raises(ValueError, match="clip_norm is not available with seeds="):
+        train(vec, None, seeds=3, clip_norm=1.0, **kw)
+
+    class ScalarLoss(SeedPerceptron):
+        def loss_and_grad(self, params: Arrays, batch: Any) -> tuple[Any, Arrays]:
+            loss, g = super().loss_and_grad(params, batch)
+            return float(np.sum(loss)), g
+
+    with pytest.raises(ValueError, match=r"shape \(3,\) \(one per seed\), got shape \(\)"):
+        train(ScalarLoss(3), None, seeds=3, **kw)
+    with pytest.raises(ValueError, match="seeds"):
+        train(vec, None, seeds=0, **kw)
