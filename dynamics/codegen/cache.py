@@ -24,7 +24,12 @@ from types import ModuleType
 
 import sympy as sp
 
-from dynamics.codegen.emit import _HASH_PREFIX, CODEGEN_VERSION, generate_source
+from dynamics.codegen.emit import (
+    _HASH_PREFIX,
+    CODEGEN_VERSION,
+    NAMED_FUNCTIONS_REVISION,
+    generate_source,
+)
 from dynamics.codegen.lanes import LANE_HELPERS_SOURCE, LANES, MIN_LANE_SIGMOIDS
 from dynamics.codegen.shift import _shift_plan, _ShiftPlan
 from dynamics.codegen.tables import _row_slots
@@ -99,7 +104,8 @@ def _model_key(model: ReducedModel, plan: _ShiftPlan) -> str:
     put(("shift", plan))
     named = _named_functions(model, slots)
     if named:  # (absent from models without them, whose keys are unchanged)
-        put(("defined", [(f.__name__, sp.srepr(f.definition_args), sp.srepr(f.definition)) for f in named]))
+        put(("defined", NAMED_FUNCTIONS_REVISION,
+             [(f.__name__, sp.srepr(f.definition_args), sp.srepr(f.definition)) for f in named]))
     return h.hexdigest()[:20]
 
 

@@ -24,12 +24,18 @@ from dynamics.codegen.shift import _shift_plan, _ShiftPlan
 from dynamics.codegen.tables import _row_slots
 from dynamics.model import ReducedModel, RowSum
 from dynamics.symbolic import SCALAR_HELPERS_SOURCE, DefinedFunction, defined_functions, sigmoid
+from dynamics.symbolic import _derivative as _derivative_class
 
 __all__ = ["CODEGEN_VERSION", "generate_source"]
 
 #: Written into every generated module and hashed into its key: bump it (and say why) when
 #: the generated text changes (tests/unit/test_codegen.py pins the text of one model).
 CODEGEN_VERSION = "6"
+
+#: Hashed into the key of models that use named functions only (the text of the others, and
+#: so their keys, are unchanged by it): bump it when their helpers or calls change.
+#: 2: first partials at one argument tuple come from one ``_fn_NAME__grad`` call.
+NAMED_FUNCTIONS_REVISION = "2"
 
 # numpy's floating-point semantics (1/0 -> inf, not ZeroDivisionError): non-finite values are
 # then caught by the integrator's checks, and the division needs no zero test (faster).
@@ -44,6 +50,7 @@ class _Printer(PythonCodePrinter):
     def __init__(self, settings: dict | None = None) -> None:
         super().__init__(settings)
         self.used: dict[Any, None] = {}
+        self.grads: dict[Any, None] = {}  # named functions whose gradient helper is called
 
     def _print_Function(self, expr: sp.Expr) -> str:
         if not isinstance(expr, DefinedFunction):
@@ -99,6 +106,7 @@ def _emit(
     pairs = [(t, e) for t, e in pairs if not e.is_zero]
     if not pairs:
         return []
+    grad_lines, pairs = _gradient_calls(printer, pairs, tmp_prefix, indent)
     # Two or more sigmoids: the lanes of one vectorised call (_sigmoid_lanes). Their arguments
     # come first (with the subexpressions they need), then the call, then what uses them.
     sigmoids = sorted(set().union(*(e.atoms(sigmoid) for _, e in pairs)), key=sp.default_sort_key)
@@ -116,7 +124,7 @@ def _emit(
             after.append(f"{indent}{s} = {printer.doprint(v)}")
         else:
             before.append(f"{indent}{s} = {printer.doprint(v)}")
-    lines = before
+    lines = grad_lines + before
     if sigmoids:
         width = -(-len(sigmoids) // LANES) * LANES
         w = f"{tmp_prefix}w"
@@ -131,10 +139,50 @@ def _emit(
     return lines
 
 
+def _gradient_calls(printer: _Printer, pairs: list[tuple[str, sp.Expr]], tmp_prefix: str,
+                    indent: str) -> tuple[list[str], list[tuple[str, sp.Expr]]]:
+    """First derivatives of one named function at one argument tuple, when two or more of
+    them occur (a Jacobian's chain rule), as one call of its gradient helper
+    ``_fn_NAME__grad`` that returns every first partial (their shared subexpressions computed
+    once); the derivatives in ``pairs`` become the temporaries it assigns. Arguments must be
+    free of named functions and sigmoids (they are printed before everything else)."""
+    groups: dict[tuple[Any, tuple[sp.Expr, ...]], set[int]] = {}
+    for _, e in pairs:
+        for a in e.atoms(DefinedFunction):
+            cls = type(a)
+            if len(cls.orders) == 1 and not any(x.has(DefinedFunction, sigmoid) for x in a.args):
+                groups.setdefault((cls.base, a.args), set()).add(cls.orders[0])
+    lines: list[str] = []
+    swap: dict[sp.Expr, sp.Symbol] = {}
+    for g, ((base, args), ks) in enumerate(sorted(groups.items(), key=lambda kv: sp.default_sort_key(kv[0][0](*kv[0][1])))):
+        if len(ks) < 2:
+            continue
+        n = len(base.definition_args)
+        names = [sp.Symbol(f"{tmp_prefix}g{g}_{k}") for k in range(1, n + 1)]
+        for k in ks:
+            swap[_derivative_class(base, k)(*args)] = names[k - 1]
+        printer.grads[base] = None
+        call = ", ".join(printer.doprint(x) for x in args)
+        lines.append(f"{indent}{', '.join(map(str, names))} = _fn_{base.__name__}__grad({call})")
+    if not swap:
+        return [], pairs
+    return lines, [(t, e.xreplace(swap)) for t, e in pairs]
+
+
 def _function_helpers(printer: _Printer) -> list[str]:
     """One compiled helper ``_fn_NAME(a0, a1, ...)`` per named function the printed code
     called, each after the helpers it calls, its body CSE'd: a call site evaluates the
-    definition once (and ``sympy.cse`` has already merged equal calls in a block)."""
+    definition once (and ``sympy.cse`` has already merged equal calls in a block). Then one
+    ``_fn_NAME__grad`` per gradient call (:func:`_gradient_calls`), returning every first
+    partial with their shared subexpressions computed once."""
+    grads: list[str] = []
+    for base in printer.grads:  # printed first: their bodies may call other named functions
+        args = [sp.Symbol(f"a{i}") for i in range(len(base.definition_args))]
+        e = base.definition.xreplace(dict(zip(base.definition_args, args, strict=True)))
+        reps, red = sp.cse([sp.diff(e, a) for a in args], symbols=sp.numbered_symbols("t"), order="none")
+        grads += [f"@numba.njit({_NJIT_OPTS})", f"def _fn_{base.__name__}__grad({', '.join(map(str, args))}):"]
+        grads += [f"    {v} = {printer.doprint(x)}" for v, x in reps]
+        grads += [f"    return {', '.join(printer.doprint(x) for x in red)}", "", ""]
     out: list[str] = []
     for cls in defined_functions(f(*f.definition_args) for f in list(printer.used)):
         args = [sp.Symbol(f"a{i}") for i in range(len(cls.definition_args))]
@@ -144,7 +192,7 @@ def _function_helpers(printer: _Printer) -> list[str]:
                 f"def _fn_{cls.__name__}({', '.join(map(str, args))}):"]
         out += [f"    {v} = {printer.doprint(x)}" for v, x in reps]
         out += [f"    return {printer.doprint(red)}", "", ""]
-    return out
+    return out + grads
 
 
 @dataclass
@@ -425,7 +473,7 @@ def generate_source(model: ReducedModel, plan: _ShiftPlan | None = None) -> str:
         "    return out",
         "",
     ]
-    if printer.used:
+    if printer.used or printer.grads:
         src[at_helpers:at_helpers] = ["# named functions (dynamics.symbolic.define), one helper each"] + \
             _function_helpers(printer)
     return _with_hash("\n".join(src))

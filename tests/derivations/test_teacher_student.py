@@ -129,3 +129,23 @@ def test_dynamics_show_prints_the_field_in_named_terms(capsys, monkeypatch):
     bound = 2000 * len(defs) + 300 * m.n_state
     assert len(out) <= bound
     assert sum(len(sp.sstr(inline(f))) for f in m.vector_field) > bound  # negative control
+
+
+def test_compiled_code_agrees_with_the_independent_numpy_path(cm):
+    """The generated numba module (gradient helpers in the Jacobian) against sympy.lambdify:
+    equal to rounding (1e-12 absolute on O(1) entries: a few ulps of different evaluation
+    orders); the numpy Jacobian at another learning rate is refused by the same check."""
+    nb = ss.reduced_model(S.eta, S.sigma2).compile("numba")
+    p = nb.pack()
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        y = np.array([0.5, 0.2, 0.45, 0.3, 0.1, 0.05, 0.35]) + 0.05 * rng.standard_normal(7)
+        out = []
+        for c, pp in ((nb, p), (cm, p), (cm, cm.pack({"eta": 0.25}))):
+            f, J = np.empty(7), np.empty((7, 7))
+            c.rhs(0.0, y, pp, c.data, c.bounds, f)
+            c.jac(0.0, y, pp, c.data, c.bounds, J)
+            out.append((f, J))
+        assert np.max(np.abs(out[0][0] - out[1][0])) <= 1e-12
+        assert np.max(np.abs(out[0][1] - out[1][1])) <= 1e-12
+        assert np.max(np.abs(out[0][1] - out[2][1])) > 1e-12

@@ -102,6 +102,9 @@ def test_generated_code_calls_each_distinct_application_once():
     calls = re.findall(r"_fn_I[34]\([^)]*\)", rhs)
     assert len(calls) == len(set(calls)) == len(apps) == 5
     assert src.count("def _fn_I3(") == 1 and src.count("def _fn_I4(") == 1
+    # the Jacobian takes the partials of each application from one gradient call
+    jac = src[src.index("def jac("):src.index("def obs(")]
+    assert "_fn_I3__grad(" in jac and "_fn_I3__d1(" not in jac
     # the Jacobian differentiates through them: against central differences of the inlined
     # field, evaluated by the independent numpy backend
     cm = m.compile("numba")
