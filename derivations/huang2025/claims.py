@@ -100,7 +100,8 @@ def claim_late_slope(window: tuple[float, float], slope: float, stderr: float, a
         predicted, slope, tol=0.05, source="paper",
         why="for a separable logistic problem L ~ C/t up to log corrections of order 1/ln t times "
             "the margin spread; the slow attention drift adds a little; 0.05 is the size of these "
-            "at tau ~ 1e4.", details={"stderr": stderr, "successive_window_slopes": all_slopes})
+            "at tau ~ 1e4.", details={"stderr": stderr, "successive_window_slopes": all_slopes},
+        negative_controls={"L = O(1/sqrt t) (slope -1/2)": -0.5, "L = O(1/t^2) (slope -2)": -2.0})
 
 
 def claim_u_growth(slope: float, uhat_norm: float) -> Claim:
@@ -134,6 +135,7 @@ def claim_direction(one_minus_cos: float, claim_id: str = "huang2025.direction",
         claim_id, f"Phase 2{task}: u_t converges in direction to the max-margin u_hat: "
         "1 - cos(u_t, u_hat) at the end of the horizon.", 0.0, one_minus_cos, tol=0.01, source="paper",
         details=details or {},
+        negative_controls={"a fixed 10-degree angle (1 - cos = 0.015)": 1 - math.cos(math.radians(10))},
         why="with 1 - cos = O(1/ln^2 t) (the angle is O(1/ln t)) and ln t ~ 18 at tau = 1e8, the bound "
             "allows ~3e-3 times the constant; 0.01 asks for clear convergence.")
 
@@ -141,7 +143,8 @@ def claim_direction(one_minus_cos: float, claim_id: str = "huang2025.direction",
 def claim_direction_rate(slope: float, frozen_slope: float, window: tuple[float, float],
                          details: dict[str, Any] | None = None, predicted: float = -2.0,
                          claim_id: str = "huang2025.direction-rate", task: str = "",
-                         frozen_note: str = "(its slope against ln ||u|| reaches -1.997 by tau = 1e15)") -> Claim:
+                         frozen_note: str = "(its slope against ln ||u|| reaches -1.997 by tau = 1e15)",
+                         controls: Sequence[float] = (-1.0, -3.0)) -> Claim:
     """The asymptotic slope is -2 whatever ``predicted`` says (a negative control passes another
     value): the tolerance is the frozen control's distance from -2 on the same window."""
     tol = abs(frozen_slope + 2.0) if math.isfinite(frozen_slope) else 0.0
@@ -157,7 +160,9 @@ def claim_direction_rate(slope: float, frozen_slope: float, window: tuple[float,
             f"exactly {frozen_note}: there the same estimator "
             f"gives {frozen_slope:.3f}, so the tolerance is |{frozen_slope:.3f} + 2| = {tol:.3f}. The "
             "joint run's own decade slopes (details) spread over a similar range.",
-        details={"frozen_slope": frozen_slope, **(details or {})})
+        details={"frozen_slope": frozen_slope, **(details or {})},
+        negative_controls={{-1.0: "the angle's rate, not that of 1 - cos (-1)", 0.0: "no convergence (0)",
+                            -3.0: "1 - cos ~ 1/ln^3 t (-3)"}.get(v, f"{v:g}"): v for v in controls})
 
 
 def _drift_details(fits: dict[float, dict[str, Any]]) -> dict[str, Any]:

@@ -10,8 +10,9 @@ r"""Closed forms and oracles for Huang, Liang & Yang (2025).
 * The CoT max-margin direction $u^*_{\rm CoT}$ (spec 1.7b, 3 #9; the program reconstructed as for
   even pairs): the same hard-margin SVM on the full model's attention outputs of the CoT data
   (:func:`max_margin_direct`), which has no exact reduction. It is solved in the primal
-  (:func:`max_margin_primal`): $d = 8$ unknowns, while the attention outputs of the CoT data
-  are nearly collinear late in phase 2, which makes the 50-variable dual slow to converge.
+  (:func:`max_margin_primal`): $d = 8$ unknowns, while the attention outputs are nearly
+  collinear late in phase 2, which makes the dual (one variable per sample) slow to converge.
+  The even-pairs oracle :func:`max_margin` uses the same solver.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 import scipy.optimize
 
 from derivations.huang2025.reduced import pattern_outputs
-from dynamics.analysis import MaxMargin, max_margin_direction
+from dynamics.analysis import MaxMargin
 
 __all__ = ["c_coefficients", "features", "max_margin", "max_margin_direct", "max_margin_primal", "accuracy"]
 
@@ -46,7 +47,7 @@ def features(y: np.ndarray, table: np.ndarray, L_max: int, lam: float) -> tuple[
 def max_margin(y: np.ndarray, table: np.ndarray, L_max: int, lam: float) -> MaxMargin:
     r"""$\hat u = \arg\min \lVert u\rVert^2$ s.t. $y_n u^\top z_n \ge 1$ at the attention of state ``y``."""
     z, labels, _ = features(y, table, L_max, lam)
-    return max_margin_direction(z, labels)
+    return max_margin_primal(z, labels)
 
 
 def max_margin_primal(X: np.ndarray, y: np.ndarray) -> MaxMargin:

@@ -319,8 +319,10 @@ def test_cot_training_reaches_phase2(cot_run):
     assert abs(ph["one_minus_cos_cot_only_vs_all"]) < 1e-6  # the regulariser constraints are inactive
     frozen = max((ph["cos_slope_frozen"], ph["cos_slope_frozen_early"]), key=lambda v: abs(v + 2))
     rate = C.claim_direction_rate(ph["cos_slope_joint"], frozen, ph["cos_window"],
-                                  claim_id="huang2025.parity-cot-direction-rate")
-    assert rate.passed
+                                  claim_id="huang2025.parity-cot-direction-rate", controls=(-1.0, 0.0))
+    assert rate.passed and rate.controls_refuted
+    # the loose tolerance does not tell -2 from -3 (docs): with that control the claim cannot hold
+    assert not C.claim_direction_rate(ph["cos_slope_joint"], frozen, ph["cos_window"], controls=(-3.0,)).passed
     assert not C.claim_direction_rate(ph["cos_slope_joint"], frozen, ph["cos_window"], predicted=0.0).passed
     assert not C.claim_direction_rate(ph["cos_slope_joint"], frozen, ph["cos_window"], predicted=-1.0).passed
 
