@@ -217,10 +217,10 @@ def run_sgd(s: Settings, seeds: int, rng: np.random.Generator, n_record: int = 1
     steps = int(round(s.alpha_max * s.N))
     rec = np.unique(np.r_[np.geomspace(1, steps, 40).astype(np.int64),
                           np.linspace(0, steps, n_record + 1).astype(np.int64)])
-    tr, _ = train(dm, None, lr=s.eta, steps=steps, optimizer="sgd", sampler=dm.sampler, rng=rng, record=rec)
-    alpha = tr.t / (s.eta * s.N)  # train's t = eta * step
-    return Trajectory(alpha, tr.y, tr.names, dict(tr.observables), stats=dict(tr.stats, time="alpha = step / N"),
-                      meta=tr.meta)
+    n = s.N
+    tr, _ = train(dm, None, lr=s.eta, steps=steps, optimizer="sgd", sampler=dm.sampler, rng=rng, record=rec,
+                  time=lambda k: k / n)  # online time alpha = step / N
+    return tr
 
 
 def seed_states(tr: Trajectory, seed: int) -> np.ndarray:
