@@ -12,6 +12,7 @@
 * :mod:`~dynamics.direct.optimizers`: the update rules and ``clip_by_global_norm``.
 * :mod:`~dynamics.direct.record`: ``record_steps``, the ``Callback`` protocol and the
   ``Snapshots`` callback (parameter copies at the recorded steps).
+* :mod:`~dynamics.direct.timeaxis`: the clock of a run (``train(..., time=...)``).
 """
 
 from dynamics.direct.gradcheck import GradCheckResult, assert_grad_ok, check_grad
