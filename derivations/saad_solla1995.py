@@ -391,6 +391,8 @@ def verify(ctx: VerifyContext) -> list[Claim]:
             ax[0].plot(tr.t, eg_flow[k], "--", color=col, lw=1.2, label="ODEs from its start" if k == 0 else None)
         ax[0].axhline(eg_star, color="k", ls=":", lw=1, label=f"saddle eps = {eg_star:.4f}")
         ax[0].axhline(eg_inf, color="gray", ls="-.", lw=1, label=f"stable point eps = {eg_inf:.4f}")
+        ax[0].axvspan(*window, color="0.9", zorder=0, label="plateau window")
+        ax[0].axhline(level, color="0.6", ls="--", lw=0.8, label="escape level")
         ax[0].set(yscale="log", xlabel="alpha = step / N", ylabel="generalisation error",
                   title=f"online SGD (N = {s.N}, eta = {s.eta:g}, sigma^2 = {s.sigma2:g}) vs ODEs")
         ax[0].legend(fontsize=7)
@@ -405,8 +407,9 @@ def verify(ctx: VerifyContext) -> list[Claim]:
         ctx.save_figure(
             "plateau", fig,
             caption="Left: each seed's SGD error (solid) follows the ODEs from its own start (dashed): "
-                    "a plateau at the saddle's error (dotted), an escape, then the stable point's "
-                    "error (dash-dot). Right: the student's first unit specialises to one teacher unit.",
+                    "a plateau at the saddle's error (dotted) over the grey window, an escape through "
+                    "the level halfway down, then the stable point's error (dash-dot). Right: the "
+                    "student's first unit specialises to one teacher unit.",
             claims=("teacher_student.plateau", "teacher_student.escape", "teacher_student.asymptote"))
     return claims
 
