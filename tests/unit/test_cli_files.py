@@ -22,10 +22,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(autouse=True)
 def _forget_runtime_registrations():
-    before = dict(registry._RUNTIME)
+    """Undo what loading a file does to the process: registrations, sys.path, modules."""
+    before, path, modules = dict(registry._RUNTIME), list(sys.path), set(sys.modules)
     yield
     registry._RUNTIME.clear()
     registry._RUNTIME.update(before)
+    sys.path[:] = path
+    for name in set(sys.modules) - modules:
+        if name.split(".")[0] in ("two_derivs", "no_derivation", "broken_deriv", "new_proj",
+                                       "dup_deriv"):
+            del sys.modules[name]
 
 
 TWO = '''
@@ -83,6 +89,13 @@ def test_verify_refuses_a_bad_file(tmp_path, capsys):
         err = capsys.readouterr().err
         assert msg in err and err.count("\n") == 1, err
     assert main(["show", str(none)]) == 2
+    # two different files of one module name: the second is refused, not silently replaced
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "dup_deriv.py").write_text(TWO.format(name=f"dup{sub}"))
+    assert [d.name for d in registry.load_file(tmp_path / "a" / "dup_deriv.py")] == ["dupa", "dupa-b"]
+    with pytest.raises(registry.DerivationFileError, match="already imported from"):
+        registry.load_file(tmp_path / "b" / "dup_deriv.py")
     # a registered name is still a name (negative control of the file detection)
     assert not registry.is_file_target("saxe2014")
     assert registry.is_file_target("x/y") and registry.is_file_target("m.py:name")
