@@ -247,6 +247,9 @@ def figure_parity(ctx: VerifyContext, acc: dict[int, float], pacc: dict[int, flo
         kk = int(np.argmin(np.abs(tc - win[0])))
         ax[5].loglog(xr, ph["cos_joint"][kk] * (xr / xr[0]) ** -2.0, "k--", lw=1, label="slope -2 (Soudry et al.)")
         ax[5].axvspan(*xr, color="gray", alpha=0.1)
+        ticks = [v for v in (8, 10, 12, 14, 16, 18, 20) if np.log(tc[0]) <= v <= np.log(tc[-1]) + 0.5]
+        ax[5].set_xticks(ticks, [str(v) for v in ticks], minor=False)
+        ax[5].set_xticks([], minor=True)
         ax[5].set(xlabel="ln tau", ylabel="1 - cos(u, u*_CoT)", title="CoT: direction to the max-margin u*_CoT")
         ax[5].legend(fontsize=8)
     ax[3].set(xlabel="tau", ylabel="loss", title="CoT training: GD (stage ends dotted), then the flow")
