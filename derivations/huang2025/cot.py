@@ -89,7 +89,8 @@ def cot_phase2(s: Settings, steps: int, n_points: int = 300, contrast: bool = Tr
     m = (flow.t >= fit[0]) & (flow.t <= fit[1])
     a, b = np.polyfit(np.log(flow.t[m]), np.log(unorm[m]), 1)
     u_fit_end = float(np.interp(fit[1], flow.t, unorm))
-    power_err = (math.exp(a * math.log(flow.t[-1]) + b) - unorm[-1]) / (unorm[-1] - u_fit_end)
+    power_pred = math.exp(a * math.log(flow.t[-1]) + b)
+    power_err = (power_pred - unorm[-1]) / (unorm[-1] - u_fit_end)
     idx = np.arange(0, len(flow.t), 3)
     if idx[-1] != len(flow.t) - 1:
         idx = np.append(idx, len(flow.t) - 1)
@@ -120,6 +121,8 @@ def cot_phase2(s: Settings, steps: int, n_points: int = 300, contrast: bool = Tr
         "decade_loss_slopes": [loglog_slope(flow.t, flow.loss, w).slope for w in decades],
         "frozen_late_slope": loglog_slope(frozen.t, frozen.loss, late).slope,
         "u_fit": fit, "u_law_errors": {**{k: v["rel_error"] for k, v in laws.items()}, "power law": float(power_err)},
+        "u_law_predictions": {**{k: v["predicted"] for k, v in laws.items()}, "power law": float(power_pred)},
+        "u_end": float(unorm[-1]), "u_growth": float(unorm[-1] - u_fit_end),
         "u_law_fits": laws, "u_slope_late": log_growth(flow.t, unorm, late).slope,
         "u_slope_by_decade": M.decade_slopes(np.log(flow.t), unorm, flow.t, decades),
         "t_cos": t_cos, "cos_joint": cos_joint, "cos_frozen": cos_frozen, "uhat_norm": uhat_norm,

@@ -410,7 +410,8 @@ def verify_parity(ctx: VerifyContext) -> list[Claim]:
             f = ph["late_slope"]
             claims.append(C.claim_late_slope(ph["late"], f.slope, f.stderr, ph["decade_loss_slopes"],
                                              claim_id="huang2025.parity-cot-loss-rate", task=task))
-            claims.append(C.claim_cot_u_log_law(ph["u_law_errors"], ph["u_fit"], s.cot_tau_max, {
+            claims.append(C.claim_cot_u_log_law(ph["u_law_predictions"], ph["u_end"], ph["u_growth"], ph["u_fit"],
+                                                s.cot_tau_max, {"errors_as_fraction_of_growth": ph["u_law_errors"],
                 "late_slope_of_norm_u_vs_ln_tau": ph["u_slope_late"], "slope_by_decade": ph["u_slope_by_decade"],
                 "decades": ph["decades"], "norm_uhat_start": float(ph["uhat_norm"][0]),
                 "norm_uhat_end": ph["uhat_norm_end"]}))

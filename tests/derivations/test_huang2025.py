@@ -310,10 +310,12 @@ def test_cot_training_reaches_phase2(cot_run):
     assert C.claim_late_slope(ph["late"], f.slope, f.stderr, [], claim_id="huang2025.parity-cot-loss-rate").passed
     assert abs(ph["frozen_late_slope"] + 1) < 0.05  # Soudry's setting gives the same rate
     assert not C.claim_late_slope(ph["late"], f.slope, f.stderr, [], predicted=-0.5).passed
-    law = C.claim_cot_u_log_law(ph["u_law_errors"], ph["u_fit"], 1e8, {})
-    assert law.passed
-    for other in ("ln ln tau", "ln^2 tau", "power law"):  # negative controls: the competing laws miss
-        assert not C.claim_cot_u_log_law(ph["u_law_errors"], ph["u_fit"], 1e8, {}, law=other).passed, other
+    args = (ph["u_law_predictions"], ph["u_end"], ph["u_growth"], ph["u_fit"], 1e8, {})
+    law = C.claim_cot_u_log_law(*args)
+    assert law.passed and len(law.negative_controls) == 3 and law.controls_refuted
+    for other in ("ln ln tau", "ln^2 tau", "power law"):  # the competing laws miss by 0.3-0.5 of the growth
+        assert not C.claim_cot_u_log_law(*args, law=other).passed, other
+        assert abs(ph["u_law_errors"][other]) > 0.25
     assert C.claim_direction(float(ph["cos_joint"][-1]), claim_id="huang2025.parity-cot-direction").passed
     assert ph["cos_joint"][-1] < ph["cos_joint"][0]  # it converges, not just starts close
     assert abs(ph["one_minus_cos_cot_only_vs_all"]) < 1e-6  # the regulariser constraints are inactive
