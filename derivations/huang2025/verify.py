@@ -76,7 +76,14 @@ RECONSTRUCTED = (
 
 @dataclass(frozen=True)
 class Settings:
-    """The defaults of spec section 4 (every one configurable with ``--set NAME=VALUE``)."""
+    """The defaults of spec section 4 (every one configurable with ``--set NAME=VALUE``).
+
+    The CoT-training fields are reconstructions (spec 1.7b): ``cot_reg_weight`` and
+    ``cot_reg_max_length`` choose the even-pairs regulariser (weight 0.1 on the length-1
+    strings by default, the variant the spec found separable; ``cot_reg_max_length = 4`` is the
+    earlier format, lengths 1..L0, which never fits lengths 2 and 3); ``cot_tau_max`` is how far
+    the full-model flow continues CoT training into phase 2.
+    """
 
     L_max: int = 6
     eta: float = 0.1
@@ -86,7 +93,7 @@ class Settings:
     direct_steps: int = 20000
     cot_L0: int = 4
     cot_reg_weight: float = 0.1
-    cot_reg_max_length: int = 1
+    cot_reg_max_length: int = 1  # reconstruction: the regulariser on lengths 1..cot_reg_max_length
     cot_tau_max: float = 1e8
     scaling_t0: int = 1000
 
