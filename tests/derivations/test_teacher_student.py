@@ -149,3 +149,16 @@ def test_compiled_code_agrees_with_the_independent_numpy_path(cm):
         assert np.max(np.abs(out[0][0] - out[1][0])) <= 1e-12
         assert np.max(np.abs(out[0][1] - out[1][1])) <= 1e-12
         assert np.max(np.abs(out[0][1] - out[2][1])) > 1e-12
+
+
+def test_escape_rate_claim_fits_the_growth_and_refuses_another_rate():
+    rng = np.random.default_rng(4)
+    alpha = np.linspace(0, 200, 201)
+    flow = 0.01 * np.exp(0.027 * alpha)[None, :].repeat(4, axis=0)  # |p| 0.03..0.3 for alpha 41..126
+    sgd = flow * np.exp(0.05 * rng.standard_normal(flow.shape))
+    c = ss.claim_escape_rate(alpha, sgd, flow, 0.027, 10.0, controls={"collapsed": 0.042})
+    assert c.passed and c.negative_controls[0]["refuted"]
+    assert c.details["flow_rates"] == pytest.approx([0.027] * 4)
+    assert not ss.claim_escape_rate(alpha, sgd, flow, 0.029, 10.0).passed  # 7% off
+    with pytest.raises(RuntimeError, match="fewer than 5"):
+        ss.claim_escape_rate(alpha, sgd, flow, 0.027, 190.0)
