@@ -387,8 +387,8 @@ def verify(ctx: VerifyContext) -> list[Claim]:
     seeds = s.seeds
     ctx.config.update({"settings": dataclasses.asdict(s), "backend": "numpy"})
     with ctx.stage("derive the ODEs and their fixed points"):
-        # sympy.lambdify (the "numpy" backend): numba compiles this model's I4 derivatives in
-        # about 8 s of CPU to generate and compile, more than the whole integration needs
+        # sympy.lambdify (the "numpy" backend): generating and compiling this model for numba
+        # takes about 8 s of CPU, more than the whole integration needs
         cm = reduced_model(s.eta, s.sigma2).compile("numpy")
         sad, fin = plateau_point(cm, s), asymptotic_point(cm, s)
         eg_star, eg_inf = sad.observables["loss"], fin.observables["loss"]
