@@ -73,8 +73,8 @@ def fig3_authors(ctx: VerifyContext, s: Settings) -> list[Claim]:
         claims.append(claim_fig3_structure(
             kind, float(np.mean(m["cP"][keep])), float(np.max(m["others_max"][keep])),
             float(np.max(np.abs(m["loss"][keep]))), float(np.max(m["residual"][keep])),
-            details={"cP_spread_max": float(np.max(m["cP_spread"][keep])),
-                     "offdiag_max": float(np.max(m["offdiag"][keep])) if kind == "unitary" else None}))
+            details={"cP_spread_max": float(np.max(m["cP_spread"][keep]))},
+            offdiag=float(np.max(m["offdiag"][keep])) if kind == "unitary" else None))
         shown[kind] = (run, _pick(run, m, keep), m, keep)
     run, _, m, keep = shown["rotation"]
     ratios = m["ratio"][keep]

@@ -99,8 +99,11 @@ def test_authors_unitary_protocol_matches_their_saved_scale():
     # negative control: the small-init law |c|^3 = (T-1)/H ignores the init scale 0.1 and fails
     assert not ca.claim_fig3_c("unitary", 0.0, abs_c, predicted=ca.small_init_abs_c("unitary")).passed
     s = ca.claim_fig3_structure("unitary", float(np.mean(m["cP"][keep])), float(np.max(m["others_max"][keep])),
-                                float(np.max(np.abs(m["loss"][keep]))), float(np.max(m["residual"][keep])))
-    assert s.passed
+                                float(np.max(np.abs(m["loss"][keep]))), float(np.max(m["residual"][keep])),
+                                offdiag=float(np.max(m["offdiag"][keep])))
+    assert s.passed and s.controls_refuted
+    # negative control: heads that are not orthogonal (ratio 0.3) fail
+    assert not ca.claim_fig3_structure("unitary", 1.0, 0.0, 0.0, 0.0, offdiag=0.3).passed
     # negative control: a seed that has not converged (loss ~100) fails the structure claim
     assert not ca.claim_fig3_structure("unitary", 1.0, 0.0, float(np.max(m["loss"])) + 1.0, 0.0).passed
 
