@@ -10,8 +10,10 @@ validation step of the runs on n = 600 / 2000 / 9000 sequences coincides with th
 Here (reconstruction, documented in ``RECONSTRUCTED``): the learned $k$-span model is the minimal
 transformer with attention masked to the newest $k$ spans (:class:`MinimalTransformer`, ``window``),
 trained on the same set with the same trainer, batch and number of steps as the student's run (the
-authors: 2000 steps before the student's), keeping its final parameters; the learned full model is
-then the student itself at the end of its run (same class, data, seed and steps).
+authors: 2000 steps before the student's), keeping its final parameters. Only the restricted models
+(k < K) are compared: with the same seed the learned full model would be the student itself at the
+end of its run, whose KL to the student's path falls to 0 by construction; an independently seeded
+one is one more run of the student's size (budget).
 """
 
 from __future__ import annotations
@@ -62,9 +64,8 @@ def learned_kl(student: TfJob, kept: Mapping[int, Mapping[str, np.ndarray]],
     Returns
     -------
     steps : (R,) int
-    kl : (R, K)
-        ``kl[:, k-1]``: KL to the learned k-span model; the last column is the learned full model,
-        the student's own final parameters.
+    kl : (R, K - 1)
+        ``kl[:, k-1]``: KL to the learned k-span model.
     """
     teacher = Teacher(seed=student.seed, reverse=student.reverse, m=student.m, spans=tuple(student.spans))
     val = teacher.dataset(np.random.default_rng([student.seed, 12345]), student.n_eval).tokens
@@ -74,7 +75,6 @@ def learned_kl(student: TfJob, kept: Mapping[int, Mapping[str, np.ndarray]],
         raise ValueError(f"need {teacher.K - 1} learned models, got {len(learned)}")
     refs = [MinimalTransformer.for_teacher(teacher, window=w).log_probs(p, val)
             for w, p in zip(_windows(student), learned, strict=True)]
-    refs.append(model.log_probs(kept[int(steps[-1])], val))  # the learned full model
     out = np.empty((steps.size, len(refs)))
     for i, s in enumerate(steps):
         lq = model.log_probs(kept[int(s)], val)
@@ -84,7 +84,7 @@ def learned_kl(student: TfJob, kept: Mapping[int, Mapping[str, np.ndarray]],
 
 
 def closest_at_best(steps: np.ndarray, kl: np.ndarray, rec: Any) -> int:
-    """The learned model (1..K) closest to the student at its best validation record."""
+    """The learned restricted model (1..K-1 spans) closest to the student at its best validation record."""
     best = int(rec.steps[int(np.argmin(rec.val_loss))])
     i = int(np.searchsorted(steps, best))
     return int(np.argmin(kl[i])) + 1

@@ -57,7 +57,8 @@ RECONSTRUCTED = (
     "mc-ablation config's default init, Xavier-uniform query and value",
     "Fig. 5's learned restricted models (--set baselines=true): the student with attention masked to the newest "
     "k spans (absolute positions), trained on the same set for the student's number of steps (the authors: "
-    "2000), final parameters; the learned full model is the student at the end of its run",
+    "2000), final parameters; only the 1- and 2-span models are compared (a same-seed learned full model is "
+    "the student itself)",
     "the acquisition of a span: the heads carry 15% of its logit scale (claims_transformer.ACQUIRED)",
 )
 
