@@ -11,8 +11,13 @@ Token ids: values ``0..V-1``, variables ``V..V+X-1``, the query marker ``V+X``.
 Regimes (spec 2.2, reconstructed):
 
 * ``"none"``: only maximal-depth queries ($k = D$), loss at the query only;
-* ``"ic_a"``: the implicit curriculum by all-position supervision: every ``dst`` token is
-  labelled with its chain's value (hop count = its depth in the chain), plus the query;
+* ``"ic_a"``: the implicit curriculum by all-position supervision: ``dst`` tokens are
+  labelled with their chain's value (hop count = its depth in the chain), plus the query.
+  With ``ic_a_labels="determined"`` (the default, reconstruction, issue 17) only the labels
+  the preceding tokens determine are supervised (a statement whose ancestor statements all
+  come before it), so no label asks for what a causal model cannot know; ``"all"`` labels
+  every ``dst`` (the first reconstruction, of which about half the 2-hop labels are not
+  determined);
 * ``"ic_b"``: the query depth is drawn from a mixture $\pi$ over $\{1..D\}$.
 
 :func:`min_layers` is the depth lower bound $\lceil\log_3(2D)\rceil$ under the paper's
@@ -36,7 +41,7 @@ import numpy as np
 from dynamics.validate import positive_int
 
 __all__ = ["RetrievalTask", "Batch", "min_layers", "greedy_layers", "doubling_layers", "resolve",
-           "determined_labels", "undetermined_fraction"]
+           "determined_labels", "undetermined_fraction", "hop_weights"]
 
 Regime = Literal["none", "ic_a", "ic_b"]
 
@@ -101,6 +106,8 @@ class RetrievalTask:
     regime : {"none", "ic_a", "ic_b"}
     pi : sequence of float, optional
         Mixture over query depths $1..D$ for ``"ic_b"`` (default uniform).
+    ic_a_labels : {"determined", "all"}
+        Which ``dst`` labels ``"ic_a"`` supervises (reconstruction, see the module doc).
     """
 
     n_chains: int = 4
@@ -109,6 +116,7 @@ class RetrievalTask:
     n_vars: int = 64
     regime: Regime = "none"
     pi: Sequence[float] | None = None
+    ic_a_labels: Literal["determined", "all"] = "determined"
 
     def __post_init__(self) -> None:
         for name in ("n_chains", "depth", "n_values", "n_vars"):
@@ -120,6 +128,8 @@ class RetrievalTask:
             raise ValueError(f"{self.n_chains} chains need distinct values but n_values = {self.n_values}")
         if self.regime not in ("none", "ic_a", "ic_b"):
             raise ValueError(f"unknown regime {self.regime!r}; choose 'none', 'ic_a' or 'ic_b'")
+        if self.ic_a_labels not in ("determined", "all"):
+            raise ValueError(f"ic_a_labels must be 'determined' or 'all', got {self.ic_a_labels!r}")
         if self.pi is not None:
             if self.regime != "ic_b":
                 raise ValueError("pi is only used by the 'ic_b' regime")
@@ -170,8 +180,14 @@ class RetrievalTask:
         targets = -np.ones((B, S), dtype=np.int64)  # (B, S)
         hops = np.zeros((B, S), dtype=np.int64)  # (B, S)
         if self.regime == "ic_a":
-            targets[:, 1 : 2 * n : 2] = values[rows, chain[order]]
-            hops[:, 1 : 2 * n : 2] = hop[order]
+            lab = values[rows, chain[order]]  # (B, n) label of the statement at slot i
+            if self.ic_a_labels == "determined":
+                # slot of statement (c, h); determined iff it is the last of its chain's first h
+                slot = np.argsort(order, axis=1).reshape(B, C, D)  # (B, C, D)
+                det = (slot == np.maximum.accumulate(slot, axis=2)).reshape(B, n)  # (B, n) by statement
+                lab = np.where(det[rows, order], lab, -1)
+            targets[:, 1 : 2 * n : 2] = lab
+            hops[:, 1 : 2 * n : 2] = np.where(lab >= 0, hop[order], 0)
         c_star = rng.integers(C, size=B)  # (B,)
         tokens[:, S - 2] = self.query_token
         tokens[:, S - 1] = xs[np.arange(B), c_star, qdepth - 1]
@@ -179,6 +195,22 @@ class RetrievalTask:
         targets[:, S - 1] = answer
         hops[:, S - 1] = qdepth
         return Batch(tokens, targets, hops, answer, qdepth)
+
+
+def hop_weights(task: RetrievalTask) -> np.ndarray:
+    r"""Expected share of each hop level $1..D$ among the supervised labels of ``task``, (D,).
+
+    ``"none"``: all on $D$; ``"ic_b"``: the query mixture $\pi$; ``"ic_a"``: per example $C$
+    statement labels per level (only a fraction $1/k$ of the $k$-hop ones with
+    ``ic_a_labels="determined"``: the statement must come last of its chain's first $k$, in
+    a uniformly random order) plus the $D$-hop query, normalised. The R1 mixture $\pi_j$.
+    """
+    if task.regime != "ic_a":
+        return task.depth_mixture()
+    k = np.arange(1, task.depth + 1)
+    w = task.n_chains * (1.0 / k if task.ic_a_labels == "determined" else np.ones(task.depth))
+    w[-1] += 1.0
+    return w / w.sum()
 
 
 def resolve(tokens: np.ndarray, task: RetrievalTask) -> int:

@@ -200,7 +200,7 @@ class AttentionOnlyTransformer:
 
     # --------------------------------------------------------------------- forward
     def forward(
-        self, params: Mapping[str, np.ndarray], tokens: np.ndarray
+        self, params: Mapping[str, np.ndarray], tokens: np.ndarray, head_mask: np.ndarray | None = None
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Logits at every position and the activation cache.
 
@@ -208,6 +208,9 @@ class AttentionOnlyTransformer:
         ----------
         params : dict of str to ndarray
         tokens : int ndarray, shape (B, S)
+        head_mask : ndarray, shape (L, H), optional
+            Factor on each head's output ``z`` (0 zeroes the head: the ablation of
+            :mod:`.ablation`); the cache keeps the unmasked ``z``. ``None``: all ones.
 
         Returns
         -------
@@ -218,6 +221,8 @@ class AttentionOnlyTransformer:
             diagonal), and ``...q``, ``...k``, ``...v``, ``...z`` (B, H, S, d_h).
         """
         tok = self._check(params, tokens)  # (B, S)
+        if head_mask is not None and np.shape(head_mask) != (self.n_layers, self.n_heads):
+            raise ValueError(f"head_mask must have shape {(self.n_layers, self.n_heads)}, got {np.shape(head_mask)}")
         B, S = tok.shape
         H, e = self.n_heads, self.d_head
         scale = 1.0 / math.sqrt(e)
@@ -239,7 +244,8 @@ class AttentionOnlyTransformer:
             A = np.exp(scores)  # (B, H, S, S)
             A /= A @ ones
             z = A @ v  # (B, H, S, e)
-            out = (_flat(_merge_heads(z)) @ _stack_out(params[p + "W_O"])).reshape(B, S, -1)
+            zm = z if head_mask is None else z * np.asarray(head_mask, dtype=float)[layer][None, :, None, None]
+            out = (_flat(_merge_heads(zm)) @ _stack_out(params[p + "W_O"])).reshape(B, S, -1)
             x = x + out  # (B, S, d)
             cache.update({p + "q": q, p + "k": k, p + "v": v, p + "z": z, p + "pattern": A})
             cache[f"resid.{layer + 1}"] = x

@@ -1,42 +1,39 @@
-r"""Training experiments on the retrieval transformer: runs, head roles, emergence (spec 3.3, 5.5).
+r"""Training experiments on the retrieval transformer: runs, causal head levels, emergence (spec 3.3, 5.5).
 
 Everything here is the spec's reconstruction (the paper's metrics were not found):
 
-* :class:`TrainConfig`: one training setting (task sizes, model sizes, Adam, budget);
-* :func:`run_training`: one seeded run in a data regime, recording at every snapshot the
-  per-hop accuracy *at the query position* on one held-out batch with query depths uniform
-  over $1..D$ (the same batch for every regime, so regimes are compared on the same
-  questions), the mean loss on that batch, and every head's structural attention scores;
-* :func:`head_roles`: each head's role $R^* = \arg\max_R \mathrm{SAS}_R(T_{end})$, kept only
-  when that final score is at least ``min_score`` (spec 3.3);
-* :func:`emergence_events`: the times at which roles and per-hop accuracies emerge:
-  a role at the first snapshot (interpolated) where its best head's score crosses 1/2, the
-  hop-$k$ accuracy when it crosses the midpoint between in-context chance $1/C$ and 1;
-* :func:`order_agreement`: Kendall tau between the event orders of two runs;
-* :func:`hop1_first`, :func:`staircase`: per seed, whether the 1-hop accuracy crosses before
-  every role emerges, and before the 2-hop accuracy (censored at the budget).
+* :class:`TrainConfig`: one training setting (task sizes, model sizes, Adam, budget, the
+  snapshot grid and the ablation criterion);
+* :func:`run_training`: one seeded run in a data regime, recording at every snapshot, on one
+  held-out batch with query depths uniform over $1..D$ (the same batch for every regime, so
+  regimes are compared on the same questions): the per-hop query accuracy, the same with each
+  head zeroed (:mod:`.ablation`), the mean loss, and every head's structural attention scores;
+* :func:`emergence_steps`: per run, the step at which hop-$k$ retrieval emerges, the first
+  snapshot at which some head carries level $k$ by ablation (:mod:`.ablation`);
+* :class:`Emergence` / :func:`emergence_table`: per regime the array of those steps over
+  seeds, the snapshot resolution and the mixture weight of each hop level: the interface to
+  the reduced model R1 (:mod:`.r1_transformer`);
+* :func:`accuracy_crossings`, :func:`staircase`: when the $k$-hop query accuracy crosses the
+  midpoint between in-context chance $1/C$ and 1, and whether 1-hop comes before 2-hop;
+* :func:`head_roles`: each head's attention-pattern role $R^* = \arg\max_R \mathrm{SAS}_R$ at
+  the end (spec 3.3), a label for figures; the causal identification is the ablation.
 
-The mapping to the reduced model R1 (spec 5.4): $p_i$ <-> the score of the head with role
-$i$; class $j$ <-> queries with $j$ hops; $\pi_j$ <-> the IC-B mixture; model time <-> Adam
-steps (no calibration: only orders and learns/does-not-learn are compared, not times).
+The mapping to the reduced model R1 (spec 5.4): $p_i$ <-> the head carrying level $i$; class $j$
+<-> queries with $j$ hops; $\pi_j$ <-> the mixture weight of hop level $j$
+(:func:`~.data.hop_weights`); model time <-> Adam steps (no calibration).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from derivations.musat2025.data import Regime, RetrievalTask
+from derivations.musat2025.ablation import CARRY_FRAC, ablation_accuracy, emergence_from_ablation
+from derivations.musat2025.data import Regime, RetrievalTask, hop_weights
 from derivations.musat2025.direct import AttentionOnlyTransformer
-from derivations.musat2025.measure import (
-    emergence_time,
-    head_scores,
-    kendall_tau,
-    snapshot_steps,
-)
+from derivations.musat2025.measure import emergence_time, head_scores, snapshot_steps
 from dynamics.direct import Snapshots, train
 from dynamics.direct.layers import cross_entropy
 from dynamics.parallel import map_processes
@@ -45,13 +42,16 @@ __all__ = [
     "TrainConfig",
     "TrainingRun",
     "Job",
+    "Emergence",
     "run_training",
     "run_many",
-    "head_roles",
-    "emergence_events",
-    "order_agreement",
-    "hop1_first",
+    "emergence_steps",
+    "level_heads",
+    "emergence_table",
+    "accuracy_crossings",
     "staircase",
+    "head_roles",
+    "probe_example",
 ]
 
 
@@ -68,9 +68,14 @@ class TrainConfig:
     init_scale, lr : float
         Gaussian initialisation scale and the Adam learning rate.
     steps, batch_size, n_snapshots : int
-        Budget, minibatch size and number of (linearly spaced) snapshots.
+        Budget, minibatch size and number of (linearly spaced) snapshots; the emergence
+        resolution is ``steps / (n_snapshots - 1)``.
     n_eval : int
         Size of the held-out evaluation batch (query depths uniform over $1..D$).
+    carry_frac : float
+        Fraction of the above-chance accuracy a head must carry (:mod:`.ablation`).
+    ic_a_labels : {"determined", "all"}
+        Which statement labels IC-A supervises (:class:`~.data.RetrievalTask`).
     """
 
     n_chains: int = 2
@@ -86,10 +91,13 @@ class TrainConfig:
     batch_size: int = 64
     n_snapshots: int = 31
     n_eval: int = 512
+    carry_frac: float = CARRY_FRAC
+    ic_a_labels: str = "determined"
 
     def task(self, regime: Regime = "ic_b", pi: Sequence[float] | None = None) -> RetrievalTask:
         """The task in ``regime`` (``pi`` only for ``"ic_b"``)."""
-        return RetrievalTask(self.n_chains, self.depth, self.n_values, self.n_vars, regime, pi)
+        return RetrievalTask(self.n_chains, self.depth, self.n_values, self.n_vars, regime, pi,
+                             self.ic_a_labels)  # type: ignore[arg-type]
 
     def model(self) -> AttentionOnlyTransformer:
         return AttentionOnlyTransformer.for_task(
@@ -99,6 +107,11 @@ class TrainConfig:
             d_model=self.d_model,
             init_scale=self.init_scale,
         )
+
+    @property
+    def resolution(self) -> float:
+        """Steps between snapshots: the resolution of every emergence time."""
+        return self.steps / (self.n_snapshots - 1)
 
     def with_(self, **changes: object) -> TrainConfig:
         """A copy with ``changes`` (unknown names raise ``ValueError``)."""
@@ -118,9 +131,12 @@ class TrainingRun:
     ----------
     steps : (n,) int
     acc : (n, D) float, query accuracy per hop count on the held-out batch
+    ablated : (n, L, H, D) float, the same with each head's output zeroed
     loss : (n,) float, mean query cross-entropy on the held-out batch
     scores : dict role -> (n, L, H) float, structural attention scores
     params : dict, the final parameters
+    probe : (S,) int, one fixed deepest query (:func:`probe_example`)
+    patterns : (n, L, H, S, S) float, every head's attention on ``probe`` at every snapshot
     """
 
     config: TrainConfig
@@ -129,9 +145,12 @@ class TrainingRun:
     seed: int
     steps: np.ndarray
     acc: np.ndarray
+    ablated: np.ndarray
     loss: np.ndarray
     scores: dict[str, np.ndarray]
     params: dict[str, np.ndarray]
+    probe: np.ndarray
+    patterns: np.ndarray
 
     @property
     def chance(self) -> float:
@@ -140,9 +159,15 @@ class TrainingRun:
 
     def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
         """Flat arrays for ``np.savez``."""
-        out = {f"{prefix}steps": self.steps, f"{prefix}acc": self.acc, f"{prefix}loss": self.loss}
+        out = {f"{prefix}steps": self.steps, f"{prefix}acc": self.acc, f"{prefix}loss": self.loss,
+               f"{prefix}ablated": self.ablated}
         out |= {f"{prefix}score.{k}": v for k, v in self.scores.items()}
         return out
+
+
+def probe_example(cfg: TrainConfig) -> np.ndarray:
+    """One fixed example with a deepest query (generator seed 7), whose attention maps a run keeps."""
+    return cfg.task("ic_b", [0.0] * (cfg.depth - 1) + [1.0]).sample(np.random.default_rng(7), 1).tokens[0]
 
 
 def run_training(
@@ -151,9 +176,7 @@ def run_training(
     """Train one model from ``seed`` on fresh data of ``regime`` and record it (see module doc)."""
     task = cfg.task(regime, pi)
     model = cfg.model()
-    ev_task = cfg.task("ic_b")
-    ev = ev_task.sample(np.random.default_rng(10_000 + seed), cfg.n_eval)
-    # evaluate the query only: an IC-B batch supervises exactly the query position
+    ev = cfg.task("ic_b").sample(np.random.default_rng(10_000 + seed), cfg.n_eval)
     # one continuous Adam run on a fresh minibatch every step (init drawn first, then the
     # batches, from the same generator), parameter copies at linearly spaced snapshots
     snapshots = Snapshots()
@@ -163,31 +186,25 @@ def run_training(
     snaps = list(snapshots)
     n, D = len(snaps), cfg.depth
     acc = np.full((n, D), np.nan)
+    ablated = np.full((n, cfg.n_layers, cfg.n_heads, D), np.nan)
     loss = np.empty(n)
     scores: dict[str, list[np.ndarray]] = {}
     sup = ev.targets >= 0  # (B, S): the query position only, for an IC-B batch
-    tgt = ev.targets[sup]
-    hops = ev.hops[sup]
+    probe = probe_example(cfg)
+    S = probe.size
+    patterns = np.empty((n, cfg.n_layers, cfg.n_heads, S, S))
     for i, (_, params) in enumerate(snaps):
-        logits, cache = model.forward(params, ev.tokens)  # one forward for all three records
-        sel = logits[sup]  # (N, V)
-        correct = sel.argmax(axis=-1) == tgt
-        for h in range(1, D + 1):
-            if np.any(hops == h):
-                acc[i, h - 1] = correct[hops == h].mean()
-        loss[i] = cross_entropy(sel, tgt)[0]
-        for role, s in head_scores(model, params, ev, cache).items():
-            scores.setdefault(role, []).append(s)
+        _, pc = model.forward(params, probe[None])
+        patterns[i] = np.stack([pc[f"blocks.{layer}.attn.pattern"][0] for layer in range(cfg.n_layers)])
+        acc[i], ablated[i] = ablation_accuracy(model, params, ev, D)
+        logits, cache = model.forward(params, ev.tokens)
+        loss[i] = cross_entropy(logits[sup], ev.targets[sup])[0]
+        for role, sc in head_scores(model, params, ev, cache).items():
+            scores.setdefault(role, []).append(sc)
     return TrainingRun(
-        cfg,
-        regime,
-        None if pi is None else tuple(float(x) for x in pi),
-        seed,
-        np.array([s for s, _ in snaps]),
-        acc,
-        loss,
-        {k: np.stack(v) for k, v in scores.items()},
-        snaps[-1][1],
+        cfg, regime, None if pi is None else tuple(float(x) for x in pi), seed,
+        np.array([s for s, _ in snaps]), acc, ablated, loss,
+        {k: np.stack(v) for k, v in scores.items()}, snaps[-1][1], probe, patterns,
     )
 
 
@@ -216,8 +233,87 @@ def run_many(
     return map_processes(_run_job, jobs, workers, progress)
 
 
+def level_heads(run: TrainingRun) -> tuple[np.ndarray, list[tuple[int, int] | None]]:
+    """(D,) step at which hop-$k$ retrieval emerges in ``run`` and the head that carries it
+    (:func:`.ablation.emergence_from_ablation` with the run's ``carry_frac``); ``nan``/``None``:
+    not within the budget."""
+    D = run.acc.shape[1]
+    return emergence_from_ablation(run.steps, run.acc, run.ablated, run.chance,
+                                   {k: run.scores[f"hop{k}"][-1] for k in range(1, D + 1)}, run.config.carry_frac)
+
+
+def emergence_steps(run: TrainingRun) -> np.ndarray:
+    """(D,) step at which hop-$k$ retrieval emerges in ``run`` (:func:`level_heads`); ``nan``: never."""
+    return level_heads(run)[0]
+
+
+@dataclass(frozen=True)
+class Emergence:
+    """Measured emergence of hop-$k$ retrieval in one regime, over seeds (the R1 interface).
+
+    Attributes
+    ----------
+    regime : str
+        ``"none"``, ``"IC-A"``, ``"IC-B"`` or a reweighted IC-B (``"IC-B.starve{k}"``, P1').
+    weights : (D,) float
+        Mixture weight of each hop level in the supervised labels (:func:`~.data.hop_weights`).
+    emergence_steps : (n_seeds, D) float
+        Step at which hop-$k$ retrieval emerges (column $k - 1$); ``nan``: never within the budget.
+    resolution : float
+        Steps between snapshots; a time is the first snapshot at or after the emergence.
+    budget : int
+        Adam steps per run.
+    seeds : tuple of int
+    """
+
+    regime: str
+    weights: np.ndarray
+    emergence_steps: np.ndarray
+    resolution: float
+    budget: int
+    seeds: tuple[int, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"regime": self.regime, "weights": self.weights.tolist(), "resolution": self.resolution,
+                "budget": self.budget, "seeds": list(self.seeds),
+                "emergence_steps": [[None if np.isnan(x) else float(x) for x in row] for row in self.emergence_steps]}
+
+
+def emergence_table(name: str, runs: Sequence[TrainingRun]) -> Emergence:
+    """:class:`Emergence` of ``runs`` (one regime, one config, several seeds) under the label ``name``."""
+    if not runs:
+        raise ValueError("runs must not be empty")
+    cfg = runs[0].config
+    if any(r.config != cfg or r.regime != runs[0].regime or r.pi != runs[0].pi for r in runs):
+        raise ValueError("runs must share one config and one regime")
+    return Emergence(name, hop_weights(cfg.task(runs[0].regime, runs[0].pi)),  # type: ignore[arg-type]
+                     np.stack([emergence_steps(r) for r in runs]), cfg.resolution, cfg.steps,
+                     tuple(r.seed for r in runs))
+
+
+def accuracy_crossings(run: TrainingRun) -> np.ndarray:
+    """(D,) first step (interpolated) where the $k$-hop query accuracy reaches $(1 + 1/C)/2$; nan: never."""
+    thr = 0.5 * (1.0 + run.chance)
+    return np.array([emergence_time(run.steps, run.acc[:, k], thr) for k in range(run.acc.shape[1])])
+
+
+def staircase(crossings: Sequence[np.ndarray]) -> list[bool]:
+    """Per seed, whether 1-hop queries emerged before 2-hop ones (:func:`accuracy_crossings`).
+
+    A stage that never emerges within the budget counts as emerging after it (censored at the
+    budget): 1-hop learned and 2-hop not yet is in order; seeds where neither emerged are left out.
+    """
+    out = []
+    for c in crossings:
+        t1, t2 = float(c[0]), float(c[1])
+        if np.isfinite(t1) or np.isfinite(t2):
+            out.append(bool(t1 < t2) if np.isfinite(t1) and np.isfinite(t2) else bool(np.isfinite(t1)))
+    return out
+
+
 def head_roles(run: TrainingRun, min_score: float = 0.5) -> dict[tuple[int, int], str]:
-    """(layer, head) -> role, for heads whose best final structural score is >= ``min_score``."""
+    """(layer, head) -> attention-pattern role, for heads whose best final structural score is
+    >= ``min_score`` (a label; the causal identification is :mod:`.ablation`)."""
     roles = sorted(run.scores)
     final = np.stack([run.scores[r][-1] for r in roles])  # (R, L, H)
     out: dict[tuple[int, int], str] = {}
@@ -229,58 +325,3 @@ def head_roles(run: TrainingRun, min_score: float = 0.5) -> dict[tuple[int, int]
             if col[j] >= min_score:
                 out[(layer, h)] = roles[j]
     return out
-
-
-def emergence_events(run: TrainingRun, min_score: float = 0.5) -> dict[str, float]:
-    """Event name -> emergence step (``nan`` if it never happens within the budget).
-
-    ``"role:{R}"`` for every role held by some head at the end (:func:`head_roles`): the first
-    step where the best such head's score reaches 1/2; ``"acc:hop{k}"`` for every hop count:
-    the first step where the query accuracy reaches $(1 + 1/C)/2$.
-    """
-    out: dict[str, float] = {}
-    for (layer, h), role in sorted(head_roles(run, min_score).items()):
-        t = emergence_time(run.steps, run.scores[role][:, layer, h], 0.5)
-        key = f"role:{role}"
-        out[key] = t if key not in out or not math.isfinite(out[key]) else min(out[key], t)
-    thr = 0.5 * (1.0 + run.chance)
-    for k in range(run.acc.shape[1]):
-        out[f"acc:hop{k + 1}"] = emergence_time(run.steps, run.acc[:, k], thr)
-    return out
-
-
-def order_agreement(a: dict[str, float], b: dict[str, float]) -> tuple[float, list[str]]:
-    """Kendall tau between two runs' emergence orders over the events both have (finite).
-
-    Returns ``(tau, events)``; ``nan`` when fewer than two common events.
-    """
-    common = sorted(k for k in set(a) & set(b) if math.isfinite(a[k]) and math.isfinite(b[k]))
-    if len(common) < 2:
-        return float("nan"), common
-    return kendall_tau([a[k] for k in common], [b[k] for k in common]), common
-
-
-def hop1_first(events: list[dict[str, float]]) -> list[bool]:
-    """Per seed with a finite 1-hop accuracy crossing and some role: whether the crossing comes before
-    every role's emergence (the 0.5 score then times a sharpening, not the emergence)."""
-    out = []
-    for e in events:
-        roles = [v for k, v in e.items() if k.startswith("role:") and math.isfinite(v)]
-        if roles and math.isfinite(e.get("acc:hop1", float("nan"))):
-            out.append(bool(e["acc:hop1"] < min(roles)))
-    return out
-
-
-def staircase(events: list[dict[str, float]]) -> list[bool]:
-    """Per seed, whether 1-hop queries emerged before 2-hop ones.
-
-    A stage that never emerges within the budget counts as emerging after it (censored at the
-    budget): 1-hop learned and 2-hop not yet is in order; seeds where neither emerged are left out.
-    """
-    out = []
-    for e in events:
-        t1, t2 = e["acc:hop1"], e["acc:hop2"]
-        if math.isfinite(t1) or math.isfinite(t2):
-            out.append(bool(t1 < t2) if math.isfinite(t1) and math.isfinite(t2) else math.isfinite(t1))
-    return out
-

@@ -1,8 +1,8 @@
 r"""Figures of ``musat2025``: what each shows is in its caption (and docs/musat2025.md).
 
 One function per figure group, called by :mod:`.verify` after the claims: the reduced model R1
-(:func:`figure_r1`), the trained transformer (:func:`figure_training`,
-:func:`figure_attention`) and the depth table (:func:`figure_depth`).
+(:func:`figure_r1`), the trained transformer (:func:`figure_emergence`, :func:`figure_attention`,
+:func:`figure_curriculum`) and the depth table (:func:`figure_depth`).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import numpy as np
 
 from derivations.musat2025.claims import LEARNED
 from derivations.musat2025.data import min_layers
-from derivations.musat2025.experiments import TrainingRun, head_roles
+from derivations.musat2025.experiments import Emergence, TrainingRun, level_heads
 from dynamics.trajectory import Trajectory
 from dynamics.verify import VerifyContext
 
-__all__ = ["figure_r1", "figure_training", "figure_attention", "figure_depth"]
+__all__ = ["figure_r1", "figure_emergence", "figure_attention", "figure_curriculum", "figure_depth"]
 
 
 def figure_r1(ctx: VerifyContext, tr: Trajectory, times: list[float], n: float, ns: list[float],
@@ -54,100 +54,118 @@ def figure_r1(ctx: VerifyContext, tr: Trajectory, times: list[float], n: float, 
                 "musat2025.r1-learnability"))
 
 
-def figure_training(ctx: VerifyContext, seeds: list[TrainingRun], runs: dict[str, TrainingRun],
-                    events: list[dict[str, float]]) -> None:
-    """The IC-B seeds' emergence, the emergence events per seed, and the curriculum regimes."""
+def figure_emergence(ctx: VerifyContext, groups: dict[str, list[TrainingRun]], tables: dict[str, Emergence]) -> None:
+    """Per-hop accuracy with emergence times and ablation effects; emergence steps per seed."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(1, 2, figsize=(13, 4.4))
-    r0 = seeds[0]
-    for k in range(r0.acc.shape[1]):
-        ax[0].plot(r0.steps, r0.acc[:, k], color=f"C{k}", label=f"{k + 1}-hop queries")
-        t = events[0].get(f"acc:hop{k + 1}", float("nan"))
-        if math.isfinite(t):
-            ax[0].axvline(t, color=f"C{k}", ls=":")
+    r0 = groups["IC-B"][0]
+    times, heads = level_heads(r0)
+    D = r0.acc.shape[1]
+    fig, ax = plt.subplots(1, 2, figsize=(14, 4.6))
+    for k in range(D):
+        ax[0].plot(r0.steps, r0.acc[:, k], color=f"C{k}", lw=2, label=f"{k + 1}-hop query accuracy")
+        if heads[k] is not None:
+            lh = heads[k]
+            ax[0].plot(r0.steps, r0.acc[:, k] - r0.ablated[:, lh[0], lh[1], k], color=f"C{k}", ls="--",
+                       label=f"drop of {k + 1}-hop accuracy with head {lh} zeroed")
+        if math.isfinite(times[k]):
+            ax[0].axvline(times[k], color=f"C{k}", ls=":", lw=1.5)
+            ax[0].annotate(f"hop-{k + 1} head {heads[k]}", (times[k], 0.03 + 0.08 * k), color=f"C{k}", fontsize=8)
     ax[0].axhline(r0.chance, color="gray", lw=0.8, ls="--", label="in-context chance")
-    roles = head_roles(r0)
-    for j, ((layer, h), role) in enumerate(sorted(roles.items())):
-        ax[0].plot(r0.steps, r0.scores[role][:, layer, h], color=f"C{j + 3}", lw=1, ls="-.",
-                   label=f"head ({layer},{h}) score '{role}'")
-    ax[0].set(xlabel="Adam step", ylabel="accuracy / attention score", title="IC-B, seed 0: emergence (dotted)")
-    ax[0].legend(fontsize=7)
-    for i, r in enumerate(seeds):
-        ax[1].plot(r.steps, r.acc[:, -1], color=f"C{i}", alpha=0.8, label=f"seed {i}: {r.acc.shape[1]}-hop")
-        ax[1].plot(r.steps, r.acc[:, 0], color=f"C{i}", alpha=0.5, ls="--")
-    ax[1].set(xlabel="Adam step", ylabel="query accuracy", title="all IC-B seeds (dashed: 1-hop, solid: hardest)")
-    ax[1].legend(fontsize=7)
-    ctx.save_figure(
-        "transformer_emergence", fig, caption="Left: IC-B seed 0; the 1-hop query accuracy rises (dotted: where it "
-        "crosses midway between chance and 1) before the 2-hop accuracy, and the heads' attention scores "
-        "(dash-dot) reach 1/2 only after the 1-hop accuracy has crossed. Right: every IC-B seed learns 1-hop "
-        "queries (dashed) before 2-hop queries (solid), and several seeds stall below 0.9 on 2-hop queries.",
-        claims=("musat2025.bridge-order", "musat2025.order-seeds"))
-
-    fig, ax = plt.subplots(figsize=(10, 0.45 * len(seeds) + 1.6))
-    marks = (("acc:hop1", "C0", "o", "1-hop accuracy crosses"), ("acc:hop2", "C1", "o", "2-hop accuracy crosses"),
-             ("role:prev", "C3", "s", "'prev' score reaches 1/2"), ("role:hop1", "C4", "^", "'hop1' score reaches 1/2"),
-             ("role:hop2", "C5", "v", "'hop2' score reaches 1/2"))
+    ax[0].set(xlabel="Adam step", ylabel="accuracy / ablation drop", ylim=(-0.05, 1.05),
+              title=f"IC-B seed {r0.seed}: emergence (dotted) = first snapshot where the head carries the level")
+    ax[0].legend(fontsize=7, loc="center right")
+    names = list(tables)
+    markers = ("o", "s", "^", "v")
+    row = 0
+    yt: list[str] = []
+    for name in names:
+        st = tables[name].emergence_steps
+        for i in range(st.shape[0]):
+            for k in range(st.shape[1]):
+                if math.isfinite(st[i, k]):
+                    ax[1].scatter(st[i, k], row, color=f"C{k}", marker=markers[k % 4], s=30, zorder=3,
+                                  label=f"hop-{k + 1} head emerges" if row == 0 or (i == 0 and name == names[0]) else None)
+            yt.append(f"{name} s{tables[name].seeds[i]}")
+            row += 1
     for step in r0.steps:
-        ax.axvline(step, color="0.85", lw=0.6, zorder=0)
-    for key, color, marker, label in marks:
-        ys = [i for i, e in enumerate(events) if math.isfinite(e.get(key, float("nan")))]
-        ax.scatter([events[i][key] for i in ys], ys, color=color, marker=marker, s=36, label=label, zorder=3)
-    ax.set(xlabel="Adam step (grey: snapshots)", ylabel="IC-B seed", yticks=range(len(seeds)),
-           xlim=(0, r0.steps[-1]), title="emergence events per seed")
-    ax.invert_yaxis()
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax[1].axvline(step, color="0.88", lw=0.5, zorder=0)
+    ax[1].set(xlabel=f"Adam step (grey: snapshots, {r0.config.resolution:g} apart)", yticks=range(row),
+              xlim=(0, r0.steps[-1]), title="emergence of each hop level's head, per regime and seed")
+    ax[1].set_yticklabels(yt, fontsize=6)
+    ax[1].invert_yaxis()
+    h, lab = ax[1].get_legend_handles_labels()
+    uniq = dict(zip(lab, h, strict=True))
+    ax[1].legend(uniq.values(), uniq.keys(), fontsize=7, loc="lower right")
     ctx.save_figure(
-        "emergence_times", fig, caption="Per IC-B seed, when each event happens, on the snapshot grid (grey lines). "
-        "Look at the order of the square ('prev') and the triangle ('hop1'): it changes from seed to seed, and "
-        "the two are often one or two snapshot intervals apart; both come after the blue dot (1-hop accuracy), "
-        "and the orange dot (2-hop accuracy) comes later still in every seed.",
-        claims=("musat2025.order-seeds", "musat2025.bridge-order"))
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for i, r in enumerate(seeds):
-        ax.plot(r.steps, r.acc[:, -1], color="C0", lw=0.8, alpha=0.5, label="IC-B, every seed" if i == 0 else None)
-    for key, ls, color, label in (("ic_a", "--", "C1", "IC-A"), ("none", ":", "C2", "none (no curriculum)")):
-        r = runs[key]
-        ax.plot(r.steps, r.acc[:, -1], ls=ls, color=color, lw=1.6, label=label)
-    ax.axhline(r0.chance, color="gray", lw=0.8, ls="--", label="in-context chance")
-    ax.axhline(LEARNED, color="k", lw=0.8, ls="-.", label=f"learned ({LEARNED})")
-    ax.set(xlabel="Adam step", ylabel=f"{r0.acc.shape[1]}-hop query accuracy", title="curriculum regimes")
-    ax.legend(fontsize=8)
-    ctx.save_figure(
-        "curriculum", fig, caption="Hardest-query accuracy per regime: IC-B seeds (thin) rise above chance and "
-        "some cross the learned line; IC-A (dashed) stays at chance like no curriculum (dotted), because IC-A as "
-        "reconstructed asks for labels the preceding tokens do not determine (see the finding).",
-        claims=("musat2025.curriculum",))
+        "transformer_emergence", fig, caption="Left: IC-B seed 0. Solid: query accuracy per hop count; dashed: how "
+        "much of it is lost when the head assigned to that hop level is zeroed (the ablation effect); dotted: the "
+        "emergence, the first snapshot at which that loss is at least half of the above-chance accuracy. "
+        "Right: the emergence step of each hop level's head in every seed of every regime, on the snapshot grid; "
+        "a missing marker is a level whose head did not form. The order claim asks that in no row a hop-2 marker "
+        "sits left of the hop-1 marker.",
+        claims=("musat2025.order", "musat2025.p1-starve.hop2", "musat2025.bridge-order"))
 
 
-def figure_attention(ctx: VerifyContext, run: TrainingRun) -> None:
-    """Every head's attention map after training, on one deepest query."""
+def figure_attention(ctx: VerifyContext, runs: list[TrainingRun], table: Emergence) -> None:
+    """The stacked heads' attention at their emergence, on one deepest query."""
     import matplotlib.pyplot as plt
 
-    cfg = run.config
-    model = cfg.model()
-    batch = cfg.task("ic_b", [0.0] * (cfg.depth - 1) + [1.0]).sample(np.random.default_rng(7), 1)
-    _, cache = model.forward(run.params, batch.tokens)
-    L, H = cfg.n_layers, cfg.n_heads
-    fig, ax = plt.subplots(L, H, figsize=(3.4 * H, 3.2 * L), squeeze=False)
-    roles = head_roles(run)
-    labels = [str(int(t)) for t in batch.tokens[0]]
-    for layer in range(L):
-        for h in range(H):
-            a = ax[layer, h]
-            a.imshow(cache[f"blocks.{layer}.attn.pattern"][0, h], cmap="viridis", vmin=0, vmax=1)
-            a.set_title(f"layer {layer} head {h}: {roles.get((layer, h), '-')}", fontsize=9)
-            a.set_xticks(range(len(labels)), labels, fontsize=6)
-            a.set_yticks(range(len(labels)), labels, fontsize=6)
-    fig.suptitle("attention maps after training (IC-B, seed 0) on one deepest query; rows attend to columns")
+    r0 = next((r for r, st in zip(runs, table.emergence_steps, strict=True) if np.all(np.isfinite(st))), runs[0])
+    times, heads = level_heads(r0)
+    cfg = r0.config
+    D = cfg.depth
+    labels = [str(int(t)) for t in r0.probe]
+    fig, ax = plt.subplots(1, D, figsize=(4.2 * D, 4.2), squeeze=False)
+    for k in range(D):
+        a = ax[0, k]
+        if heads[k] is None or not math.isfinite(times[k]):
+            a.set_title(f"hop-{k + 1} head: did not form", fontsize=9)
+            a.axis("off")
+            continue
+        i = int(np.nonzero(r0.steps == times[k])[0][0])
+        lh = heads[k]
+        a.imshow(r0.patterns[i, lh[0], lh[1]], cmap="viridis", vmin=0, vmax=1)
+        a.set_title(f"hop-{k + 1} head {lh} at its emergence (step {times[k]:.0f})", fontsize=9)
+        a.set_xticks(range(len(labels)), labels, fontsize=6)
+        a.set_yticks(range(len(labels)), labels, fontsize=6)
+    fig.suptitle(f"{table.regime} seed {r0.seed}: stacked heads at emergence, one {D}-hop query; rows attend to columns")
     ctx.save_figure(
-        "attention_maps", fig, caption="Every head of IC-B seed 0 after training, on one deepest query (rows "
-        "attend to columns, token ids on the axes). Look for the previous-token head (each dst row puts its mass "
-        "one column to the left, on its own src) and, in the last row of a later layer, the read-out head "
-        "(the query attends to the statement holding the queried variable); the titles give the role "
-        "assigned from the structural scores.", claims=("musat2025.order-seeds",))
+        "attention_maps", fig, caption="The heads assigned to each hop level (by ablation, :mod:`ablation`) at the "
+        "snapshot where they emerge, on one deepest query (token ids on the axes; the last row is the query). "
+        "Look at the last row: the hop-1 head puts its mass on the statement whose dst is the queried variable, "
+        "the hop-2 head (a later layer) on the statement one link further back.",
+        claims=("musat2025.order",))
+
+
+def figure_curriculum(ctx: VerifyContext, groups: dict[str, list[TrainingRun]]) -> None:
+    """Final D-hop accuracy per regime and seed, and the curves."""
+    import matplotlib.pyplot as plt
+
+    regimes = [r for r in ("none", "IC-A", "IC-B") if r in groups] + sorted(
+        r for r in groups if r.startswith("IC-B.starve"))
+    fig, ax = plt.subplots(1, 2, figsize=(13, 4.2))
+    for j, reg in enumerate(regimes):
+        fin = [r.acc[-1, -1] for r in groups[reg]]
+        ax[0].scatter(np.full(len(fin), j) + np.linspace(-0.2, 0.2, len(fin)), fin, color=f"C{j}", s=30)
+        for r in groups[reg]:
+            ax[1].plot(r.steps, r.acc[:, -1], color=f"C{j}", lw=0.8, alpha=0.6,
+                       label=reg if r is groups[reg][0] else None)
+        n_l = sum(a >= LEARNED for a in fin)
+        ax[0].annotate(f"{n_l}/{len(fin)}", (j, 1.03), ha="center", fontsize=9)
+    chance = groups[regimes[0]][0].chance
+    for a in ax:
+        a.axhline(LEARNED, color="k", lw=0.8, ls="-.")
+        a.axhline(chance, color="gray", lw=0.8, ls="--")
+    ax[0].set(xticks=range(len(regimes)), ylim=(0, 1.1), ylabel="final D-hop query accuracy",
+              title=f"per regime and seed (learned: >= {LEARNED}, dash-dot; chance dashed)")
+    ax[0].set_xticklabels(regimes)
+    ax[1].set(xlabel="Adam step", ylabel="D-hop query accuracy", title="training curves")
+    ax[1].legend(fontsize=8)
+    ctx.save_figure(
+        "curriculum", fig, caption="Left: the final hardest-query accuracy of every seed in every regime, with the "
+        "count of seeds at or above the learned line. Right: the same over training.",
+        claims=("musat2025.curriculum.none", "musat2025.curriculum.IC-A", "musat2025.curriculum.IC-B"))
 
 
 def figure_depth(ctx: VerifyContext, acc: dict[int, list[float]], chance: float) -> None:
@@ -165,12 +183,12 @@ def figure_depth(ctx: VerifyContext, acc: dict[int, list[float]], chance: float)
         ax[1].plot(range(1, len(row) + 1), row, "o-", label=f"L = {L} (bound allows k <= "
                    f"{max(k for k in range(1, 41) if min_layers(k) <= L)})")
     ax[1].axhline(chance, color="gray", ls="--", lw=0.8, label="in-context chance")
-    ax[1].set(xlabel="query depth k", ylabel="final accuracy", title="trained (IC-B), L = 1..4",
+    ax[1].set(xlabel="query depth k", ylabel="final accuracy", title="trained (IC-B, best seed per L)",
               xticks=range(1, len(next(iter(acc.values()))) + 1))
     ax[1].legend(fontsize=8)
     ctx.save_figure(
         "depth", fig, caption="Left: the hand-set L-layer circuit answers every query of depth k <= L - 1 "
-        "exactly and falls to about chance beyond. Right: trained IC-B models; the 1-layer model stays at "
-        "chance on 2-hop queries, which the bound ceil(log_3(2k)) forbids it, while deeper models learn them "
-        "(in the legend: the largest k the bound allows for each L).",
+        "exactly and falls to about chance beyond. Right: trained IC-B models (best seed per L); the 1-layer "
+        "model stays at chance on 2-hop queries, which the bound ceil(log_3(2k)) forbids it, while models with "
+        "L >= k + 1 layers learn them (in the legend: the largest k the bound allows for each L).",
         claims=("musat2025.construct-exact", "musat2025.construct-depth", "musat2025.depth-trained"))

@@ -10,7 +10,10 @@ The paper's exact metrics were not found (spec 3.3); these are the spec's recons
   candidate relations, per head;
 * :func:`head_scores`: both scores for every layer of a model at given parameters;
 * :func:`emergence_time`: first (linearly interpolated) step where a series crosses a threshold;
-* :func:`kendall_tau`: agreement of two emergence orders (spec 3.3 "order statistics").
+* :func:`kendall_tau`: agreement of two emergence orders (spec 3.3 "order statistics");
+* :func:`order_gamma`: the emergence order of the hop levels in one run, ties left out;
+* :func:`two_proportion_p`, :func:`sign_test_p`: the one-sided tests of the curriculum and
+  intervention claims.
 
 Token layout (see :mod:`derivations.musat2025.data`): statement $i$ is ``[src, dst]`` at
 positions $(2i, 2i+1)$, $i = 0..n-1$ with $n = (S-2)/2$; the query ``[?, x]`` is at
@@ -23,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
-from scipy.stats import kendalltau
+from scipy.stats import binom, kendalltau, norm
 
 from derivations.musat2025.data import Batch
 from derivations.musat2025.direct import AttentionOnlyTransformer
@@ -40,6 +43,9 @@ __all__ = [
     "head_scores",
     "emergence_time",
     "kendall_tau",
+    "order_gamma",
+    "two_proportion_p",
+    "sign_test_p",
 ]
 
 
@@ -274,3 +280,60 @@ def kendall_tau(
     if a.ndim != 1 or a.shape != b.shape or a.size < 2:
         raise ValueError(f"orders must be 1-d of equal length >= 2, got {a.shape}, {b.shape}")
     return float(kendalltau(a, b).statistic)
+
+
+def order_gamma(times: Sequence[float] | np.ndarray) -> tuple[float, int, int, int]:
+    r"""Kendall's tau over the untied pairs of levels $k < k'$ between their emergence times and
+    their order (Goodman-Kruskal gamma): ``(gamma, concordant, discordant, tied)``.
+
+    ``times[k-1]`` is the emergence step of level $k$ (``nan``: did not form). Only pairs
+    where both levels formed count: concordant when $t_k < t_{k'}$, discordant when
+    $t_k > t_{k'}$, tied when equal (the same snapshot: unresolved at the grid's resolution).
+    ``gamma`` is ``(c - d)/(c + d)``, ``nan`` without an untied pair; it is 1 exactly when no
+    pair is reversed.
+    """
+    t = np.asarray(times, dtype=float)
+    if t.ndim != 1:
+        raise ValueError(f"times must be 1-d, got shape {t.shape}")
+    c = d = tied = 0
+    for i in range(t.size):
+        for j in range(i + 1, t.size):
+            a, b = t[i], t[j]
+            if np.isnan(a) or np.isnan(b):
+                continue
+            if a < b:
+                c += 1
+            elif a > b:
+                d += 1
+            else:
+                tied += 1
+    gamma = (c - d) / (c + d) if c + d else float("nan")
+    return float(gamma), c, d, tied
+
+
+def two_proportion_p(k1: int, n1: int, k2: int, n2: int) -> float:
+    r"""One-sided p-value of the pooled two-proportion z-test that rate 1 exceeds rate 2.
+
+    $z = (\hat p_1 - \hat p_2)/\sqrt{\hat p(1 - \hat p)(1/n_1 + 1/n_2)}$ with the pooled
+    $\hat p$, p-value $1 - \Phi(z)$; 0.5 when the pooled rate is 0 or 1 (no difference).
+    """
+    for name, k, n in (("1", k1, n1), ("2", k2, n2)):
+        positive_int(f"n{name}", n)
+        if not (isinstance(k, int | np.integer) and 0 <= k <= n):
+            raise ValueError(f"k{name} must be an integer in [0, n{name}], got {k!r}")
+    pooled = (k1 + k2) / (n1 + n2)
+    if pooled in (0.0, 1.0):
+        return 0.5
+    z = (k1 / n1 - k2 / n2) / np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    return float(norm.sf(z))
+
+
+def sign_test_p(n_plus: int, n_minus: int) -> float:
+    """One-sided sign test: probability of at least ``n_plus`` successes in
+    ``n_plus + n_minus`` fair coin flips (1.0 when there is no untied pair)."""
+    if n_plus < 0 or n_minus < 0:
+        raise ValueError(f"counts must be >= 0, got {n_plus}, {n_minus}")
+    n = n_plus + n_minus
+    if n == 0:
+        return 1.0
+    return float(binom.sf(n_plus - 1, n, 0.5))

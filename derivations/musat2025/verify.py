@@ -6,10 +6,10 @@ curriculum, emergence time ~ n with a curriculum against ~ n^m with hard data on
 log-log exponents with standard errors), merging of stages under a gap in the mixture, and the
 learnability boundary in (pi_1, weight decay) from integration and from the eigenvalues of
 the Jacobian at the near-zero fixed point; the hand-set constructive circuit; and a small
-attention-only transformer trained directly (emergence order across seeds, stages, curriculum,
-depth bound). ``musat2025.order-seeds`` and ``musat2025.curriculum`` are registered findings
-about our reconstruction (:mod:`.findings`), until issue 17 rebuilds them. The claims are
-built in :mod:`.claims`, the figures drawn in :mod:`.figures`.
+attention-only transformer trained directly over seeds in the regimes none / IC-A / IC-B and a
+starved IC-B mixture, its heads identified by ablation (:mod:`.ablation`): the curriculum rates,
+the order of the stacked heads, the P1' intervention, the depth bound. The claims are built in
+:mod:`.claims`, the figures drawn in :mod:`.figures`.
 """
 
 from __future__ import annotations
@@ -21,19 +21,24 @@ from scipy.optimize import root
 
 from derivations.musat2025 import claims as C
 from derivations.musat2025.construct import constructive_params, query_accuracy_by_depth
-from derivations.musat2025.data import RetrievalTask, resolve, undetermined_fraction
+from derivations.musat2025.data import RetrievalTask, resolve
 from derivations.musat2025.experiments import (
     Job,
     TrainConfig,
     TrainingRun,
-    emergence_events,
-    head_roles,
-    hop1_first,
-    order_agreement,
+    accuracy_crossings,
+    emergence_steps,
+    emergence_table,
     run_many,
     staircase,
 )
-from derivations.musat2025.figures import figure_attention, figure_depth, figure_r1, figure_training
+from derivations.musat2025.figures import (
+    figure_attention,
+    figure_curriculum,
+    figure_depth,
+    figure_emergence,
+    figure_r1,
+)
 from derivations.musat2025.findings import FINDINGS
 from derivations.musat2025.logdepth import verify_logdepth
 from derivations.musat2025.reduced import r1_model
@@ -51,8 +56,8 @@ __all__ = ["Settings", "RECONSTRUCTED", "emergence_times", "boundary_edge", "ver
 RECONSTRUCTED = (
     "the retrieval task format: two-token link statements, shuffled, a query at the end (spec 2.2, reconstructed)",
     "the implicit-curriculum regimes IC-A (all-position supervision) and IC-B (mixture over hops) (spec 3.2, "
-    "reconstructed); IC-A as reconstructed supervises statement labels that the preceding tokens do not "
-    "determine (see the finding on musat2025.curriculum)",
+    "reconstructed); IC-A supervises only the statement labels the preceding tokens determine (setting "
+    "ic_a_labels; 'all' is the first reconstruction, whose undetermined labels no causal model can learn)",
     "the depth lower bound ceil(log_3(2D)) derivation from Assumption 1 (spec 1.2, reconstructed; the bound "
     "itself is the paper's)",
     "the reduced model R1 (spec 5.2, the spec's proposal); emergence = attention on the correct key crossing 1/2",
@@ -60,8 +65,14 @@ RECONSTRUCTED = (
     "the information-flow counting of Assumption 1 and the pointer-doubling circuit (issue 17 item 4; "
     "doubling.py, our reconstruction)",
     "the transformer (attention-only, no MLP/LayerNorm; spec 2.2, reconstructed) and its sizes, scaled down to "
-    "train in seconds (2 chains of depth 2, 4 values, 8 variables, 3 layers x 2 heads, d_model 32)",
-    "structural attention scores, head roles and emergence times (spec 3.3, reconstructed)",
+    "train on 2 cores within the verify budget (settings depth, n_layers, n_heads, d_model, lr, train_steps; "
+    "default 2 chains of depth 2, 4 values, 8 variables, 3 layers x 2 heads, d_model 32)",
+    "heads identified by cause: a head carries hop level k when zeroing it removes at least carry_frac of the "
+    "above-chance k-hop query accuracy; the hop-k head is the causal carrier with the largest attention from "
+    "the query to the chain's k-th statement; it emerges at the first snapshot at which it carries level k "
+    "(settings carry_frac, n_snapshots; spec 3.3 proposes the ablation, the criteria are ours)",
+    "the P1' intervention: IC-B with hop level starve_level at mixture weight starve_weight, the rest uniform "
+    "(spec 5.5 proposes reweighting; the weights are ours)",
 )
 
 
@@ -70,9 +81,13 @@ class Settings:
     """Knobs of ``dynamics verify musat2025`` (``--set NAME=VALUE``).
 
     ``m, V, n, t_max``: the reduced model R1 (heads, answers, competing keys, horizon).
-    ``seeds, train_steps``: the transformer runs (IC-B seeds for the emergence order, Adam
-    steps per run). ``--quick`` caps them at 5 seeds and 3000 steps, drops the L = 4 run and
-    halves the evaluation batch.
+    The transformer (reconstruction, see ``RECONSTRUCTED``): ``seeds`` per regime, Adam
+    ``train_steps`` per run, ``n_snapshots`` (the emergence resolution is
+    ``train_steps / (n_snapshots - 1)``), task ``depth`` $D$, model ``n_layers``, ``n_heads``,
+    ``d_model``, learning rate ``lr``; ``carry_frac`` the ablation criterion; ``ic_a_labels``
+    (``"determined"`` or ``"all"``); the P1' run starves hop level ``starve_level`` to mixture
+    weight ``starve_weight``. ``--quick`` caps the seeds at 4, the steps at 3000 and the
+    snapshots at 31, halves the evaluation batch and sweeps only L = 1.
     """
 
     m: int = 3
@@ -81,6 +96,16 @@ class Settings:
     t_max: float = 1e6
     seeds: int = 8
     train_steps: int = 4000
+    n_snapshots: int = 41
+    depth: int = 2
+    n_layers: int = 3
+    n_heads: int = 2
+    d_model: int = 32
+    lr: float = 3e-3
+    carry_frac: float = 0.5
+    ic_a_labels: str = "determined"
+    starve_level: int = 2
+    starve_weight: float = 0.1
 
     def __post_init__(self) -> None:
         if not 1 <= self.m <= 5:
@@ -88,8 +113,23 @@ class Settings:
         if not (self.V > 1 and self.n > 1):
             raise ValueError("V and n must exceed 1")
         positive_float("t_max", self.t_max)
-        int_at_least("seeds", self.seeds, 2)  # an order is compared across seeds
+        int_at_least("seeds", self.seeds, 2)  # rates and orders are compared across seeds
         int_at_least("train_steps", self.train_steps, 10)
+        int_at_least("n_snapshots", self.n_snapshots, 3)
+        int_at_least("depth", self.depth, 2)  # stacked heads need two hop levels
+        if self.depth > self.m:
+            raise ValueError(f"depth ({self.depth}) must not exceed R1's m ({self.m}): R1 gives the P1' prediction")
+        for name in ("n_layers", "n_heads", "d_model"):
+            int_at_least(name, getattr(self, name), 1)
+        positive_float("lr", self.lr)
+        if not 0.0 < self.carry_frac <= 1.0:
+            raise ValueError(f"carry_frac must lie in (0, 1], got {self.carry_frac}")
+        if self.ic_a_labels not in ("determined", "all"):
+            raise ValueError(f"ic_a_labels must be 'determined' or 'all', got {self.ic_a_labels!r}")
+        if not 1 <= self.starve_level <= self.depth:
+            raise ValueError(f"starve_level must be in 1..depth={self.depth}, got {self.starve_level}")
+        if not 0.0 < self.starve_weight < 1.0 / self.depth:
+            raise ValueError(f"starve_weight must lie in (0, 1/depth) to starve, got {self.starve_weight}")
 
 
 # ------------------------------------------------------------------------ R1 experiments
@@ -181,7 +221,7 @@ def verify(ctx: VerifyContext) -> list[Claim]:
         figure_r1(ctx, tr, times, s.n, ns, cur, hd, p1s, wds, learned, stable)
     claims += verify_constructive(ctx)
     claims += verify_logdepth(ctx, ctx.quick)
-    claims += verify_transformer(ctx, s)
+    claims += verify_transformer(ctx, s, cm)
     return claims
 
 
@@ -202,72 +242,102 @@ def _learned(run: TrainingRun) -> bool:
     return bool(run.acc[-1, -1] >= C.LEARNED)
 
 
-def verify_transformer(ctx: VerifyContext, s: Settings) -> list[Claim]:
-    """The trained transformer (spec 2.2, 3.1, reconstructed): IC-B seeds, IC-A, none, and a depth sweep."""
+#: Regime labels of the transformer runs (the :class:`~.experiments.Emergence` names) and their data regime.
+REGIMES = {"none": "none", "IC-A": "ic_a", "IC-B": "ic_b"}
+
+
+def transformer_config(s: Settings, quick: bool) -> tuple[TrainConfig, int, tuple[int, ...]]:
+    """The training setting, seeds per regime and depth sweep of ``s`` (``--quick``: smaller, same claims)."""
+    cfg = TrainConfig(depth=s.depth, n_vars=max(8, 2 * 2 * s.depth), n_layers=s.n_layers, n_heads=s.n_heads,
+                      d_model=s.d_model, lr=s.lr, steps=s.train_steps, n_snapshots=s.n_snapshots,
+                      carry_frac=s.carry_frac, ic_a_labels=s.ic_a_labels)
+    n_seeds = s.seeds
+    sweep = tuple(L for L in (1, s.n_layers + 1) if L != s.n_layers)
+    if quick:
+        cfg = cfg.with_(steps=min(s.train_steps, 3000), n_eval=256,
+                        n_snapshots=min(s.n_snapshots, 31))
+        n_seeds = min(s.seeds, 4)
+        sweep = (1,)
+    return cfg, n_seeds, sweep
+
+
+def _starved_pi(s: Settings) -> tuple[float, ...]:
+    """IC-B mixture with hop level ``starve_level`` at weight ``starve_weight``, the rest uniform."""
+    D, k = s.depth, s.starve_level
+    rest = (1.0 - s.starve_weight) / (D - 1)
+    return tuple(s.starve_weight if j == k else rest for j in range(1, D + 1))
+
+
+def r1_starve_ratio(cm: CompiledModel, s: Settings) -> float:
+    """R1's emergence time of head ``starve_level`` with the starved mixture over the uniform one
+    (heads beyond ``depth`` get no class: pi_j = 0)."""
+    def t(pi: tuple[float, ...]) -> float:
+        mix = {f"pi{j + 1}": (pi[j] if j < len(pi) else 0.0) for j in range(s.m)}
+        return emergence_times(cm, {"n": s.n, "V": s.V} | mix, s.t_max, s.m)[s.starve_level - 1]
+    return t(_starved_pi(s)) / t(tuple([1.0 / s.depth] * s.depth))
+
+
+def verify_transformer(ctx: VerifyContext, s: Settings, cm: CompiledModel) -> list[Claim]:
+    """The trained transformer (spec 2.2, 3.1, 5.5, reconstructed): none / IC-A / IC-B and the starved
+    IC-B mixture over seeds, the depth sweep; heads identified by ablation (:mod:`.ablation`)."""
     import matplotlib.pyplot as plt
 
-    steps = s.train_steps if not ctx.quick else min(s.train_steps, 3000)
-    n_seeds = s.seeds if not ctx.quick else min(s.seeds, 5)
-    cfg = TrainConfig(steps=steps, n_eval=256 if ctx.quick else 512, n_snapshots=16 if ctx.quick else 31)
-    depths = (1, 2) if ctx.quick else (1, 2, 4)  # L = 3 is the seeds' own depth
-    ctx.config["transformer"] = asdict(cfg) | {"seeds": n_seeds, "depth_sweep": sorted({*depths, cfg.n_layers})}
+    cfg, n_seeds, sweep = transformer_config(s, ctx.quick)
+    starved = _starved_pi(s)
+    starve_name = f"IC-B.starve{s.starve_level}"
+    ctx.config["transformer"] = asdict(cfg) | {"seeds_per_regime": n_seeds, "depth_sweep": list(sweep),
+                                               "starved_pi": list(starved), "resolution": cfg.resolution}
     base = ctx.seed * 1000
-    jobs = [Job(cfg, "ic_b", base + i) for i in range(n_seeds)]
-    jobs += [Job(cfg, "ic_a", base), Job(cfg, "none", base)]
-    jobs += [Job(cfg.with_(n_layers=L), "ic_b", base) for L in depths]
-    claims: list[Claim] = []
-    with ctx.stage(f"transformer: {len(jobs)} training runs of {cfg.steps} Adam steps ({n_seeds} IC-B seeds, "
-                   f"IC-A, none, L = {list(depths)})"):
+    jobs: list[tuple[str, Job]] = []
+    for name, regime in REGIMES.items():
+        jobs += [(name, Job(cfg, regime, base + i)) for i in range(n_seeds)]  # type: ignore[arg-type]
+    jobs += [(starve_name, Job(cfg, "ic_b", base + i, starved)) for i in range(n_seeds)]
+    jobs += [(f"depth.L{L}", Job(cfg.with_(n_layers=L), "ic_b", base)) for L in sweep]
+    with ctx.stage(f"transformer: {len(jobs)} training runs of {cfg.steps} Adam steps ({n_seeds} seeds each of "
+                   f"{', '.join(REGIMES)}, {starve_name}; L = {list(sweep)})"):
         def report(i: int, job: Job, run: TrainingRun) -> None:
-            ctx.log(f"run {i + 1}/{len(jobs)} done ({job.regime}, seed {job.seed}, L = {job.config.n_layers}): "
-                    f"final query accuracy by hop {np.round(run.acc[-1], 3).tolist()}")
+            ctx.log(f"run {i + 1}/{len(jobs)} done ({jobs[i][0]}, seed {job.seed}, L = {job.config.n_layers}): "
+                    f"final query accuracy by hop {np.round(run.acc[-1], 3).tolist()}, emergence "
+                    f"{emergence_steps(run).tolist()}")
 
-        done = run_many(jobs, progress=report)
-    seeds = done[:n_seeds]
-    runs: dict[str, TrainingRun] = {f"ic_b.seed{i}": r for i, r in enumerate(seeds)}
-    runs["ic_a"], runs["none"] = done[n_seeds], done[n_seeds + 1]
-    for L, r in zip(depths, done[n_seeds + 2:], strict=True):
-        runs[f"depth.L{L}"] = r
-    events = [emergence_events(r) for r in seeds]
-    roles = [{k: v for k, v in e.items() if k.startswith("role:")} for e in events]
-    # every pair of seeds is compared on the roles both have (a head may take no role in a seed)
-    pairs = [order_agreement(a, b) for i, a in enumerate(roles) for b in roles[i + 1:]]
-    taus = [t for t, common in pairs if len(common) >= 2]
-    compared = sorted({k for t, common in pairs if len(common) >= 2 for k in common})
-    snapshot_step = float(np.diff(seeds[0].steps).mean())
-    claims.append(C.claim_seed_order(taus, compared, roles, snapshot_step, hop1_first(events)))
-    claims.append(C.claim_bridge_order(staircase(events), events))
-    learned = {"ic_a": _learned(runs["ic_a"]), "ic_b": any(_learned(r) for r in seeds),
-               "none": _learned(runs["none"])}
-    final = {"ic_a": runs["ic_a"].acc[-1].tolist(), "none": runs["none"].acc[-1].tolist()}
-    final |= {f"ic_b.seed{i}": r.acc[-1].tolist() for i, r in enumerate(seeds)}
-    # how many of IC-A's statement labels the preceding tokens determine (data.determined_labels)
-    undet = undetermined_fraction(cfg.task("ic_a"), ctx.rng(500), 4096)
-    claims.append(C.claim_curriculum(learned, final, n_seeds, undet))
-    ctx.note("IC-A as reconstructed labels every statement's dst with its chain's value, but the statements are "
-             "shuffled and attention is causal. Not determined by the tokens up to them, in 4096 IC-A examples: "
-             f"{', '.join(f'{v:.3f} of the {k}-hop' for k, v in undet.items())} statement labels (expectation "
-             "1 - 1/k). See the finding on musat2025.curriculum.")
-    depth_acc = {L: runs[f"depth.L{L}"].acc[-1].tolist() for L in depths} | {cfg.n_layers: seeds[0].acc[-1].tolist()}
-    depth_acc = dict(sorted(depth_acc.items()))
-    claims.append(C.claim_depth_trained(depth_acc, seeds[0].chance))
+        done = run_many([j for _, j in jobs], progress=report)
+    groups: dict[str, list[TrainingRun]] = {}
+    for (name, _), run in zip(jobs, done, strict=True):
+        groups.setdefault(name, []).append(run)
+    tables = {name: emergence_table(name, groups[name]) for name in (*REGIMES, starve_name)}
+    ctx.config["emergence"] = {k: t.to_json() for k, t in tables.items()}
+    claims: list[Claim] = []
+    claims += C.claim_curriculum({r: [_learned(x) for x in groups[r]] for r in REGIMES},
+                                 {r: [x.acc[-1].tolist() for x in groups[r]] for r in REGIMES})
+    claims.append(C.claim_hop_order({k: t.emergence_steps for k, t in tables.items()}, cfg.resolution))
+    k = s.starve_level - 1
+    claims.append(C.claim_starve(s.starve_level, tables["IC-B"].emergence_steps[:, k],
+                                 tables[starve_name].emergence_steps[:, k], r1_starve_ratio(cm, s),
+                                 (tables["IC-B"].weights.tolist(), tables[starve_name].weights.tolist())))
+    crossings = [accuracy_crossings(r) for r in groups["IC-B"]]
+    claims.append(C.claim_bridge_order(staircase(crossings), [c.tolist() for c in crossings], cfg.resolution))
+    best = {L: max((r.acc[-1].tolist() for r in g), key=lambda a: a[-1])
+            for L, g in [(cfg.n_layers, groups["IC-B"])] + [(L, groups[f"depth.L{L}"]) for L in sweep]}
+    depth_acc = dict(sorted(best.items()))
+    claims.append(C.claim_depth_trained(depth_acc, groups["IC-B"][0].chance))
     arrays: dict[str, np.ndarray] = {}
-    for key, r in runs.items():
-        arrays |= r.arrays(f"{key}.")
-    ctx.save_arrays("transformer_runs", arrays, {"config": asdict(cfg), "runs": {
-        k: {"regime": r.regime, "seed": r.seed, "n_layers": r.config.n_layers, "roles": {
-            f"{lh[0]}.{lh[1]}": role for lh, role in head_roles(r).items()}} for k, r in runs.items()}})
+    for name, g in groups.items():
+        for r in g:
+            arrays |= r.arrays(f"{name}.seed{r.seed}.")
+    for name, t in tables.items():
+        arrays[f"{name}.emergence_steps"] = t.emergence_steps
+    ctx.save_arrays("transformer_runs", arrays, {"config": asdict(cfg), "emergence": ctx.config["emergence"],
+                                                 "runs": {name: [r.seed for r in g] for name, g in groups.items()}})
     with ctx.stage("transformer figures"):
-        figure_training(ctx, seeds, runs, events)
-        figure_attention(ctx, seeds[0])
-        figure_depth(ctx, depth_acc, seeds[0].chance)
+        figure_emergence(ctx, groups, tables)
+        figure_attention(ctx, groups["IC-B"], tables["IC-B"])
+        figure_curriculum(ctx, groups)
+        figure_depth(ctx, depth_acc, groups["IC-B"][0].chance)
         plt.close("all")
-    ctx.note("Bridge between R1 and the transformer (spec 5.4 mapping): R1's p_i <-> the structural score of the "
-             "head with role i; R1's class j <-> j-hop queries; pi <-> the IC-B mixture; 'hard data only' <-> "
-             "regime none. Only orders and learns/does-not-learn are compared, not times (Adam steps are not "
-             "calibrated to flow time). The gap prediction (a missing middle class merges two stages) needs "
-             "depth >= 3, which this budget does not train (2 chains of depth 3 with 4 layers stayed at chance "
-             "for 5000 steps in our trials), so it is checked on R1 only.")
+    ctx.note("Bridge between R1 and the transformer (spec 5.4 mapping): R1's head i <-> the head carrying hop "
+             "level i by ablation; R1's class j <-> j-hop supervised labels; pi <-> their mixture weights "
+             "(hop_weights); 'hard data only' <-> regime none. Only orders, directions and learns/does-not-learn "
+             "are compared, not times (Adam steps are not calibrated to flow time).")
     return claims
 
 

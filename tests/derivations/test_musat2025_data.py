@@ -7,6 +7,7 @@ import pytest
 
 from derivations.musat2025.data import (
     RetrievalTask,
+    hop_weights,
     doubling_layers,
     greedy_layers,
     min_layers,
@@ -34,8 +35,12 @@ def test_examples_are_consistent(regime):
         assert np.all(b.query_depth == 4) and np.sum(b.targets >= 0) == 64
     if regime == "ic_a":
         sup = b.targets[:, :-1] >= 0
-        assert np.all(sup.sum(1) == 3 * 4)  # every dst token
+        assert np.all(sup[:, 0::2] == False)  # noqa: E712  (only dst tokens are labelled)
+        assert np.all(sup.sum(1) >= 3) and np.all(sup.sum(1) <= 3 * 4)  # every 1-hop dst, some deeper
         assert set(np.unique(b.hops[:, :-1][sup])) == {1, 2, 3, 4}
+        every = RetrievalTask(n_chains=3, depth=4, n_values=8, n_vars=20, regime=regime, ic_a_labels="all")
+        sup = every.sample(np.random.default_rng(0), 64).targets[:, :-1] >= 0
+        assert np.all(sup.sum(1) == 3 * 4)  # every dst token
 
 
 def test_ic_b_depth_mixture():
@@ -63,3 +68,20 @@ def test_seeded_and_reproducible():
 def test_impossible_sizes_are_rejected(kwargs, match):
     with pytest.raises(ValueError, match=match):
         RetrievalTask(**kwargs)
+
+
+@pytest.mark.parametrize("labels", ["determined", "all"])
+def test_hop_weights_match_the_sampled_labels(labels):
+    """hop_weights (the R1 mixture) against the hop counts of the supervised labels of 4000 examples."""
+    task = RetrievalTask(n_chains=3, depth=3, n_values=8, n_vars=16, regime="ic_a", ic_a_labels=labels)
+    b = task.sample(np.random.default_rng(0), 4000)
+    h = b.hops[b.targets >= 0]
+    got = np.bincount(h, minlength=4)[1:] / h.size
+    w = hop_weights(task)
+    # 4000 examples x 7-10 labels: standard error < 0.003 per share; 0.01 is > 3 of them
+    np.testing.assert_allclose(got, w, atol=0.01)
+    # negative control: the two labellings differ by far more than that
+    other = hop_weights(RetrievalTask(3, 3, 8, 16, "ic_a", ic_a_labels="all" if labels == "determined" else "determined"))
+    assert np.max(np.abs(other - got)) > 0.05
+    assert hop_weights(RetrievalTask(3, 3, 8, 16, "none")).tolist() == [0.0, 0.0, 1.0]
+    assert hop_weights(RetrievalTask(3, 3, 8, 16, "ic_b", pi=[0.2, 0.3, 0.5])).tolist() == [0.2, 0.3, 0.5]

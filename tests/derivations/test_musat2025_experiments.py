@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -13,18 +11,20 @@ from derivations.musat2025.data import RetrievalTask
 from derivations.musat2025.experiments import (
     TrainConfig,
     TrainingRun,
-    emergence_events,
+    emergence_table,
     head_roles,
-    order_agreement,
     run_training,
     staircase,
 )
 
 
-def _synthetic_run(acc: np.ndarray, scores: dict[str, np.ndarray]) -> TrainingRun:
-    cfg = TrainConfig(n_layers=2, n_heads=2)
+def _synthetic_run(acc: np.ndarray, scores: dict[str, np.ndarray], ablated: np.ndarray | None = None,
+                   seed: int = 0) -> TrainingRun:
+    cfg = TrainConfig(n_layers=2, n_heads=2, n_snapshots=acc.shape[0], steps=100 * (acc.shape[0] - 1))
     steps = np.arange(acc.shape[0]) * 100
-    return TrainingRun(cfg, "ic_b", None, 0, steps, acc, np.zeros(len(steps)), scores, {})
+    ab = np.repeat(acc[:, None, None, :], 4, axis=1).reshape(-1, 2, 2, acc.shape[1]) if ablated is None else ablated
+    return TrainingRun(cfg, "ic_b", None, seed, steps, acc, ab, np.zeros(len(steps)), scores, {},
+                       np.zeros(10, dtype=int), np.zeros((len(steps), 2, 2, 10, 10)))
 
 
 def test_config_validation_and_model() -> None:
@@ -40,67 +40,88 @@ def test_run_training_records_shapes() -> None:
     run = run_training(cfg, "ic_b", seed=1)
     assert run.steps.tolist() == [0, 10, 20]
     assert run.acc.shape == (3, cfg.depth) and np.all((run.acc >= 0) & (run.acc <= 1))
+    assert run.ablated.shape == (3, cfg.n_layers, cfg.n_heads, cfg.depth)
+    assert run.patterns.shape == (3, cfg.n_layers, cfg.n_heads, 10, 10)
     assert np.all(np.isfinite(run.loss)) and np.all(run.loss > 0)
     assert set(run.scores) == {"prev", "link", "hop1", "hop2"}
     assert run.scores["prev"].shape == (3, cfg.n_layers, cfg.n_heads)
     arrays = run.arrays("x.")
-    assert {"x.steps", "x.acc", "x.loss", "x.score.prev"} <= set(arrays)
-    # the recorded accuracy and loss are the model's own on the same held-out batch
+    assert {"x.steps", "x.acc", "x.loss", "x.ablated", "x.score.prev"} <= set(arrays)
+    # the recorded accuracies are the model's own on the same held-out batch, intact and ablated
     ev = cfg.task("ic_b").sample(np.random.default_rng(10_000 + 1), cfg.n_eval)
-    by = cfg.model().accuracy(run.params, ev, by_hops=True)
+    model = cfg.model()
+    by = model.accuracy(run.params, ev, by_hops=True)
     assert isinstance(by, dict)
     np.testing.assert_allclose(run.acc[-1], [by[1], by[2]])
-    assert run.loss[-1] == pytest.approx(cfg.model().loss_and_grad(run.params, ev)[0])
+    mask = np.ones((cfg.n_layers, cfg.n_heads))
+    mask[1, 0] = 0.0
+    pred = model.forward(run.params, ev.tokens, mask)[0][:, -1].argmax(-1) == ev.answer
+    np.testing.assert_allclose(run.ablated[-1, 1, 0], [pred[ev.query_depth == k].mean() for k in (1, 2)])
+    assert run.loss[-1] == pytest.approx(model.loss_and_grad(run.params, ev)[0])
     # same seed, same run
     again = run_training(cfg, "ic_b", seed=1)
     np.testing.assert_array_equal(again.acc, run.acc)
 
 
-def test_roles_events_and_agreement() -> None:
+def test_roles_and_emergence_table() -> None:
     n = 5
-    ramp = np.linspace(0.0, 1.0, n)  # crosses 1/2 at step 200
-    late = np.clip(np.linspace(-0.5, 1.0, n), 0, 1)  # crosses 1/2 at step 266.7
+    ramp = np.linspace(0.0, 1.0, n)
     flat = np.full(n, 0.2)
     prev = np.stack([np.stack([ramp, flat], -1), np.stack([flat, flat], -1)], 1)  # (n, L=2, H=2)
-    hop1 = np.stack([np.stack([flat, flat], -1), np.stack([flat, late], -1)], 1)
-    acc = np.stack([np.linspace(0.5, 1.0, n), np.full(n, 0.5)], -1)  # hop 1 learned, hop 2 not
-    run = _synthetic_run(acc, {"prev": prev, "hop1": hop1})
-    assert head_roles(run) == {(0, 0): "prev", (1, 1): "hop1"}
-    ev = emergence_events(run)
-    assert ev["role:prev"] == pytest.approx(200.0) and ev["role:hop1"] == pytest.approx(800 / 3)
-    assert ev["acc:hop1"] == pytest.approx(200.0) and math.isnan(ev["acc:hop2"])
-    tau, common = order_agreement(ev, {"role:prev": 1.0, "role:hop1": 2.0, "acc:hop1": 0.5})
-    assert common == ["acc:hop1", "role:hop1", "role:prev"] and tau < 1
-    # reversed order of three events: tau = -1
-    tau, _ = order_agreement({"a": 1.0, "b": 2.0, "c": 3.0}, {"a": 3.0, "b": 2.0, "c": 1.0})
-    assert tau == pytest.approx(-1.0)
-    tau, _ = order_agreement({"a": 1.0, "b": 2.0}, {"a": 3.0, "b": 4.0})
-    assert tau == 1.0
-    assert math.isnan(order_agreement({"a": 1.0}, {"a": 2.0})[0])
+    hop1 = np.stack([np.stack([flat, flat], -1), np.stack([flat, ramp], -1)], 1)
+    hop2 = np.stack([np.stack([flat, flat], -1), np.stack([ramp, flat], -1)], 1)
+    acc = np.stack([np.array([0.5, 0.5, 1.0, 1.0, 1.0]), np.array([0.5, 0.5, 0.5, 1.0, 1.0])], -1)
+    ab = np.repeat(acc[:, None, None, :], 4, axis=1).reshape(n, 2, 2, 2).copy()
+    ab[2:, 1, 1, :] = 0.5  # head (1, 1) carries both levels from step 200
+    ab[3:, 1, 0, 1] = 0.5  # head (1, 0) carries hop 2 from step 300
+    runs = [_synthetic_run(acc, {"prev": prev, "hop1": hop1, "hop2": hop2}, ab, seed=s) for s in (0, 1)]
+    assert head_roles(runs[0]) == {(0, 0): "prev", (1, 0): "hop2", (1, 1): "hop1"}
+    t = emergence_table("IC-B", runs)
+    assert t.emergence_steps.tolist() == [[200.0, 300.0], [200.0, 300.0]]
+    assert t.resolution == 100.0 and t.seeds == (0, 1) and t.weights.tolist() == [0.5, 0.5]
+    assert t.to_json()["emergence_steps"] == [[200.0, 300.0], [200.0, 300.0]]
+    with pytest.raises(ValueError, match="one config"):
+        emergence_table("x", [runs[0], _synthetic_run(acc[:4], {k: v[:4] for k, v in runs[0].scores.items()})])
 
 
-def test_seed_order_claim_two_sided() -> None:
-    assert C.claim_seed_order([1.0] * 10, ["role:hop1", "role:prev"], []).passed
-    assert not C.claim_seed_order([1.0, -1.0], ["role:hop1", "role:prev"], []).passed  # a swap
-    assert not C.claim_seed_order([], [], []).passed  # nothing to compare is not a pass
+def test_hop_order_claim_two_sided() -> None:
+    nan = float("nan")
+    good = {"IC-B": np.array([[100.0, 200.0], [100.0, 100.0], [nan, 300.0]])}
+    c = C.claim_hop_order(good, 100.0)
+    assert c.passed and c.measured == 1.0 and "1 tied" in c.statement
+    assert not C.claim_hop_order(good | {"IC-A": np.array([[300.0, 200.0]])}, 100.0).passed  # a reversal
+    assert not C.claim_hop_order({"IC-B": np.array([[nan, 200.0], [100.0, 100.0]])}, 100.0).passed  # nothing resolved
 
 
-def test_bridge_and_curriculum_claims() -> None:
-    assert C.claim_bridge_order([True] * 5, []).passed
-    assert not C.claim_bridge_order([True, True, False], []).passed
-    good = {"ic_a": True, "ic_b": True, "none": False}
-    assert C.claim_curriculum(good, {}).passed
-    assert not C.claim_curriculum(good | {"none": True}, {}).passed
-    assert not C.claim_curriculum(good | {"ic_a": False}, {}).passed
+def test_bridge_curriculum_and_starve_claims() -> None:
+    assert C.claim_bridge_order([True] * 5, [], 100.0).passed
+    assert not C.claim_bridge_order([True, True, False], [], 100.0).passed
+    good = {"none": [False] * 8, "IC-A": [True] * 5 + [False] * 3, "IC-B": [True] * 3 + [False] * 5}
+    claims = C.claim_curriculum(good, {})
+    assert [c.id for c in claims] == ["musat2025.curriculum.none", "musat2025.curriculum.IC-A",
+                                      "musat2025.curriculum.IC-B"]
+    assert all(c.passed for c in claims)
+    bad = C.claim_curriculum(good | {"none": [True] + [False] * 7, "IC-B": [True] * 2 + [False] * 6}, {})
+    assert [c.passed for c in bad] == [False, True, False]  # a learning control; 5/8 and 2/8 against 1/8
+    nan = float("nan")
+    u = np.array([100.0, 200.0, 100.0, 300.0, 100.0])
+    assert C.claim_starve(2, u, u + 100, 2.5, ([0.5, 0.5], [0.9, 0.1])).passed
+    assert C.claim_starve(2, u, np.full(5, nan), 2.5, ([0.5, 0.5], [0.9, 0.1])).passed  # never = later
+    assert not C.claim_starve(2, u, u, 2.5, ([0.5, 0.5], [0.9, 0.1])).passed  # no delay
+    assert not C.claim_starve(2, u, u - 50, 2.5, ([0.5, 0.5], [0.9, 0.1])).passed  # earlier
 
 
 def test_depth_trained_claim() -> None:
     chance = 0.5
-    ok = {1: [0.5, 0.5], 2: [1.0, 0.6], 3: [1.0, 1.0], 4: [1.0, 1.0]}
+    ok = {1: [0.5, 0.5], 3: [1.0, 1.0], 4: [1.0, 1.0]}
     c = C.claim_depth_trained(ok, chance)
-    assert c.passed and list(c.predicted) == ["L=1,k=2"]
+    assert c.passed and list(c.predicted) == ["L=1,k=2", "L=3,k=1", "L=3,k=2", "L=4,k=1", "L=4,k=2"]
     # a 1-layer model that answered 2-hop queries would beat the bound: must fail
     assert not C.claim_depth_trained(ok | {1: [0.5, 0.9]}, chance).passed
+    # a 3-layer model that never learned 2 hops (above the bound, where a circuit exists): must fail
+    assert not C.claim_depth_trained(ok | {3: [1.0, 0.6]}, chance).passed
+    # L = 2: the bound allows 2 hops, the constructive circuit does not; no prediction there
+    assert "L=2,k=2" not in C.claim_depth_trained(ok | {2: [1.0, 0.6]}, chance).predicted
 
 
 def test_constructive_claims_measured_and_negative_control() -> None:
@@ -140,7 +161,5 @@ def test_run_many_parallel_equals_serial() -> None:
 
 def test_staircase_censoring() -> None:
     nan = float("nan")
-    ev = [{"acc:hop1": 1.0, "acc:hop2": 2.0}, {"acc:hop1": 1.0, "acc:hop2": nan},
-          {"acc:hop1": nan, "acc:hop2": nan}, {"acc:hop1": nan, "acc:hop2": 3.0},
-          {"acc:hop1": 5.0, "acc:hop2": 4.0}]
-    assert staircase(ev) == [True, True, False, False]
+    cr = [np.array(x) for x in ([1.0, 2.0], [1.0, nan], [nan, nan], [nan, 3.0], [5.0, 4.0])]
+    assert staircase(cr) == [True, True, False, False]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -183,3 +185,33 @@ def test_query_hop_score() -> None:
     assert query_hop_score(A, b.tokens, 1)[1] < 0.1  # the hop-2 head is not a hop-1 head
     with pytest.raises(ValueError, match="hop"):
         query_hop_score(A, b.tokens, 0)
+
+
+def test_order_gamma_ties_and_unformed_levels() -> None:
+    from derivations.musat2025.measure import order_gamma
+
+    nan = float("nan")
+    assert order_gamma([100, 200, 300]) == (1.0, 3, 0, 0)
+    assert order_gamma([100, 100, 300]) == (1.0, 2, 0, 1)  # a tie is neither order
+    assert order_gamma([100, nan, 300])[:3] == (1.0, 1, 0)  # a level that did not form is left out
+    # negative control: one reversed pair makes it fail the "always" reading
+    g, c, d, _ = order_gamma([200, 100, 300])
+    assert d == 1 and g < 1
+    assert math.isnan(order_gamma([100, nan])[0]) and math.isnan(order_gamma([100, 100])[0])
+
+
+def test_two_proportion_and_sign_tests() -> None:
+    from scipy.stats import binomtest
+
+    from derivations.musat2025.measure import sign_test_p, two_proportion_p
+
+    # hand value: 5/8 against 0/8, pooled 5/16, z = 0.625 / sqrt(5/16 * 11/16 * 1/4) = 2.697
+    assert two_proportion_p(5, 8, 0, 8) == pytest.approx(0.0035, abs=1e-4)
+    assert two_proportion_p(3, 8, 0, 8) < 0.05 < two_proportion_p(2, 8, 0, 8)
+    assert two_proportion_p(4, 8, 4, 8) == pytest.approx(0.5)  # equal rates: no evidence
+    assert two_proportion_p(0, 8, 0, 8) == 0.5 and two_proportion_p(0, 8, 5, 8) > 0.99  # wrong direction
+    with pytest.raises(ValueError, match="k1"):
+        two_proportion_p(9, 8, 0, 8)
+    assert sign_test_p(8, 0) == pytest.approx(1 / 256)
+    assert sign_test_p(7, 1) == pytest.approx(binomtest(7, 8, 0.5, alternative="greater").pvalue)
+    assert sign_test_p(4, 4) > 0.5 and sign_test_p(0, 0) == 1.0
