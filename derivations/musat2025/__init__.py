@@ -10,8 +10,9 @@ Registry name: ``musat2025`` (the :class:`~dynamics.registry.Derivation` ``deriv
 * :mod:`.construct`: the hand-set constructive circuit (one hop per layer);
 * :mod:`.doubling`, :mod:`.logdepth`: the depth counting under Assumption 1 and a hand-set
   pointer-doubling circuit, with its claims (issue 17 item 4);
-* :mod:`.measure`: structural attention scores, emergence times, order statistics;
-* :mod:`.experiments`: training runs, head roles, emergence events;
+* :mod:`.measure`: structural attention scores, emergence times, order statistics and tests;
+* :mod:`.ablation`: heads identified by cause (zero-ablation) and the emergence of each hop level;
+* :mod:`.experiments`: training runs, emergence steps per regime (the interface to R1);
 * :mod:`.claims`: one function per claim group;
 * :mod:`.findings`: the registered findings;
 * :mod:`.figures`, :mod:`.verify`: figures, and ``Settings``, ``RECONSTRUCTED``, the

@@ -64,8 +64,8 @@ def figure_emergence(ctx: VerifyContext, groups: dict[str, list[TrainingRun]], t
     fig, ax = plt.subplots(1, 2, figsize=(14, 4.6))
     for k in range(D):
         ax[0].plot(r0.steps, r0.acc[:, k], color=f"C{k}", lw=2, label=f"{k + 1}-hop query accuracy")
-        if heads[k] is not None:
-            lh = heads[k]
+        lh = heads[k]
+        if lh is not None:
             ax[0].plot(r0.steps, r0.acc[:, k] - r0.ablated[:, lh[0], lh[1], k], color=f"C{k}", ls="--",
                        label=f"drop of {k + 1}-hop accuracy with head {lh} zeroed")
         if math.isfinite(times[k]):
@@ -119,12 +119,12 @@ def figure_attention(ctx: VerifyContext, runs: list[TrainingRun], table: Emergen
     fig, ax = plt.subplots(1, D, figsize=(4.2 * D, 4.2), squeeze=False)
     for k in range(D):
         a = ax[0, k]
-        if heads[k] is None or not math.isfinite(times[k]):
+        lh = heads[k]
+        if lh is None or not math.isfinite(times[k]):
             a.set_title(f"hop-{k + 1} head: did not form", fontsize=9)
             a.axis("off")
             continue
         i = int(np.nonzero(r0.steps == times[k])[0][0])
-        lh = heads[k]
         a.imshow(r0.patterns[i, lh[0], lh[1]], cmap="viridis", vmin=0, vmax=1)
         a.set_title(f"hop-{k + 1} head {lh} at its emergence (step {times[k]:.0f})", fontsize=9)
         a.set_xticks(range(len(labels)), labels, fontsize=6)

@@ -41,6 +41,7 @@ from derivations.musat2025.figures import (
 )
 from derivations.musat2025.findings import FINDINGS
 from derivations.musat2025.logdepth import verify_logdepth
+from derivations.musat2025.r1_transformer import compare_r1, figure_r1_transformer
 from derivations.musat2025.reduced import r1_model
 from dynamics.analysis import first_crossing
 from dynamics.claims import Claim
@@ -268,12 +269,13 @@ def _starved_pi(s: Settings) -> tuple[float, ...]:
     return tuple(s.starve_weight if j == k else rest for j in range(1, D + 1))
 
 
-def r1_starve_ratio(cm: CompiledModel, s: Settings) -> float:
-    """R1's emergence time of head ``starve_level`` with the starved mixture over the uniform one
-    (heads beyond ``depth`` get no class: pi_j = 0)."""
+def r1_starve_ratio(cm: CompiledModel, s: Settings, n: float, V: float) -> float:
+    """R1's emergence time of head ``starve_level`` with the starved mixture over the uniform one,
+    at the transformer's competing keys ``n`` and answers ``V`` (the mapping of
+    :mod:`.r1_transformer`); heads beyond ``depth`` get no class (pi_j = 0)."""
     def t(pi: tuple[float, ...]) -> float:
         mix = {f"pi{j + 1}": (pi[j] if j < len(pi) else 0.0) for j in range(s.m)}
-        return emergence_times(cm, {"n": s.n, "V": s.V} | mix, s.t_max, s.m)[s.starve_level - 1]
+        return emergence_times(cm, {"n": n, "V": V} | mix, 1e8, s.m)[s.starve_level - 1]
     return t(_starved_pi(s)) / t(tuple([1.0 / s.depth] * s.depth))
 
 
@@ -304,7 +306,8 @@ def verify_transformer(ctx: VerifyContext, s: Settings, cm: CompiledModel) -> li
     groups: dict[str, list[TrainingRun]] = {}
     for (name, _), run in zip(jobs, done, strict=True):
         groups.setdefault(name, []).append(run)
-    tables = {name: emergence_table(name, groups[name]) for name in (*REGIMES, starve_name)}
+    # IC-B first: the reference regime of R1's fitted time scale (r1_transformer.compare_r1)
+    tables = {name: emergence_table(name, groups[name]) for name in ("IC-B", "IC-A", starve_name, "none")}
     ctx.config["emergence"] = {k: t.to_json() for k, t in tables.items()}
     claims: list[Claim] = []
     claims += C.claim_curriculum({r: [_learned(x) for x in groups[r]] for r in REGIMES},
@@ -312,9 +315,19 @@ def verify_transformer(ctx: VerifyContext, s: Settings, cm: CompiledModel) -> li
     claims.append(C.claim_hop_order({k: t.emergence_steps for k, t in tables.items()}, cfg.resolution))
     k = s.starve_level - 1
     claims.append(C.claim_starve(s.starve_level, tables["IC-B"].emergence_steps[:, k],
-                                 tables[starve_name].emergence_steps[:, k], r1_starve_ratio(cm, s),
+                                 tables[starve_name].emergence_steps[:, k],
+                                 r1_starve_ratio(cm, s, float(cfg.n_chains * cfg.depth), float(cfg.n_values)),
                                  (tables["IC-B"].weights.tolist(), tables[starve_name].weights.tolist())))
-    crossings = [accuracy_crossings(r) for r in groups["IC-B"]]
+    # R1's class j <-> j-hop queries at the query position, where the emergence is measured. IC-A is
+    # left out: its queries are all D-hop, and its easier levels are supervised at the statement
+    # positions, through other heads, so its hop-1 query level has no R1 counterpart.
+    r1_regimes = [k for k in tables if k != "IC-A"]
+    with ctx.stage("R1 against the transformer's emergence steps"):
+        r1_claims = compare_r1({k: tables[k].emergence_steps for k in r1_regimes},
+                               {k: tables[k].weights.tolist() for k in r1_regimes}, cfg.resolution,
+                               n=float(cfg.n_chains * cfg.depth), V=float(cfg.n_values))
+        claims += r1_claims
+        crossings = [accuracy_crossings(r) for r in groups["IC-B"]]
     claims.append(C.claim_bridge_order(staircase(crossings), [c.tolist() for c in crossings], cfg.resolution))
     best = {L: max((r.acc[-1].tolist() for r in g), key=lambda a: a[-1])
             for L, g in [(cfg.n_layers, groups["IC-B"])] + [(L, groups[f"depth.L{L}"]) for L in sweep]}
@@ -333,6 +346,7 @@ def verify_transformer(ctx: VerifyContext, s: Settings, cm: CompiledModel) -> li
         figure_attention(ctx, groups["IC-B"], tables["IC-B"])
         figure_curriculum(ctx, groups)
         figure_depth(ctx, depth_acc, groups["IC-B"][0].chance)
+        figure_r1_transformer(ctx, {k: tables[k].emergence_steps for k in r1_regimes}, r1_claims)
         plt.close("all")
     ctx.note("Bridge between R1 and the transformer (spec 5.4 mapping): R1's head i <-> the head carrying hop "
              "level i by ablation; R1's class j <-> j-hop supervised labels; pi <-> their mixture weights "

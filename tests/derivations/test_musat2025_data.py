@@ -7,9 +7,9 @@ import pytest
 
 from derivations.musat2025.data import (
     RetrievalTask,
-    hop_weights,
     doubling_layers,
     greedy_layers,
+    hop_weights,
     min_layers,
     resolve,
 )
