@@ -26,6 +26,7 @@ from derivations.yuksel2026.baselines import (
 )
 from derivations.yuksel2026.claims_transformer import (
     ACQUIRED,
+    BASIN,
     BOUNDARY_SPREAD,
     claim_tf_boundary,
     claim_tf_competitive,
@@ -198,20 +199,26 @@ def verify_transformer(ctx: VerifyContext, sweep_batch: int = 500, sweep_n: int 
 
 def learned_baseline_claim(ctx: VerifyContext, jobs: dict[str, TfJob], out: dict[str, Any]) -> Claim:
     """``tf-early-stopping-learned`` on the runs of ``--set baselines=true``; the KL curves are saved."""
-    closest: list[int] = []
+    kl_min: list[float] = []
+    basins: list[tuple[float, float]] = []
     det: dict[str, Any] = {}
     arrays: dict[str, np.ndarray] = {}
-    for name in BASELINE_RUNS:
+    for rung, name in enumerate(BASELINE_RUNS, start=1):
+        rec = out[name][0]
         learned = [out[b.name][1][b.steps] for b in baseline_jobs(jobs[name])]
         steps, kl = learned_kl(jobs[name], out[name][1], learned)
-        closest.append(closest_at_best(steps, kl, out[name][0]))
-        best = int(out[name][0].steps[int(np.argmin(out[name][0].val_loss))])
-        det[name] = {"best_step": best, "kl_at_best": kl[int(np.searchsorted(steps, best))].round(4).tolist(),
-                     "argmin_step_per_learned_model": [int(steps[int(np.argmin(kl[:, k]))]) for k in range(kl.shape[1])]}
+        kl_min.append(float(steps[int(np.argmin(kl[:, rung - 1]))]))
+        ok = rec.steps[rec.val_excess <= (1 + BASIN) * float(np.min(rec.val_excess))]
+        basins.append((float(ok.min()), float(ok.max())))
+        best = int(rec.steps[int(np.argmin(rec.val_loss))])
+        det[name] = {"best_step": best, "rung": rung, "kl_at_best": kl[int(np.searchsorted(steps, best))].round(4).tolist(),
+                     "kl_min_step_per_learned_model": [int(steps[int(np.argmin(kl[:, k]))]) for k in range(kl.shape[1])],
+                     "closest_learned_at_best": closest_at_best(steps, kl, rec)}
         arrays |= {f"{name}.steps": steps, f"{name}.kl_learned": kl}
     ctx.save_arrays("learned_baselines", arrays, {"runs": list(BASELINE_RUNS)})
     ctx.config["learned_baselines"] = det
-    return claim_tf_early_stopping_learned(closest, [jobs[n].n for n in BASELINE_RUNS], details=det)
+    every = int(jobs[BASELINE_RUNS[0]].every)
+    return claim_tf_early_stopping_learned(kl_min, basins, [jobs[n].n for n in BASELINE_RUNS], every, details=det)
 
 
 def sweep_claims(ctx: VerifyContext, recs: dict[str, Any]) -> list[Claim]:

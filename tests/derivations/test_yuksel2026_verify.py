@@ -235,5 +235,7 @@ def test_learned_baselines_kl_and_claim() -> None:
     assert kl[2, 0] == pytest.approx(0.0, abs=1e-12) and kl[2, 1] > 0 and kl[0, 0] > 0
     rec = SimpleNamespace(steps=np.array([0, 10, 20]), val_loss=np.array([3.0, 1.0, 2.0]))
     assert BL.closest_at_best(np.array([0, 10, 20]), np.array([[3, 2], [0.5, 0.1], [1, 0]]), rec) == 2
-    assert CT.claim_tf_early_stopping_learned([1, 2], [600, 2000]).passed
-    assert not CT.claim_tf_early_stopping_learned([3, 2], [600, 2000]).passed
+    basins = [(60.0, 120.0), (390.0, 450.0)]
+    assert CT.claim_tf_early_stopping_learned([100.0, 380.0], basins, [600, 2000], 10).passed
+    assert not CT.claim_tf_early_stopping_learned([100.0, 200.0], basins, [600, 2000], 10).passed  # plateau 1
+    assert not CT.claim_tf_early_stopping_learned([100.0, float("nan")], basins, [600, 2000], 10).passed
