@@ -227,8 +227,8 @@ def compare_r1(
         "r1_relations": {k: {f"{i + 1}-{j + 1}": p.relation(i, j) for i in range(len(p.times))
                              for j in range(i + 1, len(p.times))} for k, p in preds.items()},
         "fitted_steps_per_r1_time": c_fit,
-        "median_steps": {k: np.nanmedian(np.where(np.isfinite(a), a, np.nan), axis=0).tolist()
-                         if np.isfinite(a).any() else [math.nan] * a.shape[1] for k, a in steps.items()},
+        "median_steps": {k: [float(np.median(c[np.isfinite(c)])) if np.isfinite(c).any() else math.nan
+                             for c in a.T] for k, a in steps.items()},
         "pairs": {k: {c: v for c, v in r.items() if v} for k, r in rel.items()},
     }
     resolved = count["concordant"] + count["discordant"]
@@ -300,23 +300,30 @@ def figure_r1_transformer(ctx: Any, emergence_steps_by_regime: Mapping[str, Any]
     c_fit, tie = det["fitted_steps_per_r1_time"], det["tie_tol"]
     regimes = list(emergence_steps_by_regime)
     fig, ax = plt.subplots(1, len(regimes), figsize=(4.2 * len(regimes), 3.8), squeeze=False, sharey=True)
+    finite = [x for k in regimes for x in np.asarray(emergence_steps_by_regime[k], dtype=float).ravel()
+              if math.isfinite(x)] + [t * c_fit for ts in det["r1_times"].values() for t in ts
+                                      if math.isfinite(t * c_fit)]
+    top = 1.08 * max(finite) if finite else 1.0  # where "never formed" is drawn
     for a, k in zip(ax[0], regimes, strict=True):
         st = np.asarray(emergence_steps_by_regime[k], dtype=float)
         D = st.shape[1]
         for s in range(st.shape[0]):
-            a.plot(np.arange(1, D + 1) + 0.04 * (s - st.shape[0] / 2), st[s], "o-", color="0.6", alpha=0.6,
-                   ms=4, lw=0.8)
+            x = np.arange(1, D + 1) + 0.04 * (s - st.shape[0] / 2)
+            a.plot(x, st[s], "o-", color="0.6", alpha=0.6, ms=4, lw=0.8)
+            never = np.isnan(st[s])
+            a.plot(x[never], np.full(int(never.sum()), top), "x", color="0.3", ms=6,
+                   label="never formed (seed)" if s == 0 and never.any() else None)
         r1 = np.asarray(det["r1_times"][k]) * c_fit
         a.plot(np.arange(1, D + 1), r1, "rs--", ms=7, label="R1 x fitted scale")
         a.set(xlabel="hop level", title=f"{k}: weights {np.round(det.get('weights', {}).get(k, []), 2).tolist()}"
               if det.get("weights") else k, xticks=range(1, D + 1))
         a.grid(alpha=0.3)
+        a.legend(fontsize=8)
     ax[0][0].set_ylabel(f"emergence step (seeds grey; ties within {tie:g})")
-    ax[0][0].legend(fontsize=8)
     ids = tuple(c.id for c in claims)
     ctx.save_figure(
         "r1_transformer", fig, caption="Per regime, the step at which each hop level's head emerged in every "
-        "seed (grey lines, one per seed) and R1's emergence times (red squares) placed on the step axis by the "
+        "seed (grey lines, one per seed; crosses at the top: never formed within the budget) and R1's emergence times (red squares) placed on the step axis by the "
         "one fitted scale (the reference regime's first level). R1 predicts the order of the levels and, where "
         "a level has weight 0, that two levels coincide; read the slopes of the grey lines against the red "
         "ones, not the absolute heights of other regimes (Adam steps are not calibrated to flow time).",
