@@ -13,6 +13,7 @@ Registry name: ``musat2025`` (the :class:`~dynamics.registry.Derivation` ``deriv
 * :mod:`.measure`: structural attention scores, emergence times, order statistics and tests;
 * :mod:`.ablation`: heads identified by cause (zero-ablation) and the emergence of each hop level;
 * :mod:`.experiments`: training runs, emergence steps per regime (the interface to R1);
+* :mod:`.r1_transformer`: R1's predictions beside the measured emergence steps (issue 17 item 5);
 * :mod:`.claims`: one function per claim group;
 * :mod:`.findings`: the registered findings;
 * :mod:`.figures`, :mod:`.verify`: figures, and ``Settings``, ``RECONSTRUCTED``, the
