@@ -65,6 +65,9 @@ RECONSTRUCTED = (
     "the constructive circuit (one hop per layer after a previous-token layer; spec 1.3, reconstructed)",
     "the information-flow counting of Assumption 1 and the pointer-doubling circuit (issue 17 item 4; "
     "doubling.py, our reconstruction)",
+    "the mapping of R1 to the transformer (r1_transformer.py: head i <-> the hop-i head, pi_j <-> the weight of "
+    "hop level j, n <-> n_chains * depth, ties within the snapshot resolution; one fitted time scale, used only "
+    "in the figure)",
     "the transformer (attention-only, no MLP/LayerNorm; spec 2.2, reconstructed) and its sizes, scaled down to "
     "train on 2 cores within the verify budget (settings depth, n_layers, n_heads, d_model, lr, train_steps; "
     "default 2 chains of depth 2, 4 values, 8 variables, 3 layers x 2 heads, d_model 32)",
