@@ -107,10 +107,17 @@ class KernelOptions(NamedTuple):
     ev_dir: np.ndarray  # int64 (n_ev,)
 
 
-def make_kernel(fns: ModelFunctions) -> Callable[..., None]:
+def make_kernel(fns: ModelFunctions, name: str = "") -> Callable[..., None]:
     """``solve_point(i, Y0, P, data, bounds, t_eval, opts, Yout, status, counts, tcross)``:
     integrate point ``i`` and write row ``i`` of the outputs (``counts``: step attempts,
-    RHS and Jacobian evaluations, rejected attempts)."""
+    RHS and Jacobian evaluations, rejected attempts).
+
+    ``name`` (the per-model module's name) prefixes the qualified names of the closures
+    built here. Numba names a compiled closure by module, qualified name and a counter of
+    the compiling process, so without it two models' kernels compiled in two processes
+    could carry the same symbol names; loaded together from the cache in a third, the
+    second model's entry point would call the first model's steps.
+    """
     rhs, jac, n_state, dop_interp_ = fns.rhs, fns.jac, fns.n_state, fns.dop_interp
 
     @numba.njit(inline="always")
@@ -326,4 +333,8 @@ def make_kernel(fns: ModelFunctions) -> Callable[..., None]:
         counts[i, 2] = njac
         counts[i, 3] = nst - nacc
 
+    if name:
+        for fn in (n_state_of, dop_step, dop_dense_stages, ros_step, event_value, event_search, solve_point):
+            py_func = fn.py_func  # type: ignore[union-attr]  # all are numba dispatchers
+            py_func.__qualname__ = f"{name}.{py_func.__qualname__}"
     return solve_point

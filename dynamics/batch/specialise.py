@@ -93,7 +93,8 @@ _solve_point = make_kernel(
         ros_arg=_ros_arg,
         ros_corr=_ros_corr,
         ros_dense=_ros_dense,
-    )
+    ),
+    name=__name__,
 )
 
 

@@ -201,31 +201,52 @@ def test_kernel_reports_unresolved_growth(logistic_kernel):
 
 
 def test_per_model_module_is_loaded_from_the_cache_by_a_new_process(tmp_path):
-    """A second process on the same DYNAMICS_CACHE_DIR loads the entry point's machine code
-    (numba cache hit, no compilation); the first one compiled it. Both load the per-model
-    LU and solve before the entry point (see dynamics.batch.specialise)."""
+    """Two models' kernels, each compiled in its own process, then both loaded from the
+    cache in a third: numba cache hits, no compilation, and each model's own numbers (the
+    closures of a kernel carry the per-model module's name; with the same names, the second
+    model loaded called the first one's steps: nan or a crash). Every process loads the
+    per-model LU and solve before the entry point (see dynamics.batch.specialise)."""
     script = textwrap.dedent(
         """
+        import sys
+        import numpy as np
         import sympy as sp
         from dynamics.batch import solve_batch
         from dynamics.batch.specialise import wrapper_module
         from dynamics.model import ReducedModel
-        x = sp.Symbol("x", real=True)
-        cm = ReducedModel.from_loss("batch-cache-test", [x], [], (x - 1) ** 2 / 2).compile()
-        res = solve_batch(cm, [0.0], cm.pack(), [0.0, 1.0])
-        mod = wrapper_module(cm)
-        st = mod.solve_serial.stats
-        helpers = [len(f.signatures) for f in (mod._lu, mod._lu_solve)]
-        loaded = sum(sum(f.stats.cache_hits.values()) for f in (mod._lu, mod._lu_solve))
-        print(int(res.ok.all()), sum(st.cache_hits.values()), sum(st.cache_misses.values()), helpers, loaded)
+        x, y = sp.symbols("x y", real=True)
+        models = {
+            "one": (ReducedModel.from_loss("batch-cache-one", [x], [], (x - 1) ** 2 / 2), [0.0], 1.0),
+            "two": (ReducedModel.from_loss("batch-cache-two", [x, y], [], (x - 1) ** 2 / 2 + (y - 3) ** 2),
+                    [0.0, 0.0], 3.0),
+        }
+        for which in sys.argv[1].split(","):
+            model, y0, target = models[which]
+            cm = model.compile()
+            res = solve_batch(cm, y0, cm.pack(), [0.0, 1.0])
+            # closed form at t = 1: the last coordinate relaxes at rate 1 (one) or 2 (two)
+            rate = 1.0 if which == "one" else 2.0
+            good = bool(res.ok.all()) and abs(res.y[0, -1, -1] - target * (1 - np.exp(-rate))) < 1e-6
+            mod = wrapper_module(cm)
+            st = mod.solve_serial.stats
+            helpers = [len(f.signatures) for f in (mod._lu, mod._lu_solve)]
+            loaded = sum(sum(f.stats.cache_hits.values()) for f in (mod._lu, mod._lu_solve))
+            print(which, int(good), sum(st.cache_hits.values()), sum(st.cache_misses.values()), helpers, loaded)
         """
     )
     env = dict(os.environ, DYNAMICS_CACHE_DIR=str(tmp_path))
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    runs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                           check=True, timeout=900).stdout.split() for _ in range(2)]
+
+    def run(which: str) -> list[str]:
+        proc = subprocess.run([sys.executable, "-c", script, which], env=env, capture_output=True, text=True,
+                              timeout=900)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout.split()
+
     # the LU and its solve are loaded at import, with the one signature the kernel calls them
     # with (a second signature would mean the kernel links its own copies, optimised again)
-    assert runs[0] == ["1", "0", "1", "[1,", "1]", "0"]  # compiled
-    assert runs[1] == ["1", "1", "0", "[1,", "1]", "2"]  # loaded, helpers first
+    assert run("one") == ["one", "1", "0", "1", "[1,", "1]", "0"]  # compiled
+    assert run("two") == ["two", "1", "0", "1", "[1,", "1]", "0"]  # compiled in another process
+    both = run("two,one")  # both loaded, the second after the first
+    assert both == ["two", "1", "1", "0", "[1,", "1]", "2", "one", "1", "1", "0", "[1,", "1]", "2"]
