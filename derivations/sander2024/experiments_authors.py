@@ -148,7 +148,8 @@ def haar_authors(ctx: VerifyContext, s: Settings) -> list[Claim]:
     from derivations.sander2024.haar_authors import HaarProtocol, gd_baselines, haar_sets, sweep
 
     steps = s.haar_steps if not ctx.quick else max(1, s.haar_steps // 2)
-    proto = HaarProtocol(n_train=s.haar_train, batch=s.haar_batch, steps=steps, seed=ctx.seed)
+    batch = s.haar_batch if not ctx.quick else max(1, s.haar_batch // 2)  # --quick: a quarter of the work
+    proto = HaarProtocol(n_train=s.haar_train, batch=batch, steps=steps, seed=ctx.seed)
     layers = tuple(range(1, s.haar_layers + 1))
     heads = _powers_of_two(s.haar_heads)
     train_set, test_set = haar_sets(proto)

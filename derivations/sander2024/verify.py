@@ -67,7 +67,7 @@ class Settings:
         seeds miss); at least 2, for a spread.
     haar_train, haar_batch, haar_steps : int
         Figs. 5 and 7 protocol: training sequences, Adam minibatch and updates (``--quick``
-        halves the updates). The authors': 16384, 1024, 3200 (docs/sander2024.md).
+        halves the minibatch and the updates). The authors': 16384, 1024, 3200 (docs/sander2024.md).
     haar_layers, haar_heads : int
         Largest depth (layers 1..haar_layers, Fig. 5) and largest head count (powers of two up
         to it, Fig. 7); the authors' default head count is 64.
