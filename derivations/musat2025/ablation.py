@@ -16,7 +16,10 @@ their thresholds are ours, configurable through the arguments below and the ``Se
 * :func:`assign_levels`: the hop-$k$ retrieval head, for $k = 1..D$ in turn: among the heads
   that carry level $k$ at the end of training and are not yet assigned a lower level, the one
   whose attention from the query onto the $k$-th statement of the queried chain is largest
-  (the structural score ``hop{k}`` of :func:`~.measure.head_scores`). The pattern names the
+  (the structural score ``hop{k}`` of :func:`~.measure.head_scores`), provided that attention
+  exceeds ``min_score`` (the caller passes $1/S$, what a uniform causal row at the query gives:
+  a head that does not look at the $k$-th statement more than uniformly is no retrieval head
+  for it, such as the previous-token head every query needs). The pattern names the
   head, the ablation confirms that it is needed. A head may carry several levels (the hop-1
   head is needed by every query); each level gets its own head, so stacked levels are
   distinct heads. No causal candidate: the level has no head (it did not form);
@@ -95,7 +98,8 @@ def carrier_heads(acc: np.ndarray, ablated: np.ndarray, chance: float, frac: flo
     return np.asarray(learned & (a - ab >= frac * (a - chance)))
 
 
-def assign_levels(carry_final: np.ndarray, hop_scores: Mapping[int, np.ndarray]) -> list[tuple[int, int] | None]:
+def assign_levels(carry_final: np.ndarray, hop_scores: Mapping[int, np.ndarray],
+                  min_score: float = 0.0) -> list[tuple[int, int] | None]:
     """The head of each hop level $k = 1..D$ (see the module doc), ``None`` where no head qualifies.
 
     ``carry_final`` (L, H, D): :func:`carrier_heads` at the last snapshot; ``hop_scores[k]``
@@ -109,7 +113,7 @@ def assign_levels(carry_final: np.ndarray, hop_scores: Mapping[int, np.ndarray])
     for k in range(1, carry.shape[2] + 1):
         sc = np.nan_to_num(np.asarray(hop_scores[k], dtype=float), nan=-1.0)
         cand = [(float(sc[lh]), lh) for lh in zip(*np.nonzero(carry[:, :, k - 1]), strict=True)
-                if (int(lh[0]), int(lh[1])) not in taken]
+                if (int(lh[0]), int(lh[1])) not in taken and float(sc[lh]) > min_score]
         if not cand:
             out.append(None)
             continue
@@ -122,7 +126,7 @@ def assign_levels(carry_final: np.ndarray, hop_scores: Mapping[int, np.ndarray])
 
 def emergence_from_ablation(
     steps: np.ndarray, acc: np.ndarray, ablated: np.ndarray, chance: float,
-    hop_scores: Mapping[int, np.ndarray], frac: float = CARRY_FRAC,
+    hop_scores: Mapping[int, np.ndarray], frac: float = CARRY_FRAC, min_score: float = 0.0,
 ) -> tuple[np.ndarray, list[tuple[int, int] | None]]:
     """Emergence step of every hop level and its head.
 
@@ -134,7 +138,7 @@ def emergence_from_ablation(
     carry = carrier_heads(acc, ablated, chance, frac)  # (n, L, H, D)
     if carry.shape[0] != st.shape[0]:
         raise ValueError(f"steps ({st.shape[0]}) and snapshots ({carry.shape[0]}) differ in length")
-    heads = assign_levels(carry[-1], hop_scores)
+    heads = assign_levels(carry[-1], hop_scores, min_score)
     out = np.full(carry.shape[-1], np.nan)
     for k, head in enumerate(heads):
         if head is not None:

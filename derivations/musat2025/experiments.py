@@ -235,11 +235,13 @@ def run_many(
 
 def level_heads(run: TrainingRun) -> tuple[np.ndarray, list[tuple[int, int] | None]]:
     """(D,) step at which hop-$k$ retrieval emerges in ``run`` and the head that carries it
-    (:func:`.ablation.emergence_from_ablation` with the run's ``carry_frac``); ``nan``/``None``:
-    not within the budget."""
+    (:func:`.ablation.emergence_from_ablation` with the run's ``carry_frac``, and the uniform
+    share $1/S$ as the least query attention of a retrieval head); ``nan``/``None``: not within
+    the budget."""
     D = run.acc.shape[1]
     return emergence_from_ablation(run.steps, run.acc, run.ablated, run.chance,
-                                   {k: run.scores[f"hop{k}"][-1] for k in range(1, D + 1)}, run.config.carry_frac)
+                                   {k: run.scores[f"hop{k}"][-1] for k in range(1, D + 1)}, run.config.carry_frac,
+                                   1.0 / run.config.task().seq_len)
 
 
 def emergence_steps(run: TrainingRun) -> np.ndarray:

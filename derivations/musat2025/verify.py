@@ -73,7 +73,8 @@ RECONSTRUCTED = (
     "default 2 chains of depth 2, 4 values, 8 variables, 3 layers x 2 heads, d_model 32)",
     "heads identified by cause: a head carries hop level k when zeroing it removes at least carry_frac of the "
     "above-chance k-hop query accuracy; the hop-k head is the causal carrier with the largest attention from "
-    "the query to the chain's k-th statement; it emerges at the first snapshot at which it carries level k "
+    "the query to the chain's k-th statement, if above the uniform share 1/S; it emerges at the first snapshot "
+    "at which it carries level k "
     "(settings carry_frac, n_snapshots; spec 3.3 proposes the ablation, the criteria are ours)",
     "the P1' intervention: IC-B with hop level starve_level at mixture weight starve_weight, the rest uniform "
     "(spec 5.5 proposes reweighting; the weights are ours)",

@@ -71,6 +71,13 @@ def test_levels_are_distinct_heads_chosen_by_pattern() -> None:
     hop2[2, 0] = 0.8
     hop2[1, 1] = 0.95  # highest hop-2 score, but already the hop-1 head
     assert assign_levels(carry, {1: hop1, 2: hop2}) == [(1, 1), (2, 0)]
+    # the layer-2 head removed: the previous-token head carries level 2 too, but its query row does
+    # not look at the 2nd statement more than uniformly (score 0.05 < 1/10), so level 2 has no head
+    hop2[0, 0] = 0.05
+    carry3 = carry.copy()
+    carry3[2, 0, 1] = False
+    assert assign_levels(carry3, {1: hop1, 2: hop2}, min_score=0.1) == [(1, 1), None]
+    assert assign_levels(carry3, {1: hop1, 2: hop2}) == [(1, 1), (0, 0)]  # without the floor it would
     # no causal candidate left for level 2: it did not form
     carry2 = carry.copy()
     carry2[2, 0, 1] = carry2[0, 0, 1] = False
