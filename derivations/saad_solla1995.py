@@ -45,7 +45,7 @@ from dynamics.integrate import integrate
 from dynamics.model import ReducedModel
 from dynamics.registry import Derivation
 from dynamics.trajectory import Trajectory
-from dynamics.validate import positive_float, positive_int
+from dynamics.validate import int_at_least, positive_float, positive_int
 from dynamics.verify import VerifyContext
 
 __all__ = ["RECONSTRUCTED", "Settings", "reduced_model", "plateau_point", "asymptotic_point", "collapsed_point",
@@ -71,7 +71,7 @@ class Settings:
     """Knobs of ``dynamics verify teacher_student`` (``--set NAME=VALUE``).
 
     ``N``: input dimension of the SGD run (``--quick`` halves it); ``seeds``: independent
-    runs trained at once (``--quick`` uses 2); ``eta``: learning rate; ``sigma2``: label-noise
+    runs trained at once, at least 2 (``--quick`` uses 2); ``eta``: learning rate; ``sigma2``: label-noise
     variance; ``q0``: initial $Q_{ii}$ (weights $\\mathcal N(0, q_0)$); ``alpha_max``: length
     in $\\alpha = \\mathrm{step}/N$; ``asymptote_window``: the last so many units of $\\alpha$
     averaged for $\\epsilon_\\infty$; ``plateau_threshold``: the ``threshold`` of
@@ -89,7 +89,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         positive_int("N", self.N)
-        positive_int("seeds", self.seeds)
+        # the plateau and escape tolerances are the spread over seeds: one seed has none
+        int_at_least("seeds", self.seeds, 2)
         for k in ("eta", "q0", "alpha_max", "asymptote_window", "plateau_threshold"):
             positive_float(k, getattr(self, k))
         if self.sigma2 < 0:
@@ -258,7 +259,9 @@ def claim_plateau(alpha: np.ndarray, eg_sgd: np.ndarray, eg_flow: np.ndarray, eg
     if near.sum() < 3:
         raise RuntimeError(f"fewer than 3 records in the plateau window {window}")
     per_seed = eg_sgd[:, near].mean(axis=1)  # (S,)
-    se = float(per_seed.std(ddof=1) / math.sqrt(per_seed.size)) if per_seed.size > 1 else float(per_seed[0])
+    if per_seed.size < 2:
+        raise ValueError("the plateau claim needs at least 2 seeds (its tolerance is their spread)")
+    se = float(per_seed.std(ddof=1) / math.sqrt(per_seed.size))
     mean_flow = eg_flow[:, near].mean(axis=0)
     flow_spread = float(mean_flow.max() - mean_flow.min())
     return check(

@@ -28,6 +28,13 @@ def test_settings_refuse_bad_values_by_name():
         ss.Settings(alpha_max=50.0, asymptote_window=60.0)
 
 
+def test_settings_refuse_a_single_seed():
+    """The plateau and escape tolerances are the spread over seeds: one seed is refused."""
+    with pytest.raises(ValueError, match="seeds"):
+        ss.Settings(seeds=1)
+    assert ss.Settings(seeds=2).seeds == 2
+
+
 def test_fixed_points_are_the_plateau_saddle_and_the_specialised_point(cm):
     sad = ss.plateau_point(cm, S)
     fin = ss.asymptotic_point(cm, S)
