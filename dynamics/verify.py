@@ -261,6 +261,8 @@ def run_verify(
     claims, unmatched = apply_findings(claims, d.findings)
     for c in claims:
         ctx.log(str(c))
+        if c.verdict == "fail":  # a failing line says what was compared
+            ctx.log(f"    {c.statement}")
     for f in unmatched:
         ctx.log(f"registered finding for {f.claim!r}, which this run did not produce")
     counts = tally([c.verdict for c in claims])

@@ -9,23 +9,32 @@ their thresholds are ours, configurable through the arguments below and the ``Se
 * :func:`ablation_accuracy`: the query accuracy per hop count $k$ of the intact model,
   $a_k$, and with each head's output zeroed in turn, $a_k^{(\ell,h)}$
   (:meth:`~.direct.AttentionOnlyTransformer.forward` with ``head_mask``);
-* :func:`carrier_heads`: head $(\ell,h)$ *carries* hop level $k$ at a snapshot when $k$-hop
-  queries are learned beyond chance, $a_k \ge \theta = (1 + 1/C)/2$, and zeroing the head
-  removes at least ``frac`` of the above-chance accuracy, $a_k - a_k^{(\ell,h)} \ge
-  f\,(a_k - 1/C)$;
-* :func:`assign_levels`: the hop-$k$ retrieval head, for $k = 1..D$ in turn: among the heads
+* :func:`layer_ablation_accuracy`: the same with all heads of a layer zeroed together;
+* :func:`carrier_heads`: a unit (a head, or a layer's heads together) *carries* hop level $k$
+  at a snapshot when $k$-hop queries are learned beyond chance, $a_k \ge \theta = (1 + 1/C)/2$,
+  and zeroing the unit removes at least ``frac`` of the above-chance accuracy, $a_k - a_k^{(u)}
+  \ge f\,(a_k - 1/C)$;
+* :func:`assign_levels`: the hop-$k$ retrieval unit, for $k = 1..D$ in turn: among the units
   that carry level $k$ at the end of training and are not yet assigned a lower level, the one
-  whose attention from the query onto the $k$-th statement of the queried chain is largest
-  (the structural score ``hop{k}`` of :func:`~.measure.head_scores`), provided that attention
-  exceeds ``min_score`` (the caller passes $1/S$, what a uniform causal row at the query gives:
-  a head that does not look at the $k$-th statement more than uniformly is no retrieval head
-  for it, such as the previous-token head every query needs). The pattern names the
-  head, the ablation confirms that it is needed. A head may carry several levels (the hop-1
-  head is needed by every query); each level gets its own head, so stacked levels are
-  distinct heads. No causal candidate: the level has no head (it did not form);
+  whose query attention onto the positions its $k$-th lookup matches is largest (the score
+  ``lookup{k}`` of :func:`~.measure.query_lookup_score`, the excess over a uniform row, summed
+  over the unit's heads), provided it exceeds ``min_score`` (the caller passes 0: a unit
+  that does not look at those positions more than uniformly is no retrieval unit for the
+  level, such as the previous-token head every query needs). The pattern names the unit, the
+  ablation confirms that it is needed. A unit may carry several levels (the hop-1 unit is
+  needed by every query); each level gets its own unit, so stacked levels are distinct units.
+  No causal candidate: the level has no unit (it did not form);
 * :func:`emergence_from_ablation`: the emergence step of level $k$, the first snapshot at which
-  its head carries it (``nan``: never within the budget). Its resolution is the snapshot
+  its unit carries it (``nan``: never within the budget). Its resolution is the snapshot
   spacing; two levels at the same snapshot are a tie.
+
+The unit (``TrainConfig.unit``, a setting) is the layer by default, a reconstruction decided on
+evidence (issue 17; docs/musat2025.md): with two heads per layer the trained models split the
+second lookup over the two heads of one layer by statement order (one head reads $j_2$'s dst
+when $j_2$ is written after $j_1$, the other $j_1$'s src, where a link head has put the value,
+when $j_2$ comes first). Each then removes about half of the above-chance 2-hop accuracy, on
+its half of the examples, and single-head ablation misses the level although the layer's two
+heads together carry it. With one head per layer both units coincide.
 
 Chance is in-context chance $1/C$ ($C$ chains, one value each, so $C$ plausible answers).
 """
@@ -39,7 +48,7 @@ import numpy as np
 from derivations.musat2025.data import Batch
 from derivations.musat2025.direct import AttentionOnlyTransformer
 
-__all__ = ["ablation_accuracy", "carrier_heads", "assign_levels", "emergence_from_ablation", "CARRY_FRAC"]
+__all__ = ["ablation_accuracy", "layer_ablation_accuracy", "carrier_heads", "assign_levels", "emergence_from_ablation", "CARRY_FRAC"]
 
 #: Default fraction of the above-chance accuracy a head must carry (see :func:`carrier_heads`):
 #: half. A head the circuit cannot do without removes all of it (measured: 0.9-1.1 of the
@@ -80,11 +89,29 @@ def ablation_accuracy(
     return acc, ablated
 
 
-def carrier_heads(acc: np.ndarray, ablated: np.ndarray, chance: float, frac: float = CARRY_FRAC) -> np.ndarray:
-    """Boolean (L, H, D): head $(\\ell,h)$ carries hop level $k$ (see the module doc).
+def layer_ablation_accuracy(
+    model: AttentionOnlyTransformer, params: Mapping[str, np.ndarray], batch: Batch, D: int
+) -> np.ndarray:
+    """Query accuracy per hop count with all heads of one layer zeroed together, (L, D).
 
-    ``acc`` (D,) and ``ablated`` (L, H, D) as from :func:`ablation_accuracy`, or with a leading
-    snapshot axis (n, D) and (n, L, H, D), giving (n, L, H, D).
+    The unit of the ``"layer"`` identification (see the module doc): a lookup the model splits
+    over the heads of one layer by statement order is removed only when they are zeroed together.
+    """
+    L, H = model.n_layers, model.n_heads
+    out = np.empty((L, D))
+    for layer in range(L):
+        mask = np.ones((L, H))
+        mask[layer] = 0.0
+        out[layer] = _query_acc(model.forward(params, batch.tokens, mask)[0], batch, D)
+    return out
+
+
+def carrier_heads(acc: np.ndarray, ablated: np.ndarray, chance: float, frac: float = CARRY_FRAC) -> np.ndarray:
+    """Boolean (L, H, D): unit $(\\ell,h)$ carries hop level $k$ (see the module doc).
+
+    ``acc`` (D,) and ``ablated`` (L, H, D) as from :func:`ablation_accuracy` (or (L, 1, D) for
+    layer units, :func:`layer_ablation_accuracy`), or with a leading snapshot axis (n, D) and
+    (n, L, H, D), giving (n, L, H, D).
     """
     if not 0.0 < chance < 1.0:
         raise ValueError(f"chance must lie in (0, 1), got {chance}")
@@ -99,11 +126,15 @@ def carrier_heads(acc: np.ndarray, ablated: np.ndarray, chance: float, frac: flo
 
 
 def assign_levels(carry_final: np.ndarray, hop_scores: Mapping[int, np.ndarray],
-                  min_score: float = 0.0) -> list[tuple[int, int] | None]:
-    """The head of each hop level $k = 1..D$ (see the module doc), ``None`` where no head qualifies.
+                  min_score: float = 0.0, stacked: bool = False) -> list[tuple[int, int] | None]:
+    """The unit of each hop level $k = 1..D$ (see the module doc), ``None`` where none qualifies.
 
     ``carry_final`` (L, H, D): :func:`carrier_heads` at the last snapshot; ``hop_scores[k]``
-    (L, H): the final structural score ``hop{k}`` of every head.
+    (L, H): the final lookup score of every unit. ``stacked``: the unit of level $k$ must sit in
+    a later layer than that of level $k - 1$ (when that level has one): the $k$-th lookup at the
+    query matches the variable the $(k-1)$-th returns, so it can only read it above it. Without
+    this a layer-0 head that attends to src positions in general (the query knows only its own
+    token there) was named the hop-2 unit in one of four one-head seeds.
     """
     carry = np.asarray(carry_final, dtype=bool)
     if carry.ndim != 3:
@@ -112,8 +143,9 @@ def assign_levels(carry_final: np.ndarray, hop_scores: Mapping[int, np.ndarray],
     out: list[tuple[int, int] | None] = []
     for k in range(1, carry.shape[2] + 1):
         sc = np.nan_to_num(np.asarray(hop_scores[k], dtype=float), nan=-1.0)
+        floor = out[-1][0] if stacked and out and out[-1] is not None else -1
         cand = [(float(sc[lh]), lh) for lh in zip(*np.nonzero(carry[:, :, k - 1]), strict=True)
-                if (int(lh[0]), int(lh[1])) not in taken and float(sc[lh]) > min_score]
+                if (int(lh[0]), int(lh[1])) not in taken and float(sc[lh]) > min_score and int(lh[0]) > floor]
         if not cand:
             out.append(None)
             continue
@@ -127,6 +159,7 @@ def assign_levels(carry_final: np.ndarray, hop_scores: Mapping[int, np.ndarray],
 def emergence_from_ablation(
     steps: np.ndarray, acc: np.ndarray, ablated: np.ndarray, chance: float,
     hop_scores: Mapping[int, np.ndarray], frac: float = CARRY_FRAC, min_score: float = 0.0,
+    stacked: bool = False,
 ) -> tuple[np.ndarray, list[tuple[int, int] | None]]:
     """Emergence step of every hop level and its head.
 
@@ -138,7 +171,7 @@ def emergence_from_ablation(
     carry = carrier_heads(acc, ablated, chance, frac)  # (n, L, H, D)
     if carry.shape[0] != st.shape[0]:
         raise ValueError(f"steps ({st.shape[0]}) and snapshots ({carry.shape[0]}) differ in length")
-    heads = assign_levels(carry[-1], hop_scores, min_score)
+    heads = assign_levels(carry[-1], hop_scores, min_score, stacked)
     out = np.full(carry.shape[-1], np.nan)
     for k, head in enumerate(heads):
         if head is not None:

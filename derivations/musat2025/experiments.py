@@ -30,13 +30,19 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from derivations.musat2025.ablation import CARRY_FRAC, ablation_accuracy, emergence_from_ablation
+from derivations.musat2025.ablation import (
+    CARRY_FRAC,
+    ablation_accuracy,
+    emergence_from_ablation,
+    layer_ablation_accuracy,
+)
 from derivations.musat2025.data import Regime, RetrievalTask, hop_weights
 from derivations.musat2025.direct import AttentionOnlyTransformer
 from derivations.musat2025.measure import emergence_time, head_scores, snapshot_steps
 from dynamics.direct import Snapshots, train
 from dynamics.direct.layers import cross_entropy
 from dynamics.parallel import map_processes
+from dynamics.schedule import Schedule
 
 __all__ = [
     "TrainConfig",
@@ -47,12 +53,18 @@ __all__ = [
     "run_many",
     "emergence_steps",
     "level_heads",
+    "unit_arrays",
+    "unit_name",
     "emergence_table",
     "accuracy_crossings",
     "staircase",
     "head_roles",
     "probe_example",
 ]
+
+
+#: Constant pieces of the linear learning-rate decay (:meth:`TrainConfig.schedule`).
+DECAY_PIECES = 8
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,14 @@ class TrainConfig:
         Fraction of the above-chance accuracy a head must carry (:mod:`.ablation`).
     ic_a_labels : {"determined", "all"}
         Which statement labels IC-A supervises (:class:`~.data.RetrievalTask`).
+    decay_from : float
+        Fraction of ``steps`` after which the learning rate decays linearly towards 0, in
+        :data:`DECAY_PIECES` constant pieces (reconstruction; 1: constant ``lr``). Constant Adam
+        at ``lr = 3e-3`` leaves the trained model jumping between a solved and a half-solved
+        2-hop task (loss spikes from 0.01 to 0.3 late in training); the decay lets it settle.
+    unit : {"layer", "head"}
+        What is zeroed to find the carrier of a hop level (:func:`level_heads`): all heads of a
+        layer together (default, reconstruction) or one head.
     """
 
     n_chains: int = 2
@@ -93,6 +113,14 @@ class TrainConfig:
     n_eval: int = 512
     carry_frac: float = CARRY_FRAC
     ic_a_labels: str = "determined"
+    decay_from: float = 1.0
+    unit: str = "layer"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.decay_from <= 1.0:
+            raise ValueError(f"decay_from must lie in [0, 1], got {self.decay_from}")
+        if self.unit not in ("layer", "head"):
+            raise ValueError(f"unit must be 'layer' or 'head', got {self.unit!r}")
 
     def task(self, regime: Regime = "ic_b", pi: Sequence[float] | None = None) -> RetrievalTask:
         """The task in ``regime`` (``pi`` only for ``"ic_b"``)."""
@@ -107,6 +135,20 @@ class TrainConfig:
             d_model=self.d_model,
             init_scale=self.init_scale,
         )
+
+    def schedule(self) -> Schedule | None:
+        """The learning-rate schedule of ``decay_from`` (``None``: constant), in flow time ``lr * step``:
+        factor 1 before ``decay_from * steps``, then ``1 - (i + 1/2)/P`` on piece ``i`` of ``P``
+        equal pieces up to ``steps`` (the midpoint of a linear decay to 0)."""
+        if self.decay_from >= 1.0:
+            return None
+        P = DECAY_PIECES
+        t0 = self.decay_from * self.steps
+        breaks = [self.lr * (t0 + i * (self.steps - t0) / P) for i in range(P)]
+        factors = [{}] + [{"default": 1.0 - (i + 0.5) / P} for i in range(P)]
+        if breaks[0] <= 0.0:
+            breaks, factors = breaks[1:], factors[1:]
+        return Schedule(tuple(breaks), tuple(factors))
 
     @property
     def resolution(self) -> float:
@@ -132,6 +174,7 @@ class TrainingRun:
     steps : (n,) int
     acc : (n, D) float, query accuracy per hop count on the held-out batch
     ablated : (n, L, H, D) float, the same with each head's output zeroed
+    ablated_layers : (n, L, D) float, the same with all heads of each layer zeroed
     loss : (n,) float, mean query cross-entropy on the held-out batch
     scores : dict role -> (n, L, H) float, structural attention scores
     params : dict, the final parameters
@@ -146,6 +189,7 @@ class TrainingRun:
     steps: np.ndarray
     acc: np.ndarray
     ablated: np.ndarray
+    ablated_layers: np.ndarray
     loss: np.ndarray
     scores: dict[str, np.ndarray]
     params: dict[str, np.ndarray]
@@ -160,7 +204,7 @@ class TrainingRun:
     def arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
         """Flat arrays for ``np.savez``."""
         out = {f"{prefix}steps": self.steps, f"{prefix}acc": self.acc, f"{prefix}loss": self.loss,
-               f"{prefix}ablated": self.ablated}
+               f"{prefix}ablated": self.ablated, f"{prefix}ablated_layers": self.ablated_layers}
         out |= {f"{prefix}score.{k}": v for k, v in self.scores.items()}
         return out
 
@@ -180,13 +224,14 @@ def run_training(
     # one continuous Adam run on a fresh minibatch every step (init drawn first, then the
     # batches, from the same generator), parameter copies at linearly spaced snapshots
     snapshots = Snapshots()
-    train(model, None, None, lr=cfg.lr, steps=cfg.steps, optimizer="adam",
+    train(model, None, None, lr=cfg.lr, steps=cfg.steps, optimizer="adam", schedule=cfg.schedule(),
           sampler=lambda rng, step: task.sample(rng, cfg.batch_size), rng=np.random.default_rng(seed),
           record=snapshot_steps(cfg.steps, cfg.n_snapshots, "linear"), callbacks=[snapshots])
     snaps = list(snapshots)
     n, D = len(snaps), cfg.depth
     acc = np.full((n, D), np.nan)
     ablated = np.full((n, cfg.n_layers, cfg.n_heads, D), np.nan)
+    ablated_layers = np.full((n, cfg.n_layers, D), np.nan)
     loss = np.empty(n)
     scores: dict[str, list[np.ndarray]] = {}
     sup = ev.targets >= 0  # (B, S): the query position only, for an IC-B batch
@@ -197,13 +242,14 @@ def run_training(
         _, pc = model.forward(params, probe[None])
         patterns[i] = np.stack([pc[f"blocks.{layer}.attn.pattern"][0] for layer in range(cfg.n_layers)])
         acc[i], ablated[i] = ablation_accuracy(model, params, ev, D)
+        ablated_layers[i] = ablated[i, :, 0] if cfg.n_heads == 1 else layer_ablation_accuracy(model, params, ev, D)
         logits, cache = model.forward(params, ev.tokens)
         loss[i] = cross_entropy(logits[sup], ev.targets[sup])[0]
         for role, sc in head_scores(model, params, ev, cache).items():
             scores.setdefault(role, []).append(sc)
     return TrainingRun(
         cfg, regime, None if pi is None else tuple(float(x) for x in pi), seed,
-        np.array([s for s, _ in snaps]), acc, ablated, loss,
+        np.array([s for s, _ in snaps]), acc, ablated, ablated_layers, loss,
         {k: np.stack(v) for k, v in scores.items()}, snaps[-1][1], probe, patterns,
     )
 
@@ -233,15 +279,36 @@ def run_many(
     return map_processes(_run_job, jobs, workers, progress)
 
 
-def level_heads(run: TrainingRun) -> tuple[np.ndarray, list[tuple[int, int] | None]]:
-    """(D,) step at which hop-$k$ retrieval emerges in ``run`` and the head that carries it
-    (:func:`.ablation.emergence_from_ablation` with the run's ``carry_frac``, and the uniform
-    share $1/S$ as the least query attention of a retrieval head); ``nan``/``None``: not within
-    the budget."""
+def unit_arrays(run: TrainingRun) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """The ablation accuracies (n, L, U, D) and final lookup scores ``{k: (L, U)}`` of the run's
+    ablation units: ``U = H`` single heads (``unit="head"``) or ``U = 1``, all heads of a layer
+    (``unit="layer"``; the layer's score is the sum of its heads' excess attention)."""
     D = run.acc.shape[1]
-    return emergence_from_ablation(run.steps, run.acc, run.ablated, run.chance,
-                                   {k: run.scores[f"hop{k}"][-1] for k in range(1, D + 1)}, run.config.carry_frac,
-                                   1.0 / run.config.task().seq_len)
+    look = {k: np.asarray(run.scores[f"lookup{k}"][-1], dtype=float) for k in range(1, D + 1)}
+    if run.config.unit == "head":
+        return run.ablated, look
+    return run.ablated_layers[:, :, None, :], {k: v.sum(axis=1, keepdims=True) for k, v in look.items()}
+
+
+def unit_name(unit: tuple[int, int] | None) -> str:
+    """``"layer 2"`` for a whole-layer unit ``(2, -1)``, ``"head (2, 0)"`` for a head, ``"none"``."""
+    if unit is None:
+        return "none"
+    return f"layer {unit[0]}" if unit[1] < 0 else f"head ({unit[0]}, {unit[1]})"
+
+
+def level_heads(run: TrainingRun) -> tuple[np.ndarray, list[tuple[int, int] | None]]:
+    """(D,) step at which hop-$k$ retrieval emerges in ``run`` and the unit that carries it
+    (:func:`.ablation.emergence_from_ablation` on :func:`unit_arrays` with the run's
+    ``carry_frac``; the lookup score must exceed a uniform row's, 0, and each level's unit must
+    sit above the previous level's, ``stacked``). A unit is ``(layer, head)``,
+    or ``(layer, -1)`` for all heads of a layer; ``nan``/``None``: not within the budget."""
+    ablated, look = unit_arrays(run)
+    times, units = emergence_from_ablation(run.steps, run.acc, ablated, run.chance, look,
+                                           run.config.carry_frac, 0.0, stacked=True)
+    if run.config.unit == "layer":
+        units = [None if u is None else (u[0], -1) for u in units]
+    return times, units
 
 
 def emergence_steps(run: TrainingRun) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 
 from derivations.musat2025.claims import LEARNED
 from derivations.musat2025.data import min_layers
-from derivations.musat2025.experiments import Emergence, TrainingRun, level_heads
+from derivations.musat2025.experiments import Emergence, TrainingRun, level_heads, unit_arrays, unit_name
 from dynamics.trajectory import Trajectory
 from dynamics.verify import VerifyContext
 
@@ -62,17 +62,18 @@ def figure_emergence(ctx: VerifyContext, groups: dict[str, list[TrainingRun]], t
     r0 = next((r for r, st in zip(groups["IC-B"], tables["IC-B"].emergence_steps, strict=True)
                if np.all(np.isfinite(st))), groups["IC-B"][0])
     times, heads = level_heads(r0)
+    ablated = unit_arrays(r0)[0]
     D = r0.acc.shape[1]
     fig, ax = plt.subplots(1, 2, figsize=(14, 4.6))
     for k in range(D):
         ax[0].plot(r0.steps, r0.acc[:, k], color=f"C{k}", lw=2, label=f"{k + 1}-hop query accuracy")
         lh = heads[k]
         if lh is not None:
-            ax[0].plot(r0.steps, r0.acc[:, k] - r0.ablated[:, lh[0], lh[1], k], color=f"C{k}", ls="--",
-                       label=f"drop of {k + 1}-hop accuracy with head {lh} zeroed")
+            ax[0].plot(r0.steps, r0.acc[:, k] - ablated[:, lh[0], max(lh[1], 0), k], color=f"C{k}", ls="--",
+                       label=f"drop of {k + 1}-hop accuracy with {unit_name(lh)} zeroed")
         if math.isfinite(times[k]):
             ax[0].axvline(times[k], color=f"C{k}", ls=":", lw=1.5)
-            ax[0].annotate(f"hop-{k + 1} head {heads[k]}", (times[k], 0.03 + 0.08 * k), color=f"C{k}", fontsize=8)
+            ax[0].annotate(f"hop-{k + 1}: {unit_name(lh)}", (times[k], 0.03 + 0.08 * k), color=f"C{k}", fontsize=8)
     ax[0].axhline(r0.chance, color="gray", lw=0.8, ls="--", label="in-context chance")
     ax[0].set(xlabel="Adam step", ylabel="accuracy / ablation drop", ylim=(-0.05, 1.3),
               title=f"IC-B seed {r0.seed}: accuracy, ablation effect (dashed), emergence (dotted)")
@@ -102,7 +103,7 @@ def figure_emergence(ctx: VerifyContext, groups: dict[str, list[TrainingRun]], t
     ctx.save_figure(
         "transformer_emergence", fig, caption="Left: the first IC-B seed in which both hop levels formed. Solid: "
         "query accuracy per hop count; dashed: how "
-        "much of it is lost when the head assigned to that hop level is zeroed (the ablation effect); dotted: the "
+        "much of it is lost when the unit (a layer's heads together, or one head) assigned to that hop level is zeroed (the ablation effect); dotted: the "
         "emergence, the first snapshot at which that loss is at least half of the above-chance accuracy. "
         "Right: the emergence step of each hop level's head in every seed of every regime, on the snapshot grid; "
         "a missing marker is a level whose head did not form. The order claim asks that in no row a hop-2 marker "
@@ -119,23 +120,24 @@ def figure_attention(ctx: VerifyContext, runs: list[TrainingRun], table: Emergen
     cfg = r0.config
     D = cfg.depth
     labels = [str(int(t)) for t in r0.probe]
-    fig, ax = plt.subplots(1, D, figsize=(4.2 * D, 4.2), squeeze=False)
-    for k in range(D):
-        a = ax[0, k]
+    panels = [(k, h) for k in range(D) for h in
+              ((range(cfg.n_heads) if heads[k][1] < 0 else (heads[k][1],)) if heads[k] is not None else (None,))]
+    fig, ax = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), squeeze=False)
+    for a, (k, h) in zip(ax[0], panels, strict=True):
         lh = heads[k]
-        if lh is None or not math.isfinite(times[k]):
-            a.set_title(f"hop-{k + 1} head: did not form", fontsize=9)
+        if lh is None or h is None or not math.isfinite(times[k]):
+            a.set_title(f"hop-{k + 1}: did not form", fontsize=9)
             a.axis("off")
             continue
         i = int(np.nonzero(r0.steps == times[k])[0][0])
-        a.imshow(r0.patterns[i, lh[0], lh[1]], cmap="viridis", vmin=0, vmax=1)
-        a.set_title(f"hop-{k + 1} head {lh} at its emergence (step {times[k]:.0f})", fontsize=9)
+        a.imshow(r0.patterns[i, lh[0], h], cmap="viridis", vmin=0, vmax=1)
+        a.set_title(f"hop-{k + 1} ({unit_name(lh)}): head ({lh[0]}, {h}), step {times[k]:.0f}", fontsize=9)
         a.set_xticks(range(len(labels)), labels, fontsize=6)
         a.set_yticks(range(len(labels)), labels, fontsize=6)
     fig.suptitle(f"{table.regime} seed {r0.seed}: stacked heads at emergence, one {D}-hop query; rows attend to columns")
     ctx.save_figure(
-        "attention_maps", fig, caption="The heads assigned to each hop level (by ablation, :mod:`ablation`) at the "
-        "snapshot where they emerge, on one deepest query (token ids on the axes; the last row is the query). "
+        "attention_maps", fig, caption="The heads of the unit assigned to each hop level (by ablation, "
+        ":mod:`ablation`; a layer unit shows each of its heads) at the snapshot where they emerge, on one deepest query (token ids on the axes; the last row is the query). "
         "Look at the last row (the query). The heads are identified by ablation, not by these maps: at emergence "
         "the pattern is often still diffuse (the level is carried before the attention sharpens), and a "
         "later-layer head can read the answer from a position earlier layers have written to (such as the query "

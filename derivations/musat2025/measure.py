@@ -8,6 +8,9 @@ The paper's exact metrics were not found (spec 3.3); these are the spec's recons
 * :func:`per_hop_accuracy`: $\mathrm{Acc}_k(t)$ on a held-out batch for every snapshot;
 * :func:`link_score` and :func:`readout_score`: structural attention scores (SAS) of two
   candidate relations, per head;
+* :func:`query_lookup_score`: attention from the query onto the positions that hold the
+  variable its $h$-th lookup matches, in excess of a uniform row (the hop-$h$ score of the
+  causal identification, :mod:`.ablation`);
 * :func:`head_scores`: both scores for every layer of a model at given parameters;
 * :func:`emergence_time`: first (linearly interpolated) step where a series crosses a threshold;
 * :func:`kendall_tau`: agreement of two emergence orders (spec 3.3 "order statistics");
@@ -40,6 +43,8 @@ __all__ = [
     "prev_score",
     "query_ancestors",
     "query_hop_score",
+    "lookup_targets",
+    "query_lookup_score",
     "head_scores",
     "emergence_time",
     "kendall_tau",
@@ -217,6 +222,57 @@ def query_hop_score(pattern: np.ndarray, tokens: np.ndarray, hop: int) -> np.nda
     return A[bb, :, tok.shape[1] - 1, 2 * j[bb] + 1].mean(axis=0)
 
 
+def lookup_targets(tokens: np.ndarray, hop: int) -> np.ndarray:
+    r"""Positions holding the variable that the query's ``hop``-th lookup matches, bool (B, S).
+
+    Lookup $h$ starts from the variable $a_{h-1}$ reached after $h - 1$ lookups ($a_0$ is the
+    queried variable, $a_h$ the src of the statement $j_h$ of :func:`query_ancestors`). The
+    targets are the statement positions (the query pair excluded) whose token is $a_{h-1}$:
+    the dst position of $j_h$ and, when the chain continues past $a_{h-1}$, the src position of
+    the statement that has $a_{h-1}$ as its src (for $h \ge 2$ that is $j_{h-1}$). Both are
+    where the lookup can read its answer by content (reconstruction, issue 17): $j_h$'s dst
+    holds $j_h$'s src once a previous-token head has copied it, and $j_{h-1}$'s src position
+    holds the value side of the chain when $j_h$ is written before it and a link head has
+    looked it up (measured: in a trained IC-B seed one layer-2 head reads $j_2$'s dst when
+    $j_2$ comes after $j_1$, the other reads $j_1$'s src when it comes before). Rows of an
+    example whose chain is shorter than ``hop`` are all ``False``.
+    """
+    tok = np.asarray(tokens)
+    if isinstance(hop, bool) or not isinstance(hop, int) or hop < 1:
+        raise ValueError(f"hop must be an integer >= 1, got {hop!r}")
+    B, S = tok.shape
+    anc = query_ancestors(tok, hop)  # (B, hop)
+    if hop == 1:
+        var = tok[:, -1].copy()  # (B,)
+        alive = np.ones(B, dtype=bool)
+    else:
+        j = anc[:, hop - 2]
+        alive = (j >= 0) & (anc[:, hop - 1] >= 0)
+        var = np.where(alive, tok[np.arange(B), 2 * np.maximum(j, 0)], -1)  # src of j_{h-1}
+    alive &= anc[:, hop - 1] >= 0  # the chain has an h-th link
+    out = (tok[:, : S - 2] == var[:, None]) & alive[:, None]  # (B, S-2)
+    return np.concatenate([out, np.zeros((B, 2), dtype=bool)], axis=1)
+
+
+def query_lookup_score(pattern: np.ndarray, tokens: np.ndarray, hop: int) -> np.ndarray:
+    r"""Hop-$h$ lookup score per head, shape (H,) (reconstruction, issue 17).
+
+    Attention from the final position $S-1$ onto the :func:`lookup_targets` of lookup $h$, minus
+    what a uniform causal row puts there (their number over $S$), averaged over the examples
+    whose queried chain has at least $h$ links (``nan`` if none). Zero for a head that does not
+    look at the matching positions more than uniformly; up to $1 - 1/S$ for one that looks only there.
+    """
+    A, tok = _check_pattern(pattern, tokens)
+    tgt = lookup_targets(tok, hop)  # (B, S)
+    bb = np.nonzero(tgt.any(axis=1))[0]
+    if bb.size == 0:
+        return np.full(A.shape[1], np.nan)
+    S = tok.shape[1]
+    row = A[bb, :, S - 1, :]  # (N, H, S)
+    on = (row * tgt[bb, None, :]).sum(axis=-1)  # (N, H)
+    return (on - tgt[bb].sum(axis=1)[:, None] / S).mean(axis=0)
+
+
 def head_scores(
     model: AttentionOnlyTransformer,
     params: Mapping[str, np.ndarray],
@@ -225,9 +281,10 @@ def head_scores(
 ) -> dict[str, np.ndarray]:
     """Structural scores of every head on ``batch``: a dict role -> array (L, H).
 
-    Roles: ``"prev"`` (:func:`prev_score`), ``"link"`` (:func:`link_score`) and
-    ``"hop{h}"`` for ``h = 1..max_hops`` (:func:`query_hop_score`; ``"hop1"`` is the
-    read-out relation of :func:`readout_score`), with ``max_hops`` the largest query depth
+    Roles: ``"prev"`` (:func:`prev_score`), ``"link"`` (:func:`link_score`),
+    ``"hop{h}"`` (:func:`query_hop_score`; ``"hop1"`` is the read-out relation of
+    :func:`readout_score`) and ``"lookup{h}"`` (:func:`query_lookup_score`) for
+    ``h = 1..max_hops``, with ``max_hops`` the largest query depth
     in ``batch``. ``cache``: the activation cache of ``model.forward(params, batch.tokens)``
     if already computed (saves a forward pass).
     """
@@ -240,6 +297,7 @@ def head_scores(
     }
     for h in range(1, int(np.max(batch.query_depth)) + 1):
         out[f"hop{h}"] = np.stack([query_hop_score(p, batch.tokens, h) for p in pats])
+        out[f"lookup{h}"] = np.stack([query_lookup_score(p, batch.tokens, h) for p in pats])
     return out
 
 

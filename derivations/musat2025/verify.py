@@ -89,7 +89,9 @@ class Settings:
     The transformer (reconstruction, see ``RECONSTRUCTED``): ``seeds`` per regime, Adam
     ``train_steps`` per run, ``n_snapshots`` (the emergence resolution is
     ``train_steps / (n_snapshots - 1)``), task ``depth`` $D$, model ``n_layers``, ``n_heads``,
-    ``d_model``, learning rate ``lr``; ``carry_frac`` the ablation criterion; ``ic_a_labels``
+    ``d_model``, learning rate ``lr`` and the fraction ``decay_from`` of the steps after which it
+    decays linearly to 0; ``carry_frac`` the ablation criterion and ``unit`` what is zeroed
+    (``"layer"``: a layer's heads together, ``"head"``: one head); ``ic_a_labels``
     (``"determined"`` or ``"all"``); the P1' run starves hop level ``starve_level`` to mixture
     weight ``starve_weight``. ``--quick`` caps the seeds at 4, the steps at 3000 and the
     snapshots at 31, halves the evaluation batch and sweeps only L = 1.
@@ -109,6 +111,8 @@ class Settings:
     lr: float = 3e-3
     carry_frac: float = 0.5
     ic_a_labels: str = "determined"
+    decay_from: float = 1.0
+    unit: str = "layer"
     starve_level: int = 2
     starve_weight: float = 0.1
 
@@ -129,6 +133,10 @@ class Settings:
         positive_float("lr", self.lr)
         if not 0.0 < self.carry_frac <= 1.0:
             raise ValueError(f"carry_frac must lie in (0, 1], got {self.carry_frac}")
+        if not 0.0 <= self.decay_from <= 1.0:
+            raise ValueError(f"decay_from must lie in [0, 1], got {self.decay_from}")
+        if self.unit not in ("layer", "head"):
+            raise ValueError(f"unit must be 'layer' or 'head', got {self.unit!r}")
         if self.ic_a_labels not in ("determined", "all"):
             raise ValueError(f"ic_a_labels must be 'determined' or 'all', got {self.ic_a_labels!r}")
         if not 1 <= self.starve_level <= self.depth:
@@ -255,7 +263,7 @@ def transformer_config(s: Settings, quick: bool) -> tuple[TrainConfig, int, tupl
     """The training setting, seeds per regime and depth sweep of ``s`` (``--quick``: smaller, same claims)."""
     cfg = TrainConfig(depth=s.depth, n_vars=max(8, 2 * 2 * s.depth), n_layers=s.n_layers, n_heads=s.n_heads,
                       d_model=s.d_model, lr=s.lr, steps=s.train_steps, n_snapshots=s.n_snapshots,
-                      carry_frac=s.carry_frac, ic_a_labels=s.ic_a_labels)
+                      carry_frac=s.carry_frac, ic_a_labels=s.ic_a_labels, decay_from=s.decay_from, unit=s.unit)
     n_seeds = s.seeds
     sweep = tuple(L for L in (1, s.n_layers + 1) if L != s.n_layers)
     if quick:

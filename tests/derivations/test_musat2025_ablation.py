@@ -13,6 +13,7 @@ from derivations.musat2025.ablation import (
     assign_levels,
     carrier_heads,
     emergence_from_ablation,
+    layer_ablation_accuracy,
 )
 from derivations.musat2025.construct import constructive_params
 from derivations.musat2025.data import RetrievalTask
@@ -32,6 +33,11 @@ def test_ablation_of_the_hand_set_circuit_finds_its_stacked_heads() -> None:
     assert carry.all()
     sc = head_scores(model, params, batch)
     assert assign_levels(carry, {1: sc["hop1"], 2: sc["hop2"]}) == [(1, 0), (2, 0)]
+    # the lookup scores (excess over uniform on the matched positions) name the same units, stacked
+    look = {1: sc["lookup1"], 2: sc["lookup2"]}
+    assert assign_levels(carry, look, 0.0, stacked=True) == [(1, 0), (2, 0)]
+    # one head per layer: zeroing a layer is zeroing its head
+    np.testing.assert_array_equal(layer_ablation_accuracy(model, params, batch, 2), ablated[:, 0])
     # negative control: the 2-layer circuit answers 1 hop only; level 2 has no head
     m2, p2 = constructive_params(task, 2)
     acc2, ab2 = ablation_accuracy(m2, p2, batch, 2)
@@ -78,6 +84,13 @@ def test_levels_are_distinct_heads_chosen_by_pattern() -> None:
     carry3[2, 0, 1] = False
     assert assign_levels(carry3, {1: hop1, 2: hop2}, min_score=0.1) == [(1, 1), None]
     assert assign_levels(carry3, {1: hop1, 2: hop2}) == [(1, 1), (0, 0)]  # without the floor it would
+    # stacked: a level's unit must sit above the previous level's; a layer-0 carrier with the
+    # highest hop-2 score is refused then, and the layer-2 head named (negative control: not stacked)
+    hop2[0, 0] = 0.9
+    assert assign_levels(carry, {1: hop1, 2: hop2}) == [(1, 1), (0, 0)]
+    assert assign_levels(carry, {1: hop1, 2: hop2}, stacked=True) == [(1, 1), (2, 0)]
+    assert assign_levels(carry3, {1: hop1, 2: hop2}, stacked=True) == [(1, 1), None]
+    hop2[0, 0] = 0.05
     # no causal candidate left for level 2: it did not form
     carry2 = carry.copy()
     carry2[2, 0, 1] = carry2[0, 0, 1] = False

@@ -13,17 +13,20 @@ from derivations.musat2025.experiments import (
     TrainingRun,
     emergence_table,
     head_roles,
+    level_heads,
     run_training,
     staircase,
+    unit_name,
 )
 
 
 def _synthetic_run(acc: np.ndarray, scores: dict[str, np.ndarray], ablated: np.ndarray | None = None,
-                   seed: int = 0) -> TrainingRun:
-    cfg = TrainConfig(n_layers=2, n_heads=2, n_snapshots=acc.shape[0], steps=100 * (acc.shape[0] - 1))
+                   seed: int = 0, ablated_layers: np.ndarray | None = None, unit: str = "head") -> TrainingRun:
+    cfg = TrainConfig(n_layers=2, n_heads=2, n_snapshots=acc.shape[0], steps=100 * (acc.shape[0] - 1), unit=unit)
     steps = np.arange(acc.shape[0]) * 100
     ab = np.repeat(acc[:, None, None, :], 4, axis=1).reshape(-1, 2, 2, acc.shape[1]) if ablated is None else ablated
-    return TrainingRun(cfg, "ic_b", None, seed, steps, acc, ab, np.zeros(len(steps)), scores, {},
+    abl = np.repeat(acc[:, None, :], 2, axis=1) if ablated_layers is None else ablated_layers
+    return TrainingRun(cfg, "ic_b", None, seed, steps, acc, ab, abl, np.zeros(len(steps)), scores, {},
                        np.zeros(10, dtype=int), np.zeros((len(steps), 2, 2, 10, 10)))
 
 
@@ -33,6 +36,14 @@ def test_config_validation_and_model() -> None:
     with pytest.raises(ValueError, match="unknown TrainConfig field"):
         cfg.with_(n_layer=2)
     assert cfg.with_(n_layers=2).n_layers == 2
+    # the learning-rate decay: constant before decay_from * steps, then 8 pieces down towards 0
+    assert cfg.schedule() is None
+    sch = cfg.with_(steps=800, decay_from=0.5).schedule()
+    assert sch is not None and sch.factor("default", cfg.lr * 399) == 1.0
+    assert sch.factor("default", cfg.lr * 401) == pytest.approx(1 - 0.5 / 8)
+    assert sch.factor("default", cfg.lr * 799) == pytest.approx(0.5 / 8)
+    with pytest.raises(ValueError, match="decay_from"):
+        cfg.with_(decay_from=1.5)
 
 
 def test_run_training_records_shapes() -> None:
@@ -43,7 +54,8 @@ def test_run_training_records_shapes() -> None:
     assert run.ablated.shape == (3, cfg.n_layers, cfg.n_heads, cfg.depth)
     assert run.patterns.shape == (3, cfg.n_layers, cfg.n_heads, 10, 10)
     assert np.all(np.isfinite(run.loss)) and np.all(run.loss > 0)
-    assert set(run.scores) == {"prev", "link", "hop1", "hop2"}
+    assert set(run.scores) == {"prev", "link", "hop1", "hop2", "lookup1", "lookup2"}
+    assert run.ablated_layers.shape == (3, cfg.n_layers, cfg.depth)
     assert run.scores["prev"].shape == (3, cfg.n_layers, cfg.n_heads)
     arrays = run.arrays("x.")
     assert {"x.steps", "x.acc", "x.loss", "x.ablated", "x.score.prev"} <= set(arrays)
@@ -57,6 +69,9 @@ def test_run_training_records_shapes() -> None:
     mask[1, 0] = 0.0
     pred = model.forward(run.params, ev.tokens, mask)[0][:, -1].argmax(-1) == ev.answer
     np.testing.assert_allclose(run.ablated[-1, 1, 0], [pred[ev.query_depth == k].mean() for k in (1, 2)])
+    mask[1] = 0.0  # the whole layer
+    pred = model.forward(run.params, ev.tokens, mask)[0][:, -1].argmax(-1) == ev.answer
+    np.testing.assert_allclose(run.ablated_layers[-1, 1], [pred[ev.query_depth == k].mean() for k in (1, 2)])
     assert run.loss[-1] == pytest.approx(model.loss_and_grad(run.params, ev)[0])
     # same seed, same run
     again = run_training(cfg, "ic_b", seed=1)
@@ -68,20 +83,36 @@ def test_roles_and_emergence_table() -> None:
     ramp = np.linspace(0.0, 1.0, n)
     flat = np.full(n, 0.2)
     prev = np.stack([np.stack([ramp, flat], -1), np.stack([flat, flat], -1)], 1)  # (n, L=2, H=2)
-    hop1 = np.stack([np.stack([flat, flat], -1), np.stack([flat, ramp], -1)], 1)
+    hop1 = np.stack([np.stack([flat, ramp], -1), np.stack([flat, flat], -1)], 1)
     hop2 = np.stack([np.stack([flat, flat], -1), np.stack([ramp, flat], -1)], 1)
     acc = np.stack([np.array([0.5, 0.5, 1.0, 1.0, 1.0]), np.array([0.5, 0.5, 0.5, 1.0, 1.0])], -1)
     ab = np.repeat(acc[:, None, None, :], 4, axis=1).reshape(n, 2, 2, 2).copy()
-    ab[2:, 1, 1, :] = 0.5  # head (1, 1) carries both levels from step 200
+    ab[2:, 0, 1, :] = 0.5  # head (0, 1) carries both levels from step 200
     ab[3:, 1, 0, 1] = 0.5  # head (1, 0) carries hop 2 from step 300
-    runs = [_synthetic_run(acc, {"prev": prev, "hop1": hop1, "hop2": hop2}, ab, seed=s) for s in (0, 1)]
-    assert head_roles(runs[0]) == {(0, 0): "prev", (1, 0): "hop2", (1, 1): "hop1"}
+    sc = {"prev": prev, "hop1": hop1, "hop2": hop2, "lookup1": hop1 - 0.2, "lookup2": hop2 - 0.2}
+    runs = [_synthetic_run(acc, sc, ab, seed=s) for s in (0, 1)]
+    assert head_roles(runs[0]) == {(0, 0): "prev", (0, 1): "hop1", (1, 0): "hop2"}
     t = emergence_table("IC-B", runs)
     assert t.emergence_steps.tolist() == [[200.0, 300.0], [200.0, 300.0]]
     assert t.resolution == 100.0 and t.seeds == (0, 1) and t.weights.tolist() == [0.5, 0.5]
     assert t.to_json()["emergence_steps"] == [[200.0, 300.0], [200.0, 300.0]]
     with pytest.raises(ValueError, match="one config"):
         emergence_table("x", [runs[0], _synthetic_run(acc[:4], {k: v[:4] for k, v in runs[0].scores.items()})])
+    # layer units: zeroing layer 0 removes both levels from step 200, layer 1 hop 2 from step 300; the
+    # layer's score is its heads' summed excess
+    abl = np.repeat(acc[:, None, :], 2, axis=1).copy()
+    abl[2:, 0, :] = 0.5
+    abl[3:, 1, 1] = 0.5
+    lr = _synthetic_run(acc, sc, None, ablated_layers=abl, unit="layer")
+    times, units = level_heads(lr)
+    assert units == [(0, -1), (1, -1)] and times.tolist() == [200.0, 300.0]
+    assert [unit_name(u) for u in units] == ["layer 0", "layer 1"] and unit_name((1, 0)) == "head (1, 0)"
+    # negative control: single heads show no effect there (the split lookup), so no level forms
+    assert level_heads(_synthetic_run(acc, sc, None, unit="head"))[1] == [None, None]
+    abl[:, 1, 1] = acc[:, 1]  # layer 1 not needed: hop 2 has no unit of its own
+    assert level_heads(_synthetic_run(acc, sc, None, ablated_layers=abl, unit="layer"))[1] == [(0, -1), None]
+    with pytest.raises(ValueError, match="unit"):
+        TrainConfig(unit="heads")
 
 
 def test_hop_order_claim_two_sided() -> None:

@@ -14,10 +14,12 @@ from derivations.musat2025.measure import (
     head_scores,
     kendall_tau,
     link_score,
+    lookup_targets,
     per_hop_accuracy,
     prev_score,
     query_ancestors,
     query_hop_score,
+    query_lookup_score,
     readout_score,
     snapshot_steps,
 )
@@ -185,6 +187,36 @@ def test_query_hop_score() -> None:
     assert query_hop_score(A, b.tokens, 1)[1] < 0.1  # the hop-2 head is not a hop-1 head
     with pytest.raises(ValueError, match="hop"):
         query_hop_score(A, b.tokens, 0)
+
+
+def test_lookup_targets_and_score() -> None:
+    """Lookup h's targets are the positions holding the variable it matches: j_h's dst and, for
+    h >= 2, j_{h-1}'s src; a head reading either scores 1 - (targets)/S, a uniform one 0."""
+    task = RetrievalTask(n_chains=3, depth=3, n_values=6, n_vars=12, regime="ic_b")
+    b = task.sample(np.random.default_rng(6), 96)
+    B, S = b.tokens.shape
+    anc = query_ancestors(b.tokens, 3)
+    t2 = lookup_targets(b.tokens, 2)
+    for bb in range(B):
+        want = set()
+        if anc[bb, 1] >= 0:
+            want = {2 * anc[bb, 1] + 1, 2 * anc[bb, 0]}  # j_2's dst and j_1's src
+        assert set(np.nonzero(t2[bb])[0]) == want
+    A = _uniform(B, 3, S)
+    for bb in range(B):
+        if anc[bb, 1] >= 0:
+            A[bb, 1:, S - 1, :] = 0.0
+            A[bb, 1, S - 1, 2 * anc[bb, 1] + 1] = 1.0  # head 1 reads j_2's dst
+            A[bb, 2, S - 1, 2 * anc[bb, 0]] = 1.0  # head 2 reads j_1's src
+    np.testing.assert_allclose(query_lookup_score(A, b.tokens, 2), [0.0, 1 - 2 / S, 1 - 2 / S], atol=1e-12)
+    # negative control: a head reading j_1's dst (the first lookup) is no hop-2 reader
+    A2 = _uniform(B, 1, S)
+    for bb in range(B):
+        A2[bb, 0, S - 1, :] = 0.0
+        A2[bb, 0, S - 1, 2 * anc[bb, 0] + 1] = 1.0
+    assert query_lookup_score(A2, b.tokens, 2)[0] < 0.0 < query_lookup_score(A2, b.tokens, 1)[0]
+    with pytest.raises(ValueError, match="hop"):
+        lookup_targets(b.tokens, 0)
 
 
 def test_order_gamma_ties_and_unformed_levels() -> None:
