@@ -145,7 +145,7 @@ class TrainConfig:
         P = DECAY_PIECES
         t0 = self.decay_from * self.steps
         breaks = [self.lr * (t0 + i * (self.steps - t0) / P) for i in range(P)]
-        factors = [{}] + [{"default": 1.0 - (i + 0.5) / P} for i in range(P)]
+        factors: list[dict[str, float]] = [{}] + [{"default": 1.0 - (i + 0.5) / P} for i in range(P)]
         if breaks[0] <= 0.0:
             breaks, factors = breaks[1:], factors[1:]
         return Schedule(tuple(breaks), tuple(factors))

@@ -13,7 +13,13 @@ import numpy as np
 
 from derivations.musat2025.claims import LEARNED
 from derivations.musat2025.data import min_layers
-from derivations.musat2025.experiments import Emergence, TrainingRun, level_heads, unit_arrays, unit_name
+from derivations.musat2025.experiments import (
+    Emergence,
+    TrainingRun,
+    level_heads,
+    unit_arrays,
+    unit_name,
+)
 from dynamics.trajectory import Trajectory
 from dynamics.verify import VerifyContext
 
@@ -120,8 +126,10 @@ def figure_attention(ctx: VerifyContext, runs: list[TrainingRun], table: Emergen
     cfg = r0.config
     D = cfg.depth
     labels = [str(int(t)) for t in r0.probe]
-    panels = [(k, h) for k in range(D) for h in
-              ((range(cfg.n_heads) if heads[k][1] < 0 else (heads[k][1],)) if heads[k] is not None else (None,))]
+    panels: list[tuple[int, int | None]] = []
+    for k, u in enumerate(heads):
+        hs: list[int | None] = [None] if u is None else list(range(cfg.n_heads)) if u[1] < 0 else [u[1]]
+        panels += [(k, h) for h in hs]
     fig, ax = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), squeeze=False)
     for a, (k, h) in zip(ax[0], panels, strict=True):
         lh = heads[k]

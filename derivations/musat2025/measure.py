@@ -233,7 +233,7 @@ def lookup_targets(tokens: np.ndarray, hop: int) -> np.ndarray:
     where the lookup can read its answer by content (reconstruction, issue 17): $j_h$'s dst
     holds $j_h$'s src once a previous-token head has copied it, and $j_{h-1}$'s src position
     holds the value side of the chain when $j_h$ is written before it and a link head has
-    looked it up (measured: in a trained IC-B seed one layer-2 head reads $j_2$'s dst when
+    looked it up (measured: in a trained 2-head IC-B seed one layer-2 head reads $j_2$'s dst when
     $j_2$ comes after $j_1$, the other reads $j_1$'s src when it comes before). Rows of an
     example whose chain is shorter than ``hop`` are all ``False``.
     """

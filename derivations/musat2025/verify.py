@@ -69,13 +69,17 @@ RECONSTRUCTED = (
     "hop level j, n <-> n_chains * depth, ties within the snapshot resolution; one fitted time scale, used only "
     "in the figure)",
     "the transformer (attention-only, no MLP/LayerNorm; spec 2.2, reconstructed) and its sizes, scaled down to "
-    "train on 2 cores within the verify budget (settings depth, n_layers, n_heads, d_model, lr, train_steps; "
-    "default 2 chains of depth 2, 4 values, 8 variables, 3 layers x 2 heads, d_model 32)",
-    "heads identified by cause: a head carries hop level k when zeroing it removes at least carry_frac of the "
-    "above-chance k-hop query accuracy; the hop-k head is the causal carrier with the largest attention from "
-    "the query to the chain's k-th statement, if above the uniform share 1/S; it emerges at the first snapshot "
-    "at which it carries level k "
-    "(settings carry_frac, n_snapshots; spec 3.3 proposes the ablation, the criteria are ours)",
+    "train on 2 cores within the verify budget (settings depth, n_layers, n_heads, d_model, lr, batch_size, "
+    "train_steps, decay_from; default 2 chains of depth 2, 4 values, 8 variables, 3 layers x 1 head, d_model 32, "
+    "Adam lr 3e-3 on minibatches of 128, decaying linearly towards 0 over the second half of the steps; "
+    "docs/musat2025.md logs the regimes tried and why this one)",
+    "heads identified by cause: a unit (setting unit: a layer's heads together, the default, or one head) "
+    "carries hop level k when zeroing it removes at least carry_frac of the above-chance k-hop query accuracy; "
+    "the hop-k unit is the causal carrier, in a later layer than the hop-(k-1) unit, with the largest attention "
+    "from the query onto the positions holding the variable its k-th lookup matches (the k-th statement's dst "
+    "and the (k-1)-th statement's src) in excess of a uniform row; it emerges at the first snapshot at which it "
+    "carries level k (settings unit, carry_frac, n_snapshots; spec 3.3 proposes the ablation, the criteria "
+    "are ours)",
     "the P1' intervention: IC-B with hop level starve_level at mixture weight starve_weight, the rest uniform "
     "(spec 5.5 proposes reweighting; the weights are ours)",
 )
@@ -89,12 +93,12 @@ class Settings:
     The transformer (reconstruction, see ``RECONSTRUCTED``): ``seeds`` per regime, Adam
     ``train_steps`` per run, ``n_snapshots`` (the emergence resolution is
     ``train_steps / (n_snapshots - 1)``), task ``depth`` $D$, model ``n_layers``, ``n_heads``,
-    ``d_model``, learning rate ``lr`` and the fraction ``decay_from`` of the steps after which it
+    ``d_model``, minibatch ``batch_size``, learning rate ``lr`` and the fraction ``decay_from`` of the steps after which it
     decays linearly to 0; ``carry_frac`` the ablation criterion and ``unit`` what is zeroed
     (``"layer"``: a layer's heads together, ``"head"``: one head); ``ic_a_labels``
     (``"determined"`` or ``"all"``); the P1' run starves hop level ``starve_level`` to mixture
-    weight ``starve_weight``. ``--quick`` caps the seeds at 4, the steps at 3000 and the
-    snapshots at 31, halves the evaluation batch and sweeps only L = 1.
+    weight ``starve_weight``. ``--quick`` caps the seeds at 4, the steps at 2000 and the
+    snapshots at 21, halves the evaluation batch and sweeps only L = 1.
     """
 
     m: int = 3
@@ -106,12 +110,13 @@ class Settings:
     n_snapshots: int = 41
     depth: int = 2
     n_layers: int = 3
-    n_heads: int = 2
+    n_heads: int = 1
     d_model: int = 32
     lr: float = 3e-3
+    batch_size: int = 128
     carry_frac: float = 0.5
     ic_a_labels: str = "determined"
-    decay_from: float = 1.0
+    decay_from: float = 0.5
     unit: str = "layer"
     starve_level: int = 2
     starve_weight: float = 0.1
@@ -128,7 +133,7 @@ class Settings:
         int_at_least("depth", self.depth, 2)  # stacked heads need two hop levels
         if self.depth > self.m:
             raise ValueError(f"depth ({self.depth}) must not exceed R1's m ({self.m}): R1 gives the P1' prediction")
-        for name in ("n_layers", "n_heads", "d_model"):
+        for name in ("n_layers", "n_heads", "d_model", "batch_size"):
             int_at_least(name, getattr(self, name), 1)
         positive_float("lr", self.lr)
         if not 0.0 < self.carry_frac <= 1.0:
@@ -262,13 +267,13 @@ REGIMES = {"none": "none", "IC-A": "ic_a", "IC-B": "ic_b"}
 def transformer_config(s: Settings, quick: bool) -> tuple[TrainConfig, int, tuple[int, ...]]:
     """The training setting, seeds per regime and depth sweep of ``s`` (``--quick``: smaller, same claims)."""
     cfg = TrainConfig(depth=s.depth, n_vars=max(8, 2 * 2 * s.depth), n_layers=s.n_layers, n_heads=s.n_heads,
-                      d_model=s.d_model, lr=s.lr, steps=s.train_steps, n_snapshots=s.n_snapshots,
+                      d_model=s.d_model, lr=s.lr, batch_size=s.batch_size, steps=s.train_steps, n_snapshots=s.n_snapshots,
                       carry_frac=s.carry_frac, ic_a_labels=s.ic_a_labels, decay_from=s.decay_from, unit=s.unit)
     n_seeds = s.seeds
     sweep = tuple(L for L in (1, s.n_layers + 1) if L != s.n_layers)
     if quick:
-        cfg = cfg.with_(steps=min(s.train_steps, 3000), n_eval=256,
-                        n_snapshots=min(s.n_snapshots, 31))
+        cfg = cfg.with_(steps=min(s.train_steps, 2000), n_eval=256,
+                        n_snapshots=min(s.n_snapshots, 21))
         n_seeds = min(s.seeds, 4)
         sweep = (1,)
     return cfg, n_seeds, sweep

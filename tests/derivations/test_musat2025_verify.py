@@ -19,6 +19,10 @@ def test_settings_validation() -> None:
         V.Settings(carry_frac=0.0)
     with pytest.raises(ValueError, match="ic_a_labels"):
         V.Settings(ic_a_labels="some")
+    with pytest.raises(ValueError, match="decay_from"):
+        V.Settings(decay_from=-0.1)
+    with pytest.raises(ValueError, match="unit"):
+        V.Settings(unit="heads")
     assert V.Settings(depth=3).depth == 3
 
 
@@ -49,7 +53,8 @@ def test_verify_end_to_end_small(tmp_path) -> None:
         entry = summary["figure_info"][name]
         assert entry["caption"].strip() and entry["claims"] and set(entry["claims"]) <= ids, name
     arrays, doc = load_arrays(out / "transformer_runs")
-    assert arrays["IC-B.seed0.acc"].shape[1] == 2 and arrays["IC-B.seed0.ablated"].shape[1:] == (3, 2, 2)
+    assert arrays["IC-B.seed0.acc"].shape[1] == 2 and arrays["IC-B.seed0.ablated"].shape[1:] == (3, 1, 2)
+    assert arrays["IC-B.seed0.ablated_layers"].shape[1:] == (3, 2)
     assert arrays["IC-A.emergence_steps"].shape == (2, 2)
     assert doc["meta"]["config"]["steps"] == 40 and "numpy" in doc["versions"]
     em = summary["config"]["emergence"]
