@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numba
 import numpy as np
 
 from dynamics.batch.tableaux import DOP853
 
-__all__ = ["RK_TOL", "dop_arg", "dop_new", "dop_err", "dop_dense", "tableau_source", "make_step"]
+__all__ = ["RK_TOL", "dop_arg", "dop_new", "dop_err", "dop_dense", "tableau_source", "make_step", "step_jit"]
 
 #: DOP853 steps control the local error to this fraction of the tolerance: at the nominal
 #: tolerance its global error on growth phases reached ~20 tolerances (as scipy's does).
@@ -174,6 +175,13 @@ def _size(y: np.ndarray) -> int:
     return y.shape[0]
 
 
+def step_jit(refcount: bool) -> Callable[[Callable[..., Any]], Any]:
+    """``numba.njit`` for a step function; ``refcount=False`` compiles it without numba's
+    reference counting (its ``_nrt`` option, not in numba's typed signature)."""
+    opts: dict[str, Any] = {"error_model": "numpy", "_nrt": refcount}
+    return numba.njit(**opts)
+
+
 def make_step(
     rhs: Callable[..., None],
     rhs_hot: Callable[..., None],
@@ -183,12 +191,16 @@ def make_step(
     dense: Callable[..., None] = dop_dense,
     arg_dense: Callable[..., None] = dop_arg,
     size: Callable[[np.ndarray], int] | None = None,
+    refcount: bool = True,
 ) -> tuple[Callable[..., float], Callable[..., None]]:
     """The DOP853 step and its dense-output stages, compiled against the given functions
     (``rhs(t, y, p, data, bounds, out)``; ``rhs_hot`` the same, used at the inner stages;
     ``arg`` forms the arguments of stages 1-11, ``arg_dense`` those of stages 13-15;
     ``size(y)`` the state size, a compile-time constant in the per-model build; default:
-    ``y.shape[0]``).
+    ``y.shape[0]``). ``refcount=False`` compiles both without numba's reference counting:
+    no atomic increment and decrement of every array argument per call (numba does not
+    prune them across a function this large), which the functions inlined into them must
+    allow (no heap arrays).
 
     ``step(t, y, h, p, data, bounds, K, K2, ytmp, ynew, f1, rtol, atol, w) -> err``: ``K``
     the flat stages (16 n) with ``K[:n]`` the derivative at ``y``, ``K2`` the same memory as
@@ -200,7 +212,7 @@ def make_step(
 
     size = size if size is not None else _size
 
-    @numba.njit(error_model="numpy")
+    @step_jit(refcount)
     def step(t, y, h, p, data, bounds, K, K2, ytmp, ynew, f1, rtol, atol, w):
         n = size(y)
         for sg in range(1, 12):
@@ -216,7 +228,7 @@ def make_step(
                 return math.nan
         return err if math.isfinite(err) else math.nan
 
-    @numba.njit(error_model="numpy")
+    @step_jit(refcount)
     def dense_stages(t, y, ynew, f0, f1, h, p, data, bounds, K, K2, F, ytmp):
         for sg in range(13, 16):
             arg_dense(sg, y, h, K, ytmp)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numba
-import numpy as np
 
 from dynamics.batch.dense import interp, turning_points
 
@@ -67,12 +66,18 @@ def make_events(obs: Callable[..., None]) -> tuple[Callable[..., float], Callabl
                     m = turning_points(y[j], ynew[j], h * f0[j], h * f1[j], samp, m)
             samp[m] = 1.0
             m += 1
-            srt = np.sort(samp[:m])
+            for q in range(1, m):  # insertion sort: a dozen samples, no allocation
+                v = samp[q]
+                r = q - 1
+                while r >= 0 and samp[r] > v:
+                    samp[r + 1] = samp[r]
+                    r -= 1
+                samp[r + 1] = v
             ga = g_prev[e]
             sa = 0.0
             d = ev_dir[e]
             for q in range(m):
-                sb = srt[q]
+                sb = samp[q]
                 if sb >= 1.0:
                     gb = value(kind, idx, lev, ynew, p, data, bounds, obuf)
                 else:

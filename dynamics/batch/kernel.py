@@ -65,6 +65,9 @@ class ModelFunctions(NamedTuple):
     ``rhs_hot`` is ``rhs`` for the DOP853 stages (the per-model module passes an inlined
     copy); ``n_state()`` returns the state size as a constant; the rest are the linear
     algebra and the stage combinations (defaults: the table-driven reference functions).
+    ``refcount=False`` compiles the step functions without numba's reference counting, which
+    every function inlined into them (``rhs_hot``, the stage combinations) must allow: no
+    heap arrays.
     """
 
     rhs: Callable[..., None]
@@ -83,6 +86,7 @@ class ModelFunctions(NamedTuple):
     ros_arg: Callable[..., None] = rosenbrock.ros_arg
     ros_corr: Callable[..., None] = rosenbrock.ros_corr
     ros_dense: Callable[..., None] = rosenbrock.ros_dense
+    refcount: bool = True
 
 
 def reference_functions(rhs: Callable[..., None], jac: Callable[..., None],
@@ -127,9 +131,9 @@ def make_kernel(fns: ModelFunctions, name: str = "") -> Callable[..., None]:
     ros_dense = fns.ros_dense
     dop_step, dop_dense_stages = dop853.make_step(
         rhs, fns.rhs_hot, fns.dop_arg, fns.dop_new, fns.dop_err, fns.dop_dense, fns.dop_arg_dense,
-        n_state_of,
+        n_state_of, fns.refcount,
     )
-    ros_step = rosenbrock.make_step(rhs, fns.lu, fns.lu_solve, fns.ros_arg, fns.ros_corr, n_state_of)
+    ros_step = rosenbrock.make_step(rhs, fns.lu, fns.lu_solve, fns.ros_arg, fns.ros_corr, n_state_of, fns.refcount)
     event_value, event_search = make_events(fns.obs)
 
     # inlined (numba IR) into the per-model entry point: as a call, the entry point's LLVM

@@ -27,7 +27,7 @@ import numba
 import numpy as np
 
 from dynamics.batch.control import wrms
-from dynamics.batch.dop853 import terms
+from dynamics.batch.dop853 import step_jit, terms
 from dynamics.batch.linalg import lu, lu_solve
 from dynamics.batch.tableaux import RODAS4, RODAS5P, RosenbrockTableau
 
@@ -135,6 +135,7 @@ def make_step(
     arg: Callable[..., None] = ros_arg,
     corr: Callable[..., None] = ros_corr,
     size: Callable[[np.ndarray], int] | None = None,
+    refcount: bool = True,
 ) -> Callable[..., tuple[int, float]]:
     """The Rosenbrock step compiled against ``rhs(t, y, p, data, bounds, out)`` and the
     given LU / solve / stage-combination functions.
@@ -144,14 +145,15 @@ def make_step(
     ``f0 = f(y)``; ``E`` (n x n), ``perm``, ``K`` (flat, at least ``stages n``) with ``K2``
     the same memory as rows of ``n``, ``ytmp`` and ``dy`` are work arrays. ``size(y)``
     gives the state size, a compile-time constant in the per-model build (default:
-    ``y.shape[0]``). Fills ``ynew`` and returns :data:`STEP_OK` with the error
+    ``y.shape[0]``); ``refcount=False`` compiles it without numba's reference counting (as
+    :func:`dynamics.batch.dop853.make_step`). Fills ``ynew`` and returns :data:`STEP_OK` with the error
     norm (``nan`` if not finite), :data:`SINGULAR_STEP` (singular or non-finite Newton
     matrix), or :data:`UNSTABLE_STEP` (see the module docstring).
     """
 
     size = size if size is not None else _size
 
-    @numba.njit(error_model="numpy")
+    @step_jit(refcount)
     def step(tab, t, y, h, J, E, perm, f0, K, K2, ytmp, dy, ynew, p, data, bounds, rtol, atol):
         n = size(y)
         s = ROS_STAGES[tab]

@@ -93,6 +93,7 @@ _solve_point = make_kernel(
         ros_arg=_ros_arg,
         ros_corr=_ros_corr,
         ros_dense=_ros_dense,
+        refcount={refcount},
     ),
     name=__name__,
 )
@@ -152,7 +153,9 @@ def wrapper_source(cm: CompiledModel, gen: Path) -> str:
         preload.append(f"_lu.compile({_LU_SIG!r})")
     parts.append("\n\n" + dop853.tableau_source(n, _JIT_INLINE))
     parts.append("\n\n" + rosenbrock.tableau_source(n, _JIT_INLINE))
-    parts.append(_FOOTER.format(linalg=linalg, preload="\n".join(preload)))
+    # the steps need reference counting only for an inlined RHS that makes heap arrays
+    refcount = "_gen.RHS_ALLOCATES" if n <= INLINE_RHS_MAX else "False"
+    parts.append(_FOOTER.format(linalg=linalg, preload="\n".join(preload), refcount=refcount))
     return "".join(parts)
 
 

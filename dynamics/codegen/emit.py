@@ -30,7 +30,10 @@ __all__ = ["CODEGEN_VERSION", "generate_source"]
 
 #: Written into every generated module and hashed into its key: bump it (and say why) when
 #: the generated text changes (tests/unit/test_codegen.py pins the text of one model).
-CODEGEN_VERSION = "6"
+#: 7: the sigmoid lanes' work array is a stack pointer (no reference counting), and
+#: ``RHS_ALLOCATES`` says whether ``rhs`` makes heap arrays (dynamics.batch inlines an
+#: allocation-free RHS into step functions compiled without reference counting).
+CODEGEN_VERSION = "7"
 
 #: Hashed into the key of models that use named functions only (the text of the others, and
 #: so their keys, are unchanged by it): bump it when their helpers or calls change.
@@ -330,6 +333,7 @@ def generate_source(model: ReducedModel, plan: _ShiftPlan | None = None) -> str:
         f"GIDX = np.array({gidx!r}, dtype=np.int64)  # group of each coordinate",
         f"OBS_NAMES = {tuple(obs_names)!r}",
         f"N_SLOTS = {len(slots)}",
+        f"RHS_ALLOCATES = {bool(chains)}  # rhs makes heap arrays (the chain-rule tables' work arrays)",
     ]
     for k, ch in chains.items():
         src += [

@@ -17,9 +17,10 @@ LANES = 8
 MIN_LANE_SIGMOIDS = 2
 
 # Written into every generated module (so numba's cache of a module never outlives a change
-# here). ``_lanes(n)`` is a work array of ``n`` doubles: on the stack in compiled code (a heap
-# array costs more than the sigmoids it serves), a numpy array when the source is interpreted
-# (backend "python"). ``_sigmoid_lanes`` evaluates the logistic sigmoid of ``w[:n]`` in place
+# here). ``_lanes(n)`` is a work array of ``n`` doubles: in compiled code a pointer to stack
+# memory (a heap array costs more than the sigmoids it serves, and a pointer needs no
+# reference counting, so the RHS can be inlined into functions compiled without it), a numpy
+# array when the source is interpreted (backend "python"). ``_sigmoid_lanes`` evaluates the logistic sigmoid of ``w[:n]`` in place
 # with no libm call, so the loop vectorises: exp(-|x|) by Cody-Waite reduction to
 # r in [-ln2/2, ln2/2], the degree-13 Taylor polynomial (truncation below 2e-16 there) in
 # Estrin's scheme (depth 4 instead of 13: the RHS is on the critical path of every stage),
@@ -55,7 +56,7 @@ def _lanes_on_stack(n):
     if not isinstance(n, _types.IntegerLiteral):
         return None
     size = n.literal_value
-    return lambda n: numba.carray(_stack_f8(size), size)
+    return lambda n: _stack_f8(size)
 
 
 @_intrinsic
@@ -69,7 +70,7 @@ def _f8_from_bits(typingctx, b):
     return _types.float64(_types.int64), codegen
 
 
-@numba.njit("void(f8[::1], i8)", cache=True, error_model="numpy", fastmath={"contract"})
+@numba.njit(["void(f8[::1], i8)", "void(CPointer(f8), i8)"], cache=True, error_model="numpy", fastmath={"contract"})
 def _sigmoid_lanes(w, n):
     for i in range(n):
         x = w[i]

@@ -250,3 +250,67 @@ def test_per_model_module_is_loaded_from_the_cache_by_a_new_process(tmp_path):
     assert run("two") == ["two", "1", "0", "1", "[1,", "1]", "0"]  # compiled in another process
     both = run("two,one")  # both loaded, the second after the first
     assert both == ["two", "1", "1", "0", "[1,", "1]", "2", "one", "1", "1", "0", "[1,", "1]", "2"]
+
+
+def _steps_of(solve_point):  # type: ignore[no-untyped-def]
+    """The compiled step functions a kernel closes over (DOP853's step and dense stages, the
+    Rosenbrock step)."""
+    cells = [c.cell_contents for c in solve_point.py_func.__closure__]
+    return [f for f in cells if hasattr(f, "targetoptions") and "make_step" in f.py_func.__qualname__]
+
+
+def test_steps_without_reference_counting_give_the_same_step_and_no_atomic_calls():
+    """``refcount=False`` (what the per-model module uses for an allocation-free RHS): compiled
+    without numba's reference counting (the default build is the control), the same numbers
+    bit for bit, and no reference-count call in the step's own code."""
+    y = np.array([1.5, -0.3])
+    p = np.array([1.0])
+    n = y.size
+    dop, _ = dop853.make_step(vdp_rhs, vdp_rhs, refcount=False)
+    ros = rosenbrock.make_step(vdp_rhs, refcount=False)
+    for step, counted in ((dop, False), (ros, False), (_DOP, True), (_ROS, True)):
+        assert step.targetoptions.get("_nrt", True) is counted
+
+    def dop_call(step):  # type: ignore[no-untyped-def]
+        K = np.zeros(16 * n)
+        vdp_rhs(0.0, y, p, _NONE, _NONE, K[:n])
+        ynew, f1 = np.empty(n), np.empty(n)
+        err = step(0.0, y, 0.1, p, _NONE, _NONE, K, K.reshape((16, n)), np.empty(n), ynew, f1, 1e-8, 1e-10,
+                   np.empty(2 * n))
+        return err, ynew, K
+
+    def ros_call(step):  # type: ignore[no-untyped-def]
+        J, f0 = np.empty((n, n)), np.empty(n)
+        vdp_jac(0.0, y, p, _NONE, _NONE, J)
+        vdp_rhs(0.0, y, p, _NONE, _NONE, f0)
+        K, ynew = np.zeros(8 * n), np.empty(n)
+        out = step(1, 0.0, y, 0.1, J, np.empty((n, n)), np.empty(n, np.int64), f0, K, K.reshape((8, n)),
+                   np.empty(n), np.empty(n), ynew, p, _NONE, _NONE, 1e-8, 1e-10)
+        return out, ynew, K
+
+    for counted, free in ((dop_call(_DOP), dop_call(dop)), (ros_call(_ROS), ros_call(ros))):
+        for a, b in zip(counted, free, strict=True):
+            np.testing.assert_array_equal(a, b)
+    for step in (dop, ros):
+        ir = "".join(step.inspect_llvm().values())
+        own = [f for f in ir.split("\ndefine ") if "make_step" in f.split("(")[0]]  # not its callees'
+        assert own and not any("call void @NRT_" in f for f in own)
+
+
+def test_the_per_model_module_counts_references_only_for_an_allocating_rhs():
+    """The per-model steps drop reference counting for a model whose RHS makes no heap
+    arrays, and keep it for a chain-rule model's (``RHS_ALLOCATES``), which still solves."""
+    from dynamics.batch import solve_batch
+    from dynamics.batch.specialise import wrapper_module
+    from tests.conftest import toy_chain_model, toy_model
+
+    for model, allocates in ((toy_chain_model(), True), (toy_model(), False)):
+        cm = model.compile()
+        mod = wrapper_module(cm)
+        assert mod._gen.RHS_ALLOCATES is allocates
+        steps = _steps_of(mod._solve_point)
+        assert sorted(f.py_func.__name__ for f in steps) == ["dense_stages", "step", "step"]
+        for f in steps:
+            assert f.targetoptions.get("_nrt", True) is allocates
+        res = solve_batch(cm, np.full(cm.n_state, 0.1), cm.pack(), [0.0, 0.5, 1.0])
+        assert res.ok.all()
