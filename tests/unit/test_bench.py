@@ -133,3 +133,21 @@ def test_real_quick_bench_writes_all_five_keys(tmp_path, capsys):
     assert d["loadavg_1min_before"] is None or d["loadavg_1min_before"] >= 0
     out = capsys.readouterr().out
     assert "speedup_vs_solve_ivp_nonstiff = " in out and f"wrote {f}" in out
+
+
+@pytest.mark.parametrize(("argv", "msg"), [(["{tmp}"], "not a checkout of this project"),
+                                           (["{root}", "--rounds", "0"], "--rounds must be at least 1")])
+def test_bench_trees_usage_errors(argv, msg, tmp_path, capsys):
+    """benchmarks/bench_trees.py refuses what it cannot compare, before any work."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("bench_trees", root / "benchmarks" / "bench_trees.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with pytest.raises(SystemExit) as e:
+        mod.main([a.format(tmp=tmp_path, root=root) for a in argv])
+    assert e.value.code == 2
+    assert msg in capsys.readouterr().err
