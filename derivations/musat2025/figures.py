@@ -94,13 +94,13 @@ def figure_emergence(ctx: VerifyContext, groups: dict[str, list[TrainingRun]], t
             for k in range(st.shape[1]):
                 if math.isfinite(st[i, k]):
                     ax[1].scatter(st[i, k], row, color=f"C{k}", marker=markers[k % 4], s=30, zorder=3,
-                                  label=f"hop-{k + 1} head emerges")
+                                  label=f"hop-{k + 1} unit emerges")
             yt.append(f"{name} s{tables[name].seeds[i]}")
             row += 1
     for step in r0.steps:
         ax[1].axvline(step, color="0.88", lw=0.5, zorder=0)
     ax[1].set(xlabel=f"Adam step (grey: snapshots, {r0.config.resolution:g} apart)", yticks=range(row),
-              xlim=(0, r0.steps[-1]), title="emergence of each hop level's head, per regime and seed")
+              xlim=(0, r0.steps[-1]), title="emergence of each hop level's unit, per regime and seed")
     ax[1].set_yticklabels(yt, fontsize=6)
     ax[1].invert_yaxis()
     h, lab = ax[1].get_legend_handles_labels()
