@@ -38,9 +38,11 @@ __all__ = ["wrapper_module", "wrapper_source", "source_tag", "INLINE_RHS_MAX"]
 
 #: Models up to this size get the RHS inlined at the DOP853 stages (the hot calls).
 INLINE_RHS_MAX = 16
-#: The decorator of the generated stage combinations: inlined into the step functions (as
-#: calls, each passed its arrays as structs on the stack).
-_JIT_INLINE = "@numba.njit(cache=True, error_model='numpy', fastmath={'contract'}, inline='always')"
+#: The decorator of the generated stage combinations. LLVM inlines them into the step
+#: functions (``forceinline``; as calls, each would pass its arrays as structs on the stack).
+#: Inlined at numba's IR level instead, numba typed them again inside every caller, and the
+#: kernel built as fast but ran ~4% slower (benchmarks/README.md).
+_JIT_INLINE = "@numba.njit(cache=True, error_model='numpy', fastmath={'contract'}, forceinline=True)"
 _JIT = "@numba.njit(cache=True, error_model='numpy')"
 
 #: The signatures the kernel calls the per-model LU and solve with.
@@ -135,7 +137,7 @@ def wrapper_source(cm: CompiledModel, gen: Path) -> str:
             gen_path=str(gen),
             jit=_JIT,
             rhs_hot=(
-                "_rhs_hot = numba.njit(inline='always', error_model='numpy')(_gen.rhs.py_func)"
+                "_rhs_hot = numba.njit(forceinline=True, error_model='numpy')(_gen.rhs.py_func)"
                 if n <= INLINE_RHS_MAX
                 else "_rhs_hot = _rhs"
             ),
