@@ -252,6 +252,8 @@ def _verify(args: argparse.Namespace) -> int:
                        if c.get("stale_finding") else
                        f"predicted {_short(c['predicted'])}, measured {_short(c['measured'])}")
                 print(f"FAIL    {c['id']}: {why}")
+                if c.get("statement"):  # what was compared, so the line explains itself
+                    print(f"        {c['statement']}")
         if s.get("error"):
             print(f"ERROR   {s['name']}: {s['error']}")
     errors = [s["name"] for s in summaries if s.get("error")]

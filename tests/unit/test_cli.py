@@ -128,6 +128,12 @@ def test_verify_verdicts_and_exit_codes(tiny, tmp_path, capsys, names, code, clo
             assert "FINDING tiny-known.decay: a(1) is not 0.5." in out
         if n == "tiny-stale":
             assert c["verdict"] == "fail" and c["stale_finding"] and "stale finding" in out
+        if c["verdict"] == "fail":  # the closing lines say what the failing claim compared
+            lines = out.splitlines()
+            at = next(i for i, line in enumerate(lines) if line.startswith(f"FAIL    {c['id']}:"))
+            assert lines[at + 1].strip() == c["statement"].strip()
+        else:
+            assert not any(line.startswith(f"FAIL    {c['id']}") for line in out.splitlines())
     html = (tmp_path / "index.html").read_text()
     if "tiny-known" in names:
         assert "FINDING" in html and "a(1) is not 0.5." in html
