@@ -305,6 +305,8 @@ def _overview(summaries: Sequence[dict[str, Any]]) -> str:
                 why = ("stale finding: the claim now holds" if c.get("stale_finding")
                        else "the prediction does not hold: predicted "
                        f"{_short(c.get('predicted'))}, measured {_short(c.get('measured'))}")
+                if c.get("statement"):  # what was compared, so the line explains itself
+                    why += f". {c['statement']}"
                 items.append(f'<li><span class="c-fail">fail</span> {link}: {_esc(why)}</li>')
         if s.get("error"):
             items.append(f'<li><span class="c-fail">error</span>: {_esc(s["error"])}</li>')

@@ -67,9 +67,14 @@ def test_report_top_counts_findings_linked_and_figures_next_to_their_claims(tmp_
 def test_report_of_old_summaries_without_verdicts(tmp_path):
     old = {"name": "old", "title": "t", "claims": [
         {"id": "o.a", "statement": "s", "predicted": 1, "measured": 1, "tolerance": 0, "passed": True, "why": "w"},
-        {"id": "o.b", "statement": "s", "predicted": 1, "measured": 2, "tolerance": 0, "passed": False, "why": "w"}]}
+        {"id": "o.b", "statement": "The rate is one.", "predicted": 1, "measured": 2, "tolerance": 0,
+         "passed": False, "why": "w"}]}
     page = write_index(tmp_path, [old]).read_text()
     assert "1 pass" in page and "1 fail" in page
+    # the fail line at the top says what was compared; the passing claim is not listed there
+    top = page[:page.index('<h2 id="old"')]
+    assert "the prediction does not hold: predicted 1, measured 2. The rate is one." in top
+    assert "o.a" not in top
 
 
 _CHROMIUM = find_chromium()
