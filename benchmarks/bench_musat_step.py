@@ -1,7 +1,7 @@
 """One training step of the musat2025 attention-only transformer: our numpy model vs PyTorch.
 
 Run ``python benchmarks/bench_musat_step.py [--layers L] [--heads H] [--d-model D]
-[--batch B] [--repeats N] [--quick] [--no-large] [--no-alone] [--json FILE]``.
+[--batch B] [--repeats N] [--quick] [--no-large] [--no-alone] [--verify-task] [--json FILE]``.
 
 A *step* is forward + backward + Adam update on one fixed, pre-sampled batch: data
 generation (``RetrievalTask.sample``) is excluded from every timing. The variants:
@@ -10,6 +10,8 @@ generation (``RetrievalTask.sample``) is excluded from every timing. The variant
   the Adam update of ``dynamics.direct.train`` (as ``derivations/musat2025/experiments.py``
   calls it)
   (bias-corrected moments, constant lr, its finite-gradient check included);
+* ``numpy float32``: the same with float32 parameters, so every pass and the Adam moments run
+  in single precision (what ``dynamics verify musat2025`` trains with, ``TrainConfig.dtype``);
 * ``torch float64``: the same architecture in PyTorch eager mode on the CPU (token +
   position embeddings; per layer H heads with W_Q, W_K, W_V (H, d, d_h) and W_O (H, d_h, d);
   causal softmax with scale 1/sqrt(d_h); residual add; no MLP or LayerNorm; unembedding
@@ -34,7 +36,9 @@ with status 1. The default transformer is ``RetrievalTask(n_chains=4, depth=4, n
 n_vars=64, regime="ic_a")`` with ``AttentionOnlyTransformer.for_task(task, n_layers=2,
 n_heads=2, d_model=32, init_scale=0.1)`` at batch 64 (sizes from the options); a larger one
 (4 layers, d_model 64, batch 128) follows unless ``--no-large``. PyTorch is not a project
-dependency: without it only the numpy variants are timed.
+dependency: without it only the numpy variants are timed. ``--verify-task`` times the task and
+model of ``dynamics verify musat2025`` instead (2 chains of depth 2, 4 values, 8 variables,
+IC-B; give ``--layers 3 --heads 1 --batch 128`` for its model) and skips the larger one.
 """
 
 from __future__ import annotations
@@ -80,6 +84,7 @@ EPS = 1e-8
 WARMUP = 3
 SEED = 0
 NUMPY = "numpy float64"
+NUMPY32 = "numpy float32"
 TORCH64 = "torch float64"
 ONE_THREAD = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 #: glibc malloc kept from returning freed memory to the OS (so that numpy's large temporaries
@@ -90,6 +95,7 @@ ALONE = {
     f"{NUMPY} alone, BLAS default threads": ("numpy", {}),
     f"{NUMPY} alone, BLAS 1 thread": ("numpy", ONE_THREAD),
     f"{NUMPY} alone, BLAS 1 thread, malloc no-trim": ("numpy", {**ONE_THREAD, **NO_TRIM}),
+    f"{NUMPY32} alone, BLAS 1 thread": ("numpy32", ONE_THREAD),
     f"{TORCH64} alone, 1 thread": ("torch64", ONE_THREAD),
     f"{TORCH64} alone, 1 thread, malloc no-trim": ("torch64", {**ONE_THREAD, **NO_TRIM}),
 }
@@ -110,7 +116,13 @@ class Config:
         )
 
 
+#: Whether ``--verify-task`` was given (the task of ``dynamics verify musat2025``).
+VERIFY_TASK = [False]
+
+
 def task() -> RetrievalTask:
+    if VERIFY_TASK[0]:
+        return RetrievalTask(n_chains=2, depth=2, n_values=4, n_vars=8, regime="ic_b")
     return RetrievalTask(n_chains=4, depth=4, n_values=16, n_vars=64, regime="ic_a")
 
 
@@ -127,10 +139,12 @@ def setup(cfg: Config) -> tuple[AttentionOnlyTransformer, Params, Batch]:
 
 # ---------------------------------------------------------------------------- numpy
 def numpy_stepper(
-    model: AttentionOnlyTransformer, params0: Mapping[str, np.ndarray], batch: Batch
+    model: AttentionOnlyTransformer, params0: Mapping[str, np.ndarray], batch: Batch,
+    dtype: type = np.float64,
 ) -> tuple[Callable[[], float], Params]:
-    """One Adam step per call, the update ``dynamics.direct.train`` makes for musat2025 (minus sampling)."""
-    theta = {k: np.array(v, dtype=float) for k, v in params0.items()}
+    """One Adam step per call, the update ``dynamics.direct.train`` makes for musat2025 (minus
+    sampling), in the precision ``dtype``."""
+    theta = {k: np.array(v, dtype=dtype) for k, v in params0.items()}
     m = {k: np.zeros_like(v) for k, v in theta.items()}
     v2 = {k: np.zeros_like(v) for k, v in theta.items()}
     b1, b2 = BETAS
@@ -295,13 +309,14 @@ def time_variants(fns: dict[str, Callable[[], float]], repeats: int) -> dict[str
 
 
 def child(mode: str, cfg: Config, repeats: int, env_extra: dict[str, str]) -> dict[str, Any] | None:
-    """Run this script in a fresh subprocess with ``env_extra`` set: ``mode`` "numpy" or
-    "torch64" times that step alone (torch is imported only by "torch64"); the child prints
+    """Run this script in a fresh subprocess with ``env_extra`` set: ``mode`` "numpy",
+    "numpy32" or "torch64" times that step alone (torch is imported only by "torch64"); the child prints
     its numbers as one JSON line."""
     env = dict(os.environ, **env_extra)
     cmd = [sys.executable, os.path.abspath(__file__), "--child", mode]
     cmd += ["--layers", str(cfg.layers), "--heads", str(cfg.heads)]
     cmd += ["--d-model", str(cfg.d_model), "--batch", str(cfg.batch), "--repeats", str(repeats)]
+    cmd += ["--verify-task"] if VERIFY_TASK[0] else []
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if res.returncode != 0:
         print(f"   (subprocess {mode!r} failed: {res.stderr.strip()[-500:]})")
@@ -319,7 +334,8 @@ def run_config(cfg: Config, repeats: int, alone: bool) -> dict[str, Any]:
         "n_params": int(sum(v.size for v in params.values())),
         "supervised_positions": n_sup,
     }
-    fns: dict[str, Callable[[], float]] = {NUMPY: numpy_stepper(model, params, batch)[0]}
+    fns: dict[str, Callable[[], float]] = {NUMPY: numpy_stepper(model, params, batch)[0],
+                                           NUMPY32: numpy_stepper(model, params, batch, np.float32)[0]}
     if torch is not None:
         out["check"] = check_against_torch(cfg, model, params, batch)
         n = torch.get_num_threads()
@@ -401,7 +417,7 @@ def run_child(mode: str, cfg: Config, repeats: int) -> None:
             raise RuntimeError(NO_TORCH)
         step = torch_stepper(cfg, params, batch, torch.float64)[0]
     else:
-        step = numpy_stepper(model, params, batch)[0]
+        step = numpy_stepper(model, params, batch, np.float32 if mode == "numpy32" else np.float64)[0]
     print(json.dumps(time_variants({mode: step}, repeats)[mode]))
 
 
@@ -416,10 +432,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-large", action="store_true", help="skip the larger configuration")
     ap.add_argument("--no-alone", action="store_true", help="skip the subprocess (alone) lines")
     ap.add_argument("--json", metavar="FILE", help="write the numbers to FILE")
-    ap.add_argument("--child", choices=["numpy", "torch64"], help=argparse.SUPPRESS)
+    ap.add_argument("--verify-task", action="store_true",
+                    help="the task of dynamics verify musat2025 (and no larger configuration)")
+    ap.add_argument("--child", choices=["numpy", "numpy32", "torch64"], help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     repeats = 5 if args.quick else args.repeats
     cfg = Config(args.layers, args.heads, args.d_model, args.batch)
+    VERIFY_TASK[0] = args.verify_task
     if args.child:
         run_child(args.child, cfg, repeats)
         return 0
@@ -434,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         "steps, round-robin over the variants; time / numpy > 1 means numpy is faster"
     )
     configs = {"default": cfg}
-    if not args.no_large:
+    if not (args.no_large or args.verify_task):
         configs["large"] = Config(4, args.heads, 64, 128)
     results = {}
     ok = True

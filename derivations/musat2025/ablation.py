@@ -64,45 +64,73 @@ def _query_acc(logits: np.ndarray, batch: Batch, D: int) -> np.ndarray:
     return np.array([correct[qd == k].mean() if np.any(qd == k) else np.nan for k in range(1, D + 1)])
 
 
+def _statement_acc(logits: np.ndarray, batch: Batch, D: int) -> np.ndarray:
+    tgt = np.asarray(batch.targets)[:, :-1]  # (B, S-1): the statement positions and the marker
+    hops = np.asarray(batch.hops)[:, :-1]
+    correct = logits[:, :-1].argmax(axis=-1) == tgt
+    sup = tgt >= 0
+    return np.array([correct[sup & (hops == k)].mean() if np.any(sup & (hops == k)) else np.nan
+                     for k in range(1, D + 1)])
+
+
+#: Where the hop levels are read: the query (every regime's question) or the statements' dst
+#: positions (IC-A's statement labels; see :func:`ablation_accuracy`).
+_ACCURACY = {"query": _query_acc, "statements": _statement_acc}
+
+
+def _acc_fn(where: str):  # noqa: ANN202
+    if where not in _ACCURACY:
+        raise ValueError(f"where must be 'query' or 'statements', got {where!r}")
+    return _ACCURACY[where]
+
+
 def ablation_accuracy(
-    model: AttentionOnlyTransformer, params: Mapping[str, np.ndarray], batch: Batch, D: int
+    model: AttentionOnlyTransformer, params: Mapping[str, np.ndarray], batch: Batch, D: int,
+    where: str = "query",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Query accuracy per hop count, intact and with each head zeroed.
+    """Accuracy per hop count, intact and with each head zeroed.
+
+    ``where="query"``: at the query position of the ``batch`` examples with query depth $k$;
+    ``where="statements"``: over the supervised statement (dst) labels with $k$ hops, where IC-A
+    asks its easier questions (``batch`` an IC-A batch).
 
     Returns
     -------
     acc : ndarray (D,)
-        Accuracy at the query position of the ``batch`` examples with query depth $k$
-        (column $k - 1$; ``nan`` if none).
+        Accuracy of hop count $k$ (column $k - 1$; ``nan`` if none).
     ablated : ndarray (L, H, D)
         The same with head $(\\ell, h)$'s output zeroed (all other heads intact).
     """
+    fn = _acc_fn(where)
     logits, _ = model.forward(params, batch.tokens)
-    acc = _query_acc(logits, batch, D)
+    acc = fn(logits, batch, D)
     L, H = model.n_layers, model.n_heads
     ablated = np.empty((L, H, D))
     for layer in range(L):
         for h in range(H):
             mask = np.ones((L, H))
             mask[layer, h] = 0.0
-            ablated[layer, h] = _query_acc(model.forward(params, batch.tokens, mask)[0], batch, D)
+            ablated[layer, h] = fn(model.forward(params, batch.tokens, mask)[0], batch, D)
     return acc, ablated
 
 
 def layer_ablation_accuracy(
-    model: AttentionOnlyTransformer, params: Mapping[str, np.ndarray], batch: Batch, D: int
+    model: AttentionOnlyTransformer, params: Mapping[str, np.ndarray], batch: Batch, D: int,
+    where: str = "query",
 ) -> np.ndarray:
-    """Query accuracy per hop count with all heads of one layer zeroed together, (L, D).
+    """Accuracy per hop count (``where`` as in :func:`ablation_accuracy`) with all heads of one
+    layer zeroed together, (L, D).
 
     The unit of the ``"layer"`` identification (see the module doc): a lookup the model splits
     over the heads of one layer by statement order is removed only when they are zeroed together.
     """
+    fn = _acc_fn(where)
     L, H = model.n_layers, model.n_heads
     out = np.empty((L, D))
     for layer in range(L):
         mask = np.ones((L, H))
         mask[layer] = 0.0
-        out[layer] = _query_acc(model.forward(params, batch.tokens, mask)[0], batch, D)
+        out[layer] = fn(model.forward(params, batch.tokens, mask)[0], batch, D)
     return out
 
 

@@ -36,9 +36,9 @@ from derivations.musat2025.ablation import (
     emergence_from_ablation,
     layer_ablation_accuracy,
 )
-from derivations.musat2025.data import Regime, RetrievalTask, hop_weights
+from derivations.musat2025.data import Batch, Regime, RetrievalTask, hop_weights
 from derivations.musat2025.direct import AttentionOnlyTransformer
-from derivations.musat2025.measure import emergence_time, head_scores, snapshot_steps
+from derivations.musat2025.measure import emergence_time, head_scores, snapshot_steps, statement_scores
 from dynamics.direct import Snapshots, train
 from dynamics.direct.layers import cross_entropy
 from dynamics.parallel import map_processes
@@ -96,6 +96,15 @@ class TrainConfig:
     unit : {"layer", "head"}
         What is zeroed to find the carrier of a hop level (:func:`level_heads`): all heads of a
         layer together (default, reconstruction) or one head.
+    dtype : {"float32", "float64"}
+        Precision of training and of the snapshot measurements (the model's ``dtype``). float32
+        (default) is about 2.8x faster per step at these sizes; float64 is what the gradient
+        checks use. Its rounding (relative 1e-7 per operation) is far below Adam's step noise.
+    ic_a_levels : {"statements", "query"}
+        Where an IC-A run's hop levels are measured (reconstruction): at the statements' dst
+        positions, where IC-A supervises its 1..D-hop labels (default), or at the query like
+        every other regime. IC-A asks only D-hop questions at the query, so there its 1-hop
+        level cannot be learned and no stacked pair can be found.
     """
 
     n_chains: int = 2
@@ -115,12 +124,16 @@ class TrainConfig:
     ic_a_labels: str = "determined"
     decay_from: float = 1.0
     unit: str = "layer"
+    ic_a_levels: str = "statements"
+    dtype: str = "float32"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.decay_from <= 1.0:
             raise ValueError(f"decay_from must lie in [0, 1], got {self.decay_from}")
         if self.unit not in ("layer", "head"):
             raise ValueError(f"unit must be 'layer' or 'head', got {self.unit!r}")
+        if self.ic_a_levels not in ("statements", "query"):
+            raise ValueError(f"ic_a_levels must be 'statements' or 'query', got {self.ic_a_levels!r}")
 
     def task(self, regime: Regime = "ic_b", pi: Sequence[float] | None = None) -> RetrievalTask:
         """The task in ``regime`` (``pi`` only for ``"ic_b"``)."""
@@ -134,6 +147,7 @@ class TrainConfig:
             n_heads=self.n_heads,
             d_model=self.d_model,
             init_scale=self.init_scale,
+            dtype=self.dtype,
         )
 
     def schedule(self) -> Schedule | None:
@@ -180,6 +194,12 @@ class TrainingRun:
     params : dict, the final parameters
     probe : (S,) int, one fixed deepest query (:func:`probe_example`)
     patterns : (n, L, H, S, S) float, every head's attention on ``probe`` at every snapshot
+    levels_at : ``"query"`` or ``"statements"``, where the hop levels are measured
+        (:attr:`TrainConfig.ic_a_levels`; only IC-A runs can be ``"statements"``)
+    level_acc, level_ablated, level_ablated_layers : the arrays the hop levels are read from:
+        ``acc``, ``ablated``, ``ablated_layers`` at the query, or the same over the supervised
+        statement labels of a held-out IC-A batch (:func:`.ablation.ablation_accuracy` with
+        ``where="statements"``), whose lookup scores are ``scores["slookup{k}"]``
     """
 
     config: TrainConfig
@@ -195,6 +215,16 @@ class TrainingRun:
     params: dict[str, np.ndarray]
     probe: np.ndarray
     patterns: np.ndarray
+    levels_at: str = "query"
+    level_acc: np.ndarray | None = None
+    level_ablated: np.ndarray | None = None
+    level_ablated_layers: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.level_acc is None:  # levels read at the query
+            object.__setattr__(self, "level_acc", self.acc)
+            object.__setattr__(self, "level_ablated", self.ablated)
+            object.__setattr__(self, "level_ablated_layers", self.ablated_layers)
 
     @property
     def chance(self) -> float:
@@ -206,6 +236,9 @@ class TrainingRun:
         out = {f"{prefix}steps": self.steps, f"{prefix}acc": self.acc, f"{prefix}loss": self.loss,
                f"{prefix}ablated": self.ablated, f"{prefix}ablated_layers": self.ablated_layers}
         out |= {f"{prefix}score.{k}": v for k, v in self.scores.items()}
+        if self.levels_at == "statements":
+            out |= {f"{prefix}statement_acc": self.level_acc, f"{prefix}statement_ablated": self.level_ablated,
+                    f"{prefix}statement_ablated_layers": self.level_ablated_layers}
         return out
 
 
@@ -238,20 +271,38 @@ def run_training(
     probe = probe_example(cfg)
     S = probe.size
     patterns = np.empty((n, cfg.n_layers, cfg.n_heads, S, S))
+    at_statements = regime == "ic_a" and cfg.ic_a_levels == "statements"
+    if at_statements:  # IC-A's own labels, held out (a different generator from ``ev``)
+        ev_s = task.sample(np.random.default_rng(20_000 + seed), cfg.n_eval)
+        s_acc, s_abl = acc.copy(), ablated.copy()
+        s_abl_layers = ablated_layers.copy()
+
+    def ablate(params: dict[str, np.ndarray], batch: Batch, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a, ab = ablation_accuracy(model, params, batch, D, where)
+        ab_layers = ab[:, 0] if cfg.n_heads == 1 else layer_ablation_accuracy(model, params, batch, D, where)
+        return a, ab, ab_layers
+
     for i, (_, params) in enumerate(snaps):
         _, pc = model.forward(params, probe[None])
         patterns[i] = np.stack([pc[f"blocks.{layer}.attn.pattern"][0] for layer in range(cfg.n_layers)])
-        acc[i], ablated[i] = ablation_accuracy(model, params, ev, D)
-        ablated_layers[i] = ablated[i, :, 0] if cfg.n_heads == 1 else layer_ablation_accuracy(model, params, ev, D)
+        acc[i], ablated[i], ablated_layers[i] = ablate(params, ev, "query")
         logits, cache = model.forward(params, ev.tokens)
         loss[i] = cross_entropy(logits[sup], ev.targets[sup])[0]
         for role, sc in head_scores(model, params, ev, cache).items():
             scores.setdefault(role, []).append(sc)
-    return TrainingRun(
+        if at_statements:
+            s_acc[i], s_abl[i], s_abl_layers[i] = ablate(params, ev_s, "statements")
+            for role, sc in statement_scores(model, params, ev_s).items():
+                scores.setdefault(role, []).append(sc)
+    run = TrainingRun(
         cfg, regime, None if pi is None else tuple(float(x) for x in pi), seed,
         np.array([s for s, _ in snaps]), acc, ablated, ablated_layers, loss,
         {k: np.stack(v) for k, v in scores.items()}, snaps[-1][1], probe, patterns,
     )
+    if at_statements:
+        run = replace(run, levels_at="statements", level_acc=s_acc, level_ablated=s_abl,
+                      level_ablated_layers=s_abl_layers)
+    return run
 
 
 @dataclass(frozen=True)
@@ -281,13 +332,18 @@ def run_many(
 
 def unit_arrays(run: TrainingRun) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """The ablation accuracies (n, L, U, D) and final lookup scores ``{k: (L, U)}`` of the run's
-    ablation units: ``U = H`` single heads (``unit="head"``) or ``U = 1``, all heads of a layer
-    (``unit="layer"``; the layer's score is the sum of its heads' excess attention)."""
+    ablation units, where its levels are measured (``run.levels_at``: the query's ``lookup{k}``
+    or the statements' ``slookup{k}``): ``U = H`` single heads (``unit="head"``) or ``U = 1``,
+    all heads of a layer (``unit="layer"``; the layer's score is the sum of its heads' excess
+    attention)."""
     D = run.acc.shape[1]
-    look = {k: np.asarray(run.scores[f"lookup{k}"][-1], dtype=float) for k in range(1, D + 1)}
+    key = "slookup" if run.levels_at == "statements" else "lookup"
+    L, H = run.ablated.shape[1:3]
+    look = {k: np.asarray(run.scores[f"{key}{k}"][-1], dtype=float) if f"{key}{k}" in run.scores
+            else np.full((L, H), np.nan) for k in range(1, D + 1)}
     if run.config.unit == "head":
-        return run.ablated, look
-    return run.ablated_layers[:, :, None, :], {k: v.sum(axis=1, keepdims=True) for k, v in look.items()}
+        return run.level_ablated, look
+    return run.level_ablated_layers[:, :, None, :], {k: v.sum(axis=1, keepdims=True) for k, v in look.items()}
 
 
 def unit_name(unit: tuple[int, int] | None) -> str:
@@ -304,7 +360,7 @@ def level_heads(run: TrainingRun) -> tuple[np.ndarray, list[tuple[int, int] | No
     sit above the previous level's, ``stacked``). A unit is ``(layer, head)``,
     or ``(layer, -1)`` for all heads of a layer; ``nan``/``None``: not within the budget."""
     ablated, look = unit_arrays(run)
-    times, units = emergence_from_ablation(run.steps, run.acc, ablated, run.chance, look,
+    times, units = emergence_from_ablation(run.steps, run.level_acc, ablated, run.chance, look,
                                            run.config.carry_frac, 0.0, stacked=True)
     if run.config.unit == "layer":
         units = [None if u is None else (u[0], -1) for u in units]

@@ -11,6 +11,9 @@ The paper's exact metrics were not found (spec 3.3); these are the spec's recons
 * :func:`query_lookup_score`: attention from the query onto the positions that hold the
   variable its $h$-th lookup matches, in excess of a uniform row (the hop-$h$ score of the
   causal identification, :mod:`.ablation`);
+* :func:`statement_lookup_targets`, :func:`statement_lookup_score`, :func:`statement_scores`: the
+  same for a reader at a statement's dst position, where IC-A supervises its hop levels (the
+  hop-1 lookup is the dst reading its own src, the hop-2 lookup reads the parent statement's dst);
 * :func:`head_scores`: both scores for every layer of a model at given parameters;
 * :func:`emergence_time`: first (linearly interpolated) step where a series crosses a threshold;
 * :func:`kendall_tau`: agreement of two emergence orders (spec 3.3 "order statistics");
@@ -45,7 +48,10 @@ __all__ = [
     "query_hop_score",
     "lookup_targets",
     "query_lookup_score",
+    "statement_lookup_targets",
+    "statement_lookup_score",
     "head_scores",
+    "statement_scores",
     "emergence_time",
     "kendall_tau",
     "order_gamma",
@@ -271,6 +277,86 @@ def query_lookup_score(pattern: np.ndarray, tokens: np.ndarray, hop: int) -> np.
     row = A[bb, :, S - 1, :]  # (N, H, S)
     on = (row * tgt[bb, None, :]).sum(axis=-1)  # (N, H)
     return (on - tgt[bb].sum(axis=1)[:, None] / S).mean(axis=0)
+
+
+def statement_lookup_targets(tokens: np.ndarray, hop: int) -> np.ndarray:
+    r"""Positions a statement's dst reads in its ``hop``-th lookup, bool (B, n, S) (reconstruction, issue 17).
+
+    The reader is the dst position $2i + 1$ of statement $i = 0..n-1$ (``[src, dst]`` at
+    $(2i, 2i + 1)$), where IC-A supervises the chain's value. It plays the query's part with
+    $j_1 = i$ (:func:`lookup_targets`): lookup 1 reads its own src position $2i$ (the
+    previous-token relation: for a value statement the src *is* the answer); lookup $h \ge 2$
+    reads the positions before statement $i$ that hold $a_{h-1}$, the src of the ancestor
+    $j_{h-1}$ ($j_{g+1}$ has dst $=$ src of $j_g$): $j_h$'s dst and, for $h \ge 3$, $j_{h-1}$'s
+    src. For $h = 2$ that is the parent statement's dst (the link relation of :func:`link_score`),
+    which holds the value once a previous-token head has copied it there. Rows of a statement
+    whose chain has fewer than ``hop`` links above it (or whose targets all come later) are
+    all ``False``.
+    """
+    tok = np.asarray(tokens)
+    if isinstance(hop, bool) or not isinstance(hop, int) or hop < 1:
+        raise ValueError(f"hop must be an integer >= 1, got {hop!r}")
+    B, S = tok.shape
+    n = (S - 2) // 2
+    src, dst = tok[:, 0 : 2 * n : 2], tok[:, 1 : 2 * n : 2]  # (B, n)
+    pos = np.arange(S)
+    before = pos[None, :] < 2 * np.arange(n)[:, None]  # (n, S): positions before statement i
+    out = np.zeros((B, n, S), dtype=bool)
+    if hop == 1:
+        out[:, np.arange(n), 2 * np.arange(n)] = True
+        return out
+    var = src.copy()  # (B, n): a_1, the reader's own src
+    for _ in range(hop - 2):  # a_{g+1} = src of the statement whose dst is a_g
+        hit = dst[:, None, :] == var[:, :, None]  # (B, n, n)
+        var = np.where(hit.any(axis=2), np.take_along_axis(src, hit.argmax(axis=2), axis=1), -1)
+    has_link = (dst[:, None, :] == var[:, :, None]).any(axis=2)  # (B, n): j_h exists
+    stmt = np.zeros((B, S), dtype=bool)
+    stmt[:, : 2 * n] = True
+    out = (tok[:, None, :] == var[:, :, None]) & stmt[:, None, :] & before[None] & has_link[:, :, None]
+    return out
+
+
+def statement_lookup_score(pattern: np.ndarray, tokens: np.ndarray, readers: np.ndarray, hop: int) -> np.ndarray:
+    r"""Hop-$h$ lookup score per head at statement readers, shape (H,) (reconstruction, issue 17).
+
+    Attention from each reader, the dst position $2i + 1$ of a statement with
+    ``readers[b, i]`` (IC-A: a supervised label with $h$ hops), onto its
+    :func:`statement_lookup_targets`, minus what a uniform causal row puts there (their number
+    over $2i + 2$), averaged over the readers that have targets (``nan`` if none). Zero for a head
+    that does not look at them more than uniformly.
+    """
+    A, tok = _check_pattern(pattern, tokens)
+    n = (tok.shape[1] - 2) // 2
+    rd = np.asarray(readers, dtype=bool)
+    if rd.shape != (tok.shape[0], n):
+        raise ValueError(f"readers must be (B, n) = {(tok.shape[0], n)}, got {rd.shape}")
+    tgt = statement_lookup_targets(tok, hop)  # (B, n, S)
+    bb, ii = np.nonzero(rd & tgt.any(axis=2))
+    if bb.size == 0:
+        return np.full(A.shape[1], np.nan)
+    row = A[bb, :, 2 * ii + 1, :]  # (N, H, S)
+    t = tgt[bb, ii]  # (N, S)
+    on = (row * t[:, None, :]).sum(axis=-1)  # (N, H)
+    return (on - (t.sum(axis=1) / (2 * ii + 2))[:, None]).mean(axis=0)
+
+
+def statement_scores(
+    model: AttentionOnlyTransformer,
+    params: Mapping[str, np.ndarray],
+    batch: Batch,
+    cache: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """``"slookup{h}"`` -> (L, H): :func:`statement_lookup_score` of every head on ``batch``
+    (an IC-A batch), the readers of level ``h`` being the dst positions whose label has ``h``
+    hops, for every ``h`` among the batch's statement labels."""
+    if cache is None:
+        _, cache = model.forward(params, batch.tokens)
+    n = (np.shape(batch.tokens)[1] - 2) // 2
+    lab = np.asarray(batch.targets)[:, 1 : 2 * n : 2] >= 0  # (B, n)
+    hops = np.asarray(batch.hops)[:, 1 : 2 * n : 2]  # (B, n)
+    pats = [cache[f"blocks.{layer}.attn.pattern"] for layer in range(model.n_layers)]
+    return {f"slookup{h}": np.stack([statement_lookup_score(p, batch.tokens, lab & (hops == h), int(h)) for p in pats])
+            for h in np.unique(hops[lab]).tolist()}
 
 
 def head_scores(

@@ -69,7 +69,7 @@ def clip_by_global_norm(
     """
     norm = global_norm(grads)
     coef = min(1.0, max_norm / (norm + 1e-6))
-    return {k: np.asarray(g, dtype=float) * coef for k, g in grads.items()}, norm
+    return {k: _as_float(g) * coef for k, g in grads.items()}, norm
 
 
 class GD:
@@ -84,9 +84,15 @@ class GD:
         factor: Mapping[str, float],
     ) -> None:
         for name, g in grads.items():
-            if type(g) is not np.ndarray or g.dtype != np.float64:  # (else used as is)
-                g = np.asarray(g, dtype=float)
+            if type(g) is not np.ndarray or g.dtype != theta[name].dtype:  # (else used as is)
+                g = np.asarray(g, dtype=theta[name].dtype)
             theta[name] = theta[name] - lr * factor[name] * g
+
+
+def _as_float(g: object) -> np.ndarray:
+    """``g`` as an array of its own float precision (float32 or float64), else float64."""
+    a = np.asarray(g)
+    return a if a.dtype in (np.float32, np.float64) else a.astype(float)
 
 
 def _moments(m: Arrays, v: Arrays, name: str, like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,7 +130,7 @@ class Adam:
         b1, b2, eps = self.b1, self.b2, self.eps
         c1, c2 = 1.0 - b1 ** (k + 1), 1.0 - b2 ** (k + 1)
         for name, g in grads.items():
-            g = np.asarray(g, dtype=float)
+            g = np.asarray(g, dtype=theta[name].dtype)
             m0, v0 = _moments(self.m, self.v, name, theta[name])
             m = self.m[name] = b1 * m0 + (1.0 - b1) * g
             v = self.v[name] = b2 * v0 + (1.0 - b2) * g * g
@@ -175,7 +181,7 @@ class AdamW:
         b1, b2, eps = self.b1, self.b2, self.eps
         c1, c2 = 1.0 - b1 ** (k + 1), 1.0 - b2 ** (k + 1)
         for name, g in grads.items():
-            g = np.asarray(g, dtype=float)
+            g = np.asarray(g, dtype=theta[name].dtype)
             m, v = _moments(self.m, self.v, name, theta[name])
             m *= b1
             m += (1.0 - b1) * g

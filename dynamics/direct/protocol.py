@@ -58,12 +58,18 @@ class DirectModel(Protocol):
 
 
 # ----------------------------------------------- checks that a model keeps the contract
+#: The parameter dtypes a trainer keeps as given (anything else is converted to float64).
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def check_finite_params(params: Mapping[str, Any], where: str) -> dict[str, np.ndarray]:
     if not isinstance(params, Mapping) or not params:
         raise ValueError(f"{where} must be a non-empty dict of arrays, got {type(params).__name__}")
     out: dict[str, np.ndarray] = {}
     for k, v in params.items():
-        a = np.array(v, dtype=float, copy=True)
+        a = np.array(v, copy=True)
+        if a.dtype not in _FLOATS:  # float32 and float64 parameters keep their precision
+            a = a.astype(float)
         if not np.all(np.isfinite(a)):
             raise ValueError(f"{where}: parameter {k!r} has non-finite entries")
         out[str(k)] = a

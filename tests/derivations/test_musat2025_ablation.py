@@ -112,3 +112,25 @@ def test_emergence_is_the_first_carrying_snapshot() -> None:
     ab2[:, 1, 0, 1] = acc[:, 1]
     t2, heads2 = emergence_from_ablation(steps, acc, ab2, 0.5, scores)
     assert heads2 == [(0, 0), None] and t2[0] == 100.0 and math.isnan(t2[1])
+
+
+def test_statement_accuracy_and_bad_where() -> None:
+    """``where="statements"`` scores the supervised statement labels per hop count (the query
+    excluded), ``"query"`` the query; anything else is refused by name."""
+    task = RetrievalTask(n_chains=2, depth=2, n_values=4, n_vars=8, regime="ic_a")
+    model, params = constructive_params(task, 3)
+    b = task.sample(np.random.default_rng(4), 128)
+    acc, ab = ablation_accuracy(model, params, b, 2, "statements")
+    ok = model.forward(params, b.tokens)[0].argmax(-1) == b.targets
+    stmt = (b.targets >= 0) & (np.arange(b.tokens.shape[1]) < b.tokens.shape[1] - 1)
+    np.testing.assert_allclose(acc, [ok[stmt & (b.hops == k)].mean() for k in (1, 2)])
+    assert ab.shape == (3, model.n_heads, 2)
+    lab = layer_ablation_accuracy(model, params, b, 2, "statements")
+    assert lab.shape == (3, 2)
+    # the circuit's statement positions absorb the pointers (construct.py): exact, and they need the
+    # previous-token layer 0
+    assert acc.tolist() == [1.0, 1.0] and np.all(lab[0] < 0.75)
+    q = ablation_accuracy(model, params, b, 2)[0]
+    assert np.isnan(q[0]) and q[1] == 1.0  # IC-A asks only 2-hop queries
+    with pytest.raises(ValueError, match="where must be"):
+        ablation_accuracy(model, params, b, 2, "dst")

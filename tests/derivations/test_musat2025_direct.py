@@ -113,3 +113,37 @@ def test_adam_online_training_solves_the_one_hop_task():
     )
     assert isinstance(acc, float) and acc > 0.9
     assert traj.observables["loss"][-1] < 0.1 * traj.observables["loss"][0]
+
+
+def test_float32_parameters_compute_in_float32_and_agree_with_float64(tiny):
+    """The passes follow the parameters' precision. Tolerance 1e-4 relative to each gradient's
+    largest entry: float32 rounds at 6e-8 per operation and a gradient entry sums ~10^3 products
+    (3 examples x 10 positions x 8-wide contractions x 2 layers), so ~1e-5 is expected; a wrong
+    backward pass is off by O(1)."""
+    model, params, batch = tiny
+    p32 = {k: v.astype(np.float32) for k, v in params.items()}
+    l64, g64 = model.loss_and_grad(params, batch)
+    l32, g32 = model.loss_and_grad(p32, batch)
+    assert all(g.dtype == np.float32 for g in g32.values())
+    assert model.forward(p32, batch.tokens)[0].dtype == np.float32
+    assert abs(l32 - l64) <= 1e-4 * abs(l64)
+    for k in g64:
+        assert np.max(np.abs(g32[k] - g64[k])) <= 1e-4 * np.max(np.abs(g64[k])), k
+    # negative control: a float32 gradient of other parameters is not within the tolerance
+    other = {k: (v * 1.1).astype(np.float32) for k, v in params.items()}
+    g_other = model.loss_and_grad(other, batch)[1]
+    assert any(np.max(np.abs(g_other[k] - g64[k])) > 1e-4 * np.max(np.abs(g64[k])) for k in g64)
+
+
+def test_float32_model_inits_and_trains_in_float32():
+    model = AttentionOnlyTransformer.for_task(EASY, n_layers=1, n_heads=1, d_model=8, dtype="float32")
+    params = model.init(np.random.default_rng(0))
+    assert {v.dtype for v in params.values()} == {np.dtype(np.float32)}
+    from dynamics.direct import Snapshots
+
+    snaps = Snapshots()
+    train(model, params, None, lr=1e-2, steps=3, optimizer="adam", sampler=lambda rng, k: EASY.sample(rng, 8),
+          rng=np.random.default_rng(1), record=[0, 3], callbacks=[snaps])
+    assert {v.dtype for _, p in snaps for v in p.values()} == {np.dtype(np.float32)}
+    with pytest.raises(ValueError, match="dtype must be"):
+        AttentionOnlyTransformer.for_task(EASY, dtype="float16")

@@ -194,3 +194,40 @@ def test_staircase_censoring() -> None:
     nan = float("nan")
     cr = [np.array(x) for x in ([1.0, 2.0], [1.0, nan], [nan, nan], [nan, 3.0], [5.0, 4.0])]
     assert staircase(cr) == [True, True, False, False]
+
+
+def test_ic_a_levels_are_read_at_the_statements() -> None:
+    """An IC-A run records its statement labels' accuracy (intact, each head and each layer zeroed)
+    and lookup scores, and its levels are read from them; ``ic_a_levels="query"`` and IC-B runs
+    read the query. The recorded numbers are the model's own on a held-out IC-A batch."""
+    cfg = TrainConfig(steps=20, n_snapshots=3, n_eval=64)
+    run = run_training(cfg, "ic_a", seed=2)
+    assert run.levels_at == "statements" and run.level_acc is not run.acc
+    assert run.level_acc.shape == (3, cfg.depth) and run.level_ablated_layers.shape == (3, cfg.n_layers, cfg.depth)
+    assert {"slookup1", "slookup2"} <= set(run.scores) and run.scores["slookup1"].shape == (3, cfg.n_layers, cfg.n_heads)
+    ev = cfg.task("ic_a").sample(np.random.default_rng(20_000 + 2), cfg.n_eval)
+    model = cfg.model()
+    logits = model.forward(run.params, ev.tokens)[0]
+    ok = logits.argmax(-1) == ev.targets
+    stmt = (ev.targets >= 0) & (np.arange(ev.tokens.shape[1]) < ev.tokens.shape[1] - 1)
+    np.testing.assert_allclose(run.level_acc[-1], [ok[stmt & (ev.hops == k)].mean() for k in (1, 2)])
+    mask = np.ones((cfg.n_layers, cfg.n_heads))
+    mask[0] = 0.0
+    ok0 = model.forward(run.params, ev.tokens, mask)[0].argmax(-1) == ev.targets
+    np.testing.assert_allclose(run.level_ablated_layers[-1, 0], [ok0[stmt & (ev.hops == k)].mean() for k in (1, 2)])
+    assert {"x.statement_acc", "x.statement_ablated_layers"} <= set(run.arrays("x."))
+    # the query's arrays are still recorded, and the other setting reads them
+    q = run_training(cfg.with_(ic_a_levels="query"), "ic_a", seed=2)
+    assert q.levels_at == "query" and q.level_acc is q.acc and "slookup1" not in q.scores
+    np.testing.assert_array_equal(q.acc, run.acc)
+    assert run_training(cfg, "ic_b", seed=2).levels_at == "query"
+    with pytest.raises(ValueError, match="ic_a_levels"):
+        TrainConfig(ic_a_levels="dst")
+
+
+def test_stacked_claim_both_ways() -> None:
+    full, part = [(1, -1), (2, -1)], [(1, -1), None]
+    c = C.claim_stacked("IC-B", [full] * 6 + [part] * 2, "query")
+    assert c.passed and c.measured == 0.75 and "6 of 8" in c.statement
+    assert not C.claim_stacked("IC-B", [full] * 5 + [part] * 3, "query").passed  # 5/8 is not most enough
+    assert not C.claim_stacked("IC-A", [[None, None]] * 8, "statements").passed

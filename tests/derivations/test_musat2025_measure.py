@@ -22,6 +22,8 @@ from derivations.musat2025.measure import (
     query_lookup_score,
     readout_score,
     snapshot_steps,
+    statement_lookup_score,
+    statement_lookup_targets,
 )
 from dynamics.direct import Snapshots, train
 
@@ -247,3 +249,44 @@ def test_two_proportion_and_sign_tests() -> None:
     assert sign_test_p(8, 0) == pytest.approx(1 / 256)
     assert sign_test_p(7, 1) == pytest.approx(binomtest(7, 8, 0.5, alternative="greater").pvalue)
     assert sign_test_p(4, 4) > 0.5 and sign_test_p(0, 0) == 1.0
+
+
+def test_statement_lookup_targets_and_score() -> None:
+    """A statement's dst reads its own src in lookup 1 and its parent's dst (when written
+    before it) in lookup 2, as a plain loop finds them; a head reading exactly there scores
+    1 - 1/(2i + 2) at reader i, a uniform head 0, and a previous-token head is no hop-2 reader."""
+    task = RetrievalTask(n_chains=3, depth=3, n_values=6, n_vars=12, regime="ic_a")
+    b = task.sample(np.random.default_rng(3), 64)
+    tok = b.tokens
+    B, S = tok.shape
+    n = (S - 2) // 2
+    t1, t2, t3 = (statement_lookup_targets(tok, h) for h in (1, 2, 3))
+    assert t1.shape == (B, n, S)
+    for bb in range(B):
+        for i in range(n):
+            assert set(np.nonzero(t1[bb, i])[0]) == {2 * i}
+            par = [j for j in range(n) if tok[bb, 2 * j + 1] == tok[bb, 2 * i]]
+            want2 = {2 * par[0] + 1} if par and par[0] < i else set()
+            assert set(np.nonzero(t2[bb, i])[0]) == want2
+            if par:  # lookup 3: the grandparent's dst and the parent's src, those before i
+                gp = [j for j in range(n) if tok[bb, 2 * j + 1] == tok[bb, 2 * par[0]]]
+                want3 = ({2 * gp[0] + 1, 2 * par[0]} if gp else set())
+                assert set(np.nonzero(t3[bb, i])[0]) == {p for p in want3 if p < 2 * i}
+    readers = np.ones((B, n), dtype=bool)
+    A = _uniform(B, 3, S)
+    for bb in range(B):
+        for i in range(n):
+            A[bb, 1:, 2 * i + 1, :] = 0.0
+            A[bb, 1, 2 * i + 1, 2 * i] = 1.0  # head 1: previous token
+            par = np.nonzero(t2[bb, i])[0]
+            A[bb, 2, 2 * i + 1, par[0] if par.size else 2 * i + 1] = 1.0  # head 2: parent's dst
+    s1 = statement_lookup_score(A, tok, readers, 1)
+    s2 = statement_lookup_score(A, tok, readers, 2)
+    i_all = np.tile(np.arange(n), B)
+    has2 = t2.any(axis=2).ravel()
+    np.testing.assert_allclose(s1, [0.0, np.mean(1 - 1 / (2 * i_all + 2)), -np.mean(1 / (2 * i_all + 2))], atol=1e-12)
+    np.testing.assert_allclose(s2[2], np.mean(1 - 1 / (2 * i_all[has2] + 2)), atol=1e-12)
+    assert abs(s2[0]) < 1e-12 and s2[1] < 0.0  # uniform 0; the previous-token head is no hop-2 reader
+    with pytest.raises(ValueError, match="readers"):
+        statement_lookup_score(A, tok, readers[:, :1], 1)
+    assert np.all(np.isnan(statement_lookup_score(A, tok, np.zeros((B, n), dtype=bool), 1)))

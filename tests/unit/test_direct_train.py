@@ -381,3 +381,23 @@ def test_wrong_gradient_keys_raise_value_error() -> None:
 
     with pytest.raises(ValueError, match="exactly the parameter keys"):
         train(MissingGrad(), w0(), None, lr=0.1, steps=1)
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "adam", "adamw"])
+def test_float32_parameters_train_in_float32(optimizer: str) -> None:
+    """float32 parameters stay float32 through every optimizer (and clipping); the result is
+    the float64 run's to float32 rounding (20 steps of a contraction: relative 1e-6 is ~10 ulp;
+    a dropped or doubled step changes it by ~lr = 1e-2). Integers are trained as float64."""
+    model = Quadratic()
+    p64 = {"u": np.array([1.0, -2.0]), "v": np.array([0.5, 0.25, -1.0])}
+    p32 = {k: v.astype(np.float32) for k, v in p64.items()}
+    kw = {"weight_decay": 0.1} if optimizer == "adamw" else {}
+    clip = None if optimizer == "gd" else 10.0
+    _, out64 = train(model, p64, None, lr=1e-2, steps=20, optimizer=optimizer, clip_norm=clip, **kw)
+    _, out32 = train(model, p32, None, lr=1e-2, steps=20, optimizer=optimizer, clip_norm=clip, **kw)
+    assert {v.dtype for v in out32.values()} == {np.dtype(np.float32)}
+    for k in p64:
+        np.testing.assert_allclose(out32[k], out64[k], rtol=1e-6, atol=1e-7)
+        assert not np.allclose(out32[k], p64[k], rtol=1e-3)  # it moved
+    _, out_int = train(model, {"u": np.array([1, 2]), "v": np.array([1, 0, 1])}, None, lr=1e-2, steps=2)
+    assert {v.dtype for v in out_int.values()} == {np.dtype(np.float64)}
