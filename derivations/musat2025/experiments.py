@@ -53,6 +53,7 @@ __all__ = [
     "run_many",
     "emergence_steps",
     "level_heads",
+    "pattern_stacked",
     "unit_arrays",
     "unit_name",
     "emergence_table",
@@ -365,6 +366,23 @@ def level_heads(run: TrainingRun) -> tuple[np.ndarray, list[tuple[int, int] | No
     if run.config.unit == "layer":
         units = [None if u is None else (u[0], -1) for u in units]
     return times, units
+
+
+def pattern_stacked(run: TrainingRun, min_score: float = 0.5) -> bool:
+    r"""Whether the final attention patterns alone show a stacked unit per hop level: layers
+    $\ell_1 < \ell_2 < \dots$ whose lookup score for level $k$ (:func:`unit_arrays`) is at least
+    ``min_score`` (spec 3.3's SAS threshold, 0.5). The cross-check of :func:`level_heads` without
+    the ablation: a circuit whose level is carried redundantly by two units is stacked here but
+    has no carrier there."""
+    _, look = unit_arrays(run)
+    floor = -1
+    for k in sorted(look):
+        layers = [layer for layer in range(look[k].shape[0]) if layer > floor
+                  and np.nanmax(np.nan_to_num(look[k][layer], nan=-1.0)) >= min_score]
+        if not layers:
+            return False
+        floor = layers[0]
+    return True
 
 
 def emergence_steps(run: TrainingRun) -> np.ndarray:

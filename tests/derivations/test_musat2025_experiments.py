@@ -231,3 +231,18 @@ def test_stacked_claim_both_ways() -> None:
     assert c.passed and c.measured == 0.75 and "6 of 8" in c.statement
     assert not C.claim_stacked("IC-B", [full] * 5 + [part] * 3, "query").passed  # 5/8 is not most enough
     assert not C.claim_stacked("IC-A", [[None, None]] * 8, "statements").passed
+
+
+def test_pattern_stacked_cross_check() -> None:
+    """Stacked by attention alone: a layer reading lookup 1 (>= 0.5) below one reading lookup 2;
+    the reverse order, or scores under 0.5, are not."""
+    from derivations.musat2025.experiments import pattern_stacked
+
+    acc = np.full((2, 2), 1.0)
+    lo, hi = np.full((2, 2, 2), 0.1), np.full((2, 2, 2), 0.1)
+    lo[:, 0, 1] = 0.7  # layer 0 reads lookup 1
+    hi[:, 1, 0] = 0.6  # layer 1 reads lookup 2
+    assert pattern_stacked(_synthetic_run(acc, {"lookup1": lo, "lookup2": hi}))
+    assert pattern_stacked(_synthetic_run(acc, {"lookup1": lo, "lookup2": hi}, unit="layer"))
+    assert not pattern_stacked(_synthetic_run(acc, {"lookup1": hi, "lookup2": lo}))  # reversed
+    assert not pattern_stacked(_synthetic_run(acc, {"lookup1": lo, "lookup2": hi * 0.5}))  # too weak
