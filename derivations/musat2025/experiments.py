@@ -38,7 +38,12 @@ from derivations.musat2025.ablation import (
 )
 from derivations.musat2025.data import Batch, Regime, RetrievalTask, hop_weights
 from derivations.musat2025.direct import AttentionOnlyTransformer
-from derivations.musat2025.measure import emergence_time, head_scores, snapshot_steps, statement_scores
+from derivations.musat2025.measure import (
+    emergence_time,
+    head_scores,
+    snapshot_steps,
+    statement_scores,
+)
 from dynamics.direct import Snapshots, train
 from dynamics.direct.layers import cross_entropy
 from dynamics.parallel import map_processes

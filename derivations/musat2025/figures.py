@@ -95,7 +95,8 @@ def figure_emergence(ctx: VerifyContext, groups: dict[str, list[TrainingRun]], t
                 if math.isfinite(st[i, k]):
                     ax[1].scatter(st[i, k], row, color=f"C{k}", marker=markers[k % 4], s=30, zorder=3,
                                   label=f"hop-{k + 1} unit emerges")
-            yt.append(f"{name} s{tables[name].seeds[i]}")
+            at = " (stmts)" if groups[name][i].levels_at == "statements" else ""
+            yt.append(f"{name}{at} s{tables[name].seeds[i]}")
             row += 1
     for step in r0.steps:
         ax[1].axvline(step, color="0.88", lw=0.5, zorder=0)
@@ -112,9 +113,11 @@ def figure_emergence(ctx: VerifyContext, groups: dict[str, list[TrainingRun]], t
         "much of it is lost when the unit (a layer's heads together, or one head) assigned to that hop level is zeroed (the ablation effect); dotted: the "
         "emergence, the first snapshot at which that loss is at least half of the above-chance accuracy. "
         "Right: the emergence step of each hop level's head in every seed of every regime, on the snapshot grid; "
-        "a missing marker is a level whose head did not form. The order claim asks that in no row a hop-2 marker "
-        "sits left of the hop-1 marker.",
-        claims=("musat2025.order", "musat2025.p1-starve.hop2", "musat2025.bridge-order"))
+        "a missing marker is a level whose head did not form; rows marked (stmts) read the levels at IC-A's "
+        "statement labels, the others at the query. The order claim asks that in no row a hop-2 marker "
+        "sits left of the hop-1 marker; the stacked claims count the rows with every marker.",
+        claims=("musat2025.order", "musat2025.stacked.IC-A", "musat2025.stacked.IC-B", "musat2025.p1-starve.hop2",
+                "musat2025.bridge-order"))
 
 
 def figure_attention(ctx: VerifyContext, runs: list[TrainingRun], table: Emergence) -> None:
