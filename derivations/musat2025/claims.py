@@ -16,6 +16,7 @@ hand-set circuit).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -221,7 +222,8 @@ def claim_curriculum(learned: dict[str, list[bool]], final: dict[str, list[float
 STACKED_FRACTION = 0.75
 
 
-def claim_stacked(regime: str, units: list[list[object]], where: str, by_pattern: list[bool] | None = None) -> Claim:
+def claim_stacked(regime: str, units: Sequence[Sequence[tuple[int, int] | None]], where: str,
+                  by_pattern: list[bool] | None = None) -> Claim:
     """Stacked retrieval units form (the paper's circuits, spec 1.3) in most seeds of ``regime``.
 
     ``units[seed]``: the unit of each hop level (:func:`~.experiments.level_heads`; ``None``: that
@@ -245,7 +247,7 @@ def claim_stacked(regime: str, units: list[list[object]], where: str, by_pattern
             "form to be tested, and issue 17 sets the bar at most seeds, 6 of 8 (0.75), so the tolerance is 0.25. "
             "A seed whose circuit answers without a stacked unit per level (e.g. through the query marker) counts "
             "against the claim, as it must: those are circuits the paper's mechanism does not describe.",
-        details={"units": [[None if u is None else list(u) for u in row] for row in units], "where": where,  # type: ignore[call-overload]
+        details={"units": [[None if u is None else list(u) for u in row] for row in units], "where": where,
                  "stacked_by_attention_pattern_alone": by_pattern},
         negative_controls={"stacked units in a quarter of the seeds": 0.25})
 

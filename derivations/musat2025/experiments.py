@@ -202,10 +202,11 @@ class TrainingRun:
     patterns : (n, L, H, S, S) float, every head's attention on ``probe`` at every snapshot
     levels_at : ``"query"`` or ``"statements"``, where the hop levels are measured
         (:attr:`TrainConfig.ic_a_levels`; only IC-A runs can be ``"statements"``)
-    level_acc, level_ablated, level_ablated_layers : the arrays the hop levels are read from:
-        ``acc``, ``ablated``, ``ablated_layers`` at the query, or the same over the supervised
-        statement labels of a held-out IC-A batch (:func:`.ablation.ablation_accuracy` with
-        ``where="statements"``), whose lookup scores are ``scores["slookup{k}"]``
+    statement_acc, statement_ablated, statement_ablated_layers : ``acc``, ``ablated`` and
+        ``ablated_layers`` over the supervised statement labels of a held-out IC-A batch
+        (:func:`.ablation.ablation_accuracy` with ``where="statements"``; lookup scores
+        ``scores["slookup{k}"]``), recorded when the levels are read there (else ``None``).
+        ``level_acc``, ``level_ablated``, ``level_ablated_layers``: the arrays the levels are read from.
     """
 
     config: TrainConfig
@@ -222,15 +223,34 @@ class TrainingRun:
     probe: np.ndarray
     patterns: np.ndarray
     levels_at: str = "query"
-    level_acc: np.ndarray | None = None
-    level_ablated: np.ndarray | None = None
-    level_ablated_layers: np.ndarray | None = None
+    statement_acc: np.ndarray | None = None
+    statement_ablated: np.ndarray | None = None
+    statement_ablated_layers: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        if self.level_acc is None:  # levels read at the query
-            object.__setattr__(self, "level_acc", self.acc)
-            object.__setattr__(self, "level_ablated", self.ablated)
-            object.__setattr__(self, "level_ablated_layers", self.ablated_layers)
+        if self.levels_at not in ("query", "statements"):
+            raise ValueError(f"levels_at must be 'query' or 'statements', got {self.levels_at!r}")
+        if self.levels_at == "statements" and (self.statement_acc is None or self.statement_ablated is None
+                                               or self.statement_ablated_layers is None):
+            raise ValueError("levels read at the statements need the statement arrays")
+
+    def _levels(self, query: np.ndarray, statements: np.ndarray | None) -> np.ndarray:
+        return statements if self.levels_at == "statements" and statements is not None else query
+
+    @property
+    def level_acc(self) -> np.ndarray:
+        """(n, D) the accuracy the hop levels are read from (``levels_at``)."""
+        return self._levels(self.acc, self.statement_acc)
+
+    @property
+    def level_ablated(self) -> np.ndarray:
+        """(n, L, H, D) the same with each head zeroed."""
+        return self._levels(self.ablated, self.statement_ablated)
+
+    @property
+    def level_ablated_layers(self) -> np.ndarray:
+        """(n, L, D) the same with each layer's heads zeroed."""
+        return self._levels(self.ablated_layers, self.statement_ablated_layers)
 
     @property
     def chance(self) -> float:
@@ -244,7 +264,7 @@ class TrainingRun:
         out |= {f"{prefix}score.{k}": v for k, v in self.scores.items()}
         if self.levels_at == "statements":
             out |= {f"{prefix}statement_acc": self.level_acc, f"{prefix}statement_ablated": self.level_ablated,
-                    f"{prefix}statement_ablated_layers": self.level_ablated_layers}
+                    f"{prefix}statement_ablated_layers": self.level_ablated_layers}  # the properties: not None
         return out
 
 
@@ -306,8 +326,8 @@ def run_training(
         {k: np.stack(v) for k, v in scores.items()}, snaps[-1][1], probe, patterns,
     )
     if at_statements:
-        run = replace(run, levels_at="statements", level_acc=s_acc, level_ablated=s_abl,
-                      level_ablated_layers=s_abl_layers)
+        run = replace(run, levels_at="statements", statement_acc=s_acc, statement_ablated=s_abl,
+                      statement_ablated_layers=s_abl_layers)
     return run
 
 

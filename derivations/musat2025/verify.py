@@ -105,7 +105,8 @@ class Settings:
     (``"layer"``: a layer's heads together, ``"head"``: one head); ``ic_a_labels``
     (``"determined"`` or ``"all"``); the P1' run starves hop level ``starve_level`` to mixture
     weight ``starve_weight``; ``ic_a_levels`` where IC-A's hop levels are read (``"statements"`` or
-    ``"query"``); ``dtype`` the training precision (``"float32"`` or ``"float64"``). ``--quick`` caps
+    ``"query"``); ``dtype`` the training precision (``"float32"`` or ``"float64"``); ``init_scale`` the
+    standard deviation of the initial weights. ``--quick`` caps
     the seeds at 4, the steps at 4000 and the
     snapshots at 21, halves the evaluation batch and sweeps only L = 1.
     """
@@ -131,6 +132,7 @@ class Settings:
     starve_weight: float = 0.1
     ic_a_levels: str = "statements"
     dtype: str = "float32"
+    init_scale: float = 0.3
 
     def __post_init__(self) -> None:
         if not 1 <= self.m <= 5:
@@ -147,6 +149,7 @@ class Settings:
         for name in ("n_layers", "n_heads", "d_model", "batch_size"):
             int_at_least(name, getattr(self, name), 1)
         positive_float("lr", self.lr)
+        positive_float("init_scale", self.init_scale)
         if not 0.0 < self.carry_frac <= 1.0:
             raise ValueError(f"carry_frac must lie in (0, 1], got {self.carry_frac}")
         if not 0.0 <= self.decay_from <= 1.0:
@@ -284,7 +287,7 @@ def transformer_config(s: Settings, quick: bool) -> tuple[TrainConfig, int, tupl
     cfg = TrainConfig(depth=s.depth, n_vars=max(8, 2 * 2 * s.depth), n_layers=s.n_layers, n_heads=s.n_heads,
                       d_model=s.d_model, lr=s.lr, batch_size=s.batch_size, steps=s.train_steps, n_snapshots=s.n_snapshots,
                       carry_frac=s.carry_frac, ic_a_labels=s.ic_a_labels, decay_from=s.decay_from, unit=s.unit,
-                      ic_a_levels=s.ic_a_levels, dtype=s.dtype)
+                      ic_a_levels=s.ic_a_levels, dtype=s.dtype, init_scale=s.init_scale)
     n_seeds = s.seeds
     sweep = tuple(L for L in (1, s.n_layers + 1) if L != s.n_layers)
     if quick:

@@ -23,7 +23,15 @@ def test_settings_validation() -> None:
         V.Settings(decay_from=-0.1)
     with pytest.raises(ValueError, match="unit"):
         V.Settings(unit="heads")
+    with pytest.raises(ValueError, match="ic_a_levels"):
+        V.Settings(ic_a_levels="dst")
+    with pytest.raises(ValueError, match="dtype"):
+        V.Settings(dtype="float16")
+    with pytest.raises(ValueError, match="init_scale"):
+        V.Settings(init_scale=0.0)
     assert V.Settings(depth=3).depth == 3
+    cfg = V.transformer_config(V.Settings(init_scale=0.15, dtype="float64", ic_a_levels="query"), False)[0]
+    assert (cfg.init_scale, cfg.dtype, cfg.ic_a_levels, cfg.steps) == (0.15, "float64", "query", 8000)
 
 
 def test_verify_end_to_end_small(tmp_path) -> None:
@@ -37,13 +45,14 @@ def test_verify_end_to_end_small(tmp_path) -> None:
     assert summary["error"] is None
     ids = {c["id"] for c in summary["claims"]}
     transformer = {"musat2025.curriculum.none", "musat2025.curriculum.IC-A", "musat2025.curriculum.IC-B",
-                   "musat2025.order", "musat2025.p1-starve.hop2", "musat2025.bridge-order",
+                   "musat2025.stacked.IC-A", "musat2025.stacked.IC-B", "musat2025.order", "musat2025.p1-starve.hop2", "musat2025.bridge-order",
                    "musat2025.depth-trained", "musat2025.r1-transformer-order"}
     assert transformer | {"musat2025.construct-exact", "musat2025.r1-learnability"} <= ids
     assert not {"musat2025.order-seeds", "musat2025.curriculum"} & ids
     by_id = {c["id"]: c for c in summary["claims"]}
     # 40 steps learn nothing: no claim that needs learning may pass on an untrained model
     for cid in ("musat2025.curriculum.IC-A", "musat2025.curriculum.IC-B", "musat2025.order",
+                "musat2025.stacked.IC-A", "musat2025.stacked.IC-B",
                 "musat2025.p1-starve.hop2", "musat2025.depth-trained"):
         assert not by_id[cid]["passed"], cid
     out = tmp_path / "musat2025"
