@@ -111,7 +111,8 @@ def train(
     model : DirectModel
     params : dict of str to ndarray, or None
         Initial parameters (copied, never modified); ``None`` draws ``model.init(rng)``
-        (before any batch).
+        (before any batch). float32 and float64 arrays keep their precision through training
+        (the optimizers work in it); anything else is converted to float64.
     data : Any
         The full data set, passed as-is to ``model.loss_and_grad`` for full-batch steps
         and for the recorded ``"loss"``. For minibatches it must have a method
