@@ -104,7 +104,7 @@ class TrainConfig:
         layer together (default, reconstruction) or one head.
     dtype : {"float32", "float64"}
         Precision of training and of the snapshot measurements (the model's ``dtype``). float32
-        (default) is about 2.8x faster per step at these sizes; float64 is what the gradient
+        (default) is 2-2.8x faster per step at these sizes; float64 is what the gradient
         checks use. Its rounding (relative 1e-7 per operation) is far below Adam's step noise.
     ic_a_levels : {"statements", "query"}
         Where an IC-A run's hop levels are measured (reconstruction): at the statements' dst
@@ -140,6 +140,8 @@ class TrainConfig:
             raise ValueError(f"unit must be 'layer' or 'head', got {self.unit!r}")
         if self.ic_a_levels not in ("statements", "query"):
             raise ValueError(f"ic_a_levels must be 'statements' or 'query', got {self.ic_a_levels!r}")
+        if self.dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
 
     def task(self, regime: Regime = "ic_b", pi: Sequence[float] | None = None) -> RetrievalTask:
         """The task in ``regime`` (``pi`` only for ``"ic_b"``)."""

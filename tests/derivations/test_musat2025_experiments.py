@@ -44,6 +44,9 @@ def test_config_validation_and_model() -> None:
     assert sch.factor("default", cfg.lr * 799) == pytest.approx(0.5 / 8)
     with pytest.raises(ValueError, match="decay_from"):
         cfg.with_(decay_from=1.5)
+    with pytest.raises(ValueError, match="dtype"):
+        cfg.with_(dtype="float16")
+    assert cfg.model().dtype == "float32" and cfg.with_(dtype="float64").model().dtype == "float64"
 
 
 def test_run_training_records_shapes() -> None:
