@@ -116,10 +116,13 @@ def ablation_accuracy(
 
 def layer_ablation_accuracy(
     model: AttentionOnlyTransformer, params: Mapping[str, np.ndarray], batch: Batch, D: int,
-    where: str = "query",
+    where: str = "query", above: bool = False,
 ) -> np.ndarray:
-    """Accuracy per hop count (``where`` as in :func:`ablation_accuracy`) with all heads of one
-    layer zeroed together, (L, D).
+    r"""Accuracy per hop count (``where`` as in :func:`ablation_accuracy`) with all heads of one
+    layer zeroed together, (L, D); with ``above``, layer $\ell$ *and every layer above it* (row
+    $\ell$): whether the level can still be answered without any computation from layer $\ell$
+    up, which a backup head above the unit cannot mask (the redundancy cross-check of
+    :func:`~.experiments.stacked_with_above`).
 
     The unit of the ``"layer"`` identification (see the module doc): a lookup the model splits
     over the heads of one layer by statement order is removed only when they are zeroed together.
@@ -129,7 +132,10 @@ def layer_ablation_accuracy(
     out = np.empty((L, D))
     for layer in range(L):
         mask = np.ones((L, H))
-        mask[layer] = 0.0
+        if above:
+            mask[layer:] = 0.0
+        else:
+            mask[layer] = 0.0
         out[layer] = fn(model.forward(params, batch.tokens, mask)[0], batch, D)
     return out
 

@@ -223,14 +223,16 @@ STACKED_FRACTION = 0.75
 
 
 def claim_stacked(regime: str, units: Sequence[Sequence[tuple[int, int] | None]], where: str,
-                  by_pattern: list[bool] | None = None) -> Claim:
+                  by_pattern: list[bool] | None = None, with_above: list[bool | None] | None = None) -> Claim:
     """Stacked retrieval units form (the paper's circuits, spec 1.3) in most seeds of ``regime``.
 
     ``units[seed]``: the unit of each hop level (:func:`~.experiments.level_heads`; ``None``: that
     level has none). A seed is *stacked* when every level has a unit (each above the previous
     one by construction). Predicted: every seed; holds when at least :data:`STACKED_FRACTION` do.
     ``by_pattern[seed]``: the same read off the attention patterns alone
-    (:func:`~.experiments.pattern_stacked`), reported as a cross-check of the measurement.
+    (:func:`~.experiments.pattern_stacked`), and ``with_above[seed]`` the same when a layer is
+    zeroed with every layer above it (:func:`~.experiments.stacked_with_above`, redundant
+    carriers), reported as cross-checks of the measurement.
     """
     full = [all(u is not None for u in row) for row in units]
     n, k = len(full), int(sum(full))
@@ -240,7 +242,10 @@ def claim_stacked(regime: str, units: Sequence[Sequence[tuple[int, int] | None]]
         f"{k} of {n} seeds have a unit for every level (levels read at the {where}; a unit carries its level by "
         f"ablation and attends to its lookup's positions more than a uniform row"
         + ("" if by_pattern is None else f"; by the attention patterns alone, without the ablation: "
-           f"{int(sum(by_pattern))} of {len(by_pattern)}") + "); the claim holds when at least "
+           f"{int(sum(by_pattern))} of {len(by_pattern)}")
+        + ("" if with_above is None or None in with_above else f"; zeroing a layer with every layer above it "
+           f"(backup heads cannot mask a carrier): {int(sum(bool(x) for x in with_above))} of {len(with_above)}")
+        + "); the claim holds when at least "
         f"{STACKED_FRACTION:.0%} of the seeds do (fraction predicted 1, tolerance {1 - STACKED_FRACTION:g}).",
         1.0, k / n, tol=1.0 - STACKED_FRACTION, source="paper",
         why="The paper reports stacked heads in its trained models without a rate; the order claim needs them to "
@@ -248,7 +253,7 @@ def claim_stacked(regime: str, units: Sequence[Sequence[tuple[int, int] | None]]
             "A seed whose circuit answers without a stacked unit per level (e.g. through the query marker) counts "
             "against the claim, as it must: those are circuits the paper's mechanism does not describe.",
         details={"units": [[None if u is None else list(u) for u in row] for row in units], "where": where,
-                 "stacked_by_attention_pattern_alone": by_pattern},
+                 "stacked_by_attention_pattern_alone": by_pattern, "stacked_zeroing_layers_above": with_above},
         negative_controls={"stacked units in a quarter of the seeds": 0.25})
 
 

@@ -59,6 +59,7 @@ __all__ = [
     "emergence_steps",
     "level_heads",
     "pattern_stacked",
+    "stacked_with_above",
     "unit_arrays",
     "unit_name",
     "emergence_table",
@@ -189,7 +190,7 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class TrainingRun:
-    """One run's record.
+    r"""One run's record.
 
     Attributes
     ----------
@@ -209,6 +210,10 @@ class TrainingRun:
         (:func:`.ablation.ablation_accuracy` with ``where="statements"``; lookup scores
         ``scores["slookup{k}"]``), recorded when the levels are read there (else ``None``).
         ``level_acc``, ``level_ablated``, ``level_ablated_layers``: the arrays the levels are read from.
+    ablated_above, statement_ablated_above : (n, L, D) float or None, the accuracy with layer
+        $\ell$ and every layer above it zeroed (:func:`.ablation.layer_ablation_accuracy` with
+        ``above=True``), at the query and at the statements; ``level_ablated_above`` the one the
+        levels are read from (``None`` in runs recorded without it).
     """
 
     config: TrainConfig
@@ -228,6 +233,8 @@ class TrainingRun:
     statement_acc: np.ndarray | None = None
     statement_ablated: np.ndarray | None = None
     statement_ablated_layers: np.ndarray | None = None
+    ablated_above: np.ndarray | None = None
+    statement_ablated_above: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.levels_at not in ("query", "statements"):
@@ -255,6 +262,13 @@ class TrainingRun:
         return self._levels(self.ablated_layers, self.statement_ablated_layers)
 
     @property
+    def level_ablated_above(self) -> np.ndarray | None:
+        """(n, L, D) the same with each layer and every layer above it zeroed, or ``None``."""
+        if self.levels_at == "statements":
+            return self.statement_ablated_above
+        return self.ablated_above
+
+    @property
     def chance(self) -> float:
         """In-context chance: the answer is one of the ``n_chains`` values present."""
         return 1.0 / self.config.n_chains
@@ -267,6 +281,9 @@ class TrainingRun:
         if self.levels_at == "statements":
             out |= {f"{prefix}statement_acc": self.level_acc, f"{prefix}statement_ablated": self.level_ablated,
                     f"{prefix}statement_ablated_layers": self.level_ablated_layers}  # the properties: not None
+        for name, arr in (("ablated_above", self.ablated_above), ("statement_ablated_above", self.statement_ablated_above)):
+            if arr is not None:
+                out[f"{prefix}{name}"] = arr
         return out
 
 
@@ -304,6 +321,8 @@ def run_training(
         ev_s = task.sample(np.random.default_rng(20_000 + seed), cfg.n_eval)
         s_acc, s_abl = acc.copy(), ablated.copy()
         s_abl_layers = ablated_layers.copy()
+        s_above = ablated_layers.copy()
+    above = ablated_layers.copy()
 
     def ablate(params: dict[str, np.ndarray], batch: Batch, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         a, ab = ablation_accuracy(model, params, batch, D, where)
@@ -314,22 +333,24 @@ def run_training(
         _, pc = model.forward(params, probe[None])
         patterns[i] = np.stack([pc[f"blocks.{layer}.attn.pattern"][0] for layer in range(cfg.n_layers)])
         acc[i], ablated[i], ablated_layers[i] = ablate(params, ev, "query")
+        above[i] = layer_ablation_accuracy(model, params, ev, D, "query", above=True)
         logits, cache = model.forward(params, ev.tokens)
         loss[i] = cross_entropy(logits[sup], ev.targets[sup])[0]
         for role, sc in head_scores(model, params, ev, cache).items():
             scores.setdefault(role, []).append(sc)
         if at_statements:
             s_acc[i], s_abl[i], s_abl_layers[i] = ablate(params, ev_s, "statements")
+            s_above[i] = layer_ablation_accuracy(model, params, ev_s, D, "statements", above=True)
             for role, sc in statement_scores(model, params, ev_s).items():
                 scores.setdefault(role, []).append(sc)
     run = TrainingRun(
         cfg, regime, None if pi is None else tuple(float(x) for x in pi), seed,
         np.array([s for s, _ in snaps]), acc, ablated, ablated_layers, loss,
-        {k: np.stack(v) for k, v in scores.items()}, snaps[-1][1], probe, patterns,
+        {k: np.stack(v) for k, v in scores.items()}, snaps[-1][1], probe, patterns, ablated_above=above,
     )
     if at_statements:
         run = replace(run, levels_at="statements", statement_acc=s_acc, statement_ablated=s_abl,
-                      statement_ablated_layers=s_abl_layers)
+                      statement_ablated_layers=s_abl_layers, statement_ablated_above=s_above)
     return run
 
 
@@ -410,6 +431,23 @@ def pattern_stacked(run: TrainingRun, min_score: float = 0.5) -> bool:
             return False
         floor = layers[0]
     return True
+
+
+def stacked_with_above(run: TrainingRun) -> bool | None:
+    """Whether every hop level has a layer unit when a layer is zeroed together with every layer
+    above it (:func:`.ablation.layer_ablation_accuracy` with ``above=True``), the rest of
+    :func:`level_heads` unchanged: the cross-check for redundant carriers. A layer whose level a
+    backup head above it can also answer carries nothing alone, but the level is lost without
+    it and everything above. ``None`` if the run was recorded without those arrays."""
+    ab = run.level_ablated_above
+    if ab is None:
+        return None
+    _, look = unit_arrays(run)
+    if run.config.unit == "head":  # layer units: the layer's summed excess
+        look = {k: v.sum(axis=1, keepdims=True) for k, v in look.items()}
+    _, units = emergence_from_ablation(run.steps, run.level_acc, ab[:, :, None, :], run.chance, look,
+                                       run.config.carry_frac, 0.0, stacked=True)
+    return all(u is not None for u in units)
 
 
 def emergence_steps(run: TrainingRun) -> np.ndarray:

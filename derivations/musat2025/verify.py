@@ -32,6 +32,7 @@ from derivations.musat2025.experiments import (
     level_heads,
     pattern_stacked,
     run_many,
+    stacked_with_above,
     staircase,
 )
 from derivations.musat2025.figures import (
@@ -351,7 +352,8 @@ def verify_transformer(ctx: VerifyContext, s: Settings, cm: CompiledModel) -> li
     for reg in ("IC-A", "IC-B"):
         where = "statements" if reg == "IC-A" and cfg.ic_a_levels == "statements" else "query"
         claims.append(C.claim_stacked(reg, [level_heads(r)[1] for r in groups[reg]], where,
-                                      [pattern_stacked(r) for r in groups[reg]]))
+                                      [pattern_stacked(r) for r in groups[reg]],
+                                      [stacked_with_above(r) for r in groups[reg]]))
     claims.append(C.claim_hop_order({k: t.emergence_steps for k, t in tables.items()}, cfg.resolution))
     k = s.starve_level - 1
     claims.append(C.claim_starve(s.starve_level, tables["IC-B"].emergence_steps[:, k],

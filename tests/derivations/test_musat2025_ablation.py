@@ -134,3 +134,23 @@ def test_statement_accuracy_and_bad_where() -> None:
     assert np.isnan(q[0]) and q[1] == 1.0  # IC-A asks only 2-hop queries
     with pytest.raises(ValueError, match="where must be"):
         ablation_accuracy(model, params, b, 2, "dst")
+
+
+def test_layer_ablation_with_the_layers_above() -> None:
+    """Zeroing layer l with every layer above it: row L-1 equals zeroing the top layer alone, row 0
+    zeroes every head; the hand-set circuit loses 2-hop queries as soon as layer 2 goes."""
+    task = RetrievalTask(n_chains=2, depth=2, n_values=4, n_vars=8, regime="ic_b")
+    model, params = constructive_params(task, 3)
+    b = task.sample(np.random.default_rng(8), 256)
+    alone = layer_ablation_accuracy(model, params, b, 2)
+    above = layer_ablation_accuracy(model, params, b, 2, above=True)
+    np.testing.assert_array_equal(above[-1], alone[-1])
+    allzero = ablation_accuracy(model, params, b, 2)[0] * 0 + _zeroed(model, params, b)
+    np.testing.assert_allclose(above[0], allzero)
+    assert np.all(above[1:, 1] < 0.75) and not np.array_equal(above, alone)
+
+
+def _zeroed(model, params, b) -> np.ndarray:  # noqa: ANN001
+    logits = model.forward(params, b.tokens, np.zeros((model.n_layers, model.n_heads)))[0]
+    ok = logits[:, -1].argmax(-1) == b.answer
+    return np.array([ok[b.query_depth == k].mean() for k in (1, 2)])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -249,3 +251,27 @@ def test_pattern_stacked_cross_check() -> None:
     assert pattern_stacked(_synthetic_run(acc, {"lookup1": lo, "lookup2": hi}, unit="layer"))
     assert not pattern_stacked(_synthetic_run(acc, {"lookup1": hi, "lookup2": lo}))  # reversed
     assert not pattern_stacked(_synthetic_run(acc, {"lookup1": lo, "lookup2": hi * 0.5}))  # too weak
+
+
+def test_stacked_with_above_finds_a_carrier_masked_by_a_backup() -> None:
+    """A textbook stacked run whose hop-1 layer has a backup above it: zeroed alone, layer 0 leaves
+    1-hop queries answered (no carrier); zeroed with layer 1 above it, they are lost, so the
+    cross-check finds both units. Negative control: without the loss, it finds none."""
+    from derivations.musat2025.experiments import stacked_with_above
+
+    n = 3
+    acc = np.ones((n, 2))
+    lo, hi = np.full((n, 2, 1), -0.1), np.full((n, 2, 1), -0.1)
+    lo[:, 0, 0], hi[:, 1, 0] = 0.8, 0.8  # layer 0 reads lookup 1, layer 1 lookup 2
+    alone = np.ones((n, 2, 2))
+    alone[:, 1, 1] = 0.5  # layer 1 carries hop 2; layer 0 alone carries nothing (a backup above)
+    above = alone.copy()
+    above[:, 0, :] = 0.5  # layers 0 and 1 together: both levels lost
+    run = _synthetic_run(acc, {"lookup1": np.repeat(lo, 2, axis=2), "lookup2": np.repeat(hi, 2, axis=2)},
+                         ablated_layers=alone, unit="layer")
+    run = replace(run, ablated_above=above)
+    assert level_heads(run)[1] == [None, (1, -1)]  # the plain criterion misses hop 1
+    assert stacked_with_above(run) is True
+    assert stacked_with_above(replace(run, ablated_above=alone)) is False
+    assert stacked_with_above(replace(run, ablated_above=None)) is None
+    assert "x.ablated_above" in run.arrays("x.")
