@@ -138,7 +138,7 @@ class AttentionOnlyTransformer:
     dtype : {"float64", "float32"}
         Precision of the parameters :meth:`init` draws. The forward and backward passes run in
         the precision of the parameters they are given, so float32 parameters train in float32
-        (2-2.8x faster per step at the verify run's sizes, ``benchmarks/bench_musat_step.py
+        (about 2x faster per step at the verify run's sizes, ``benchmarks/bench_musat_step.py
         --verify-task``)
         and float64 ones, as in the gradient checks, in float64.
 

@@ -105,7 +105,7 @@ class TrainConfig:
         layer together (default, reconstruction) or one head.
     dtype : {"float32", "float64"}
         Precision of training and of the snapshot measurements (the model's ``dtype``). float32
-        (default) is 2-2.8x faster per step at these sizes; float64 is what the gradient
+        (default) is about 2x faster per step at these sizes; float64 is what the gradient
         checks use. Its rounding (relative 1e-7 per operation) is far below Adam's step noise.
     ic_a_levels : {"statements", "query"}
         Where an IC-A run's hop levels are measured (reconstruction): at the statements' dst

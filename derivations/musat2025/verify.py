@@ -86,7 +86,7 @@ RECONSTRUCTED = (
     "IC-A's hop levels are read where IC-A supervises them, at the statements' dst positions (setting "
     "ic_a_levels; 'query' reads them at the query like the other regimes, where IC-A asks only D-hop questions): "
     "the hop-1 lookup of a statement's dst is its own src, the hop-2 lookup its parent statement's dst",
-    "training in float32 (setting dtype; the gradient checks run in float64): 2-2.8x faster per step at "
+    "training in float32 (setting dtype; the gradient checks run in float64): about 2x faster per step at "
     "these sizes, which lets the default run train 8000 steps within the budget",
     "the P1' intervention: IC-B with hop level starve_level at mixture weight starve_weight, the rest uniform "
     "(spec 5.5 proposes reweighting; the weights are ours)",
