@@ -278,12 +278,10 @@ class TrainingRun:
         out = {f"{prefix}steps": self.steps, f"{prefix}acc": self.acc, f"{prefix}loss": self.loss,
                f"{prefix}ablated": self.ablated, f"{prefix}ablated_layers": self.ablated_layers}
         out |= {f"{prefix}score.{k}": v for k, v in self.scores.items()}
-        if self.levels_at == "statements":
-            out |= {f"{prefix}statement_acc": self.level_acc, f"{prefix}statement_ablated": self.level_ablated,
-                    f"{prefix}statement_ablated_layers": self.level_ablated_layers}  # the properties: not None
-        for name, arr in (("ablated_above", self.ablated_above), ("statement_ablated_above", self.statement_ablated_above)):
-            if arr is not None:
-                out[f"{prefix}{name}"] = arr
+        for name in ("statement_acc", "statement_ablated", "statement_ablated_layers", "ablated_above",
+                     "statement_ablated_above"):  # the optional records, where present
+            if getattr(self, name) is not None:
+                out[f"{prefix}{name}"] = getattr(self, name)
         return out
 
 
@@ -324,23 +322,23 @@ def run_training(
         s_above = ablated_layers.copy()
     above = ablated_layers.copy()
 
-    def ablate(params: dict[str, np.ndarray], batch: Batch, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def ablate(params: dict[str, np.ndarray], batch: Batch, where: str
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Intact, each head zeroed, each layer zeroed, each layer zeroed with those above it."""
         a, ab = ablation_accuracy(model, params, batch, D, where)
         ab_layers = ab[:, 0] if cfg.n_heads == 1 else layer_ablation_accuracy(model, params, batch, D, where)
-        return a, ab, ab_layers
+        return a, ab, ab_layers, layer_ablation_accuracy(model, params, batch, D, where, above=True)
 
     for i, (_, params) in enumerate(snaps):
         _, pc = model.forward(params, probe[None])
         patterns[i] = np.stack([pc[f"blocks.{layer}.attn.pattern"][0] for layer in range(cfg.n_layers)])
-        acc[i], ablated[i], ablated_layers[i] = ablate(params, ev, "query")
-        above[i] = layer_ablation_accuracy(model, params, ev, D, "query", above=True)
+        acc[i], ablated[i], ablated_layers[i], above[i] = ablate(params, ev, "query")
         logits, cache = model.forward(params, ev.tokens)
         loss[i] = cross_entropy(logits[sup], ev.targets[sup])[0]
         for role, sc in head_scores(model, params, ev, cache).items():
             scores.setdefault(role, []).append(sc)
         if at_statements:
-            s_acc[i], s_abl[i], s_abl_layers[i] = ablate(params, ev_s, "statements")
-            s_above[i] = layer_ablation_accuracy(model, params, ev_s, D, "statements", above=True)
+            s_acc[i], s_abl[i], s_abl_layers[i], s_above[i] = ablate(params, ev_s, "statements")
             for role, sc in statement_scores(model, params, ev_s).items():
                 scores.setdefault(role, []).append(sc)
     run = TrainingRun(
