@@ -48,7 +48,8 @@ import numpy as np
 from derivations.musat2025.data import Batch
 from derivations.musat2025.direct import AttentionOnlyTransformer
 
-__all__ = ["ablation_accuracy", "layer_ablation_accuracy", "carrier_heads", "assign_levels", "emergence_from_ablation", "CARRY_FRAC"]
+__all__ = ["ablation_accuracy", "layer_ablation_accuracy", "site_ablation_accuracy", "carrier_heads", "assign_levels", "emergence_from_ablation", "site_levels", "statement_levels", "CARRY_FRAC",
+           "QUERY_SITE", "CONTEXT_SITE"]
 
 #: Default fraction of the above-chance accuracy a head must carry (see :func:`carrier_heads`):
 #: half. A head the circuit cannot do without removes all of it (measured: 0.9-1.1 of the
@@ -140,6 +141,43 @@ def layer_ablation_accuracy(
     return out
 
 
+#: Columns of :func:`site_ablation_accuracy`: a layer zeroed at the query only, at every other
+#: position only (the statements and the marker: the context the query reads), and at the query
+#: together with every layer above it at the query.
+SITES = ("query", "context", "query_above")
+
+
+def site_ablation_accuracy(
+    model: AttentionOnlyTransformer, params: Mapping[str, np.ndarray], batch: Batch, D: int,
+) -> np.ndarray:
+    r"""Query accuracy per hop count with each layer's heads zeroed at one *site*, (L, 3, D)
+    (reconstruction, issue 17; the columns are :data:`SITES`).
+
+    Column 0, ``"query"``: layer $\ell$'s output zeroed at the query position only, so the
+    query reads what the layers below wrote at the statements, but layer $\ell$ adds nothing
+    to the query itself. Column 1, ``"context"``: zeroed at every other position only, so the
+    query's own attention in layer $\ell$ still works, but what layer $\ell$ computes at the
+    statements is gone. Column 2, ``"query_above"``: zeroed at the query in layer $\ell$ and
+    every layer above it, which a backup read-out above $\ell$ cannot mask.
+
+    Under the causal mask the query is the last position, so nothing reads its output but
+    itself: the two sites split a layer's work into the part done for the query and the part
+    done among the statements (where spec 1.3's link and merge heads work before a read-out).
+    """
+    fn = _query_acc
+    L, H = model.n_layers, model.n_heads
+    S = np.shape(batch.tokens)[1]
+    out = np.empty((L, len(SITES), D))
+    for layer in range(L):
+        for col, (rows, pos) in enumerate(((slice(layer, layer + 1), slice(S - 1, S)),
+                                           (slice(layer, layer + 1), slice(0, S - 1)),
+                                           (slice(layer, L), slice(S - 1, S)))):
+            mask = np.ones((L, H, S))
+            mask[rows, :, pos] = 0.0
+            out[layer, col] = fn(model.forward(params, batch.tokens, mask)[0], batch, D)
+    return out
+
+
 def carrier_heads(acc: np.ndarray, ablated: np.ndarray, chance: float, frac: float = CARRY_FRAC) -> np.ndarray:
     """Boolean (L, H, D): unit $(\\ell,h)$ carries hop level $k$ (see the module doc).
 
@@ -212,3 +250,167 @@ def emergence_from_ablation(
             hit = np.nonzero(carry[:, head[0], head[1], k])[0]
             out[k] = st[hit[0]]
     return out, heads
+
+
+#: Unit codes of :func:`site_levels` in a unit ``(layer, code)``: the layer's heads at the query,
+#: or at the context (every other position). A whole layer is ``(layer, -1)``, a head ``(layer, h)``.
+QUERY_SITE = -2
+CONTEXT_SITE = -3
+
+
+def site_levels(
+    steps: np.ndarray, acc: np.ndarray, site_ablated: np.ndarray, chance: float,
+    lookup: Mapping[int, np.ndarray], chain: np.ndarray, frac: float = CARRY_FRAC,
+    layer_ablated: np.ndarray | None = None,
+) -> tuple[np.ndarray, list[tuple[int, int] | None]]:
+    r"""Emergence step and unit of every hop level, identified by where each layer works
+    (reconstruction, issue 17; the ``"site"`` unit of :class:`~.experiments.TrainConfig`).
+
+    ``steps`` (n,), ``acc`` (n, D) query accuracy, ``site_ablated`` (n, L, 3, D) from
+    :func:`site_ablation_accuracy` at every snapshot, ``lookup[k]`` (L,) every layer's final
+    query lookup-$k$ excess (:func:`~.measure.query_lookup_score`, summed over its heads) and
+    ``chain`` (L,) its final chain-mate excess (:func:`~.measure.chain_score`);
+    ``layer_ablated`` (n, L, D), optional, the accuracy with each whole layer zeroed
+    (:func:`layer_ablation_accuracy`). A unit *carries* a level as in :func:`carrier_heads`.
+    The levels are assigned in turn:
+
+    * hop 1, the read-out: the layer $r$ whose query site, zeroed together with the query sites
+      of the layers above it, removes the 1-hop level (a backup read-out above cannot mask it),
+      with the largest lookup-1 excess, which must be positive: unit ``(r, QUERY_SITE)``;
+    * hop $k \ge 2$, either
+
+      - a query site that carries level $k$, in a layer above the last query unit, with a
+        positive lookup-$k$ excess: the query follows the chain one lookup per layer (the
+        greedy circuit of :mod:`.construct`, whose top layer also relays the 1-hop answer, so
+        it may carry level $k - 1$ too); the largest excess wins; or, if none,
+      - a context site that carries level $k$ but not level $k - 1$ (it is needed for the
+        $k$-th hop only, unlike the previous-token work every level needs), with a positive
+        chain-mate excess, below a read-out: the query sites of the layers above it, zeroed
+        together, remove level $k$. The statements absorb their chain-mates before a read-out
+        (spec 1.3's link and merge heads), which then finds the value at the statement it
+        reads; the largest excess wins; or, if none,
+      - a whole layer (``(layer, -1)``, needs ``layer_ablated``) that carries level $k$ but not
+        level $k - 1$, below a read-out as above, with a positive lookup-$k$ excess at the
+        query or a positive chain-mate excess: a layer whose work for the $k$-th hop is split
+        between the query and the statements (each site alone removes less than ``frac``);
+        the larger of the two excesses decides among several.
+
+    A level with no candidate, and every level after it, has no unit (``None``). The
+    emergence step of a level is the first snapshot at which its unit carries it (``nan``:
+    none). Both families are stacked heads in the paper's sense: each hop level gets a unit
+    of its own, confirmed by ablation at the site it works at and by its attention.
+    """
+    st = np.asarray(steps, dtype=float)
+    a = np.asarray(acc, dtype=float)
+    ab = np.asarray(site_ablated, dtype=float)
+    if ab.ndim != 4 or ab.shape[2] != len(SITES) or ab.shape[0] != a.shape[0] or ab.shape[3] != a.shape[1] \
+            or st.shape != (a.shape[0],):
+        raise ValueError(f"steps (n,), acc (n, D) and site_ablated (n, L, {len(SITES)}, D) must match; got "
+                         f"{st.shape}, {a.shape}, {ab.shape}")
+    n, L, _, D = ab.shape
+    if layer_ablated is not None:
+        la = np.asarray(layer_ablated, dtype=float)
+        if la.shape != (n, L, D):
+            raise ValueError(f"layer_ablated must be (n, L, D) = {(n, L, D)}, got {la.shape}")
+        ab = np.concatenate([ab, la[:, :, None, :]], axis=2)  # column 3: the whole layer
+    carry = carrier_heads(a, ab, chance, frac)  # (n, L, 3 or 4, D)
+    q, c, qa, whole = 0, 1, 2, 3
+    ch = np.nan_to_num(np.asarray(chain, dtype=float), nan=-1.0)
+    look = {k: np.nan_to_num(np.asarray(lookup[k], dtype=float), nan=-1.0) for k in range(1, D + 1)}
+    units: list[tuple[int, int] | None] = []
+    cols: list[tuple[int, int]] = []  # (layer, column of carry) per assigned level
+    cand = [(look[1][m], m) for m in range(L) if carry[-1, m, qa, 0] and look[1][m] > 0.0]
+    if cand:
+        r = max(cand)[1]
+        units.append((r, QUERY_SITE))
+        cols.append((r, qa))
+        last_q = r
+        for k in range(2, D + 1):
+            fin = carry[-1, :, :, k - 1]  # (L, 3): the units carrying level k at the end
+            below = carry[-1, :, :, k - 2]  # (L, 3): ... and level k - 1
+            on_q = [(look[k][m], m) for m in range(last_q + 1, L) if fin[m, q] and look[k][m] > 0.0]
+            on_c = [(ch[m], m) for m in range(L - 1) if fin[m, c] and not below[m, c] and ch[m] > 0.0
+                    and fin[m + 1, qa]]
+            if on_q:
+                last_q = max(on_q)[1]
+                units.append((last_q, QUERY_SITE))
+                cols.append((last_q, q))
+            elif on_c:
+                m = max(on_c)[1]
+                units.append((m, CONTEXT_SITE))
+                cols.append((m, c))
+            elif layer_ablated is not None and (on_w := [
+                    (max(look[k][m], ch[m]), m) for m in range(L - 1)
+                    if fin[m, whole] and not below[m, whole] and max(look[k][m], ch[m]) > 0.0 and fin[m + 1, qa]]):
+                m = max(on_w)[1]
+                units.append((m, -1))
+                cols.append((m, whole))
+            else:
+                break
+    units += [None] * (D - len(units))
+    times = np.full(D, np.nan)
+    for k, (m, col) in enumerate(cols):
+        hit = np.nonzero(carry[:, m, col, k])[0]
+        times[k] = st[hit[0]]
+    return times, units
+
+
+def statement_levels(
+    steps: np.ndarray, acc: np.ndarray, layer_ablated: np.ndarray, above_ablated: np.ndarray, chance: float,
+    lookup: Mapping[int, np.ndarray], chain: np.ndarray, frac: float = CARRY_FRAC,
+) -> tuple[np.ndarray, list[tuple[int, int] | None]]:
+    r"""Emergence step and unit of every hop level read at IC-A's statement labels (reconstruction,
+    issue 17; the ``"site"`` unit where the reader is a statement's own dst position).
+
+    ``acc`` (n, D) the statement-label accuracy, ``layer_ablated`` (n, L, D) with each layer
+    zeroed, ``above_ablated`` (n, L, D) with each layer and every layer above it zeroed
+    (:func:`layer_ablation_accuracy` with ``where="statements"``), ``lookup[k]`` (L,) the final
+    statement lookup-$k$ excess (:func:`~.measure.statement_lookup_score`) and ``chain`` (L,)
+    the chain-mate excess (:func:`~.measure.chain_score`), both summed over a layer's heads.
+    The units are whole layers, ``(layer, -1)``:
+
+    * hop 1: a dst reading its own src (the previous-token relation, the whole lookup for a
+      value statement): the layer that, zeroed with every layer above it, removes the 1-hop
+      labels, with the largest positive lookup-1 excess. Trained models copy the src into the
+      dst in two or three layers at once, so zeroing one of them alone removes nothing;
+    * hop $k \ge 2$: a layer that carries level $k$ but not level $k - 1$, with a positive
+      lookup-$k$ excess (a dst reading its parent's dst) or a positive chain-mate excess (a
+      statement reading the statements of its chain); the larger excess decides among several.
+
+    Emergence: the first snapshot at which the unit carries its level (in the same ablation
+    that found it); ``nan``/``None``: the level has no unit.
+    """
+    st = np.asarray(steps, dtype=float)
+    a = np.asarray(acc, dtype=float)
+    lay = np.asarray(layer_ablated, dtype=float)
+    abv = np.asarray(above_ablated, dtype=float)
+    if a.ndim != 2 or lay.shape != abv.shape or lay.ndim != 3 or lay.shape[0] != a.shape[0] \
+            or lay.shape[2] != a.shape[1] or st.shape != (a.shape[0],):
+        raise ValueError(f"steps (n,), acc (n, D), layer_ablated and above_ablated (n, L, D) must match; got "
+                         f"{st.shape}, {a.shape}, {lay.shape}, {abv.shape}")
+    _, L, D = lay.shape
+    alone = carrier_heads(a, lay[:, :, None, :], chance, frac)[:, :, 0]  # (n, L, D)
+    up = carrier_heads(a, abv[:, :, None, :], chance, frac)[:, :, 0]
+    ch = np.nan_to_num(np.asarray(chain, dtype=float), nan=-1.0)
+    look = {k: np.nan_to_num(np.asarray(lookup[k], dtype=float), nan=-1.0) if k in lookup else np.full(L, -1.0)
+            for k in range(1, D + 1)}
+    units: list[tuple[int, int] | None] = []
+    found: list[tuple[int, np.ndarray]] = []  # (layer, carrying record) per assigned level
+    cand = [(look[1][m], m) for m in range(L) if up[-1, m, 0] and look[1][m] > 0.0]
+    if cand:
+        r = max(cand)[1]
+        units.append((r, -1))
+        found.append((r, up))
+        for k in range(2, D + 1):
+            on = [(max(look[k][m], ch[m]), m) for m in range(L)
+                  if alone[-1, m, k - 1] and not alone[-1, m, k - 2] and max(look[k][m], ch[m]) > 0.0]
+            if not on:
+                break
+            m = max(on)[1]
+            units.append((m, -1))
+            found.append((m, alone))
+    units += [None] * (D - len(units))
+    times = np.full(D, np.nan)
+    for k, (m, carry) in enumerate(found):
+        times[k] = st[np.nonzero(carry[:, m, k])[0][0]]
+    return times, units

@@ -223,9 +223,11 @@ class AttentionOnlyTransformer:
         ----------
         params : dict of str to ndarray
         tokens : int ndarray, shape (B, S)
-        head_mask : ndarray, shape (L, H), optional
+        head_mask : ndarray, shape (L, H) or (L, H, S), optional
             Factor on each head's output ``z`` (0 zeroes the head: the ablation of
-            :mod:`.ablation`); the cache keeps the unmasked ``z``. ``None``: all ones.
+            :mod:`.ablation`), or per position with a trailing axis over the ``S`` positions
+            (0 zeroes the head's output at that position only: the site ablation); the cache
+            keeps the unmasked ``z``. ``None``: all ones.
 
         Returns
         -------
@@ -236,9 +238,13 @@ class AttentionOnlyTransformer:
             diagonal), and ``...q``, ``...k``, ``...v``, ``...z`` (B, H, S, d_h).
         """
         tok = self._check(params, tokens)  # (B, S)
-        if head_mask is not None and np.shape(head_mask) != (self.n_layers, self.n_heads):
-            raise ValueError(f"head_mask must have shape {(self.n_layers, self.n_heads)}, got {np.shape(head_mask)}")
         B, S = tok.shape
+        LH = (self.n_layers, self.n_heads)
+        if head_mask is not None and np.shape(head_mask) not in (LH, LH + (S,)):
+            raise ValueError(f"head_mask must have shape {LH} or {LH + (S,)}, got {np.shape(head_mask)}")
+        hm = None if head_mask is None else np.asarray(head_mask, dtype=_precision(params))
+        if hm is not None and hm.ndim == 2:
+            hm = hm[:, :, None]  # (L, H, 1): one factor for every position
         H, e = self.n_heads, self.d_head
         scale = 1.0 / math.sqrt(e)
         dt = _precision(params)
@@ -260,7 +266,7 @@ class AttentionOnlyTransformer:
             A = np.exp(scores)  # (B, H, S, S)
             A /= A @ ones
             z = A @ v  # (B, H, S, e)
-            zm = z if head_mask is None else z * np.asarray(head_mask, dtype=dt)[layer][None, :, None, None]
+            zm = z if hm is None else z * hm[layer][None, :, :, None]
             out = (_flat(_merge_heads(zm)) @ _stack_out(params[p + "W_O"])).reshape(B, S, -1)
             x = x + out  # (B, S, d)
             cache.update({p + "q": q, p + "k": k, p + "v": v, p + "z": z, p + "pattern": A})

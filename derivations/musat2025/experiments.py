@@ -32,9 +32,14 @@ import numpy as np
 
 from derivations.musat2025.ablation import (
     CARRY_FRAC,
+    CONTEXT_SITE,
+    QUERY_SITE,
     ablation_accuracy,
     emergence_from_ablation,
     layer_ablation_accuracy,
+    site_ablation_accuracy,
+    site_levels,
+    statement_levels,
 )
 from derivations.musat2025.data import Batch, Regime, RetrievalTask, hop_weights
 from derivations.musat2025.direct import AttentionOnlyTransformer
@@ -60,8 +65,11 @@ __all__ = [
     "level_heads",
     "pattern_stacked",
     "stacked_with_above",
+    "stacked_by_layer",
     "unit_arrays",
     "unit_name",
+    "uses_sites",
+    "unit_drop",
     "emergence_table",
     "accuracy_crossings",
     "staircase",
@@ -100,9 +108,13 @@ class TrainConfig:
         :data:`DECAY_PIECES` constant pieces (reconstruction; 1: constant ``lr``). Constant Adam
         at ``lr = 3e-3`` leaves the trained model jumping between a solved and a half-solved
         2-hop task (loss spikes from 0.01 to 0.3 late in training); the decay lets it settle.
-    unit : {"layer", "head"}
-        What is zeroed to find the carrier of a hop level (:func:`level_heads`): all heads of a
-        layer together (default, reconstruction) or one head.
+    unit : {"site", "layer", "head"}
+        What is zeroed to find the carrier of a hop level (:func:`level_heads`), a
+        reconstruction: a layer's heads at one site, the query or the statements
+        (``"site"``, the default: :func:`.ablation.site_levels`, which recognises both the
+        query-side lookups and the statement-side link heads of spec 1.3), all heads of a
+        layer together (``"layer"``, the query-side lookups only) or one head (``"head"``).
+        Levels read at IC-A's statements have no query site and use ``"layer"``.
     dtype : {"float32", "float64"}
         Precision of training and of the snapshot measurements (the model's ``dtype``). float32
         (default) is about 2x faster per step at these sizes; float64 is what the gradient
@@ -130,15 +142,15 @@ class TrainConfig:
     carry_frac: float = CARRY_FRAC
     ic_a_labels: str = "determined"
     decay_from: float = 1.0
-    unit: str = "layer"
+    unit: str = "site"
     ic_a_levels: str = "statements"
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.decay_from <= 1.0:
             raise ValueError(f"decay_from must lie in [0, 1], got {self.decay_from}")
-        if self.unit not in ("layer", "head"):
-            raise ValueError(f"unit must be 'layer' or 'head', got {self.unit!r}")
+        if self.unit not in ("site", "layer", "head"):
+            raise ValueError(f"unit must be 'site', 'layer' or 'head', got {self.unit!r}")
         if self.ic_a_levels not in ("statements", "query"):
             raise ValueError(f"ic_a_levels must be 'statements' or 'query', got {self.ic_a_levels!r}")
         if self.dtype not in ("float32", "float64"):
@@ -214,6 +226,9 @@ class TrainingRun:
         $\ell$ and every layer above it zeroed (:func:`.ablation.layer_ablation_accuracy` with
         ``above=True``), at the query and at the statements; ``level_ablated_above`` the one the
         levels are read from (``None`` in runs recorded without it).
+    site_ablated : (n, L, 3, D) float or None, the query accuracy with each layer zeroed at the
+        query only, at the context only, and at the query with the layers above it
+        (:func:`.ablation.site_ablation_accuracy`; ``None`` in runs recorded without it).
     """
 
     config: TrainConfig
@@ -235,6 +250,7 @@ class TrainingRun:
     statement_ablated_layers: np.ndarray | None = None
     ablated_above: np.ndarray | None = None
     statement_ablated_above: np.ndarray | None = None
+    site_ablated: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.levels_at not in ("query", "statements"):
@@ -279,7 +295,7 @@ class TrainingRun:
                f"{prefix}ablated": self.ablated, f"{prefix}ablated_layers": self.ablated_layers}
         out |= {f"{prefix}score.{k}": v for k, v in self.scores.items()}
         for name in ("statement_acc", "statement_ablated", "statement_ablated_layers", "ablated_above",
-                     "statement_ablated_above"):  # the optional records, where present
+                     "statement_ablated_above", "site_ablated"):  # the optional records, where present
             if getattr(self, name) is not None:
                 out[f"{prefix}{name}"] = getattr(self, name)
         return out
@@ -321,6 +337,7 @@ def run_training(
         s_abl_layers = ablated_layers.copy()
         s_above = ablated_layers.copy()
     above = ablated_layers.copy()
+    sites = np.full((n, cfg.n_layers, 3, D), np.nan)
 
     def ablate(params: dict[str, np.ndarray], batch: Batch, where: str
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -333,6 +350,7 @@ def run_training(
         _, pc = model.forward(params, probe[None])
         patterns[i] = np.stack([pc[f"blocks.{layer}.attn.pattern"][0] for layer in range(cfg.n_layers)])
         acc[i], ablated[i], ablated_layers[i], above[i] = ablate(params, ev, "query")
+        sites[i] = site_ablation_accuracy(model, params, ev, D)
         logits, cache = model.forward(params, ev.tokens)
         loss[i] = cross_entropy(logits[sup], ev.targets[sup])[0]
         for role, sc in head_scores(model, params, ev, cache).items():
@@ -345,6 +363,7 @@ def run_training(
         cfg, regime, None if pi is None else tuple(float(x) for x in pi), seed,
         np.array([s for s, _ in snaps]), acc, ablated, ablated_layers, loss,
         {k: np.stack(v) for k, v in scores.items()}, snaps[-1][1], probe, patterns, ablated_above=above,
+        site_ablated=sites,
     )
     if at_statements:
         run = replace(run, levels_at="statements", statement_acc=s_acc, statement_ablated=s_abl,
@@ -394,10 +413,38 @@ def unit_arrays(run: TrainingRun) -> tuple[np.ndarray, dict[int, np.ndarray]]:
 
 
 def unit_name(unit: tuple[int, int] | None) -> str:
-    """``"layer 2"`` for a whole-layer unit ``(2, -1)``, ``"head (2, 0)"`` for a head, ``"none"``."""
+    """``"layer 2"`` for a whole-layer unit ``(2, -1)``, ``"layer 2 at the query"`` and ``"layer 1 at
+    the statements"`` for site units (:data:`.ablation.QUERY_SITE`, :data:`.ablation.CONTEXT_SITE`),
+    ``"head (2, 0)"`` for a head, ``"none"``."""
     if unit is None:
         return "none"
-    return f"layer {unit[0]}" if unit[1] < 0 else f"head ({unit[0]}, {unit[1]})"
+    site = {QUERY_SITE: " at the query", CONTEXT_SITE: " at the statements"}.get(unit[1], "")
+    return f"layer {unit[0]}{site}" if unit[1] < 0 else f"head ({unit[0]}, {unit[1]})"
+
+
+def uses_sites(run: TrainingRun) -> bool:
+    """Whether :func:`level_heads` identifies ``run``'s units by site (``unit="site"``, with the arrays
+    it needs recorded: the site arrays at the query, or the with-layers-above arrays at IC-A's
+    statements)."""
+    if run.config.unit != "site":
+        return False
+    if run.levels_at == "statements":
+        return run.statement_ablated_above is not None
+    return run.site_ablated is not None
+
+
+def unit_drop(run: TrainingRun, unit: tuple[int, int]) -> np.ndarray:
+    """(n, D) the level accuracy lost when ``unit`` (from :func:`level_heads`) is zeroed, per snapshot."""
+    if uses_sites(run) and run.levels_at == "statements" and unit == level_heads(run)[1][0]:
+        assert run.statement_ablated_above is not None  # uses_sites
+        return run.level_acc - run.statement_ablated_above[:, unit[0]]  # hop 1: with the layers above
+    if unit[1] in (QUERY_SITE, CONTEXT_SITE):
+        if run.site_ablated is None:
+            raise ValueError("a site unit needs a run recorded with site_ablated")
+        col = 2 if unit == level_heads(run)[1][0] else (0 if unit[1] == QUERY_SITE else 1)
+        return run.acc - run.site_ablated[:, unit[0], col]
+    ablated = unit_arrays(run)[0]
+    return run.level_acc - ablated[:, unit[0], max(unit[1], 0)]
 
 
 def level_heads(run: TrainingRun) -> tuple[np.ndarray, list[tuple[int, int] | None]]:
@@ -405,11 +452,29 @@ def level_heads(run: TrainingRun) -> tuple[np.ndarray, list[tuple[int, int] | No
     (:func:`.ablation.emergence_from_ablation` on :func:`unit_arrays` with the run's
     ``carry_frac``; the lookup score must exceed a uniform row's, 0, and each level's unit must
     sit above the previous level's, ``stacked``). A unit is ``(layer, head)``,
-    or ``(layer, -1)`` for all heads of a layer; ``nan``/``None``: not within the budget."""
+    or ``(layer, -1)`` for all heads of a layer; ``nan``/``None``: not within the budget.
+    With ``unit="site"`` (:func:`uses_sites`) the units are a layer at the query or at the
+    statements, ``(layer, QUERY_SITE)`` or ``(layer, CONTEXT_SITE)``, or a whole layer, by
+    :func:`.ablation.site_levels` (the lookup and chain-mate excesses summed over a layer's
+    heads); IC-A's levels read at the statements by :func:`.ablation.statement_levels`."""
+    if uses_sites(run) and run.levels_at == "statements":
+        D = run.acc.shape[1]
+        assert run.statement_ablated_layers is not None and run.statement_ablated_above is not None
+        look = {k: np.asarray(run.scores[f"slookup{k}"][-1], dtype=float).sum(axis=1) for k in range(1, D + 1)
+                if f"slookup{k}" in run.scores}
+        return statement_levels(run.steps, run.level_acc, run.statement_ablated_layers, run.statement_ablated_above,
+                                run.chance, look, np.asarray(run.scores["chain"][-1], dtype=float).sum(axis=1),
+                                run.config.carry_frac)
+    if uses_sites(run):
+        D = run.acc.shape[1]
+        look = {k: np.asarray(run.scores[f"lookup{k}"][-1], dtype=float).sum(axis=1) for k in range(1, D + 1)}
+        return site_levels(run.steps, run.acc, run.site_ablated, run.chance, look,
+                           np.asarray(run.scores["chain"][-1], dtype=float).sum(axis=1), run.config.carry_frac,
+                           run.ablated_layers)
     ablated, look = unit_arrays(run)
     times, units = emergence_from_ablation(run.steps, run.level_acc, ablated, run.chance, look,
                                            run.config.carry_frac, 0.0, stacked=True)
-    if run.config.unit == "layer":
+    if run.config.unit != "head":
         units = [None if u is None else (u[0], -1) for u in units]
     return times, units
 
@@ -446,6 +511,12 @@ def stacked_with_above(run: TrainingRun) -> bool | None:
     _, units = emergence_from_ablation(run.steps, run.level_acc, ab[:, :, None, :], run.chance, look,
                                        run.config.carry_frac, 0.0, stacked=True)
     return all(u is not None for u in units)
+
+
+def stacked_by_layer(run: TrainingRun) -> bool:
+    """Whether every hop level has a unit by the first reconstruction's whole-layer criterion
+    (:func:`level_heads` with ``unit="layer"``): the cross-check of the site criterion."""
+    return all(u is not None for u in level_heads(replace(run, config=run.config.with_(unit="layer")))[1])
 
 
 def emergence_steps(run: TrainingRun) -> np.ndarray:

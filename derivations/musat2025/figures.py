@@ -17,7 +17,7 @@ from derivations.musat2025.experiments import (
     Emergence,
     TrainingRun,
     level_heads,
-    unit_arrays,
+    unit_drop,
     unit_name,
 )
 from dynamics.trajectory import Trajectory
@@ -68,14 +68,13 @@ def figure_emergence(ctx: VerifyContext, groups: dict[str, list[TrainingRun]], t
     r0 = next((r for r, st in zip(groups["IC-B"], tables["IC-B"].emergence_steps, strict=True)
                if np.all(np.isfinite(st))), groups["IC-B"][0])
     times, heads = level_heads(r0)
-    ablated = unit_arrays(r0)[0]
     D = r0.acc.shape[1]
     fig, ax = plt.subplots(1, 2, figsize=(14, 4.6))
     for k in range(D):
         ax[0].plot(r0.steps, r0.acc[:, k], color=f"C{k}", lw=2, label=f"{k + 1}-hop query accuracy")
         lh = heads[k]
         if lh is not None:
-            ax[0].plot(r0.steps, r0.acc[:, k] - ablated[:, lh[0], max(lh[1], 0), k], color=f"C{k}", ls="--",
+            ax[0].plot(r0.steps, unit_drop(r0, lh)[:, k], color=f"C{k}", ls="--",
                        label=f"drop of {k + 1}-hop accuracy with {unit_name(lh)} zeroed")
         if math.isfinite(times[k]):
             ax[0].axvline(times[k], color=f"C{k}", ls=":", lw=1.5)
@@ -110,7 +109,8 @@ def figure_emergence(ctx: VerifyContext, groups: dict[str, list[TrainingRun]], t
     ctx.save_figure(
         "transformer_emergence", fig, caption="Left: the first IC-B seed in which both hop levels formed. Solid: "
         "query accuracy per hop count; dashed: how "
-        "much of it is lost when the unit (a layer's heads together, or one head) assigned to that hop level is zeroed (the ablation effect); dotted: the "
+        "much of it is lost when the unit assigned to that hop level is zeroed (the ablation effect; a unit is a layer's heads "
+        "at the query or at the statements, by default); dotted: the "
         "emergence, the first snapshot at which that loss is at least half of the above-chance accuracy. "
         "Right: the emergence step of each hop level's head in every seed of every regime, on the snapshot grid; "
         "a missing marker is a level whose head did not form; rows marked (stmts) read the levels at IC-A's "
@@ -149,7 +149,8 @@ def figure_attention(ctx: VerifyContext, runs: list[TrainingRun], table: Emergen
     ctx.save_figure(
         "attention_maps", fig, caption="The heads of the unit assigned to each hop level (by ablation, "
         ":mod:`ablation`; a layer unit shows each of its heads) at the snapshot where they emerge, on one deepest query (token ids on the axes; the last row is the query). "
-        "Look at the last row (the query). The heads are identified by ablation, not by these maps: at emergence "
+        "For a unit at the query look at the last row; for a unit at the statements (a link below the read-out), "
+        "at the statement rows, which read the statements of their own chain. The heads are identified by ablation, not by these maps: at emergence "
         "the pattern is often still diffuse (the level is carried before the attention sharpens), and a "
         "later-layer head can read the answer from a position earlier layers have written to (such as the query "
         "marker) rather than from the chain's statement itself.",

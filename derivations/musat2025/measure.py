@@ -42,6 +42,8 @@ __all__ = [
     "snapshot_steps",
     "per_hop_accuracy",
     "link_score",
+    "statement_chains",
+    "chain_score",
     "readout_score",
     "prev_score",
     "query_ancestors",
@@ -154,6 +156,55 @@ def link_score(
     elif target != "dst":
         raise ValueError(f"target must be 'dst' or 'statement', got {target!r}")
     return score.mean(axis=0)
+
+
+def statement_chains(tokens: np.ndarray) -> np.ndarray:
+    """The chain of every statement, int (B, n): the index of its chain's root statement (the value
+    statement, whose src is no statement's dst), found by following the links up.
+
+    ``tokens`` (B, S) with statements ``[src, dst]`` at $(2i, 2i + 1)$ for $i < n = (S - 2)/2$.
+    """
+    tok = np.asarray(tokens)
+    if tok.ndim != 2 or tok.shape[1] < 4 or tok.shape[1] % 2:
+        raise ValueError(f"tokens must be (B, S) with S even and >= 4, got {tok.shape}")
+    n = (tok.shape[1] - 2) // 2
+    src, dst = tok[:, 0 : 2 * n : 2], tok[:, 1 : 2 * n : 2]
+    parent_hit = src[:, :, None] == dst[:, None, :]  # (B, n, n): j is i's parent
+    parent = np.where(parent_hit.any(axis=2), parent_hit.argmax(axis=2), np.arange(n)[None, :])
+    root = parent.copy()
+    for _ in range(n):  # at most n links up
+        root = np.take_along_axis(parent, root, axis=1)
+    return root
+
+
+def chain_score(pattern: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    r"""Chain-mate attention score per head, shape (H,) (reconstruction, issue 17).
+
+    Attention from every statement position (src and dst) onto the positions of the earlier
+    statements of its own chain (:func:`statement_chains`; its own statement excluded), minus
+    what a uniform causal row puts there, averaged over the positions that have such a
+    chain-mate (``nan`` if none). Spec 1.3's link and merge heads, which let statements absorb
+    the statements they share a variable with before a read-out, score about their attention
+    there; a previous-token head (which reads its own statement) scores below 0, and so does
+    a head that reads the other chains.
+    """
+    A, tok = _check_pattern(pattern, tokens)
+    S = tok.shape[1]
+    n = (S - 2) // 2
+    chain = statement_chains(tok)  # (B, n)
+    st = np.arange(2 * n) // 2  # statement index of each statement position
+    # mate[b, p, q]: q lies in an earlier statement of p's chain (p, q statement positions)
+    same = chain[:, st][:, :, None] == chain[:, st][:, None, :]  # (B, 2n, 2n)
+    earlier = (st[None, :] < st[:, None])[None]  # (1, 2n, 2n)
+    mate = same & earlier
+    has = mate.any(axis=2)  # (B, 2n)
+    if not has.any():
+        return np.full(A.shape[1], np.nan)
+    bb, pp = np.nonzero(has)
+    rows = A[bb, :, pp, : 2 * n]  # (N, H, 2n)
+    t = mate[bb, pp]  # (N, 2n)
+    on = (rows * t[:, None, :]).sum(axis=-1)  # (N, H)
+    return (on - (t.sum(axis=1) / (pp + 1))[:, None]).mean(axis=0)
 
 
 def readout_score(pattern: np.ndarray, tokens: np.ndarray) -> np.ndarray:
@@ -367,7 +418,8 @@ def head_scores(
 ) -> dict[str, np.ndarray]:
     """Structural scores of every head on ``batch``: a dict role -> array (L, H).
 
-    Roles: ``"prev"`` (:func:`prev_score`), ``"link"`` (:func:`link_score`),
+    Roles: ``"prev"`` (:func:`prev_score`), ``"link"`` (:func:`link_score`), ``"chain"``
+    (:func:`chain_score`),
     ``"hop{h}"`` (:func:`query_hop_score`; ``"hop1"`` is the read-out relation of
     :func:`readout_score`) and ``"lookup{h}"`` (:func:`query_lookup_score`) for
     ``h = 1..max_hops``, with ``max_hops`` the largest query depth
@@ -380,6 +432,7 @@ def head_scores(
     out = {
         "prev": np.stack([prev_score(p, batch.tokens) for p in pats]),
         "link": np.stack([link_score(p, batch.tokens) for p in pats]),
+        "chain": np.stack([chain_score(p, batch.tokens) for p in pats]),
     }
     for h in range(1, int(np.max(batch.query_depth)) + 1):
         out[f"hop{h}"] = np.stack([query_hop_score(p, batch.tokens, h) for p in pats])

@@ -32,6 +32,7 @@ from derivations.musat2025.experiments import (
     level_heads,
     pattern_stacked,
     run_many,
+    stacked_by_layer,
     stacked_with_above,
     staircase,
 )
@@ -73,16 +74,21 @@ RECONSTRUCTED = (
     "in the figure)",
     "the transformer (attention-only, no MLP/LayerNorm; spec 2.2, reconstructed) and its sizes, scaled down to "
     "train on 2 cores within the verify budget (settings depth, n_layers, n_heads, d_model, lr, batch_size, "
-    "train_steps, decay_from; default 2 chains of depth 2, 4 values, 8 variables, 3 layers x 1 head, d_model 32, "
+    "train_steps, decay_from, init_scale; default 2 chains of depth 2, 4 values, 8 variables, 3 layers x 1 head, "
+    "d_model 32, initial weights of standard deviation 0.15 (0.3 until issue 17's fourth round), "
     "Adam lr 3e-3 on minibatches of 128, decaying linearly towards 0 over the second half of the steps; "
     "docs/musat2025.md logs the regimes tried and why this one)",
-    "heads identified by cause: a unit (setting unit: a layer's heads together, the default, or one head) "
-    "carries hop level k when zeroing it removes at least carry_frac of the above-chance k-hop query accuracy; "
-    "the hop-k unit is the causal carrier, in a later layer than the hop-(k-1) unit, with the largest attention "
-    "from the query onto the positions holding the variable its k-th lookup matches (the k-th statement's dst "
-    "and the (k-1)-th statement's src) in excess of a uniform row; it emerges at the first snapshot at which it "
-    "carries level k (settings unit, carry_frac, n_snapshots; spec 3.3 proposes the ablation, the criteria "
-    "are ours)",
+    "heads identified by cause (setting unit): by default (site) a unit is a layer's heads at one site, the query or "
+    "the statements (everything the query reads); a unit carries hop level k when zeroing it removes at least "
+    "carry_frac of the above-chance k-hop query accuracy. Hop 1 is the read-out: the layer whose query site, "
+    "zeroed with the query sites above it, removes the 1-hop level, with the largest positive query attention onto "
+    "its lookup's positions; hop k >= 2 is a unit needed for level k but not level k-1: at the query above the "
+    "previous query unit with a positive lookup-k excess (one lookup per layer), else at the statements below the "
+    "read-out with a positive chain-mate attention excess (spec 1.3's link and merge heads: the statements absorb "
+    "their chain before the read-out). unit=layer is the first reconstruction (whole layers, query-side lookups "
+    "only, each level's unit above the previous one); unit=head zeroes single heads. A level emerges at the first "
+    "snapshot at which its unit carries it (settings unit, carry_frac, n_snapshots; spec 3.3 proposes the "
+    "ablation, the criteria are ours)",
     "IC-A's hop levels are read where IC-A supervises them, at the statements' dst positions (setting "
     "ic_a_levels; 'query' reads them at the query like the other regimes, where IC-A asks only D-hop questions): "
     "the hop-1 lookup of a statement's dst is its own src, the hop-2 lookup its parent statement's dst",
@@ -103,7 +109,8 @@ class Settings:
     ``train_steps / (n_snapshots - 1)``), task ``depth`` $D$, model ``n_layers``, ``n_heads``,
     ``d_model``, minibatch ``batch_size``, learning rate ``lr`` and the fraction ``decay_from`` of the steps after which it
     decays linearly to 0; ``carry_frac`` the ablation criterion and ``unit`` what is zeroed
-    (``"layer"``: a layer's heads together, ``"head"``: one head); ``ic_a_labels``
+    (``"site"``: a layer's heads at the query or at the statements, ``"layer"``: a layer's heads
+    together, ``"head"``: one head); ``ic_a_labels``
     (``"determined"`` or ``"all"``); the P1' run starves hop level ``starve_level`` to mixture
     weight ``starve_weight``; ``ic_a_levels`` where IC-A's hop levels are read (``"statements"`` or
     ``"query"``); ``dtype`` the training precision (``"float32"`` or ``"float64"``); ``init_scale`` the
@@ -128,12 +135,12 @@ class Settings:
     carry_frac: float = 0.5
     ic_a_labels: str = "determined"
     decay_from: float = 0.5
-    unit: str = "layer"
+    unit: str = "site"
     starve_level: int = 2
     starve_weight: float = 0.1
     ic_a_levels: str = "statements"
     dtype: str = "float32"
-    init_scale: float = 0.3
+    init_scale: float = 0.15
 
     def __post_init__(self) -> None:
         if not 1 <= self.m <= 5:
@@ -155,8 +162,8 @@ class Settings:
             raise ValueError(f"carry_frac must lie in (0, 1], got {self.carry_frac}")
         if not 0.0 <= self.decay_from <= 1.0:
             raise ValueError(f"decay_from must lie in [0, 1], got {self.decay_from}")
-        if self.unit not in ("layer", "head"):
-            raise ValueError(f"unit must be 'layer' or 'head', got {self.unit!r}")
+        if self.unit not in ("site", "layer", "head"):
+            raise ValueError(f"unit must be 'site', 'layer' or 'head', got {self.unit!r}")
         if self.ic_a_labels not in ("determined", "all"):
             raise ValueError(f"ic_a_labels must be 'determined' or 'all', got {self.ic_a_labels!r}")
         if self.ic_a_levels not in ("statements", "query"):
@@ -353,7 +360,8 @@ def verify_transformer(ctx: VerifyContext, s: Settings, cm: CompiledModel) -> li
         where = "statements" if reg == "IC-A" and cfg.ic_a_levels == "statements" else "query"
         claims.append(C.claim_stacked(reg, [level_heads(r)[1] for r in groups[reg]], where,
                                       [pattern_stacked(r) for r in groups[reg]],
-                                      [stacked_with_above(r) for r in groups[reg]]))
+                                      [stacked_with_above(r) for r in groups[reg]],
+                                      [stacked_by_layer(r) for r in groups[reg]] if cfg.unit == "site" else None))
     claims.append(C.claim_hop_order({k: t.emergence_steps for k, t in tables.items()}, cfg.resolution))
     k = s.starve_level - 1
     claims.append(C.claim_starve(s.starve_level, tables["IC-B"].emergence_steps[:, k],

@@ -9,11 +9,16 @@ import numpy as np
 import pytest
 
 from derivations.musat2025.ablation import (
+    CONTEXT_SITE,
+    QUERY_SITE,
     ablation_accuracy,
     assign_levels,
     carrier_heads,
     emergence_from_ablation,
     layer_ablation_accuracy,
+    site_ablation_accuracy,
+    site_levels,
+    statement_levels,
 )
 from derivations.musat2025.construct import constructive_params
 from derivations.musat2025.data import RetrievalTask
@@ -154,3 +159,116 @@ def _zeroed(model, params, b) -> np.ndarray:  # noqa: ANN001
     logits = model.forward(params, b.tokens, np.zeros((model.n_layers, model.n_heads)))[0]
     ok = logits[:, -1].argmax(-1) == b.answer
     return np.array([ok[b.query_depth == k].mean() for k in (1, 2)])
+
+
+def test_site_ablation_of_the_hand_set_circuit() -> None:
+    """A per-position head mask: all ones is the plain forward, a layer zeroed at every position is
+    the layer mask. The hand-set circuit's layers work at the sites its construction puts them:
+    layer 0 (previous token) at the statements only, layers 1 and 2 (the two lookups) at the query
+    only; the site criterion names layer 1 at the query hop 1 and layer 2 at the query hop 2."""
+    task = RetrievalTask(n_chains=2, depth=2, n_values=4, n_vars=8, regime="ic_b")
+    b = task.sample(np.random.default_rng(0), 256)
+    model, params = constructive_params(task, 3)
+    S = b.tokens.shape[1]
+    full = model.forward(params, b.tokens)[0]
+    np.testing.assert_array_equal(model.forward(params, b.tokens, np.ones((3, 1, S)))[0], full)
+    m3, m2 = np.ones((3, 1, S)), np.ones((3, 1))
+    m3[1], m2[1] = 0.0, 0.0
+    np.testing.assert_array_equal(model.forward(params, b.tokens, m3)[0], model.forward(params, b.tokens, m2)[0])
+    with pytest.raises(ValueError, match="head_mask"):
+        model.forward(params, b.tokens, np.ones((3, 1, S + 1)))
+    sa = site_ablation_accuracy(model, params, b, 2)  # (L, 3, D): query, context, query and above
+    assert sa.shape == (3, 3, 2)
+    assert sa[0, 0].tolist() == [1.0, 1.0] and np.all(sa[0, 1] < 0.75)  # layer 0 works at the statements
+    assert np.all(sa[1:, 0] < 0.75) and sa[1:, 1].tolist() == [[1.0, 1.0]] * 2  # layers 1, 2 at the query
+    np.testing.assert_array_equal(sa[2, 2], sa[2, 0])  # the top layer has nothing above it
+    sc = head_scores(model, params, b)
+    look = {k: sc[f"lookup{k}"].sum(axis=1) for k in (1, 2)}
+    t, units = site_levels(np.array([0]), np.array([[1.0, 1.0]]), sa[None], 0.5, look, sc["chain"].sum(axis=1))
+    assert units == [(1, QUERY_SITE), (2, QUERY_SITE)] and t.tolist() == [0.0, 0.0]
+
+
+def _site_record(n: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A synthetic 'read-out on top' run (L = 3, D = 2, chance 1/2): every level learned from step
+    100, layer 2's query site the read-out from step 100, layer 1's statements needed for 2 hops
+    only from step 200."""
+    steps = np.arange(n) * 100.0
+    acc = np.array([[0.5, 0.5]] + [[1.0, 1.0]] * (n - 1))
+    ab = np.repeat(acc[:, None, None, :], 3, axis=1).repeat(3, axis=2).copy()  # (n, L, 3, D): no effect
+    ab[1:, 2, 0, :] = ab[1:, 2, 2, :] = ab[1:, 1, 2, :] = ab[1:, 0, 2, :] = 0.5  # the read-out
+    ab[1:, 0, 1, :] = 0.5  # layer 0 at the statements: previous token, every level needs it
+    ab[2:, 1, 1, 1] = 0.5  # layer 1 at the statements: the link, needed for 2 hops only
+    return steps, acc, ab
+
+
+def test_site_levels_read_out_on_top_with_negative_controls() -> None:
+    steps, acc, ab = _site_record()
+    look = {1: np.array([-0.2, -0.1, 0.8]), 2: np.array([-0.3, -0.1, -0.3])}
+    chain = np.array([-0.3, 0.25, 0.05])
+    t, units = site_levels(steps, acc, ab, 0.5, look, chain)
+    assert units == [(2, QUERY_SITE), (1, CONTEXT_SITE)] and t.tolist() == [100.0, 200.0]
+    # negative controls: each condition removed in turn leaves hop 2 without a unit
+    t2, u2 = site_levels(steps, acc, ab, 0.5, look, np.array([-0.3, -0.05, 0.05]))  # no chain-mate attention
+    assert u2 == [(2, QUERY_SITE), None] and math.isnan(t2[1])
+    ab3 = ab.copy()
+    ab3[2:, 1, 1, 0] = 0.5  # layer 1's statements needed for 1 hop too: not a hop-2 unit of its own
+    assert site_levels(steps, acc, ab3, 0.5, look, chain)[1] == [(2, QUERY_SITE), None]
+    ab5 = ab.copy()
+    ab5[2:, 1, 1, 1], ab5[2:, 2, 1, 1] = 1.0, 0.5  # the top layer's statements: no read-out above reads them
+    assert site_levels(steps, acc, ab5, 0.5, look, np.array([-0.3, -0.1, 0.5]))[1] == [(2, QUERY_SITE), None]
+    ab4 = ab.copy()
+    ab4[:, 2, :, :] = acc[:, None, :]  # layer 2 is no read-out, and nothing else reads out at the query
+    assert site_levels(steps, acc, ab4, 0.5, look, chain)[1] == [None, None]
+    # hop 1 needs a positive lookup-1 excess at the read-out
+    assert site_levels(steps, acc, ab, 0.5, {1: -np.abs(look[1]), 2: look[2]}, chain)[1] == [None, None]
+    with pytest.raises(ValueError, match="site_ablated"):
+        site_levels(steps, acc, ab[:, :, :2], 0.5, look, chain)
+
+
+def test_site_levels_redundant_read_out_is_found_with_the_layers_above() -> None:
+    """Greedy circuit with a backup: layer 2 can also answer 1-hop queries, so zeroing layer 1's
+    query site alone keeps them, but zeroing it with layer 2's removes them; layer 2's query site is
+    the hop-2 lookup. The site criterion finds both where single-layer zeroing finds no hop-1 unit."""
+    steps = np.array([0.0, 100.0])
+    acc = np.array([[1.0, 1.0], [1.0, 1.0]])
+    ab = np.ones((2, 3, 3, 2))
+    ab[:, 0, 1, :] = 0.5  # previous token at the statements
+    ab[:, 0, 2, :] = ab[:, 1, 2, :] = 0.5  # the query sites of layers 0-2 or 1-2 zeroed: no answer
+    ab[:, 1, 0, 1] = ab[:, 2, 0, 1] = 0.5  # layer 1's or layer 2's query site alone: 2 hops lost
+    ab[:, 2, 2, 1] = 0.5
+    look = {1: np.array([-0.1, 0.8, 0.3]), 2: np.array([-0.2, -0.1, 0.7])}
+    t, units = site_levels(steps, acc, ab, 0.5, look, np.array([-0.3, 0.0, 0.0]))
+    assert units == [(1, QUERY_SITE), (2, QUERY_SITE)] and t.tolist() == [0.0, 0.0]
+    # negative control: no lookup-2 excess above the read-out, and no statement unit: no hop-2 unit
+    assert site_levels(steps, acc, ab, 0.5, {1: look[1], 2: -np.abs(look[2])}, np.zeros(3))[1] == \
+        [(1, QUERY_SITE), None]
+
+
+def test_statement_levels_redundant_copy_and_link_with_negative_controls() -> None:
+    """IC-A's levels at the statements: layers 0 and 1 both copy a dst's src (zeroing either alone
+    keeps the 1-hop labels; zeroing layer 0 with those above removes them), layer 1 alone is needed
+    for the 2-hop labels from step 200 and reads the parent's dst."""
+    steps = np.arange(4) * 100.0
+    acc = np.array([[0.5, 0.5]] + [[1.0, 1.0]] * 3)
+    alone = np.repeat(acc[:, None, :], 3, axis=1).copy()  # (n, L, D): no effect
+    alone[2:, 1, 1] = 0.5  # layer 1: the link, 2-hop labels only
+    above = alone.copy()
+    above[1:, 0, :] = 0.5  # layers 0-2 zeroed: nothing left
+    above[2:, 1, 1] = 0.5
+    look = {1: np.array([0.7, 0.4, -0.1]), 2: np.array([-0.1, 0.6, -0.1])}
+    chain = np.array([-0.2, -0.1, -0.2])
+    t, units = statement_levels(steps, acc, alone, above, 0.5, look, chain)
+    assert units == [(0, -1), (1, -1)] and t.tolist() == [100.0, 200.0]
+    # a chain-mate reading is evidence as well as the parent's dst
+    assert statement_levels(steps, acc, alone, above, 0.5, {1: look[1], 2: -np.abs(look[2])},
+                            np.array([-0.2, 0.1, -0.2]))[1] == [(0, -1), (1, -1)]
+    # negative controls: no attention evidence; layer 1 needed by the 1-hop labels too; no src copy
+    assert statement_levels(steps, acc, alone, above, 0.5, {1: look[1], 2: -np.abs(look[2])}, chain)[1] == \
+        [(0, -1), None]
+    both = alone.copy()
+    both[2:, 1, 0] = 0.5
+    assert statement_levels(steps, acc, both, above, 0.5, look, chain)[1] == [(0, -1), None]
+    assert statement_levels(steps, acc, alone, above, 0.5, {1: -np.abs(look[1]), 2: look[2]}, chain)[1] == \
+        [None, None]
+    with pytest.raises(ValueError, match="must match"):
+        statement_levels(steps, acc, alone, above[:, :2], 0.5, look, chain)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from derivations.musat2025 import claims as C
+from derivations.musat2025.ablation import CONTEXT_SITE, QUERY_SITE
 from derivations.musat2025.construct import constructive_params, query_accuracy_by_depth
 from derivations.musat2025.data import RetrievalTask
 from derivations.musat2025.experiments import (
@@ -59,7 +60,8 @@ def test_run_training_records_shapes() -> None:
     assert run.ablated.shape == (3, cfg.n_layers, cfg.n_heads, cfg.depth)
     assert run.patterns.shape == (3, cfg.n_layers, cfg.n_heads, 10, 10)
     assert np.all(np.isfinite(run.loss)) and np.all(run.loss > 0)
-    assert set(run.scores) == {"prev", "link", "hop1", "hop2", "lookup1", "lookup2"}
+    assert set(run.scores) == {"prev", "link", "chain", "hop1", "hop2", "lookup1", "lookup2"}
+    assert run.site_ablated.shape == (3, cfg.n_layers, 3, cfg.depth)
     assert run.ablated_layers.shape == (3, cfg.n_layers, cfg.depth)
     assert run.scores["prev"].shape == (3, cfg.n_layers, cfg.n_heads)
     arrays = run.arrays("x.")
@@ -236,6 +238,39 @@ def test_stacked_claim_both_ways() -> None:
     assert c.passed and c.measured == 0.75 and "6 of 8" in c.statement
     assert not C.claim_stacked("IC-B", [full] * 5 + [part] * 3, "query").passed  # 5/8 is not most enough
     assert not C.claim_stacked("IC-A", [[None, None]] * 8, "statements").passed
+    # site units: the text counts the two families, and the cross-checks are reported
+    q, st = [(1, QUERY_SITE), (2, QUERY_SITE)], [(2, QUERY_SITE), (1, CONTEXT_SITE)]
+    c = C.claim_stacked("IC-B", [q] * 2 + [st] * 5 + [[(2, QUERY_SITE), None]], "query", [True] * 2 + [False] * 6,
+                        [False] * 8, [True] * 3 + [False] * 5)
+    assert c.passed and c.measured == 7 / 8
+    assert "2 of the stacked seeds look the chain up one hop per layer" in c.statement
+    assert "5 do the later hops below a read-out" in c.statement and "whole-layer criterion (query-side lookups only): 3 of 8" \
+        in c.statement
+
+
+def test_site_units_of_a_recorded_run() -> None:
+    """``unit="site"`` reads the run's site arrays (:func:`.ablation.site_levels`): a read-out on top
+    (layer 1 at the query) with a link at the statements of layer 0; its names and its drop."""
+    from derivations.musat2025.experiments import unit_drop, uses_sites
+
+    n = 3
+    acc = np.array([[0.5, 0.5], [1.0, 1.0], [1.0, 1.0]])
+    sites = np.repeat(acc[:, None, None, :], 6, axis=1).reshape(n, 2, 3, 2).copy()  # (n, L, 3, D)
+    sites[1:, 1, 0, :] = sites[1:, 1, 2, :] = sites[1:, 0, 2, :] = 0.5  # layer 1 reads out at the query
+    sites[2:, 0, 1, 1] = 0.5  # layer 0's statements: needed for 2 hops from step 200
+    sc = {"lookup1": np.repeat(np.array([[[-0.1, -0.1], [0.4, 0.3]]]), n, axis=0),
+          "lookup2": np.full((n, 2, 2), -0.1), "chain": np.repeat(np.array([[[0.2, 0.1], [0.0, 0.0]]]), n, axis=0)}
+    run = replace(_synthetic_run(acc, sc, unit="site"), site_ablated=sites)
+    assert uses_sites(run)
+    times, units = level_heads(run)
+    assert units == [(1, QUERY_SITE), (0, CONTEXT_SITE)] and times.tolist() == [100.0, 200.0]
+    assert [unit_name(u) for u in units] == ["layer 1 at the query", "layer 0 at the statements"]
+    np.testing.assert_allclose(unit_drop(run, units[1])[:, 1], [0.0, 0.0, 0.5])
+    np.testing.assert_allclose(unit_drop(run, units[0])[:, 0], [0.0, 0.5, 0.5])
+    # negative control: the same run under the whole-layer criterion has no unit (nothing recorded there)
+    assert level_heads(replace(run, config=run.config.with_(unit="layer")))[1] == [None, None]
+    assert not uses_sites(replace(run, site_ablated=None))
+    assert "x.site_ablated" in run.arrays("x.")
 
 
 def test_pattern_stacked_cross_check() -> None:

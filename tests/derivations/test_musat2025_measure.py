@@ -290,3 +290,37 @@ def test_statement_lookup_targets_and_score() -> None:
     with pytest.raises(ValueError, match="readers"):
         statement_lookup_score(A, tok, readers[:, :1], 1)
     assert np.all(np.isnan(statement_lookup_score(A, tok, np.zeros((B, n), dtype=bool), 1)))
+
+
+def test_statement_chains_and_chain_score(sample: np.ndarray) -> None:
+    """Chains against a plain loop; a head reading only earlier chain-mates scores 1 minus the
+    uniform share, a uniform head 0, a previous-token head below 0 (negative control)."""
+    from derivations.musat2025.measure import chain_score, statement_chains
+
+    tok = sample
+    B, S = tok.shape
+    n = (S - 2) // 2
+    chains = statement_chains(tok)
+    for b in range(B):
+        src, dst = tok[b, 0 : 2 * n : 2].tolist(), tok[b, 1 : 2 * n : 2].tolist()
+        for i in range(n):
+            j = i
+            while src[j] in dst:  # up to the value statement
+                j = dst.index(src[j])
+            assert chains[b, i] == j
+    mate = np.zeros((B, 1, S, S))
+    share = []
+    for b in range(B):
+        for p in range(2 * n):
+            m = [q for q in range(2 * n) if q // 2 < p // 2 and chains[b, q // 2] == chains[b, p // 2]]
+            mate[b, 0, p, m or [p]] = 1.0 / len(m or [p])
+            if m:
+                share.append(len(m) / (p + 1))
+        mate[b, 0, 2 * n:, 0] = 1.0
+    np.testing.assert_allclose(chain_score(mate, tok), [1.0 - np.mean(share)])
+    uniform = np.tril(np.ones((S, S)))
+    uniform /= uniform.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(chain_score(np.broadcast_to(uniform, (B, 1, S, S)), tok), [0.0], atol=1e-12)
+    prev = np.zeros((B, 1, S, S))
+    prev[:, 0, np.arange(S), np.maximum(np.arange(S) - 1, 0)] = 1.0
+    assert chain_score(prev, tok)[0] < -0.1
