@@ -249,7 +249,8 @@ def claim_stacked(regime: str, units: Sequence[Sequence[tuple[int, int] | None]]
                "layers above it, removes the 1-hop labels; hop 2 a layer needed for the 2-hop labels but not the "
                "1-hop ones, reading the parent's dst or the chain's statements")
     elif by_layer is not None or sites:
-        greedy = sum(1 for row, f in zip(units, full, strict=True) if f and all(u[1] == QUERY_SITE for u in row))
+        greedy = sum(1 for row, f in zip(units, full, strict=True)
+                     if f and all(u is not None and u[1] == QUERY_SITE for u in row))
         how = (f"; a unit is a layer's heads at the query, at the statements, or both, confirmed by zeroing it there "
                f"and by its attention: {greedy} of the stacked seeds look the chain up one hop per layer at the "
                f"query, {k - greedy} do the later hops below a read-out at the query (at the statements, spec 1.3's "

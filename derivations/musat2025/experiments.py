@@ -466,6 +466,7 @@ def level_heads(run: TrainingRun) -> tuple[np.ndarray, list[tuple[int, int] | No
                                 run.chance, look, np.asarray(run.scores["chain"][-1], dtype=float).sum(axis=1),
                                 run.config.carry_frac)
     if uses_sites(run):
+        assert run.site_ablated is not None  # uses_sites
         D = run.acc.shape[1]
         look = {k: np.asarray(run.scores[f"lookup{k}"][-1], dtype=float).sum(axis=1) for k in range(1, D + 1)}
         return site_levels(run.steps, run.acc, run.site_ablated, run.chance, look,

@@ -30,8 +30,10 @@ def test_settings_validation() -> None:
     with pytest.raises(ValueError, match="init_scale"):
         V.Settings(init_scale=0.0)
     assert V.Settings(depth=3).depth == 3
-    cfg = V.transformer_config(V.Settings(init_scale=0.15, dtype="float64", ic_a_levels="query"), False)[0]
-    assert (cfg.init_scale, cfg.dtype, cfg.ic_a_levels, cfg.steps) == (0.15, "float64", "query", 8000)
+    default = V.transformer_config(V.Settings(), False)[0]
+    assert (default.init_scale, default.unit) == (0.15, "site")
+    cfg = V.transformer_config(V.Settings(init_scale=0.3, dtype="float64", ic_a_levels="query", unit="layer"), False)[0]
+    assert (cfg.init_scale, cfg.dtype, cfg.ic_a_levels, cfg.steps, cfg.unit) == (0.3, "float64", "query", 8000, "layer")
 
 
 def test_verify_end_to_end_small(tmp_path) -> None:
