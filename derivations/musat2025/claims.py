@@ -258,18 +258,17 @@ def claim_stacked(regime: str, units: Sequence[Sequence[tuple[int, int] | None]]
     else:
         how = "; a unit carries its level by ablation and attends to its lookup's positions more than a uniform row"
 
-    def cross(name: str, xs: list[bool | None] | list[bool] | None) -> str:
-        if xs is None or None in xs:
-            return ""
-        return f"; {name}: {int(sum(bool(x) for x in xs))} of {len(xs)}"
+    checks = [f"{name}: {int(sum(bool(x) for x in xs))} of {len(xs)}" for name, xs in (
+        ("by the attention patterns alone, a layer per level in order with lookup excess >= 0.5", by_pattern),
+        ("whole layers zeroed with every layer above them (backup heads cannot mask a carrier)", with_above),
+        ("the first reconstruction's whole-layer criterion (each level's layer above the last)", by_layer))
+        if xs is not None and None not in xs]
 
     return check(
         f"musat2025.stacked.{regime}", f"Transformer, {regime}: stacked retrieval units form, one per hop level "
         f"(spec 1.3, the paper's reverse-engineered circuits), in most seeds: {k} of {n} seeds have a unit for every "
-        f"level (levels read at the {where}{how}). Cross-checks"
-        + cross("query-side stacks by the attention patterns alone, without the ablation", by_pattern)
-        + cross("whole layers zeroed with every layer above them (backup heads cannot mask a carrier)", with_above)
-        + cross("the first reconstruction's whole-layer criterion (query-side lookups only)", by_layer)
+        f"level (levels read at the {where}{how})"
+        + (f". Cross-checks of the measurement: {'; '.join(checks)}" if checks else "")
         + "; the claim holds when at least "
         f"{STACKED_FRACTION:.0%} of the seeds do (fraction predicted 1, tolerance {1 - STACKED_FRACTION:g}).",
         1.0, k / n, tol=1.0 - STACKED_FRACTION, source="paper",

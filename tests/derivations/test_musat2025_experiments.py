@@ -244,7 +244,8 @@ def test_stacked_claim_both_ways() -> None:
                         [False] * 8, [True] * 3 + [False] * 5)
     assert c.passed and c.measured == 7 / 8
     assert "2 of the stacked seeds look the chain up one hop per layer" in c.statement
-    assert "5 do the later hops below a read-out" in c.statement and "whole-layer criterion (query-side lookups only): 3 of 8" \
+    assert "5 do the later hops below a read-out" in c.statement and "criterion (each level's layer above the last): 3 of 8" \
+        in c.statement and "Cross-checks of the measurement: by the attention patterns alone" \
         in c.statement
 
 
