@@ -373,7 +373,8 @@ def statement_levels(
       value statement): the layer that, zeroed with every layer above it, removes the 1-hop
       labels, with the largest positive lookup-1 excess. Trained models copy the src into the
       dst in two or three layers at once, so zeroing one of them alone removes nothing;
-    * hop $k \ge 2$: a layer that carries level $k$ but not level $k - 1$, with a positive
+    * hop $k \ge 2$: a layer not assigned to a lower level that carries level $k$ but not level
+      $k - 1$, with a positive
       lookup-$k$ excess (a dst reading its parent's dst) or a positive chain-mate excess (a
       statement reading the statements of its chain); the larger excess decides among several.
 
@@ -402,8 +403,9 @@ def statement_levels(
         units.append((r, -1))
         found.append((r, up))
         for k in range(2, D + 1):
-            on = [(max(look[k][m], ch[m]), m) for m in range(L)
-                  if alone[-1, m, k - 1] and not alone[-1, m, k - 2] and max(look[k][m], ch[m]) > 0.0]
+            taken = {u[0] for u in units if u is not None}
+            on = [(max(look[k][m], ch[m]), m) for m in range(L) if m not in taken
+                  and alone[-1, m, k - 1] and not alone[-1, m, k - 2] and max(look[k][m], ch[m]) > 0.0]
             if not on:
                 break
             m = max(on)[1]

@@ -114,7 +114,8 @@ class TrainConfig:
         (``"site"``, the default: :func:`.ablation.site_levels`, which recognises both the
         query-side lookups and the statement-side link heads of spec 1.3), all heads of a
         layer together (``"layer"``, the query-side lookups only) or one head (``"head"``).
-        Levels read at IC-A's statements have no query site and use ``"layer"``.
+        Levels read at IC-A's statements have no query site: there ``"site"`` uses
+        :func:`.ablation.statement_levels` (whole layers, hop 1 found with the layers above).
     dtype : {"float32", "float64"}
         Precision of training and of the snapshot measurements (the model's ``dtype``). float32
         (default) is about 2x faster per step at these sizes; float64 is what the gradient

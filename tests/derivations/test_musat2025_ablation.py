@@ -270,5 +270,10 @@ def test_statement_levels_redundant_copy_and_link_with_negative_controls() -> No
     assert statement_levels(steps, acc, both, above, 0.5, look, chain)[1] == [(0, -1), None]
     assert statement_levels(steps, acc, alone, above, 0.5, {1: -np.abs(look[1]), 2: look[2]}, chain)[1] == \
         [None, None]
+    # the hop-1 layer is not a unit of its own for hop 2, even if zeroing it alone removes only 2 hops
+    own = alone.copy()
+    own[2:, 0, 1], own[2:, 1, 1] = 0.5, 1.0
+    assert statement_levels(steps, acc, own, above, 0.5, {1: look[1], 2: np.array([0.6, -0.1, -0.1])},
+                            chain)[1] == [(0, -1), None]
     with pytest.raises(ValueError, match="must match"):
         statement_levels(steps, acc, alone, above[:, :2], 0.5, look, chain)
