@@ -164,17 +164,22 @@ def site_ablation_accuracy(
     itself: the two sites split a layer's work into the part done for the query and the part
     done among the statements (where spec 1.3's link and merge heads work before a read-out).
     """
-    fn = _query_acc
     L, H = model.n_layers, model.n_heads
     S = np.shape(batch.tokens)[1]
+    answer, qd = np.asarray(batch.answer), np.asarray(batch.query_depth)
+
+    def acc(last: np.ndarray) -> np.ndarray:  # (B, V) logits at the query -> (D,) accuracy per hop count
+        ok = last.argmax(axis=-1) == answer
+        return np.array([ok[qd == k].mean() if np.any(qd == k) else np.nan for k in range(1, D + 1)])
+
+    _, cache = model.forward(params, batch.tokens)
     out = np.empty((L, len(SITES), D))
     for layer in range(L):
-        for col, (rows, pos) in enumerate(((slice(layer, layer + 1), slice(S - 1, S)),
-                                           (slice(layer, layer + 1), slice(0, S - 1)),
-                                           (slice(layer, L), slice(S - 1, S)))):
-            mask = np.ones((L, H, S))
-            mask[rows, :, pos] = 0.0
-            out[layer, col] = fn(model.forward(params, batch.tokens, mask)[0], batch, D)
+        out[layer, 0] = acc(model.last_logits_zeroed(params, cache, layer, layer + 1))
+        mask = np.ones((L, H, S))
+        mask[layer, :, : S - 1] = 0.0
+        out[layer, 1] = acc(model.forward(params, batch.tokens, mask)[0][:, -1])
+        out[layer, 2] = acc(model.last_logits_zeroed(params, cache, layer, L))
     return out
 
 

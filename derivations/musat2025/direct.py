@@ -274,6 +274,37 @@ class AttentionOnlyTransformer:
         logits = (_flat(x) @ params["W_U"]).reshape(B, S, -1)  # (B, S, V)
         return logits, cache
 
+    def last_logits_zeroed(
+        self, params: Mapping[str, np.ndarray], cache: Mapping[str, np.ndarray], start: int, stop: int
+    ) -> np.ndarray:
+        """Logits at the last position, (B, n_values), with every head's output *at that position*
+        zeroed in layers ``start <= l < stop``: the site ablation at the query, recomputing the
+        last row only.
+
+        ``cache`` is that of the intact ``forward(params, tokens)``. Under the causal mask no other
+        position reads the last one, so every other row of every layer is the cached one; the last
+        row keeps its cached residual up to layer ``start``, skips the zeroed layers, and from layer
+        ``stop`` on attends with its own recomputed query, key and value (a test checks this
+        against :meth:`forward` with a per-position ``head_mask``).
+        """
+        if not 0 <= start < stop <= self.n_layers:
+            raise ValueError(f"need 0 <= start < stop <= {self.n_layers}, got start={start}, stop={stop}")
+        e = self.d_head
+        x = np.array(cache[f"resid.{start}"][:, -1])  # (B, d): the query's residual entering layer start
+        for layer in range(stop, self.n_layers):
+            p = f"blocks.{layer}.attn."
+            q, k_last, v_last = (np.einsum("bd,hde->bhe", x, params[p + n]) for n in ("W_Q", "W_K", "W_V"))
+            k = np.array(cache[p + "k"])  # (B, H, S, e): the other rows are unchanged
+            v = np.array(cache[p + "v"])
+            k[:, :, -1], v[:, :, -1] = k_last, v_last
+            sc = np.einsum("bhe,bhse->bhs", q, k) / math.sqrt(e)
+            sc -= sc.max(axis=-1, keepdims=True)
+            A = np.exp(sc)
+            A /= A.sum(axis=-1, keepdims=True)
+            z = np.einsum("bhs,bhse->bhe", A, v)  # (B, H, e)
+            x = x + np.einsum("bhe,hed->bd", z, params[p + "W_O"])
+        return x @ params["W_U"]
+
     # ------------------------------------------------------------------------ loss
     def loss_and_grad(
         self, params: Mapping[str, np.ndarray], batch: Batch | TaskData

@@ -188,6 +188,28 @@ def test_site_ablation_of_the_hand_set_circuit() -> None:
     assert units == [(1, QUERY_SITE), (2, QUERY_SITE)] and t.tolist() == [0.0, 0.0]
 
 
+def test_last_row_recomputation_equals_the_masked_forward() -> None:
+    """``last_logits_zeroed`` (the query-site ablation recomputing only the last row) equals the full
+    forward with the query's head outputs zeroed in those layers, to float64 rounding; zeroing a
+    different range gives different logits (negative control); a bad range is refused by name."""
+    from derivations.musat2025.experiments import TrainConfig
+
+    cfg = TrainConfig(n_heads=2, dtype="float64")
+    model = cfg.model()
+    params = model.init(np.random.default_rng(0))
+    b = cfg.task("ic_b").sample(np.random.default_rng(1), 32)
+    S = b.tokens.shape[1]
+    _, cache = model.forward(params, b.tokens)
+    for start, stop in [(0, 1), (1, 2), (2, 3), (0, 3), (1, 3)]:
+        mask = np.ones((3, 2, S))
+        mask[start:stop, :, -1] = 0.0
+        ref = model.forward(params, b.tokens, mask)[0][:, -1]
+        np.testing.assert_allclose(model.last_logits_zeroed(params, cache, start, stop), ref, rtol=0, atol=1e-12)
+    assert not np.allclose(model.last_logits_zeroed(params, cache, 0, 1), model.last_logits_zeroed(params, cache, 1, 2))
+    with pytest.raises(ValueError, match="start"):
+        model.last_logits_zeroed(params, cache, 2, 2)
+
+
 def _site_record(n: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A synthetic 'read-out on top' run (L = 3, D = 2, chance 1/2): every level learned from step
     100, layer 2's query site the read-out from step 100, layer 1's statements needed for 2 hops
