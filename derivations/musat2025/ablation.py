@@ -9,7 +9,15 @@ their thresholds are ours, configurable through the arguments below and the ``Se
 * :func:`ablation_accuracy`: the query accuracy per hop count $k$ of the intact model,
   $a_k$, and with each head's output zeroed in turn, $a_k^{(\ell,h)}$
   (:meth:`~.direct.AttentionOnlyTransformer.forward` with ``head_mask``);
-* :func:`layer_ablation_accuracy`: the same with all heads of a layer zeroed together;
+* :func:`layer_ablation_accuracy`: the same with all heads of a layer zeroed together (and
+  with every layer above it, ``above=True``);
+* :func:`site_ablation_accuracy`: a layer's heads zeroed at one site, the query or every other
+  position (the statements), and :func:`site_levels`, the default identification
+  (``unit="site"``, issue 17's fourth round): the hop-1 read-out at the query, and for each
+  later hop a unit of its own, at the query above it or among the statements below a read-out
+  (spec 1.3's link heads); :func:`statement_levels` does the same for IC-A's statement labels.
+  The rules below (:func:`assign_levels`) are the first reconstruction's, ``unit="layer"``,
+  which sees only lookups at the query, each level's unit above the previous one;
 * :func:`carrier_heads`: a unit (a head, or a layer's heads together) *carries* hop level $k$
   at a snapshot when $k$-hop queries are learned beyond chance, $a_k \ge \theta = (1 + 1/C)/2$,
   and zeroing the unit removes at least ``frac`` of the above-chance accuracy, $a_k - a_k^{(u)}
@@ -28,8 +36,7 @@ their thresholds are ours, configurable through the arguments below and the ``Se
   its unit carries it (``nan``: never within the budget). Its resolution is the snapshot
   spacing; two levels at the same snapshot are a tie.
 
-The unit (``TrainConfig.unit``, a setting) is the layer by default, a reconstruction decided on
-evidence (issue 17; docs/musat2025.md): with two heads per layer the trained models split the
+The whole-layer unit (``TrainConfig.unit="layer"``) was decided on evidence (issue 17; docs/musat2025.md): with two heads per layer the trained models split the
 second lookup over the two heads of one layer by statement order (one head reads $j_2$'s dst
 when $j_2$ is written after $j_1$, the other $j_1$'s src, where a link head has put the value,
 when $j_2$ comes first). Each then removes about half of the above-chance 2-hop accuracy, on

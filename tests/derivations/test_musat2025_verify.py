@@ -30,6 +30,12 @@ def test_settings_validation() -> None:
     with pytest.raises(ValueError, match="init_scale"):
         V.Settings(init_scale=0.0)
     assert V.Settings(depth=3).depth == 3
+    # --quick keeps the fewest seeds with which the P1' sign test can pass (and 4 could not)
+    from derivations.musat2025.measure import sign_test_p
+
+    quick, n_quick, _ = V.transformer_config(V.Settings(), True)
+    assert n_quick == V.QUICK_SEEDS == 5 and (quick.steps, quick.n_snapshots) == (4000, 41)
+    assert sign_test_p(n_quick, 0) < 0.05 <= sign_test_p(n_quick - 1, 0)
     default = V.transformer_config(V.Settings(), False)[0]
     assert (default.init_scale, default.unit) == (0.15, "site")
     cfg = V.transformer_config(V.Settings(init_scale=0.3, dtype="float64", ic_a_levels="query", unit="layer"), False)[0]
