@@ -12,7 +12,9 @@ Registry name: ``musat2025`` (the :class:`~dynamics.registry.Derivation` ``deriv
   pointer-doubling circuit, with its claims (issue 17 item 4);
 * :mod:`.measure`: structural attention scores, emergence times, order statistics and tests;
 * :mod:`.ablation`: heads identified by cause (zero-ablation) and the emergence of each hop level;
-* :mod:`.experiments`: training runs, emergence steps per regime (the interface to R1);
+* :mod:`.experiments`: training settings, seeded runs and their records;
+* :mod:`.units`: the unit carrying each hop level in a run, its emergence, and the emergence
+  steps per regime (the interface to R1);
 * :mod:`.r1_transformer`: R1's predictions beside the measured emergence steps (issue 17 item 5);
 * :mod:`.claims`: one function per claim group;
 * :mod:`.findings`: the registered findings;

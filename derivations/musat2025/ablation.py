@@ -130,7 +130,7 @@ def layer_ablation_accuracy(
     layer zeroed together, (L, D); with ``above``, layer $\ell$ *and every layer above it* (row
     $\ell$): whether the level can still be answered without any computation from layer $\ell$
     up, which a backup head above the unit cannot mask (the redundancy cross-check of
-    :func:`~.experiments.stacked_with_above`).
+    :func:`~.units.stacked_with_above`).
 
     The unit of the ``"layer"`` identification (see the module doc): a lookup the model splits
     over the heads of one layer by statement order is removed only when they are zeroed together.

@@ -165,7 +165,7 @@ def claim_constructive(table: dict[int, dict[int, float]]) -> list[Claim]:
 # ---------------------------------------------------------------------- trained transformer
 def claim_bridge_order(first_before: list[bool], times: list[list[float]], resolution: float) -> Claim:
     """Bridge from R1 to the transformer (spec 5.4, our derivation): per seed, 1-hop queries are
-    learned before 2-hop queries (``first_before`` from :func:`~.experiments.staircase`)."""
+    learned before 2-hop queries (``first_before`` from :func:`~.units.staircase`)."""
     frac = float(np.mean(first_before)) if first_before else float("nan")
     return check(
         "musat2025.bridge-order", "Bridge to R1 (dependency order): in the transformer the 1-hop queries are "
@@ -227,16 +227,16 @@ def claim_stacked(regime: str, units: Sequence[Sequence[tuple[int, int] | None]]
                   by_layer: list[bool] | None = None) -> Claim:
     """Stacked retrieval units form (the paper's circuits, spec 1.3) in most seeds of ``regime``.
 
-    ``units[seed]``: the unit of each hop level (:func:`~.experiments.level_heads`; ``None``: that
+    ``units[seed]``: the unit of each hop level (:func:`~.units.level_heads`; ``None``: that
     level has none). A seed is *stacked* when every level has a unit of its own. Predicted: every
     seed; holds when at least :data:`STACKED_FRACTION` do. With site units
     (:func:`~.ablation.site_levels`) the text counts the two circuit families: hop 2 at the query
     (one lookup per layer) or at the statements below the read-out (link heads). Cross-checks of
     the measurement, reported beside it: ``by_pattern[seed]``, the query-side stack read off the
-    attention patterns alone (:func:`~.experiments.pattern_stacked`); ``with_above[seed]``, whole
-    layers zeroed with every layer above (:func:`~.experiments.stacked_with_above`);
+    attention patterns alone (:func:`~.units.pattern_stacked`); ``with_above[seed]``, whole
+    layers zeroed with every layer above (:func:`~.units.stacked_with_above`);
     ``by_layer[seed]``, the first reconstruction's whole-layer criterion (``unit=layer``); given,
-    it marks ``units`` as found by the site criterion (:func:`~.experiments.level_heads` with
+    it marks ``units`` as found by the site criterion (:func:`~.units.level_heads` with
     ``unit="site"``), whose rule the text then states.
     """
     from derivations.musat2025.ablation import CONTEXT_SITE, QUERY_SITE
@@ -286,7 +286,7 @@ def claim_hop_order(steps: dict[str, np.ndarray], resolution: float) -> Claim:
     """Spec 3.1 "heads always emerge in a specific sequence", read as: the hop-$k$ retrieval head
     (:mod:`.ablation`) emerges before the hop-$(k+1)$ head in every seed where both form.
 
-    ``steps[regime]`` (n_seeds, D) from :class:`~.experiments.Emergence`. Per seed the Kendall tau
+    ``steps[regime]`` (n_seeds, D) from :class:`~.units.Emergence`. Per seed the Kendall tau
     over untied pairs (:func:`~.measure.order_gamma`); the claim is its minimum over every seed
     of every regime with at least one untied pair, predicted 1.
     """

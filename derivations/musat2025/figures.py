@@ -13,13 +13,8 @@ import numpy as np
 
 from derivations.musat2025.claims import LEARNED
 from derivations.musat2025.data import min_layers
-from derivations.musat2025.experiments import (
-    Emergence,
-    TrainingRun,
-    level_heads,
-    unit_drop,
-    unit_name,
-)
+from derivations.musat2025.experiments import TrainingRun
+from derivations.musat2025.units import Emergence, level_heads, unit_drop, unit_name
 from dynamics.trajectory import Trajectory
 from dynamics.verify import VerifyContext
 

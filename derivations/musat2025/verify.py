@@ -22,20 +22,7 @@ from scipy.optimize import root
 from derivations.musat2025 import claims as C
 from derivations.musat2025.construct import constructive_params, query_accuracy_by_depth
 from derivations.musat2025.data import RetrievalTask, resolve
-from derivations.musat2025.experiments import (
-    Job,
-    TrainConfig,
-    TrainingRun,
-    accuracy_crossings,
-    emergence_steps,
-    emergence_table,
-    level_heads,
-    pattern_stacked,
-    run_many,
-    stacked_by_layer,
-    stacked_with_above,
-    staircase,
-)
+from derivations.musat2025.experiments import Job, TrainConfig, TrainingRun, run_many
 from derivations.musat2025.figures import (
     figure_attention,
     figure_curriculum,
@@ -47,6 +34,16 @@ from derivations.musat2025.findings import FINDINGS
 from derivations.musat2025.logdepth import verify_logdepth
 from derivations.musat2025.r1_transformer import compare_r1, figure_r1_transformer
 from derivations.musat2025.reduced import r1_model
+from derivations.musat2025.units import (
+    accuracy_crossings,
+    emergence_steps,
+    emergence_table,
+    level_heads,
+    pattern_stacked,
+    stacked_by_layer,
+    stacked_with_above,
+    staircase,
+)
 from dynamics.analysis import first_crossing
 from dynamics.claims import Claim
 from dynamics.codegen import CompiledModel
@@ -286,7 +283,7 @@ def _learned(run: TrainingRun) -> bool:
     return bool(run.acc[-1, -1] >= C.LEARNED)
 
 
-#: Regime labels of the transformer runs (the :class:`~.experiments.Emergence` names) and their data regime.
+#: Regime labels of the transformer runs (the :class:`~.units.Emergence` names) and their data regime.
 REGIMES = {"none": "none", "IC-A": "ic_a", "IC-B": "ic_b"}
 
 

@@ -11,13 +11,11 @@ from derivations.musat2025 import claims as C
 from derivations.musat2025.ablation import CONTEXT_SITE, QUERY_SITE
 from derivations.musat2025.construct import constructive_params, query_accuracy_by_depth
 from derivations.musat2025.data import RetrievalTask
-from derivations.musat2025.experiments import (
-    TrainConfig,
-    TrainingRun,
+from derivations.musat2025.experiments import TrainConfig, TrainingRun, run_training
+from derivations.musat2025.units import (
     emergence_table,
     head_roles,
     level_heads,
-    run_training,
     staircase,
     unit_name,
 )
@@ -252,7 +250,7 @@ def test_stacked_claim_both_ways() -> None:
 def test_site_units_of_a_recorded_run() -> None:
     """``unit="site"`` reads the run's site arrays (:func:`.ablation.site_levels`): a read-out on top
     (layer 1 at the query) with a link at the statements of layer 0; its names and its drop."""
-    from derivations.musat2025.experiments import unit_drop, uses_sites
+    from derivations.musat2025.units import unit_drop, uses_sites
 
     n = 3
     acc = np.array([[0.5, 0.5], [1.0, 1.0], [1.0, 1.0]])
@@ -277,7 +275,7 @@ def test_site_units_of_a_recorded_run() -> None:
 def test_pattern_stacked_cross_check() -> None:
     """Stacked by attention alone: a layer reading lookup 1 (>= 0.5) below one reading lookup 2;
     the reverse order, or scores under 0.5, are not."""
-    from derivations.musat2025.experiments import pattern_stacked
+    from derivations.musat2025.units import pattern_stacked
 
     acc = np.full((2, 2), 1.0)
     lo, hi = np.full((2, 2, 2), 0.1), np.full((2, 2, 2), 0.1)
@@ -293,7 +291,7 @@ def test_stacked_with_above_finds_a_carrier_masked_by_a_backup() -> None:
     """A textbook stacked run whose hop-1 layer has a backup above it: zeroed alone, layer 0 leaves
     1-hop queries answered (no carrier); zeroed with layer 1 above it, they are lost, so the
     cross-check finds both units. Negative control: without the loss, it finds none."""
-    from derivations.musat2025.experiments import stacked_with_above
+    from derivations.musat2025.units import stacked_with_above
 
     n = 3
     acc = np.ones((n, 2))
