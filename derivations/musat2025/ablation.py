@@ -369,7 +369,7 @@ def site_levels(
 
 def statement_levels(
     steps: np.ndarray, acc: np.ndarray, layer_ablated: np.ndarray, above_ablated: np.ndarray, chance: float,
-    lookup: Mapping[int, np.ndarray], chain: np.ndarray, frac: float = CARRY_FRAC,
+    lookup: Mapping[int, np.ndarray], chain: Mapping[int, np.ndarray], frac: float = CARRY_FRAC,
 ) -> tuple[np.ndarray, list[tuple[int, int] | None]]:
     r"""Emergence step and unit of every hop level read at IC-A's statement labels (reconstruction,
     issue 17; the ``"site"`` unit where the reader is a statement's own dst position).
@@ -377,8 +377,9 @@ def statement_levels(
     ``acc`` (n, D) the statement-label accuracy, ``layer_ablated`` (n, L, D) with each layer
     zeroed, ``above_ablated`` (n, L, D) with each layer and every layer above it zeroed
     (:func:`layer_ablation_accuracy` with ``where="statements"``), ``lookup[k]`` (L,) the final
-    statement lookup-$k$ excess (:func:`~.measure.statement_lookup_score`) and ``chain`` (L,)
-    the chain-mate excess (:func:`~.measure.chain_score`), both summed over a layer's heads.
+    statement lookup-$k$ excess (:func:`~.measure.statement_lookup_score`) and ``chain[k]``
+    (L,) the chain-mate excess of the same readers, the dst positions with $k$-hop labels
+    (:func:`~.measure.chain_score` with ``readers``), both summed over a layer's heads.
     The units are whole layers, ``(layer, -1)``:
 
     * hop 1: a dst reading its own src (the previous-token relation, the whole lookup for a
@@ -387,8 +388,11 @@ def statement_levels(
       dst in two or three layers at once, so zeroing one of them alone removes nothing;
     * hop $k \ge 2$: a layer not assigned to a lower level that carries level $k$ but not level
       $k - 1$, with a positive
-      lookup-$k$ excess (a dst reading its parent's dst) or a positive chain-mate excess (a
-      statement reading the statements of its chain); the larger excess decides among several.
+      lookup-$k$ excess (a dst reading its parent's dst) or a positive chain-mate excess at the
+      $k$-hop statements' two positions (reading the statements of its chain, e.g. the child's
+      src finding its parent's dst by their shared token, which the dst then copies from its
+      own src); the larger excess decides among several. A layer whose $k$-hop statements look
+      at themselves or at other chains is not a unit.
 
     Emergence: the first snapshot at which the unit carries its level (in the same ablation
     that found it); ``nan``/``None``: the level has no unit.
@@ -404,9 +408,11 @@ def statement_levels(
     _, L, D = lay.shape
     alone = carrier_heads(a, lay[:, :, None, :], chance, frac)[:, :, 0]  # (n, L, D)
     up = carrier_heads(a, abv[:, :, None, :], chance, frac)[:, :, 0]
-    ch = np.nan_to_num(np.asarray(chain, dtype=float), nan=-1.0)
-    look = {k: np.nan_to_num(np.asarray(lookup[k], dtype=float), nan=-1.0) if k in lookup else np.full(L, -1.0)
-            for k in range(1, D + 1)}
+    def level(scores: Mapping[int, np.ndarray], k: int) -> np.ndarray:
+        return np.nan_to_num(np.asarray(scores[k], dtype=float), nan=-1.0) if k in scores else np.full(L, -1.0)
+
+    look = {k: level(lookup, k) for k in range(1, D + 1)}
+    ch = {k: level(chain, k) for k in range(1, D + 1)}
     units: list[tuple[int, int] | None] = []
     found: list[tuple[int, np.ndarray]] = []  # (layer, carrying record) per assigned level
     cand = [(look[1][m], m) for m in range(L) if up[-1, m, 0] and look[1][m] > 0.0]
@@ -416,8 +422,8 @@ def statement_levels(
         found.append((r, up))
         for k in range(2, D + 1):
             taken = {u[0] for u in units if u is not None}
-            on = [(max(look[k][m], ch[m]), m) for m in range(L) if m not in taken
-                  and alone[-1, m, k - 1] and not alone[-1, m, k - 2] and max(look[k][m], ch[m]) > 0.0]
+            on = [(max(look[k][m], ch[k][m]), m) for m in range(L) if m not in taken
+                  and alone[-1, m, k - 1] and not alone[-1, m, k - 2] and max(look[k][m], ch[k][m]) > 0.0]
             if not on:
                 break
             m = max(on)[1]

@@ -177,7 +177,7 @@ def statement_chains(tokens: np.ndarray) -> np.ndarray:
     return root
 
 
-def chain_score(pattern: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+def chain_score(pattern: np.ndarray, tokens: np.ndarray, readers: np.ndarray | None = None) -> np.ndarray:
     r"""Chain-mate attention score per head, shape (H,) (reconstruction, issue 17).
 
     Attention from every statement position (src and dst) onto the positions of the earlier
@@ -186,7 +186,11 @@ def chain_score(pattern: np.ndarray, tokens: np.ndarray) -> np.ndarray:
     chain-mate (``nan`` if none). Spec 1.3's link and merge heads, which let statements absorb
     the statements they share a variable with before a read-out, score about their attention
     there; a previous-token head (which reads its own statement) scores below 0, and so does
-    a head that reads the other chains.
+    a head that reads the other chains. ``readers`` (B, n) bool, optional: only the two
+    positions of those statements read (IC-A's statements with k-hop labels: the score of one
+    level, ``"schain{k}"`` in :func:`statement_scores`). Both count because a link can be made at
+    either: a child's src token *is* its parent's dst token, so the src can find the parent by
+    identity and the dst then copy it from its own src.
     """
     A, tok = _check_pattern(pattern, tokens)
     S = tok.shape[1]
@@ -198,6 +202,11 @@ def chain_score(pattern: np.ndarray, tokens: np.ndarray) -> np.ndarray:
     earlier = (st[None, :] < st[:, None])[None]  # (1, 2n, 2n)
     mate = same & earlier
     has = mate.any(axis=2)  # (B, 2n)
+    if readers is not None:
+        rd = np.asarray(readers, dtype=bool)
+        if rd.shape != (tok.shape[0], n):
+            raise ValueError(f"readers must be (B, n) = {(tok.shape[0], n)}, got {rd.shape}")
+        has = has & np.repeat(rd, 2, axis=1)  # their src and dst positions
     if not has.any():
         return np.full(A.shape[1], np.nan)
     bb, pp = np.nonzero(has)
@@ -399,15 +408,20 @@ def statement_scores(
 ) -> dict[str, np.ndarray]:
     """``"slookup{h}"`` -> (L, H): :func:`statement_lookup_score` of every head on ``batch``
     (an IC-A batch), the readers of level ``h`` being the dst positions whose label has ``h``
-    hops, for every ``h`` among the batch's statement labels."""
+    hops, for every ``h`` among the batch's statement labels; ``"schain{h}"`` -> (L, H): the
+    chain-mate score of the same readers (:func:`chain_score` with ``readers``)."""
     if cache is None:
         _, cache = model.forward(params, batch.tokens)
     n = (np.shape(batch.tokens)[1] - 2) // 2
     lab = np.asarray(batch.targets)[:, 1 : 2 * n : 2] >= 0  # (B, n)
     hops = np.asarray(batch.hops)[:, 1 : 2 * n : 2]  # (B, n)
     pats = [cache[f"blocks.{layer}.attn.pattern"] for layer in range(model.n_layers)]
-    return {f"slookup{h}": np.stack([statement_lookup_score(p, batch.tokens, lab & (hops == h), int(h)) for p in pats])
-            for h in np.unique(hops[lab]).tolist()}
+    out: dict[str, np.ndarray] = {}
+    for h in np.unique(hops[lab]).tolist():
+        rd = lab & (hops == h)
+        out[f"slookup{h}"] = np.stack([statement_lookup_score(p, batch.tokens, rd, int(h)) for p in pats])
+        out[f"schain{h}"] = np.stack([chain_score(p, batch.tokens, rd) for p in pats])
+    return out
 
 
 def head_scores(

@@ -126,9 +126,10 @@ def level_heads(run: TrainingRun) -> tuple[np.ndarray, list[tuple[int, int] | No
         assert run.statement_ablated_layers is not None and run.statement_ablated_above is not None
         look = {k: np.asarray(run.scores[f"slookup{k}"][-1], dtype=float).sum(axis=1) for k in range(1, D + 1)
                 if f"slookup{k}" in run.scores}
+        chain = {k: np.asarray(run.scores[f"schain{k}"][-1], dtype=float).sum(axis=1) for k in range(1, D + 1)
+                 if f"schain{k}" in run.scores}
         return statement_levels(run.steps, run.level_acc, run.statement_ablated_layers, run.statement_ablated_above,
-                                run.chance, look, np.asarray(run.scores["chain"][-1], dtype=float).sum(axis=1),
-                                run.config.carry_frac)
+                                run.chance, look, chain, run.config.carry_frac)
     if uses_sites(run):
         assert run.site_ablated is not None  # uses_sites
         D = run.acc.shape[1]

@@ -278,12 +278,12 @@ def test_statement_levels_redundant_copy_and_link_with_negative_controls() -> No
     above[1:, 0, :] = 0.5  # layers 0-2 zeroed: nothing left
     above[2:, 1, 1] = 0.5
     look = {1: np.array([0.7, 0.4, -0.1]), 2: np.array([-0.1, 0.6, -0.1])}
-    chain = np.array([-0.2, -0.1, -0.2])
+    chain = {2: np.array([-0.2, -0.1, -0.2])}
     t, units = statement_levels(steps, acc, alone, above, 0.5, look, chain)
     assert units == [(0, -1), (1, -1)] and t.tolist() == [100.0, 200.0]
     # a chain-mate reading is evidence as well as the parent's dst
     assert statement_levels(steps, acc, alone, above, 0.5, {1: look[1], 2: -np.abs(look[2])},
-                            np.array([-0.2, 0.1, -0.2]))[1] == [(0, -1), (1, -1)]
+                            {2: np.array([-0.2, 0.1, -0.2])})[1] == [(0, -1), (1, -1)]
     # negative controls: no attention evidence; layer 1 needed by the 1-hop labels too; no src copy
     assert statement_levels(steps, acc, alone, above, 0.5, {1: look[1], 2: -np.abs(look[2])}, chain)[1] == \
         [(0, -1), None]

@@ -324,3 +324,33 @@ def test_statement_chains_and_chain_score(sample: np.ndarray) -> None:
     prev = np.zeros((B, 1, S, S))
     prev[:, 0, np.arange(S), np.maximum(np.arange(S) - 1, 0)] = 1.0
     assert chain_score(prev, tok)[0] < -0.1
+
+
+def test_chain_score_at_chosen_readers(sample: np.ndarray) -> None:
+    """Readers restrict the score to the two positions of the chosen statements: a head whose rows
+    there read their own position (a layer-local transform, not a link) scores below 0, while one
+    whose rows read every earlier chain-mate scores 1 minus the uniform share; a wrong shape is
+    refused by name."""
+    from derivations.musat2025.measure import chain_score, statement_chains
+
+    tok = sample
+    B, S = tok.shape
+    n = (S - 2) // 2
+    chains = statement_chains(tok)
+    readers = np.zeros((B, n), dtype=bool)
+    readers[:, n - 1] = True  # the last statement: positions 2n - 2 and 2n - 1
+    self_att = np.zeros((B, 1, S, S))
+    self_att[:, 0, np.arange(S), np.arange(S)] = 1.0
+    mate = self_att.copy()
+    share = []
+    for b in range(B):
+        m = [q for q in range(2 * (n - 1)) if chains[b, q // 2] == chains[b, n - 1]]
+        for p in (2 * n - 2, 2 * n - 1):
+            if m:
+                mate[b, 0, p] = 0.0
+                mate[b, 0, p, m] = 1.0 / len(m)
+                share.append(len(m) / (p + 1))
+    np.testing.assert_allclose(chain_score(mate, tok, readers), [1.0 - np.mean(share)])
+    assert chain_score(self_att, tok, readers)[0] == pytest.approx(-np.mean(share))
+    with pytest.raises(ValueError, match="readers"):
+        chain_score(mate, tok, readers[:, :-1])
